@@ -1,0 +1,45 @@
+"""Shared fixtures: a real database per test (SQLite file; PostgreSQL when CC_TEST_POSTGRES_URL is set)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+
+from contactcenter.storage.database import Database
+
+POSTGRES_URL = os.environ.get("CC_TEST_POSTGRES_URL")
+
+_BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
+
+
+@pytest.fixture(params=_BACKENDS)
+async def database(request, tmp_path):
+    """A fresh, empty database with every table; both backends when PostgreSQL is configured."""
+    if request.param == "sqlite":
+        db = Database(f"sqlite+aiosqlite:///{tmp_path / 'cc.sqlite3'}")
+        await db.create_all()
+        yield db
+        await db.close()
+        return
+    import sqlalchemy as sa
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = Database(POSTGRES_URL)
+    async with admin.engine.begin() as conn:
+        await conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    await admin.close()
+    db = Database(POSTGRES_URL)
+    db.engine = db.engine.execution_options(schema_translate_map=None)
+    from sqlalchemy.ext.asyncio import create_async_engine, async_sessionmaker
+
+    db.engine = create_async_engine(
+        POSTGRES_URL, connect_args={"server_settings": {"search_path": schema}}
+    )
+    db.sessions = async_sessionmaker(db.engine, expire_on_commit=False)
+    await db.create_all()
+    yield db
+    async with db.engine.begin() as conn:
+        await conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    await db.close()
