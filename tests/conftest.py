@@ -30,14 +30,7 @@ async def database(request, tmp_path):
     async with admin.engine.begin() as conn:
         await conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
     await admin.close()
-    db = Database(POSTGRES_URL)
-    db.engine = db.engine.execution_options(schema_translate_map=None)
-    from sqlalchemy.ext.asyncio import create_async_engine, async_sessionmaker
-
-    db.engine = create_async_engine(
-        POSTGRES_URL, connect_args={"server_settings": {"search_path": schema}}
-    )
-    db.sessions = async_sessionmaker(db.engine, expire_on_commit=False)
+    db = Database(POSTGRES_URL, search_path=schema)
     await db.create_all()
     yield db
     async with db.engine.begin() as conn:

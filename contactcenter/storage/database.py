@@ -29,12 +29,16 @@ def _import_table_modules() -> None:
 class Database:
     """Owns the async engine for one URL; build it in the composition root and pass it in."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, search_path: str | None = None) -> None:
         parsed = make_url(url)
         if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         self.url = url
-        self.engine: AsyncEngine = create_async_engine(url, pool_pre_ping=True)
+        kwargs: dict = {"pool_pre_ping": True}
+        if search_path and parsed.get_backend_name() == "postgresql":
+            # Tests isolate themselves in a schema; production leaves the server's default.
+            kwargs["connect_args"] = {"server_settings": {"search_path": search_path}}
+        self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if parsed.get_backend_name() == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)

@@ -1,0 +1,109 @@
+"""The server's settings as typed dataclasses, with the defaults of an embedded install."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+
+
+def _check_port(port: int, what: str) -> None:
+    if not 0 <= port <= 65535:
+        raise ValueError(f"{what}: port {port} is outside 0..65535")
+
+
+@dataclass(frozen=True)
+class PbxSettings:
+    """One Asterisk server reached over AMI."""
+
+    name: str = "pbx1"
+    host: str = "127.0.0.1"
+    port: int = 5038
+    username: str = "contactcenter"
+    secret: str = ""
+
+    def __post_init__(self) -> None:
+        _check_port(self.port, f"asterisk {self.name}")
+        if not self.name or any(c in self.name for c in "\r\n\0 /"):
+            raise ValueError(f"asterisk name {self.name!r} must be a plain word")
+
+
+@dataclass(frozen=True)
+class FastAgiSettings:
+    """The FastAGI listener Asterisk connects to."""
+
+    host: str = "127.0.0.1"
+    port: int = 4573
+    allowed_networks: list[str] = field(default_factory=lambda: ["127.0.0.0/8", "::1/128"])
+
+    def __post_init__(self) -> None:
+        _check_port(self.port, "fastagi")
+        for net in self.allowed_networks:
+            try:
+                ipaddress.ip_network(net, strict=False)
+            except ValueError:
+                raise ValueError(f"fastagi.allowed_networks: {net!r} is not a network") from None
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    """The HTTP server for the API, panel, websockets and /metrics."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    allowed_origins: list[str] = field(default_factory=list)
+    secure_cookies: bool = False
+
+    def __post_init__(self) -> None:
+        _check_port(self.port, "web")
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    """Where state that must survive a restart lives."""
+
+    url: str = "sqlite+aiosqlite:///var/contactcenter.sqlite3"
+
+    def __post_init__(self) -> None:
+        if "://" not in self.url:
+            raise ValueError(f"database.url {self.url!r} is not a URL")
+
+
+@dataclass(frozen=True)
+class RoutingFiles:
+    """Queue and agent definitions, kept in their own files."""
+
+    queues_file: str = "config/queues.yaml"
+    agents_file: str = "config/agents.yaml"
+
+
+@dataclass(frozen=True)
+class SimulatorSettings:
+    """The built-in PBX simulator used by ``contactcenter demo``."""
+
+    ami_port: int = 5038
+    calls_per_minute: float = 12.0
+    speed: float = 1.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything ``contactcenter serve`` needs; relative paths are resolved against ``base_dir``."""
+
+    asterisk: list[PbxSettings] = field(default_factory=list)
+    fastagi: FastAgiSettings = field(default_factory=FastAgiSettings)
+    web: WebSettings = field(default_factory=WebSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    routing: RoutingFiles = field(default_factory=RoutingFiles)
+    simulator: SimulatorSettings = field(default_factory=SimulatorSettings)
+    flows_dir: str = "ivr_flows"
+    recordings_dir: str = "recordings"
+    log_level: str = "INFO"
+    base_dir: str = "."
+
+    def __post_init__(self) -> None:
+        names = [p.name for p in self.asterisk]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"asterisk: duplicate PBX name(s) {', '.join(dupes)}")
+        if self.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError(f"log_level {self.log_level!r} is not DEBUG/INFO/WARNING/ERROR")

@@ -1,0 +1,1 @@
+"""contactcenter doctor: checks an Asterisk configuration against ours."""

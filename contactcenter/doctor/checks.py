@@ -1,0 +1,129 @@
+"""The doctor's checks: pure functions from parsed Asterisk config + our settings to findings."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from contactcenter.config.schema import Settings
+from contactcenter.doctor.asterisk_conf import AsteriskConf
+
+# Classes the server needs (see dialplan/manager_contactcenter.conf for why each is there).
+NEEDED_READ = {"call", "dtmf", "agi", "reporting"}
+NEEDED_WRITE = {"call", "originate", "reporting"}
+# Classes that would let a leaked secret run shell commands or rewrite config files.
+FORBIDDEN = {"system", "command", "config", "all"}
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One line of the report: ok / warn / fail, what, and where."""
+
+    level: str
+    message: str
+    where: str = ""
+
+
+def _classes(value: str) -> set[str]:
+    return {c.strip().lower() for c in value.split(",") if c.strip()}
+
+
+def _network(value: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    try:
+        return ipaddress.ip_network(value.strip().replace(" ", ""), strict=False)
+    except ValueError:
+        return None
+
+
+def check_manager(conf: AsteriskConf, settings: Settings, allowed: list[str]) -> list[Finding]:
+    """Our AMI users exist, with the classes we need, none we refuse, and a narrow permit."""
+    out: list[Finding] = [Finding("fail", e) for e in conf.errors]
+    enabled = conf.get("general", "enabled")
+    if enabled is None or enabled.value.lower() not in {"yes", "true", "1", "on"}:
+        out.append(Finding("fail", "AMI is not enabled ([general] enabled = yes)",
+                           f"{enabled.file}:{enabled.line}" if enabled else ""))
+    users = settings.asterisk or []
+    if not users:
+        out.append(Finding("warn", "no asterisk: PBX configured in our settings; nothing to match"))
+    allowed_nets = [n for n in (_network(a) for a in allowed) if n is not None]
+    for pbx in users:
+        items = conf.section(pbx.username)
+        if not items:
+            out.append(Finding("fail", f"AMI user [{pbx.username}] (PBX {pbx.name}) not found"))
+            continue
+        where = f"{items[0].file}:{items[0].line - 1}"
+        secret = conf.get(pbx.username, "secret")
+        if secret is None or (pbx.secret and secret.value != pbx.secret):
+            out.append(Finding("fail", f"[{pbx.username}] secret differs from our settings", where))
+        for kind, needed in (("read", NEEDED_READ), ("write", NEEDED_WRITE)):
+            item = conf.get(pbx.username, kind)
+            got = _classes(item.value) if item else set()
+            loc = f"{item.file}:{item.line}" if item else where
+            bad = sorted(got & FORBIDDEN)
+            if bad:
+                out.append(Finding("fail", f"[{pbx.username}] {kind} grants {', '.join(bad)}: "
+                                   "remove them (least privilege)", loc))
+            missing = sorted(needed - got)
+            if missing and "all" not in got:
+                out.append(Finding("fail", f"[{pbx.username}] {kind} lacks {', '.join(missing)}", loc))
+            if not bad and not missing:
+                out.append(Finding("ok", f"[{pbx.username}] {kind} = {', '.join(sorted(got))}", loc))
+        permits = [i for i in items if i.name.lower() == "permit"]
+        if not permits:
+            out.append(Finding("fail", f"[{pbx.username}] has no permit line: any host may log in",
+                               where))
+        for p in permits:
+            net = _network(p.value)
+            loc = f"{p.file}:{p.line}"
+            if net is None:
+                out.append(Finding("fail", f"[{pbx.username}] permit {p.value!r} is not a network", loc))
+            elif net.is_loopback or any(net.subnet_of(a) for a in allowed_nets
+                                        if a.version == net.version):
+                out.append(Finding("ok", f"[{pbx.username}] permit {net}", loc))
+            else:
+                out.append(Finding("fail", f"[{pbx.username}] permit {net} is neither loopback nor "
+                                   "in --allow", loc))
+    return out
+
+
+_AGI = re.compile(r"AGI\(([^,)]*)", re.IGNORECASE)
+_VAR = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
+
+
+def _expand(text: str, globals_: dict[str, str]) -> str:
+    return _VAR.sub(lambda m: globals_.get(m.group(1), m.group(0)), text)
+
+
+def check_dialplan(conf: AsteriskConf, settings: Settings) -> list[Finding]:
+    """Some dialplan hands calls to our FastAGI address (after expanding the globals)."""
+    out: list[Finding] = [Finding("fail", e) for e in conf.errors]
+    globals_ = {i.name: i.value for i in conf.section("globals")}
+    globals_.setdefault("CONTACTCENTER_AGI", "agi://127.0.0.1:4573")
+    ours = (settings.fastagi.host, settings.fastagi.port)
+    hits, others = [], []
+    for item in conf.items:
+        if item.name.lower() not in {"exten", "same"}:
+            continue
+        for m in _AGI.finditer(item.value):
+            target = _expand(m.group(1), globals_)
+            if "${CC_AGI_URL}" in m.group(1):
+                target = _expand(m.group(1).replace("${CC_AGI_URL}", "${CONTACTCENTER_AGI}"), globals_)
+            url = urlsplit(target)
+            if url.scheme != "agi":
+                continue
+            host, port = url.hostname or "", url.port or 4573
+            loc = f"{item.file}:{item.line}"
+            same_host = ours[0] in {"0.0.0.0", "::", host} or host in {"127.0.0.1", "localhost"} and \
+                ours[0] in {"127.0.0.1", "localhost"}
+            (hits if same_host and port == ours[1] else others).append((target, loc, item.section))
+    for target, loc, section in hits:
+        out.append(Finding("ok", f"[{section}] hands calls to {target}", loc))
+    for target, loc, section in others:
+        out.append(Finding("warn", f"[{section}] AGI to {target}, not our FastAGI "
+                           f"{ours[0]}:{ours[1]}", loc))
+    if not hits:
+        out.append(Finding("fail", f"no dialplan hands calls to our FastAGI {ours[0]}:{ours[1]}; "
+                           "#include dialplan/extensions_contactcenter.conf"))
+    return out

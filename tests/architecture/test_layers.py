@@ -1,0 +1,100 @@
+"""The dependency direction of docs/architecture.md, checked on every import in the package."""
+
+from __future__ import annotations
+
+import ast
+import pkgutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import contactcenter
+
+ROOT = Path(contactcenter.__file__).parent
+
+# Lower number = lower layer. A module may import its own layer or lower ones only.
+LAYERS = {
+    "domain": 0, "common": 0,
+    "storage": 1,
+    "telephony": 2,
+    "routing": 3,
+    "ivr": 4,
+    "monitoring": 5,
+    "recording": 6,
+    "reports": 7,
+    "channels": 8,
+    "web": 9,
+    "config": 9,
+    "doctor": 10, "app": 10, "cli": 10, "users_cli": 10, "__main__": 10,
+}
+# The simulator plays Asterisk: it may use the wire codecs and the clock, nothing of the server.
+SIM_MAY_IMPORT = {"domain", "common", "telephony.ami.protocol", "telephony.agi.api",
+                  "telephony.agi.protocol", "telephony.ami.actions", "sim"}
+# routing/ routes interactions of any channel: it must not know Asterisk or a channel.
+ROUTING_MAY_NOT = {"telephony", "ivr", "channels", "web", "sim"}
+
+
+def _modules() -> list[Path]:
+    return sorted(p for p in ROOT.rglob("*.py"))
+
+
+def _package_of(path: Path) -> str:
+    rel = path.relative_to(ROOT).with_suffix("")
+    return rel.parts[0]
+
+
+def _imports(path: Path) -> list[tuple[int, str]]:
+    tree = ast.parse(path.read_text(), str(path))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, a.name) for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.append((node.lineno, node.module))
+    return [(n, m[len("contactcenter."):]) for n, m in found if m.startswith("contactcenter.")]
+
+
+def test_every_import_follows_the_layers():
+    problems = []
+    for path in _modules():
+        top = _package_of(path)
+        if top == "__init__":
+            continue
+        for line, target in _imports(path):
+            dest = target.split(".")[0]
+            where = f"{path.relative_to(ROOT.parent)}:{line}"
+            if top == "sim":
+                if not any(target == a or target.startswith(a + ".") for a in SIM_MAY_IMPORT):
+                    problems.append(f"{where}: sim imports {target}")
+                continue
+            if dest == "sim" and top not in {"app", "cli", "__main__"}:
+                problems.append(f"{where}: only the composition root may use the simulator")
+            if top == "routing" and dest in ROUTING_MAY_NOT:
+                problems.append(f"{where}: routing imports {target}")
+            if dest in LAYERS and top in LAYERS and LAYERS[dest] > LAYERS[top]:
+                problems.append(f"{where}: {top} (layer {LAYERS[top]}) imports {target} "
+                                f"(layer {LAYERS[dest]})")
+            if dest not in LAYERS and dest != "sim":
+                problems.append(f"{where}: {target} is in no layer; add it to LAYERS")
+    assert problems == []
+
+
+def test_every_package_has_a_layer():
+    tops = {_package_of(p) for p in _modules()} - {"__init__", "sim"}
+    assert tops <= set(LAYERS), sorted(tops - set(LAYERS))
+
+
+def test_every_module_imports_alone():
+    # A fresh interpreter per module catches circular imports that a shared one would hide.
+    names = sorted(m.name for m in pkgutil.walk_packages([str(ROOT)], "contactcenter.")
+                   if m.name != "contactcenter.__main__")
+
+    def run(name: str) -> tuple[str, subprocess.CompletedProcess]:
+        cmd = [sys.executable, "-c", f"import {name}"]
+        return name, subprocess.run(cmd, capture_output=True, text=True)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(run, names))
+    failed = {n: r.stderr.strip().splitlines()[-1] for n, r in results if r.returncode}
+    assert len(names) > 10 and failed == {}
