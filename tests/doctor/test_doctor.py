@@ -1,0 +1,83 @@
+"""contactcenter doctor over real Asterisk .conf files (read with pyst2)."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from contactcenter.config.loader import load_settings
+from contactcenter.doctor.report import run_doctor
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def make_asterisk_dir(tmp_path: Path, manager_user: str, extra_globals: str = "") -> Path:
+    d = tmp_path / "asterisk"
+    d.mkdir()
+    shutil.copy(REPO / "dialplan/extensions_contactcenter.conf", d)
+    (d / "manager.conf").write_text(
+        "[general]\nenabled = yes\nport = 5038\nbindaddr = 127.0.0.1\n\n"
+        "#include manager_contactcenter.conf\n"
+    )
+    (d / "manager_contactcenter.conf").write_text(manager_user)
+    (d / "extensions.conf").write_text(
+        f"[globals]\n{extra_globals}\n[default]\nexten => s,1,Hangup()\n\n"
+        "#include extensions_contactcenter.conf\n"
+    )
+    return d
+
+
+def settings(tmp_path: Path, secret: str = "change-me"):
+    cfg = tmp_path / "cc.yaml"
+    cfg.write_text(f"asterisk:\n  - name: pbx1\n    username: contactcenter\n    secret: {secret}\n")
+    return load_settings(cfg, environ={})
+
+
+def test_shipped_files_pass(tmp_path):
+    d = make_asterisk_dir(tmp_path, (REPO / "dialplan/manager_contactcenter.conf").read_text())
+    out = io.StringIO()
+    assert run_doctor(d, settings(tmp_path), [], out) == 0, out.getvalue()
+    text = out.getvalue()
+    assert "[contactcenter-inbound] hands calls to agi://127.0.0.1:4573" in text
+    assert "All checks passed." in text
+
+
+def test_dangerous_user_is_reported_with_file_and_line(tmp_path):
+    user = ("[contactcenter]\nsecret = change-me\npermit = 10.9.0.0/255.255.0.0\n"
+            "read = all\nwrite = call,originate,system,command\n")
+    d = make_asterisk_dir(tmp_path, user)
+    out = io.StringIO()
+    assert run_doctor(d, settings(tmp_path), [], out) == 1
+    text = out.getvalue()
+    conf = d / "manager_contactcenter.conf"
+    assert f"write grants command, system: remove them (least privilege)  ({conf}:5)" in text
+    assert f"read grants all" in text
+    assert f"permit 10.9.0.0/16 is neither loopback nor in --allow  ({conf}:3)" in text
+    # The same permit is fine once the operator lists the network.
+    out = io.StringIO()
+    run_doctor(d, settings(tmp_path), ["10.0.0.0/8"], out)
+    assert "permit 10.9.0.0/16  (" in out.getvalue()
+
+
+def test_missing_user_wrong_secret_and_foreign_agi(tmp_path):
+    d = make_asterisk_dir(tmp_path, "[someoneelse]\nsecret = x\n",
+                          extra_globals="CONTACTCENTER_AGI = agi://10.1.1.1:4573")
+    out = io.StringIO()
+    assert run_doctor(d, settings(tmp_path), [], out) == 1
+    text = out.getvalue()
+    assert "AMI user [contactcenter] (PBX pbx1) not found" in text
+    assert "AGI to agi://10.1.1.1:4573/ivr, not our FastAGI 127.0.0.1:4573" in text
+    assert "no dialplan hands calls to our FastAGI" in text
+
+
+def test_command_line(tmp_path):
+    d = make_asterisk_dir(tmp_path, (REPO / "dialplan/manager_contactcenter.conf").read_text())
+    cfg = tmp_path / "cc.yaml"
+    cfg.write_text("asterisk:\n  - {name: pbx1, username: contactcenter, secret: wrong}\n")
+    r = subprocess.run([sys.executable, "-m", "contactcenter", "doctor", "--asterisk-dir", str(d),
+                        "--config", str(cfg)], capture_output=True, text=True, cwd=REPO)
+    assert r.returncode == 1
+    assert "[contactcenter] secret differs from our settings" in r.stdout
