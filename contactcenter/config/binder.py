@@ -65,6 +65,15 @@ class Binder:
             if value is None and type(None) in get_args(tp):
                 return None
             return self.convert(options[0], value, mark, current, name)
+        if dataclasses.is_dataclass(tp) and hasattr(tp, "from_mapping"):
+            # A context that validates its own section (e.g. ivr) keeps its own rules.
+            try:
+                return tp.from_mapping(value, mark.file)
+            except SourceErrors as exc:
+                self.errors.extend(exc.errors)
+            except SourceError as exc:
+                self.errors.append(exc)
+            return current
         if dataclasses.is_dataclass(tp):
             return self.bind(tp, value, mark, current)
         if origin in (list, tuple):

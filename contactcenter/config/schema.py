@@ -5,6 +5,8 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
+from contactcenter.ivr.settings import IvrSettings
+
 
 def _check_port(port: int, what: str) -> None:
     if not 0 <= port <= 65535:
@@ -95,6 +97,7 @@ class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     routing: RoutingFiles = field(default_factory=RoutingFiles)
     simulator: SimulatorSettings = field(default_factory=SimulatorSettings)
+    ivr: IvrSettings = field(default_factory=IvrSettings)
     flows_dir: str = "ivr_flows"
     recordings_dir: str = "recordings"
     log_level: str = "INFO"

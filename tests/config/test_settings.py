@@ -62,3 +62,12 @@ def test_env_error_names_variable(tmp_path):
     with pytest.raises(SourceErrors) as info:
         load_settings(None, environ={"CC_WEB__PORT": "abc"})
     assert "env:CC_WEB__PORT:1:1: port: expected an integer" in str(info.value)
+
+
+def test_ivr_section_is_validated_by_the_ivr_context(tmp_path):
+    s = load_settings("config/contactcenter.yaml", environ={})
+    assert s.ivr.numbers == {"100": "main"} and s.ivr.default_flow == "main"
+    p = write(tmp_path, "ivr:\n  default_flow: main\n  nmbers: {}\n")
+    with pytest.raises(SourceErrors) as info:
+        load_settings(p, environ={})
+    assert f"{p}:3:3:" in str(info.value) and "nmbers" in str(info.value)

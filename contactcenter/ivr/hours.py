@@ -1,0 +1,48 @@
+"""Business hours and call-time variables: pure functions of an epoch and a time zone."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from functools import lru_cache
+from typing import Any, Literal
+
+from contactcenter.ivr.model import HoursNode
+
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@lru_cache(maxsize=64)
+def zone(name: str) -> zoneinfo.ZoneInfo:
+    """A cached ``ZoneInfo`` (names were validated when the flow loaded)."""
+    return zoneinfo.ZoneInfo(name)
+
+
+def local_time(epoch: float, tz: str) -> dt.datetime:
+    """``epoch`` as an aware datetime in ``tz``."""
+    return dt.datetime.fromtimestamp(epoch, zone(tz))
+
+
+def hours_state(node: HoursNode, epoch: float) -> Literal["open", "closed", "holiday"]:
+    """Whether the business is open at ``epoch`` according to ``node``."""
+    local = local_time(epoch, node.timezone)
+    if local.date() in node.holidays:
+        return "holiday"
+    minute = local.hour * 60 + local.minute
+    for r in node.weekly.get(local.weekday(), ()):
+        if r.start <= minute < r.end:
+            return "open"
+    return "closed"
+
+
+def time_variables(epoch: float, tz: str) -> dict[str, Any]:
+    """The time variables flows can read: now, date, time, hour, minute, weekday."""
+    local = local_time(epoch, tz)
+    return {
+        "now": int(epoch),
+        "date": local.strftime("%Y-%m-%d"),
+        "time": local.strftime("%H:%M"),
+        "hour": local.hour,
+        "minute": local.minute,
+        "weekday": DAY_NAMES[local.weekday()],
+    }

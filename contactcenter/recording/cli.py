@@ -1,0 +1,86 @@
+"""``contactcenter recordings purge [--dry-run]``: apply retention from the command line.
+
+Retention comes from each queue's ``recording:`` block in the queues file
+(``{mode: always|never|on_demand, retention_days: N, agent_access: bool}``), read leniently
+here so this command works before the queue engine is wired; queues may be a list of mappings
+with ``name``/``id`` or a mapping keyed by name.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from contactcenter.common.yamlfile import load_yaml
+from contactcenter.recording.index import RecordingIndex
+from contactcenter.recording.paths import RecordingPaths
+from contactcenter.recording.policy import PolicyBook, RecordingPolicy, policy_from_mapping
+from contactcenter.recording.retention import PurgeReport, purge
+from contactcenter.storage.audit import AuditLog
+from contactcenter.storage.database import Database
+
+
+def policies_from_queues_file(path: Path) -> PolicyBook:
+    """Read each queue's ``recording:`` block (missing file or block: never record, keep)."""
+    if not path.exists():
+        return PolicyBook()
+    data: Any = load_yaml(path)
+    if isinstance(data, dict) and "queues" in data:
+        data = data["queues"]
+    items: list[tuple[str, Any]] = []
+    if isinstance(data, dict):
+        items = [(str(k), v) for k, v in data.items()]
+    elif isinstance(data, list):
+        for q in data:
+            if isinstance(q, dict):
+                items.append((str(q.get("name") or q.get("id") or ""), q))
+    book: dict[str, RecordingPolicy] = {}
+    for name, q in items:
+        block = q.get("recording") if isinstance(q, dict) else None
+        if name and isinstance(block, dict):
+            book[name] = policy_from_mapping(dict(block))
+    return PolicyBook(book)
+
+
+async def run_purge(
+    db_url: str, recordings_dir: Path, policies: PolicyBook, dry_run: bool,
+    now: datetime | None = None,
+) -> PurgeReport:
+    """Open the database, purge (or list) and close."""
+    db = Database(db_url)
+    try:
+        await db.create_all()
+        return await purge(
+            RecordingIndex(db), RecordingPaths(recordings_dir), policies, AuditLog(db),
+            now or datetime.now(UTC), dry_run=dry_run,
+        )
+    finally:
+        await db.close()
+
+
+def _purge_command(args: argparse.Namespace) -> int:
+    from contactcenter.config.loader import database_url, load_settings, resolve
+
+    settings = load_settings(getattr(args, "config", None))
+    policies = policies_from_queues_file(resolve(settings, settings.routing.queues_file))
+    report = asyncio.run(run_purge(
+        database_url(settings), resolve(settings, settings.recordings_dir), policies, args.dry_run
+    ))
+    for item in report.items:
+        print(f"{item.outcome:16} {item.recording_id} {item.queue} {item.started_at:%Y-%m-%d} {item.file}")
+    verb = "would purge" if report.dry_run else "purged"
+    print(f"{verb} {len(report.items) if report.dry_run else report.deleted} recording(s)")
+    return 1 if any(i.outcome == "refused" for i in report.items) else 0
+
+
+def add_recording_commands(subparsers: Any) -> None:
+    """Register ``recordings purge [--dry-run]`` (sets ``func`` to a callable returning an exit code)."""
+    rec = subparsers.add_parser("recordings", help="call recordings")
+    sub = rec.add_subparsers(dest="recordings_command", required=True)
+    p = sub.add_parser("purge", help="delete recordings past their queue's retention (audited)")
+    p.add_argument("--dry-run", action="store_true", help="list what would be deleted, delete nothing")
+    p.add_argument("--config", default=None, help="settings file (config/contactcenter.yaml)")
+    p.set_defaults(func=_purge_command)

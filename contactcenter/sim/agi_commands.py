@@ -1,0 +1,362 @@
+"""What the simulated Asterisk does for each AGI command, with Asterisk 22's result lines.
+
+Design note: a digit-reading command takes the caller's next step. ``Press(d, after=s)``
+becomes DTMF on the AGI channel: the first digit ``s`` clock seconds into the command, the
+next ones ``DIGIT_GAP`` apart, each a DTMFBegin then, 150 ms later, a DTMFEnd. Playback
+lengths come from ``sounds.py``. A hangup while a command waits makes it return ``-1``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from typing import TYPE_CHECKING
+
+from . import agi_wire as wire
+from .channels import SimChannel
+from .dial import dial
+from .dialplan import first_of, flag
+from .model import Press, Step
+from .sounds import say_length, sound_length
+
+if TYPE_CHECKING:
+    from .agi_session import AgiSession
+
+DIGIT_GAP = 0.3
+DTMF_MS = 150
+_SAY = {("SAY", "DIGITS"), ("SAY", "NUMBER"), ("SAY", "ALPHA"), ("SAY", "DATETIME")}
+
+
+class Hungup(Exception):
+    """The channel hung up while the command was waiting."""
+
+
+class CommandRunner:
+    """Executes command lines for one AGI session."""
+
+    def __init__(self, session: AgiSession) -> None:
+        self.s = session
+        self.pbx, self.clock, self.ch = session.pbx, session.clock, session.ch
+        self.dead_hangup_sent = False
+        self._t0 = 0.0
+
+    # -- plumbing ------------------------------------------------------------------------
+    def _dead(self) -> bool:
+        return self.ch.hangup_requested.is_set()
+
+    async def _until(self, t: float) -> None:
+        """Sleep until ``t`` clock seconds after the command started; raise Hungup on hangup."""
+        left = self._t0 + t - self.clock.monotonic()
+        if self._dead():
+            raise Hungup
+        if left > 0:
+            sleeper = asyncio.ensure_future(self.clock.sleep(left))
+            await first_of(sleeper, flag(self.ch.hangup_requested))
+        if self._dead():
+            raise Hungup
+
+    def _step(self) -> list[tuple[float, str]]:
+        step: Step = self.s.call.next_step() if self.s.call is not None else None  # type: ignore[assignment]
+        if isinstance(step, Press):
+            return [(step.after + i * DIGIT_GAP, d) for i, d in enumerate(step.digits)]
+        return []
+
+    async def _press(self, t: float, digit: str) -> None:
+        await self._until(t)
+        self.pbx.dtmf(self.ch, digit, True)
+        await self._until(t + DTMF_MS / 1000)
+        self.pbx.dtmf(self.ch, digit, False, DTMF_MS)
+        if self.s.call is not None:
+            self.s.call.digits_pressed.append(digit)
+
+    def _sound(self, name: str) -> float | None:
+        cfg = self.pbx.config
+        if name in cfg.missing_sounds:
+            return None
+        return sound_length(name, cfg.sound_lengths)
+
+    def _endpos(self, seconds: float) -> int:
+        return int(seconds * 8000)
+
+    # -- entry ---------------------------------------------------------------------------
+    async def execute(self, line: str) -> None:
+        """Run one command line and write its reply (AGIExecStart/End around it)."""
+        if self.s.call is not None:
+            self.s.call.agi_commands.append(line)
+        cmd = wire.parse_command(line)
+        shown = line.rstrip("\r")  # a raw CR cannot go through the AMI serializer
+        command_id = str(random.randrange(10**7, 2**31))
+        self.pbx.emit_ch(
+            "AGIExecStart",
+            self.ch,
+            [("CommandId", command_id), ("Command", shown)],
+            privilege="agi,all",
+        )
+        self._t0 = self.clock.monotonic()
+        code, text, reply = await self._run(cmd)
+        if code == "520":
+            head, rest = wire.usage_lines(cmd)
+            self.s.write(head)
+            self.pbx.emit_ch(
+                "AGIExecEnd",
+                self.ch,
+                [
+                    ("CommandId", command_id),
+                    ("Command", shown),
+                    ("ResultCode", code),
+                    ("Result", text),
+                ],
+                privilege="agi,all",
+            )
+            await self.clock.sleep(0.044)
+            self.s.write(rest)
+            return
+        self.pbx.emit_ch(
+            "AGIExecEnd",
+            self.ch,
+            [("CommandId", command_id), ("Command", shown), ("ResultCode", code), ("Result", text)],
+            privilege="agi,all",
+        )
+        self.s.write(reply)
+
+    async def _run(self, cmd: wire.AgiCommand) -> tuple[str, str, str]:
+        if cmd.words is None:
+            return "510", "Invalid or unknown command", wire.R510
+        if wire.needs_usage(cmd):
+            return "520", "Usage", ""
+        if self._dead() and cmd.words not in wire.DEAD_OK:
+            if cmd.words == ("HANGUP",):
+                self.dead_hangup_sent = True
+            return "511", "Command Not Permitted on a dead channel or intercept routine", wire.R511
+        try:
+            result = await self._dispatch(cmd)
+        except Hungup:
+            result = "-1" + (
+                " endpos=0" if cmd.words in {("STREAM", "FILE"), ("GET", "OPTION")} else ""
+            )
+        failed = result.startswith("-1") and cmd.words != ("EXEC",)
+        if cmd.words == ("EXEC",):
+            text = "Success" if result == "0" else "Unknown Result"
+            return "200", text, f"200 result={result}\n"
+        if failed:
+            return "-1", "Failure", f"200 result={result}\n"
+        return "200", "Success", f"200 result={result}\n"
+
+    # -- commands ------------------------------------------------------------------------
+    async def _dispatch(self, cmd: wire.AgiCommand) -> str:
+        w, a, ch, pbx = cmd.words, cmd.args, self.ch, self.pbx
+        if w == ("ANSWER",):
+            pbx.answer(ch)
+            return "0"
+        if w == ("NOOP",):
+            return "0"
+        if w == ("VERBOSE",):
+            return "1"
+        if w == ("HANGUP",):
+            target = pbx.find(a[0]) if a else ch
+            if target is None:
+                return "-1"
+            if self.s.call is not None and target is ch:
+                self.s.call.set_outcome("agi-hangup")
+            pbx.request_hangup(target, 16)
+            return "1"
+        if w == ("CHANNEL", "STATUS"):
+            target = pbx.find(a[0]) if a else ch
+            return "-1" if target is None else str(target.state)
+        if w == ("SET", "VARIABLE"):
+            pbx.set_var(ch, a[0], a[1])
+            return "1"
+        if w == ("GET", "VARIABLE"):
+            value = pbx.get_var(ch, a[0])
+            return "0" if value is None else f"1 ({value})"
+        if w == ("GET", "FULL", "VARIABLE"):
+            target = pbx.find(a[1]) if len(a) > 1 else ch
+            return "0" if target is None else f"1 ({pbx.expand(target, a[0])})"
+        if w in {("SET", "CONTEXT"), ("SET", "EXTENSION"), ("SET", "PRIORITY")}:
+            return "0"
+        if w == ("SET", "CALLERID"):
+            return "1"
+        if w == ("SET", "MUSIC"):
+            if a[0].lower() == "on":
+                pbx.emit_ch("MusicOnHoldStart", ch, [("Class", a[1] if len(a) > 1 else "default")])
+            else:
+                pbx.emit_ch("MusicOnHoldStop", ch)
+            return "0"
+        if w in {("STREAM", "FILE"), ("CONTROL", "STREAM", "FILE")}:
+            return await self._stream(a[0], a[1], with_endpos=True)
+        if w in _SAY:
+            return await self._say(cmd)
+        if w == ("WAIT", "FOR", "DIGIT"):
+            return await self._wait_for_digit(int(a[0]))
+        if w == ("GET", "DATA"):
+            timeout = (
+                int(a[1]) / 1000
+                if len(a) > 1 and a[1].lstrip("-").isdigit() and int(a[1]) > 0
+                else 6.0
+            )
+            maxd = int(a[2]) if len(a) > 2 and a[2].isdigit() else 1024
+            return await self._get_data(a[0], timeout, maxd)
+        if w == ("GET", "OPTION"):
+            return await self._get_option(
+                a[0], a[1], int(a[2]) / 1000 if len(a) > 2 and a[2].isdigit() else 5.0
+            )
+        if w == ("RECORD", "FILE"):
+            return await self._record(a)
+        if w == ("EXEC",):
+            data = " ".join(a[1:]) if len(a) > 1 else ""
+            return await self._exec(a[0], data)
+        return "0"
+
+    async def _stream(self, name: str, escapes: str, with_endpos: bool) -> str:
+        length = self._sound(name)
+        # A prompt that nobody may interrupt reads no keys, so it does not spend a caller step.
+        digits = self._step() if escapes else []
+        if length is None:
+            return "-1 endpos=0"
+        for t, d in digits:
+            if t >= length:
+                break
+            await self._press(t, d)
+            if d in escapes:
+                self.pbx.set_var(self.ch, "PLAYBACKSTATUS", "SUCCESS")
+                return f"{ord(d)} endpos={self._endpos(t)}" if with_endpos else str(ord(d))
+        await self._until(length)
+        self.pbx.set_var(self.ch, "PLAYBACKSTATUS", "SUCCESS")
+        return f"0 endpos={self._endpos(length)}" if with_endpos else "0"
+
+    async def _say(self, cmd: wire.AgiCommand) -> str:
+        length = say_length(cmd.name, cmd.args[0])
+        for t, d in self._step() if cmd.args[1] else []:
+            if t >= length:
+                break
+            await self._press(t, d)
+            if d in cmd.args[1]:
+                return str(ord(d))
+        await self._until(length)
+        return "0"
+
+    async def _wait_for_digit(self, timeout_ms: int) -> str:
+        limit = None if timeout_ms < 0 else timeout_ms / 1000
+        digits = self._step()
+        if digits and (limit is None or digits[0][0] <= limit):
+            t, d = digits[0]
+            await self._press(t, d)
+            return str(ord(d))
+        if limit is None:
+            await self.ch.hangup_requested.wait()
+            raise Hungup
+        await self._until(limit)
+        return "0"
+
+    async def _get_data(self, prompt: str, timeout: float, max_digits: int) -> str:
+        length = self._sound(prompt) or 0.0
+        got: list[str] = []
+        deadline = length + timeout
+        for t, d in self._step():
+            if t > deadline:
+                break
+            await self._press(t, d)
+            if d == "#":
+                return "".join(got)
+            got.append(d)
+            if len(got) >= max_digits:
+                return "".join(got)
+            deadline = t + DTMF_MS / 1000 + timeout
+        await self._until(deadline)
+        return f"{''.join(got)} (timeout)"
+
+    async def _get_option(self, name: str, escapes: str, timeout: float) -> str:
+        length = self._sound(name)
+        if length is None:
+            return "-1 endpos=0"
+        for t, d in self._step():
+            if t > length + timeout:
+                break
+            await self._press(t, d)
+            if t < length and d not in escapes:
+                continue
+            return f"{ord(d)} endpos={self._endpos(min(t, length))}"
+        await self._until(length + timeout)
+        return f"0 endpos={self._endpos(length)}"
+
+    async def _record(self, a: list[str]) -> str:
+        escapes, timeout_ms = a[2], int(a[3]) if a[3].lstrip("-").isdigit() else -1
+        silence = next((float(x[2:]) for x in a[4:] if x.startswith("s=")), None)
+        beep = any(x.upper() == "BEEP" for x in a[4:])
+        start = sound_length("beep", {}) if beep else 0.0
+        limit = None if timeout_ms < 0 else start + timeout_ms / 1000
+        if silence is not None:
+            limit = min(limit, start + silence) if limit is not None else start + silence
+        try:
+            for t, d in self._step():
+                if limit is not None and t > limit:
+                    break
+                await self._press(t, d)
+                if d in escapes:
+                    return f"{ord(d)} (dtmf) endpos={self._endpos(t - start)}"
+            if limit is None:
+                await self.ch.hangup_requested.wait()
+                raise Hungup
+            await self._until(limit)
+        except Hungup:
+            return f"-1 (hangup) endpos={self._endpos(self.clock.monotonic() - self._t0)}"
+        return f"0 (timeout) endpos={self._endpos(limit - start)}"
+
+    async def _exec(self, app: str, data: str) -> str:
+        ch, pbx, name = self.ch, self.pbx, app.lower()
+        dead = self._dead()
+        if name == "playback":
+            files = data.split(",")[0].split("&")
+            lengths = [self._sound(f) for f in files]
+            if dead or any(x is None for x in lengths):
+                pbx.set_var(ch, "PLAYBACKSTATUS", "FAILED")
+                return "0"
+            await self._until(sum(x or 0.0 for x in lengths))
+            pbx.set_var(ch, "PLAYBACKSTATUS", "SUCCESS")
+            return "0"
+        if name in ("set", "noop", "verbose", "log"):
+            if name == "set" and "=" in data:
+                key, _, value = data.partition("=")
+                pbx.set_var(ch, key, value)
+            return "0"
+        if dead:
+            return "-1"
+        if name == "dial":
+            return str(await dial(self.s.dp, ch, data, self.s.call))
+        if name == "mixmonitor":
+            return self._mixmonitor(ch, data.split(",")[0])
+        if name == "stopmixmonitor":
+            if pbx.recorder.stop(ch.name) is not None:
+                pbx.emit_ch("MixMonitorStop", ch)
+            return "0"
+        if name in ("startmusiconhold", "musiconhold"):
+            pbx.emit_ch("MusicOnHoldStart", ch, [("Class", data.split(",")[0] or "default")])
+            if name == "startmusiconhold":
+                return "0"
+            parts = data.split(",")
+            try:
+                await self._until(float(parts[1]) if len(parts) > 1 and parts[1] else 10**9)
+            finally:
+                pbx.emit_ch("MusicOnHoldStop", ch)
+            return "0"
+        if name == "stopmusiconhold":
+            pbx.emit_ch("MusicOnHoldStop", ch)
+            return "0"
+        if name == "wait":
+            await self._until(float(data or 0))
+            return "0"
+        if name == "answer":
+            pbx.answer(ch)
+            return "0"
+        if name == "hangup":
+            pbx.request_hangup(ch, int(data) if data.isdigit() else 16)
+            return "-1"
+        if name in ("ringing", "progress", "senddtmf"):
+            return "0"
+        return "-2"
+
+    def _mixmonitor(self, ch: SimChannel, filename: str) -> str:
+        self.pbx.recorder.start(ch.name, filename, ch.bridge is not None)
+        self.pbx.set_var(ch, "MIXMONITOR_FILENAME", filename)
+        self.pbx.emit_ch("MixMonitorStart", ch)
+        return "0"

@@ -1,0 +1,156 @@
+"""Simulated channels and bridges, and the header blocks Asterisk 22 prints for them.
+
+Design note: a ``SimChannel`` is plain state (name, ids, dialplan location, caller id,
+variables, bridge). Behaviour lives in ``pbx.py``; this module only knows how Asterisk names
+things: ``Local/100@cc-inbound-00000044;1`` pairs, ``PJSIP/1001-00000012`` endpoints,
+``<epoch>.<n>`` uniqueids, and the channel block of quirk 7 (``<unknown>`` for unknown
+values, an empty ``AccountCode: ``), optionally prefixed (``Dest``, ``LocalOne``, ``Spyer``...).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass, field
+
+from contactcenter.domain.clock import Clock
+
+STATE_DOWN, STATE_RING, STATE_RINGING, STATE_UP = 0, 4, 5, 6
+STATE_DESC = {
+    0: "Down",
+    1: "Rsrvd",
+    2: "OffHook",
+    3: "Dialing",
+    4: "Ring",
+    5: "Ringing",
+    6: "Up",
+    7: "Busy",
+}
+
+CAUSE_TEXT = {
+    0: "Unknown",
+    1: "Unallocated (unassigned) number",
+    3: "No route to destination",
+    16: "Normal Clearing",
+    17: "User busy",
+    18: "No user responding",
+    19: "User alerting, no answer",
+    21: "Call Rejected",
+    26: "Answered elsewhere",
+    34: "Circuit/channel congestion",
+    127: "Interworking, unspecified",
+}
+
+Headers = list[tuple[str, str]]
+
+
+def _shown(value: str | None) -> str:
+    return "<unknown>" if value is None else value
+
+
+@dataclass(eq=False)
+class SimChannel:
+    """One live channel as the simulated PBX sees it."""
+
+    name: str
+    uniqueid: str
+    linkedid: str
+    tech: str
+    context: str
+    exten: str
+    priority: int = 1
+    state: int = STATE_DOWN
+    caller_num: str | None = None
+    caller_name: str | None = None
+    connected_num: str | None = None
+    connected_name: str | None = None
+    language: str = "en"
+    accountcode: str = ""
+    dnid: str = ""
+    variables: dict[str, str] = field(default_factory=dict)
+    application: str = ""
+    app_data: str = ""
+    bridge: Bridge | None = None
+    peer: SimChannel | None = None  # the other half of a Local pair
+    created_at: float = 0.0
+    audio: bool = False  # carries audio (ChanSpy on it wakes up promptly)
+    gone: bool = False
+    hangup_cause: int = 16
+    # set when someone asks this channel to hang up; its owner task reacts
+    hangup_requested: asyncio.Event = field(default_factory=asyncio.Event)
+    redirect_to: tuple[str, str, int] | None = None
+    in_agi: bool = False
+    hangup_asked: bool = False  # a real hangup request (not a redirect's async goto)
+    ended: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def state_desc(self) -> str:
+        """``Up``, ``Ring``... as Asterisk prints ChannelStateDesc."""
+        return STATE_DESC.get(self.state, "Unknown")
+
+    def block(self, prefix: str = "") -> Headers:
+        """The channel block of quirk 7, with every header name prefixed by ``prefix``."""
+        p = prefix
+        return [
+            (f"{p}Channel", self.name),
+            (f"{p}ChannelState", str(self.state)),
+            (f"{p}ChannelStateDesc", self.state_desc),
+            (f"{p}CallerIDNum", _shown(self.caller_num)),
+            (f"{p}CallerIDName", _shown(self.caller_name)),
+            (f"{p}ConnectedLineNum", _shown(self.connected_num)),
+            (f"{p}ConnectedLineName", _shown(self.connected_name)),
+            (f"{p}Language", self.language),
+            (f"{p}AccountCode", self.accountcode),
+            (f"{p}Context", self.context),
+            (f"{p}Exten", self.exten),
+            (f"{p}Priority", str(self.priority)),
+            (f"{p}Uniqueid", self.uniqueid),
+            (f"{p}Linkedid", self.linkedid),
+        ]
+
+
+@dataclass(eq=False)
+class Bridge:
+    """A basic two-party bridge."""
+
+    uniqueid: str = field(default_factory=lambda: str(uuid.uuid4()))
+    channels: list[SimChannel] = field(default_factory=list)
+
+    def block(self) -> Headers:
+        """The Bridge* header block of BridgeCreate/Enter/Leave/Destroy."""
+        return [
+            ("BridgeUniqueid", self.uniqueid),
+            ("BridgeType", "basic"),
+            ("BridgeTechnology", "simple_bridge"),
+            ("BridgeCreator", "<unknown>"),
+            ("BridgeName", "<unknown>"),
+            ("BridgeNumChannels", str(len(self.channels))),
+            ("BridgeVideoSourceMode", "none"),
+        ]
+
+
+class IdAllocator:
+    """Uniqueids (``<epoch>.<n>``) and per-technology channel sequence numbers."""
+
+    def __init__(self, clock: Clock, first_uniqueid: int = 100, first_sequence: int = 0x20) -> None:
+        self._clock = clock
+        self._next_uid = first_uniqueid
+        self._next_seq: dict[str, int] = {}
+        self._first_seq = first_sequence
+
+    def uniqueid(self) -> str:
+        """A fresh uniqueid like ``1795457556.136``."""
+        uid = f"{int(self._clock.time())}.{self._next_uid}"
+        self._next_uid += 1
+        return uid
+
+    def sequence(self, tech: str) -> str:
+        """The next 8-hex-digit sequence suffix for channels of ``tech``."""
+        n = self._next_seq.get(tech, self._first_seq)
+        self._next_seq[tech] = n + 1
+        return f"{n:08x}"
+
+
+def cause_text(cause: int) -> str:
+    """Cause-txt for a Q.850 cause code."""
+    return CAUSE_TEXT.get(cause, "Unknown")

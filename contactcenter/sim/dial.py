@@ -1,0 +1,129 @@
+"""The Dial() application of the simulated PBX (used by AGI ``EXEC Dial`` and Originate).
+
+Design note: Dial owns the callee leg from creation to hangup. It rings the target, bridges on
+answer, then waits for the first of: the caller hangs up (returns -1), the callee side ends
+(returns 0) or the caller is redirected (returns 0). Event order follows transcripts 02/05:
+the DIAL* VarSets, DialBegin/DialEnd with a Dest block, BridgeCreate/Enter, BRIDGEPEER, and on
+the way out BridgeLeave, ANSWEREDTIME/DIALEDTIME, BridgeDestroy, DIALSTATUS, hangups.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from .channels import SimChannel
+from .dialplan import Dialplan, first_of, flag
+
+if TYPE_CHECKING:
+    from .calls import SimCall
+
+_RESET = (
+    "DIALSTATUS",
+    "DIALEDPEERNUMBER",
+    "DIALEDPEERNAME",
+    "ANSWEREDTIME",
+    "ANSWEREDTIME_MS",
+    "DIALEDTIME",
+    "DIALEDTIME_MS",
+    "RINGTIME",
+    "RINGTIME_MS",
+    "PROGRESSTIME",
+    "PROGRESSTIME_MS",
+)
+
+
+async def dial(dp: Dialplan, caller: SimChannel, data: str, call: SimCall | None) -> int:
+    """Run ``Dial(<data>)`` on ``caller``; returns the application's result (0 or -1)."""
+    pbx, clock = dp.pbx, dp.clock
+    parts = data.split(",")
+    dial_string = parts[0].split("&")[0].strip()
+    try:
+        timeout = float(parts[1]) if len(parts) > 1 and parts[1].strip() else None
+    except ValueError:
+        timeout = None
+    for name in _RESET:
+        pbx.set_var(caller, name, "")
+    target = dp.resolve(dial_string)
+    if target is None or target.kind == "inbound" and dial_string == caller.name:
+        pbx.set_var(caller, "DIALSTATUS", "CHANUNAVAIL")
+        return 0
+    started = clock.monotonic()
+    near, far = dp.create_leg(target, caller.linkedid, caller, None)
+    short = dial_string.split("/", 1)[1]
+    pbx.dial_begin(caller, near, short)
+    status = await dp.ring(near, far, target, timeout, [caller.hangup_requested])
+    if status != "ANSWER":
+        pbx.dial_end(caller, near, status)
+        pbx.set_var(caller, "DIALSTATUS", status)
+        dp.drop_leg(near, far, 16)
+        if status == "CANCEL":
+            return -1 if caller.redirect_to is None else 0
+        return 0
+    answered = clock.monotonic()
+    pbx.answer(near)
+    if target.kind == "pjsip":
+        pbx.device_state(f"PJSIP/{target.exten}", "INUSE")
+    pbx.set_var(caller, "DIALSTATUS", "ANSWER")
+    pbx.set_var(caller, "DIALEDPEERNAME", near.name)
+    pbx.set_var(caller, "DIALEDPEERNUMBER", short)
+    pbx.dial_end(caller, near, "ANSWER")
+    if call is not None:
+        call.connected_to = dial_string
+        call.set_outcome("dial-answered")
+    bridge = pbx.bridge_create()
+    if near is not far:
+        pbx.newexten(near, "AppDial", "(Outgoing Line)", exten="")
+    pbx.bridge_enter(bridge, near)
+    pbx.bridge_enter(bridge, caller)
+    pbx.bridge_peers(bridge)
+    caller.application, caller.app_data = "Dial", data
+    far_owner = pbx.spawn(dp.far_side_owner(near, far, target))
+    await first_of(flag(caller.hangup_requested), flag(near.hangup_requested))
+
+    def timing() -> None:
+        total = clock.monotonic() - started
+        talk = clock.monotonic() - answered
+        pbx.set_var(caller, "ANSWEREDTIME", str(int(talk)))
+        pbx.set_var(caller, "ANSWEREDTIME_MS", str(int(talk * 1000)))
+        pbx.set_var(caller, "DIALEDTIME", str(int(total)))
+        pbx.set_var(caller, "DIALEDTIME_MS", str(int(total * 1000)))
+
+    if caller.hangup_requested.is_set():
+        # the caller went away (or was redirected): take them out, then end the callee leg
+        pbx.set_var(caller, "BRIDGEPEER", "")
+        pbx.set_var(near, "BRIDGEPEER", "")
+        pbx.bridge_leave(caller)
+        if caller.redirect_to is None:
+            pbx.bridge_leave(near)
+            timing()
+            pbx.bridge_destroy(bridge)
+            pbx.set_var(caller, "DIALSTATUS", "ANSWER")
+        else:
+            pbx.set_var(caller, "DIALSTATUS", "ANSWER")
+            pbx.bridge_leave(near)
+            pbx.bridge_destroy(bridge)
+        far_owner.cancel()
+        if near is not far:
+            if not far.gone:
+                pbx.emit_ch("HangupRequest", far, [("Cause", "16")])
+                pbx.emit_ch("SoftHangupRequest", far, [("Cause", "16")])
+                pbx.hangup(far, 16)
+            pbx.hangup(near, 16)
+        else:
+            pbx.hangup(near, 16)
+            pbx.device_state(f"PJSIP/{target.exten}", "NOT_INUSE")
+        return -1 if caller.redirect_to is None else 0
+    # the callee side ended: the caller stays, Dial returns 0
+    await asyncio.wait([far_owner], timeout=clock.real(1.0))
+    pbx.set_var(caller, "BRIDGEPEER", "")
+    pbx.set_var(near, "BRIDGEPEER", "")
+    pbx.bridge_leave(near)
+    pbx.bridge_leave(caller)
+    pbx.bridge_destroy(bridge)
+    pbx.hangup(near)
+    if near is far:
+        pbx.device_state(f"PJSIP/{target.exten}", "NOT_INUSE")
+    timing()
+    pbx.set_var(caller, "DIALSTATUS", "ANSWER")
+    return 0

@@ -1,0 +1,353 @@
+"""The simulated dialplan: inbound calls, agent legs, Dial, Originate targets and ChanSpy.
+
+Design note: each live channel has exactly one owner coroutine here (or in the AGI session),
+which waits for its ``hangup_requested`` flag and then performs the hangup with the events of
+the transcripts. Contexts known without configuration, like the lab's: the inbound contexts
+(Answer, then ``AGI(<agi_url>)``), ``sim-agent`` (auto-answering silent phone) and
+``sim-agent-moh`` (the same, carrying audio). Any added ``Phone`` is also a dial target.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .channels import STATE_RINGING, SimChannel
+from .model import Phone
+
+if TYPE_CHECKING:
+    from .calls import SimCall
+    from .pbx import Pbx
+
+SIM_AGENT_CONTEXTS = {"sim-agent": False, "sim-agent-moh": True}  # context -> carries audio
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where a dial string leads."""
+
+    dial_string: str
+    kind: str  # "local" | "pjsip" | "inbound"
+    exten: str
+    context: str
+    answer_after: float | None
+    talk_for: float | None
+    audio: bool
+
+
+async def first_of(*aws: asyncio.Future | asyncio.Task) -> None:
+    """Wait until any of ``aws`` is done; cancel the rest."""
+    _, pending = await asyncio.wait(aws, return_when=asyncio.FIRST_COMPLETED)
+    for p in pending:
+        p.cancel()
+
+
+def flag(event: asyncio.Event) -> asyncio.Task:
+    """A task that finishes when ``event`` is set."""
+    return asyncio.ensure_future(event.wait())
+
+
+class Dialplan:
+    """Runs channels through the simulated dialplan."""
+
+    def __init__(self, pbx: Pbx) -> None:
+        self.pbx = pbx
+        self.clock = pbx.clock
+        self.agi_runner = None  # set by the simulator: async (ch, url, call) -> None
+
+    # -- targets -------------------------------------------------------------------------
+    def resolve(self, dial_string: str) -> Target | None:
+        """The target of ``Local/x@ctx`` or ``PJSIP/x``, None when nothing answers there."""
+        phone: Phone | None = self.pbx.phones.get(dial_string)
+        tech, _, rest = dial_string.partition("/")
+        rest = rest.split("/", 1)[0]  # drop Local/.../n options
+        if tech == "Local" and "@" in rest:
+            exten, _, context = rest.partition("@")
+            if phone is not None:
+                return Target(
+                    dial_string,
+                    "local",
+                    exten,
+                    context,
+                    phone.answer_after,
+                    phone.talk_for,
+                    phone.audio,
+                )
+            if context in SIM_AGENT_CONTEXTS:
+                return Target(
+                    dial_string, "local", exten, context, 0.0, None, SIM_AGENT_CONTEXTS[context]
+                )
+            if context in self.pbx.config.inbound_contexts:
+                return Target(dial_string, "inbound", exten, context, 0.0, None, False)
+            return None
+        if tech in ("PJSIP", "SIP") and phone is not None and rest:
+            return Target(
+                dial_string,
+                "pjsip",
+                rest,
+                "default",
+                phone.answer_after,
+                phone.talk_for,
+                phone.audio,
+            )
+        return None
+
+    # -- hangup helpers ------------------------------------------------------------------
+    def end_pair(self, ch: SimChannel, cause: int | None = None) -> None:
+        """Hang up ``ch`` and then its Local peer, with the transcripts' event order."""
+        pbx = self.pbx
+        code = ch.hangup_cause if cause is None else cause
+        peer = ch.peer if ch.peer is not None and not ch.peer.gone else None
+        if peer is not None:
+            pbx.emit_ch("HangupRequest", peer, [("Cause", str(code))])
+        pbx.hangup(ch, code)
+        if peer is not None:
+            pbx.emit_ch("SoftHangupRequest", peer, [("Cause", "16")])
+            pbx.hangup(peer, code)
+
+    def _devices(self, ch: SimChannel, state: str) -> None:
+        device = ch.name.rsplit("-", 1)[0]
+        if ch.tech == "Local":
+            self.pbx.device_state(device, state)
+
+    # -- agent-side legs -----------------------------------------------------------------
+    def _answer_far_side(self, far: SimChannel, target: Target) -> None:
+        """The callee's dialplan answers: NoOp, Answer, Newstate Up."""
+        if target.kind == "local":
+            self.pbx.newexten(far, "NoOp", f"{target.context} {target.exten} answering", priority=1)
+            self.pbx.newexten(far, "Answer", "", priority=2)
+        self.pbx.answer(far)
+
+    def create_leg(
+        self,
+        target: Target,
+        linkedid: str | None,
+        caller: SimChannel | None,
+        caller_id: tuple[str | None, str | None] | None,
+    ) -> tuple[SimChannel, SimChannel]:
+        """Create the callee's channel(s); returns (near, far) -- the same channel for PJSIP."""
+        pbx = self.pbx
+        if target.kind == "pjsip":
+            ch = pbx.new_channel(f"PJSIP/{target.exten}", target.context, "s", linkedid=linkedid)
+            ch.audio = target.audio
+            if caller is not None:
+                pbx.set_var(ch, "DIALEDPEERNUMBER", target.exten)
+                pbx.set_callerid(ch, caller.caller_num, caller.caller_name)
+                pbx.set_connected(ch, caller.caller_num, caller.caller_name)
+            elif caller_id is not None:
+                pbx.set_callerid(ch, *caller_id)
+                pbx.set_connected(ch, *caller_id)
+            return ch, ch
+        one, two = pbx.new_local_pair(target.exten, target.context, linkedid=linkedid)
+        one.audio = two.audio = target.audio
+        if caller is not None:
+            number = f"{target.exten}@{target.context}"
+            pbx.set_var(one, "DIALEDPEERNUMBER", number)
+            pbx.newexten(one, "AppDial", "(Outgoing Line)", exten=caller.exten)
+            pbx.set_callerid(one, caller.exten, caller.caller_name)
+            pbx.set_connected(one, caller.caller_num, caller.caller_name)
+            pbx.set_var(two, "DIALEDPEERNUMBER", number)
+            pbx.set_callerid(two, caller.caller_num, caller.caller_name)
+            pbx.set_connected(two, caller.exten, caller.caller_name)
+        else:
+            pbx.newexten(one, "AppDial2", "(Outgoing Line)")
+            if caller_id is not None:
+                for ch in (one, two):
+                    pbx.set_callerid(ch, *caller_id)
+                    pbx.set_connected(ch, *caller_id)
+        pbx.local_bridge(one, two)
+        return one, two
+
+    async def ring(
+        self,
+        near: SimChannel,
+        far: SimChannel,
+        target: Target,
+        timeout: float | None,
+        watch: list[asyncio.Event],
+    ) -> str:
+        """Let the callee ring; returns ANSWER, NOANSWER, CANCEL (a ``watch`` flag) or BUSY."""
+        if target.answer_after == 0.0:
+            self._answer_far_side(far, target)
+            return "ANSWER"
+        self.pbx.set_state(near, STATE_RINGING)
+        if target.kind == "pjsip":
+            self.pbx.device_state(f"PJSIP/{target.exten}", "RINGING")
+        waits = [flag(e) for e in watch]
+        gone = flag(near.hangup_requested) if near is far else flag(far.hangup_requested)
+        timers = []
+        if target.answer_after is not None:
+            timers.append(asyncio.ensure_future(self.clock.sleep(target.answer_after)))
+        limit = asyncio.ensure_future(self.clock.sleep(timeout)) if timeout is not None else None
+        await first_of(*waits, gone, *timers, *([limit] if limit else []))
+        if any(e.is_set() for e in watch):
+            return "CANCEL"
+        if far.hangup_requested.is_set() or near.hangup_requested.is_set():
+            return "BUSY" if far.hangup_cause in (17, 21) else "CHANUNAVAIL"
+        if timers and timers[0].done() and not timers[0].cancelled():
+            self._answer_far_side(far, target)
+            return "ANSWER"
+        return "NOANSWER"
+
+    def drop_leg(self, near: SimChannel, far: SimChannel, cause: int = 16) -> None:
+        """Hang up an unanswered or finished callee leg."""
+        if near.gone and far.gone:
+            return
+        if near is far:
+            self.pbx.hangup(near, cause)
+            self.pbx.device_state(
+                f"PJSIP/{near.name.split('/', 1)[1].rsplit('-', 1)[0]}", "NOT_INUSE"
+            )
+            return
+        self.end_pair(near if not near.gone else far, cause)
+
+    async def far_side_owner(self, near: SimChannel, far: SimChannel, target: Target) -> None:
+        """Own a callee's far half (or PJSIP channel) until it ends; ask the near side to go."""
+        if near is not far:
+            self.pbx.newexten(far, "Wait", "60", priority=3)
+        waits = [flag(far.hangup_requested)]
+        if target.talk_for is not None:
+            waits.append(asyncio.ensure_future(self.clock.sleep(target.talk_for)))
+        await first_of(*waits)
+        if far.gone:
+            return
+        if not far.hangup_requested.is_set():  # the agent hangs up after talking
+            if near is not far:
+                self.pbx.newexten(far, "Hangup", "", priority=4)
+                self.pbx.emit_ch("SoftHangupRequest", far, [("Cause", "16")])
+            far.hangup_cause = 16
+            far.hangup_asked = True
+            far.hangup_requested.set()
+        if near is not far:
+            near.hangup_cause = far.hangup_cause
+            self.pbx.emit_ch("HangupRequest", near, [("Cause", str(far.hangup_cause))])
+            near.hangup_asked = True
+            near.hangup_requested.set()
+            self.pbx.hangup(far)
+        else:
+            self.pbx.emit_ch("HangupRequest", far, [("Cause", "16")])
+
+    # -- inbound calls -------------------------------------------------------------------
+    async def inbound_call(self, call: SimCall, agi_url: str) -> None:
+        """A caller dials ``exten``: Local pair, ;2 answers and runs AGI, ;1 is the caller."""
+        pbx, s = self.pbx, call.script
+        one, two = pbx.new_local_pair(s.exten, s.context)
+        call.uniqueid, call.linkedid = one.uniqueid, one.linkedid
+        call.caller_channel, call.agi_channel = one.name, two.name
+        pbx.processed_calls += 1
+        pbx.newexten(one, "AppDial2", "(Outgoing Line)")
+        for name, value in s.variables.items():
+            pbx.set_var(one, name, value)
+        for name, value in s.variables.items():
+            pbx.set_var(two, name, value)
+        if s.caller_id or s.caller_name:
+            for ch in (one, two):
+                pbx.set_callerid(ch, s.caller_id, s.caller_name)
+                pbx.set_connected(ch, s.caller_id, s.caller_name)
+        two.dnid = s.exten
+        pbx.local_bridge(one, two)
+        pbx.dial_begin(None, one, f"{s.exten}@{s.context}")
+        pbx.newexten(
+            two,
+            "NoOp",
+            f'{s.context} call to {s.exten} from "{s.caller_name or ""}" <{s.caller_id or ""}>',
+        )
+        pbx.newexten(two, "Answer", "", priority=2)
+        pbx.answer(two)
+        pbx.answer(one)
+        pbx.dial_end(None, one, "ANSWER")
+        self._devices(one, "INUSE")
+        self._devices(two, "INUSE")
+        caller = pbx.spawn(self._caller(call, one))
+        try:
+            await self.run_agi_leg(two, agi_url, call)
+        finally:
+            await asyncio.wait([caller], timeout=self.clock.real(5.0))
+            call.mark_ended()
+
+    async def _caller(self, call: SimCall, one: SimChannel) -> None:
+        waits = [flag(one.hangup_requested)]
+        if call.script.hangup_after is not None:
+            waits.append(asyncio.ensure_future(self.clock.sleep(call.script.hangup_after)))
+        await first_of(*waits)
+        if one.gone:
+            return
+        if not one.hangup_requested.is_set():
+            self.pbx.request_hangup(one, 16)
+        call.set_outcome("caller-hangup")
+        two = one.peer
+        if two is not None and not two.gone:
+            two.hangup_cause = one.hangup_cause
+            self.pbx.emit_ch("HangupRequest", two, [("Cause", str(one.hangup_cause))])
+            two.hangup_asked = True
+            two.hangup_requested.set()
+        self.pbx.hangup(one)
+        self._devices(one, "NOT_INUSE")
+
+    async def run_agi_leg(self, ch: SimChannel, agi_url: str, call: SimCall | None) -> None:
+        """Own ``ch`` from its AGI() priority to its hangup (redirects included)."""
+        await first_of(
+            asyncio.ensure_future(self.clock.sleep(self.pbx.config.agi_connect_delay)),
+            flag(ch.hangup_requested),
+        )
+        if ch.gone:
+            return
+        if not ch.hangup_requested.is_set():
+            assert self.agi_runner is not None
+            if ch.application != "AGI":
+                self.pbx.newexten(ch, "AGI", agi_url, priority=ch.priority + 1)
+            await self.agi_runner(ch, agi_url, call)
+        await self.after_agi(ch)
+
+    async def after_agi(self, ch: SimChannel) -> None:
+        """The dialplan after AGI returned: follow a redirect or hang up."""
+        if ch.gone:
+            return
+        if ch.redirect_to is not None and not ch.hangup_asked:
+            context, exten, priority = ch.redirect_to
+            ch.redirect_to = None
+            ch.hangup_requested.clear()
+            await self.run_location(ch, context, exten, priority, redirected=True)
+            return
+        if not ch.hangup_requested.is_set():
+            self.pbx.newexten(ch, "Hangup", "", priority=ch.priority + 1)
+        self.pbx.emit_ch("SoftHangupRequest", ch, [("Cause", "16")])
+        self.end_pair(ch)
+
+    async def run_location(
+        self, ch: SimChannel, context: str, exten: str, priority: int, redirected: bool = False
+    ) -> None:
+        """Run ``ch`` at context/exten (after a Redirect or an Originate) until it hangs up."""
+        pbx = self.pbx
+        ch.context, ch.exten, ch.priority = context, exten, priority
+        if context in pbx.config.inbound_contexts:
+            pbx.newexten(ch, "Answer", "", priority=2)
+            pbx.answer(ch)
+            pbx.newexten(ch, "AGI", pbx.config.agi_url, priority=3)
+            await self.run_agi_leg(ch, pbx.config.agi_url, None)
+            return
+        target = self.resolve(f"Local/{exten}@{context}")
+        if target is None and not redirected:
+            pbx.newexten(ch, "Hangup", "", priority=priority)
+            self.end_pair(ch, 16)
+            return
+        pbx.newexten(ch, "Answer", "", priority=2)
+        pbx.answer(ch)
+        pbx.newexten(ch, "Wait", "60", priority=3)
+        waits = [flag(ch.hangup_requested)]
+        if target is not None and target.talk_for is not None:
+            waits.append(asyncio.ensure_future(self.clock.sleep(target.talk_for)))
+        await first_of(*waits)
+        if ch.gone:
+            return
+        if ch.redirect_to is not None and not ch.hangup_asked:
+            context, exten, priority = ch.redirect_to
+            ch.redirect_to = None
+            ch.hangup_requested.clear()
+            await self.run_location(ch, context, exten, priority, redirected=True)
+            return
+        if not ch.hangup_requested.is_set():
+            pbx.newexten(ch, "Hangup", "", priority=4)
+            pbx.emit_ch("SoftHangupRequest", ch, [("Cause", "16")])
+        self.end_pair(ch)

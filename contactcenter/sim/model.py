@@ -1,0 +1,108 @@
+"""What tests and the demo hand the simulator: its configuration, phones and caller scripts.
+
+All durations are clock seconds (``SimConfig.clock`` may run faster than real time). Every text
+that the simulator will later put on the AMI or AGI wire is checked here: CR, LF and NUL are
+refused with ``ValueError`` so that a bad script fails where it is written, not on the wire.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from contactcenter.domain.clock import Clock
+
+_UNSAFE = ("\r", "\n", "\x00")
+
+
+def check_safe(what: str, value: str | None) -> None:
+    """Refuse a value that would break AMI/AGI framing (CR, LF or NUL)."""
+    if value is not None and any(c in value for c in _UNSAFE):
+        raise ValueError(f"{what} contains CR, LF or NUL: {value!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Press:
+    """The caller presses ``digits``; the first ``after`` clock seconds into the command."""
+
+    digits: str
+    after: float = 0.0
+
+    def __post_init__(self) -> None:
+        bad = [d for d in self.digits if d not in "0123456789*#ABCD"]
+        if not self.digits or bad:
+            raise ValueError(f"Press needs DTMF digits, got {self.digits!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Silence:
+    """The caller presses nothing during one digit-reading command."""
+
+
+Step = Press | Silence
+
+
+@dataclass(frozen=True, slots=True)
+class Phone:
+    """A simulated endpoint reachable by ``dial_string`` (``PJSIP/1001`` or ``Local/1001@agents``)."""
+
+    dial_string: str
+    answer_after: float | None = 1.0  # None: rings until the dialler gives up
+    talk_for: float | None = 30.0  # None: stays until the other side hangs up
+    caller_id: str = ""  # what the phone shows as its own number (defaults to the extension)
+    audio: bool = True  # carries RTP-like audio (ChanSpy wakes up on it, quirk 17)
+
+    def __post_init__(self) -> None:
+        check_safe("dial_string", self.dial_string)
+        check_safe("caller_id", self.caller_id)
+        tech, _, rest = self.dial_string.partition("/")
+        if tech not in ("PJSIP", "SIP", "Local") or not rest:
+            raise ValueError(f"unsupported dial string {self.dial_string!r}")
+        if tech == "Local" and "@" not in rest:
+            raise ValueError(f"Local dial string needs exten@context: {self.dial_string!r}")
+
+
+@dataclass(slots=True)
+class CallerScript:
+    """One inbound caller: who calls, which number, what they press, when they hang up."""
+
+    caller_id: str | None = None
+    caller_name: str | None = None
+    exten: str = "100"
+    agi_url: str | None = None
+    steps: list[Step] = field(default_factory=list)
+    hangup_after: float | None = 120.0  # clock seconds after answer; None: never
+    context: str = "cc-inbound"
+    variables: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for what, value in (
+            ("caller_id", self.caller_id),
+            ("caller_name", self.caller_name),
+            ("exten", self.exten),
+            ("agi_url", self.agi_url),
+            ("context", self.context),
+        ):
+            check_safe(what, value)
+        for name, value in self.variables.items():
+            check_safe("variable name", name)
+            check_safe("variable value", value)
+        if not self.exten:
+            raise ValueError("exten must not be empty")
+
+
+@dataclass(slots=True)
+class SimConfig:
+    """How the simulated Asterisk listens and where it hands inbound calls."""
+
+    ami_host: str = "127.0.0.1"
+    ami_port: int = 0
+    ami_users: dict[str, str] = field(default_factory=lambda: {"cc": "ccsecret"})
+    agi_url: str = "agi://127.0.0.1:4573/ivr?flow=main"
+    clock: Clock = field(default_factory=Clock)
+    recordings_dir: Path | None = None
+    inbound_contexts: tuple[str, ...] = ("cc-inbound",)
+    bad_login_delay: float = 1.0  # clock seconds before "Authentication failed" (quirk 3)
+    agi_connect_delay: float = 0.5  # clock seconds between ;2 Answer and the AGI connection
+    sound_lengths: dict[str, float] = field(default_factory=dict)  # extra/overriding lengths
+    missing_sounds: frozenset[str] = frozenset({"nonexistent-file"})

@@ -1,0 +1,206 @@
+"""Originate and ChanSpy in the simulated PBX.
+
+Design note: an Originate creates the callee leg like Dial does (Local pair or PJSIP channel),
+rings it, and on answer reports ``OriginateResponse`` (Async only) and runs the application or
+the dialplan location on the near channel, which it then owns. ChanSpy reproduces quirk 17:
+ChanSpyStart ~100 ms after answer; after the spyer is hung up, ChanSpyStop follows ~20 ms
+later only if the spied-on channel carries audio, else when the spied-on call ends (04b).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .channels import SimChannel
+from .dial import dial
+from .dialplan import Dialplan, Target, first_of, flag
+
+
+@dataclass
+class OriginateRequest:
+    """The parsed fields of an Originate action."""
+
+    channel: str
+    context: str = ""
+    exten: str = ""
+    priority: int = 1
+    application: str = ""
+    data: str = ""
+    caller_id: tuple[str | None, str | None] | None = None
+    variables: list[tuple[str, str]] = field(default_factory=list)
+    timeout: float = 30.0
+    action_id: str | None = None
+
+
+def parse_callerid(text: str | None) -> tuple[str | None, str | None] | None:
+    """``"Name" <num>`` -> (num, name)."""
+    if not text:
+        return None
+    if "<" in text and text.endswith(">"):
+        name, _, num = text[:-1].partition("<")
+        return num.strip() or None, name.strip().strip('"') or None
+    return text.strip(), None
+
+
+class Originator:
+    """Runs Originate requests and ChanSpy legs."""
+
+    def __init__(self, dp: Dialplan) -> None:
+        self.dp, self.pbx, self.clock = dp, dp.pbx, dp.clock
+
+    def _response(
+        self, req: OriginateRequest, ok: bool, ch: SimChannel | None, reason: int
+    ) -> None:
+        headers = [("ActionID", req.action_id)] if req.action_id is not None else []
+        headers += [
+            ("Response", "Success" if ok else "Failure"),
+            ("Channel", ch.name if ok and ch is not None else req.channel),
+        ]
+        if req.application:
+            headers += [("Application", req.application), ("Data", req.data)]
+        else:
+            headers += [("Context", req.context), ("Exten", req.exten)]
+        num, name = req.caller_id or (None, None)
+        headers += [
+            ("Reason", str(reason)),
+            ("Uniqueid", ch.uniqueid if ok and ch else "<unknown>"),
+            ("CallerIDNum", num or "<unknown>"),
+            ("CallerIDName", name or "<unknown>"),
+        ]
+        self.pbx.emit("OriginateResponse", "call,all", headers)
+
+    def fail_events(self, req: OriginateRequest, report: bool) -> None:
+        """The events of an Originate to nowhere (transcript 05)."""
+        pbx = self.pbx
+        tech, _, rest = req.channel.partition("/")
+        if tech == "Local" and "@" in rest:
+            exten, _, context = rest.split("/")[0].partition("@")
+            one, two = pbx.new_local_pair(exten, context)
+            pbx.newexten(one, "AppDial2", "(Outgoing Line)")
+            pbx.hangup(two, 0)
+            if report:
+                self._response(req, False, None, 0)
+            pbx.hangup(one, 0)
+        elif report:
+            self._response(req, False, None, 0)
+
+    async def originate(
+        self,
+        req: OriginateRequest,
+        target: Target | None,
+        report: bool,
+        answered: Callable[[bool], None] | None = None,
+    ) -> None:
+        """Run one Originate to its end; ``answered(ok)`` is called once the outcome is known."""
+        pbx = self.pbx
+        if target is None:
+            if answered:
+                answered(False)
+            self.fail_events(req, report)
+            return
+        near, far = self.dp.create_leg(target, None, None, req.caller_id)
+        for name, value in req.variables:
+            pbx.set_var(near, name, value)
+            if far is not near:
+                pbx.set_var(far, name, value)
+        pbx.dial_begin(None, near, req.channel.split("/", 1)[1])
+        if target.kind == "inbound":
+            status = "ANSWER"
+            pbx.newexten(far, "NoOp", f"{target.context} call to {target.exten}")
+            pbx.newexten(far, "Answer", "", priority=2)
+            pbx.answer(far)
+        else:
+            status = await self.dp.ring(near, far, target, req.timeout, [])
+        if status != "ANSWER":
+            pbx.dial_end(None, near, status)
+            self.dp.drop_leg(near, far, 16)
+            if report:
+                self._response(req, False, None, 3 if status == "NOANSWER" else 1)
+            if answered:
+                answered(False)
+            return
+        pbx.processed_calls += 1
+        if report:
+            self._response(req, True, near, 4)
+        pbx.answer(near)
+        pbx.dial_end(None, near, "ANSWER")
+        if answered:
+            answered(True)
+        if far is not near:
+            if target.kind == "inbound":
+                pbx.newexten(far, "AGI", pbx.config.agi_url, priority=3)
+                pbx.spawn(self.dp.run_agi_leg(far, pbx.config.agi_url, None))
+            else:
+                pbx.spawn(self.dp.far_side_owner(near, far, target))
+        await self.run_near(near, req)
+
+    async def run_near(self, ch: SimChannel, req: OriginateRequest) -> None:
+        """Run the originated channel's application or dialplan location until it ends."""
+        app = req.application.lower()
+        if app == "chanspy":
+            await self.chanspy(ch, req.data)
+            return
+        if app == "agi":
+            await self.dp.agi_runner(ch, req.data, None)
+            await self.dp.after_agi(ch)
+            return
+        if app:
+            waits = [flag(ch.hangup_requested)]
+            if app == "wait":
+                waits.append(asyncio.ensure_future(self.clock.sleep(float(req.data or 0))))
+            await first_of(*waits)
+        elif req.context:
+            target = self.dp.resolve(f"Local/{req.exten}@{req.context}")
+            if req.context in self.pbx.config.inbound_contexts:
+                self.pbx.newexten(
+                    ch,
+                    "AGI",
+                    self.pbx.config.agi_url,
+                    priority=1,
+                    context=req.context,
+                    exten=req.exten,
+                )
+                await self.dp.run_agi_leg(ch, self.pbx.config.agi_url, None)
+                return
+            if (
+                target is not None
+                and target.kind == "local"
+                and target.context not in ("sim-agent", "sim-agent-moh")
+            ):
+                self.pbx.newexten(
+                    ch, "Dial", target.dial_string, context=req.context, exten=req.exten
+                )
+                await dial(self.dp, ch, target.dial_string, None)
+            else:
+                await first_of(flag(ch.hangup_requested))
+        if not ch.gone:
+            self.dp.end_pair(ch)
+
+    async def chanspy(self, spyer: SimChannel, data: str) -> None:
+        """ChanSpy(<exact channel>,<options>) on ``spyer``."""
+        pbx = self.pbx
+        target_name = data.split(",", 1)[0]
+        await first_of(asyncio.ensure_future(self.clock.sleep(0.1)), flag(spyer.hangup_requested))
+        spyee = pbx.find(target_name)
+        if spyee is None or spyer.hangup_requested.is_set():
+            if not spyer.gone:
+                self.dp.end_pair(spyer, 16)
+            return
+        pair = spyer.block("Spyer") + spyee.block("Spyee")
+        pbx.emit("ChanSpyStart", "call,all", pair)
+        await first_of(flag(spyer.hangup_requested), flag(spyee.ended))
+        if spyer.hangup_requested.is_set() and not spyee.gone:
+            if self._has_audio(spyee):
+                await self.clock.sleep(0.02)
+            else:
+                await spyee.ended.wait()  # ChanSpy only wakes on audio (quirk 17)
+        pbx.emit("ChanSpyStop", "call,all", spyer.block("Spyer") + spyee.block("Spyee"))
+        if not spyer.gone:
+            self.dp.end_pair(spyer, spyer.hangup_cause if spyer.hangup_requested.is_set() else 16)
+
+    def _has_audio(self, ch: SimChannel) -> bool:
+        if ch.audio:
+            return True
+        return ch.bridge is not None and any(c.audio for c in ch.bridge.channels)

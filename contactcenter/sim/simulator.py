@@ -1,0 +1,132 @@
+"""The PBX simulator's facade: build the pieces, start/stop, place calls, inject faults."""
+
+from __future__ import annotations
+
+import asyncio
+
+from .agi_session import AgiSession
+from .ami_actions import AmiActions
+from .ami_server import AmiServer
+from .calls import SimCall
+from .channels import SimChannel
+from .dialplan import Dialplan
+from .events import encode
+from .model import CallerScript, Phone, SimConfig, check_safe
+from .originate import Originator
+from .pbx import Pbx
+
+
+class Simulator:
+    """A simulated Asterisk 22: an AMI server and a FastAGI client over one fake PBX."""
+
+    def __init__(self, config: SimConfig) -> None:
+        self.config = config
+        self.pbx = Pbx(config)
+        self.dialplan = Dialplan(self.pbx)
+        self.dialplan.agi_runner = self._run_agi
+        self.originator = Originator(self.dialplan)
+        self.actions = AmiActions(
+            self.dialplan, self.originator, config.ami_users, lambda: self.ami
+        )
+        self.ami = AmiServer(self.actions, self.pbx.bus.subscribe)
+        self.calls: list[SimCall] = []
+        self.ami_port = 0
+        self._started = False
+
+    async def start(self) -> None:
+        """Start listening for AMI clients (``ami_port`` is then the bound port)."""
+        self.ami_port = await self.ami.start(self.config.ami_host, self.config.ami_port)
+        self._started = True
+
+    async def stop(self) -> None:
+        """Stop everything: AMI sessions, calls in progress, background tasks."""
+        await self.ami.stop()
+        await self.pbx.cancel_all()
+        for call in self.calls:
+            call.mark_ended()
+        self._started = False
+
+    async def __aenter__(self) -> Simulator:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # -- world ---------------------------------------------------------------------------
+    def add_phone(self, phone: Phone) -> None:
+        """Make ``phone`` reachable by its dial string."""
+        self.pbx.phones[phone.dial_string] = phone
+
+    def remove_phone(self, dial_string: str) -> None:
+        """Forget a phone (dialling it then fails with CHANUNAVAIL)."""
+        self.pbx.phones.pop(dial_string, None)
+
+    @property
+    def channels(self) -> dict[str, SimChannel]:
+        """Live channels by name."""
+        return self.pbx.channels
+
+    @property
+    def events(self):
+        """Recent events emitted on AMI (header lists), for tests."""
+        return self.pbx.bus
+
+    @property
+    def recordings(self):
+        """Paths of the WAV files MixMonitor wrote so far."""
+        return list(self.pbx.recorder.written)
+
+    async def place_call(self, script: CallerScript) -> SimCall:
+        """Start an inbound call; returns once its channels exist (the call then runs on)."""
+        url = script.agi_url or self.config.agi_url
+        check_safe("agi_url", url)
+        call = SimCall(script)
+        self.calls.append(call)
+        created = asyncio.Event()
+        task = self.pbx.spawn(self._inbound(call, url, created))
+        waiter = asyncio.ensure_future(created.wait())
+        await asyncio.wait([task, waiter], return_when=asyncio.FIRST_COMPLETED)
+        waiter.cancel()
+        if task.done() and task.exception() is not None:
+            raise task.exception()  # type: ignore[misc]
+        return call
+
+    async def _inbound(self, call: SimCall, url: str, created: asyncio.Event) -> None:
+        run = asyncio.ensure_future(self.dialplan.inbound_call(call, url))
+        while not call.agi_channel and not run.done():
+            await asyncio.sleep(0)
+        created.set()
+        await run
+
+    async def _run_agi(self, ch: SimChannel, url: str, call: SimCall | None) -> None:
+        status = await AgiSession(self.dialplan, ch, url, call).run()
+        self.pbx.set_var(ch, "AGISTATUS", status)
+
+    # -- faults --------------------------------------------------------------------------
+    async def hangup_channel(self, name: str, cause: int = 16) -> bool:
+        """Hang up a channel as the far end would; False when there is no such channel."""
+        ch = self.pbx.find(name)
+        if ch is None:
+            return False
+        self.pbx.request_hangup(ch, cause)
+        await asyncio.sleep(0)
+        return True
+
+    async def cut_ami(self, mid_message: bool = True) -> None:
+        """Close every AMI connection, after writing half an event when ``mid_message``."""
+        event = encode(
+            [
+                ("Event", "VarSet"),
+                ("Privilege", "dialplan,all"),
+                ("Channel", "Local/100@cc-inbound-00000000;2"),
+                ("Variable", "CUT"),
+                ("Value", "here"),
+            ]
+        )
+        self.ami.cut(mid_message, event[: len(event) // 2])
+        await asyncio.sleep(0)
+
+    def silence_ami(self, on: bool) -> None:
+        """Half-open link: keep AMI sockets open but send and read nothing (False ends it)."""
+        self.ami.silence(on)

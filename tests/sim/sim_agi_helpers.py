@@ -1,0 +1,74 @@
+"""A tiny raw-asyncio FastAGI server for driving the simulator in tests (the test is the server)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+
+class AgiConn:
+    """One accepted FastAGI connection: read the environment, send commands, read replies."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+        self.env: dict[str, str] = {}
+        self.env_lines: list[str] = []
+
+    async def read_env(self) -> dict[str, str]:
+        while True:
+            line = (await self.reader.readline()).decode()
+            self.env_lines.append(line)
+            if line == "\n":
+                return self.env
+            key, _, value = line.rstrip("\n").partition(": ")
+            self.env[key] = value
+
+    async def line(self, timeout: float = 10.0) -> str:
+        return (await asyncio.wait_for(self.reader.readline(), timeout)).decode()
+
+    async def cmd(self, text: str, timeout: float = 10.0) -> str:
+        """Send one command (LF added) and return the first reply line."""
+        self.writer.write(text.encode() + b"\n")
+        return await self.line(timeout)
+
+    async def close(self) -> None:
+        self.writer.close()
+        try:
+            await self.writer.wait_closed()
+        except ConnectionError:
+            pass
+
+
+class AgiServer:
+    """Accepts connections on an ephemeral port and runs ``script(conn)`` for each."""
+
+    def __init__(self, script: Callable[[AgiConn], Awaitable[None]]) -> None:
+        self.script = script
+        self.port = 0
+        self.results: list[object] = []
+        self.errors: list[BaseException] = []
+        self._server: asyncio.base_events.Server | None = None
+        self.done = asyncio.Event()
+
+    async def __aenter__(self) -> AgiServer:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+
+    def url(self, path: str = "ivr?flow=main") -> str:
+        return f"agi://127.0.0.1:{self.port}/{path}"
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        conn = AgiConn(reader, writer)
+        try:
+            await conn.read_env()
+            self.results.append(await self.script(conn))
+        except BaseException as exc:  # surfaced by the test through .errors
+            self.errors.append(exc)
+        finally:
+            await conn.close()
+            self.done.set()
