@@ -22,7 +22,7 @@ from typing import Any
 from contactcenter.domain.clock import Clock
 from contactcenter.monitoring.chanspy import SpyMode, check_exact_channel
 from contactcenter.monitoring.spy_leg import SpyLeg
-from contactcenter.recording import ports
+from contactcenter.monitoring import ports
 from contactcenter.storage.audit import AuditLog
 from contactcenter.telephony.ami.protocol import check_value
 

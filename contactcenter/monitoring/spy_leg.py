@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from contactcenter.monitoring.chanspy import SpyMode, chanspy_data
-from contactcenter.recording import ports
+from contactcenter.monitoring import ports
 
 
 class LegState(str, enum.Enum):

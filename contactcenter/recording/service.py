@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from contactcenter.domain.clock import Clock
-from contactcenter.recording import ports
+from contactcenter.monitoring import ports
 from contactcenter.recording.index import Pause, Recording, RecordingIndex
 from contactcenter.recording.metadata import AudioMetadata, MetadataProblem, read_metadata
 from contactcenter.recording.paths import RecordingPaths

@@ -16,7 +16,7 @@ from contactcenter.recording.index import RecordingIndex
 from contactcenter.recording.metadata import silent_spans
 from contactcenter.recording.paths import RecordingPaths
 from contactcenter.recording.policy import PolicyBook, RecordingMode, RecordingPolicy
-from contactcenter.recording.ports import LiveCall
+from contactcenter.monitoring.ports import LiveCall
 from contactcenter.recording.service import RecordingForbidden, RecordingService
 from contactcenter.storage.audit import AuditLog
 from contactcenter.telephony.ami.protocol import AmiMessage

@@ -1,5 +1,6 @@
 """What recording and monitoring need from the rest of the server, as small typed ports.
 
+(They live in monitoring/, the lower of the two packages, so both may import them.)
 ``AmiPort`` is the slice of the AMI client these services call; ``LiveCall`` is the queue
 engine's "connected" event as these services take it (the composition root adapts);
 ``ActorLike`` is whatever the auth layer calls the acting user. The AMI header builders below

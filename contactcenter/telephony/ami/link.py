@@ -1,0 +1,179 @@
+"""One PBX's AMI link and call model wired together, and a pool of them for the composition root.
+
+Design note
+-----------
+``PbxLink`` = one ``AmiClient`` + one ``CallModel``. Every AMI event goes to the model first
+(so the model is current when other consumers see the event), then to extra raw-event
+subscribers (recording, monitoring services that want AMI fields). After every login the link
+resyncs: ``model.begin_resync()``, CoreShowChannels + BridgeList, ``model.reconcile()``. If the
+snapshot cannot be taken (timeout, error), the link is dropped and the client reconnects,
+because a model that missed events and was never reconciled would be silently wrong.
+``AmiPool`` only holds links by PBX name and starts/stops them together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+
+from contactcenter.domain.clock import Clock
+from contactcenter.telephony import events as ev
+from contactcenter.telephony.ami import actions
+from contactcenter.telephony.ami.client import (
+    AmiActionError,
+    AmiClient,
+    AmiEndpoint,
+    EventCallback,
+    LinkState,
+)
+from contactcenter.telephony.ami.protocol import AmiMessage
+from contactcenter.telephony.callmodel import CallModel
+from contactcenter.telephony.callmodel_state import Snapshot
+
+__all__ = ["AmiPool", "PbxLink"]
+
+log = logging.getLogger(__name__)
+
+
+class PbxLink:
+    """An AMI client feeding a call model, with resync after every (re)connect."""
+
+    def __init__(
+        self,
+        endpoint: AmiEndpoint,
+        clock: Clock | None = None,
+        subscribers: Iterable[ev.Subscriber] = (),
+        ami_subscribers: Iterable[EventCallback] = (),
+        resync_timeout: float = 10.0,
+    ) -> None:
+        self.clock = clock or Clock()
+        self.model = CallModel(endpoint.name, subscribers, self.clock)
+        self.ami_subscribers: list[EventCallback] = list(ami_subscribers)
+        self.resync_timeout = resync_timeout
+        self.resyncs = 0
+        self._resynced = asyncio.Event()
+        self.client = AmiClient(
+            endpoint,
+            clock=self.clock,
+            on_event=self._on_event,
+            on_connected=self._resync,
+            on_link_state=self._on_link_state,
+        )
+
+    @property
+    def name(self) -> str:
+        """The PBX name."""
+        return self.client.name
+
+    @property
+    def link(self) -> LinkState:
+        """The AMI link state (for /api/health)."""
+        return self.client.link
+
+    def subscribe_ami(self, fn: EventCallback) -> Callable[[], None]:
+        """Also receive raw AMI events ``fn(pbx, msg)``, after the model has applied them."""
+        self.ami_subscribers.append(fn)
+        return lambda: self.ami_subscribers.remove(fn) if fn in self.ami_subscribers else None
+
+    def subscribe(self, fn: ev.Subscriber) -> Callable[[], None]:
+        """Receive typed telephony events from the model."""
+        self.model.subscribers.append(fn)
+        subs = self.model.subscribers
+        return lambda: subs.remove(fn) if fn in subs else None
+
+    async def start(self) -> None:
+        """Start connecting in the background."""
+        await self.client.start()
+
+    async def stop(self) -> None:
+        """Log off and stop."""
+        await self.client.stop()
+
+    async def wait_ready(self, timeout: float = 10.0) -> None:
+        """Wait (real seconds) until connected and resynced."""
+        await asyncio.wait_for(self._resynced.wait(), timeout)
+
+    async def send_action(
+        self, headers: Iterable[tuple[str, str]], timeout: float = 5.0
+    ) -> AmiMessage:
+        """Send an action on this PBX's link (see ``AmiClient.send_action``)."""
+        return await self.client.send_action(headers, timeout)
+
+    def _on_event(self, pbx: str, msg: AmiMessage) -> None:
+        self.model.apply(msg)
+        for fn in self.ami_subscribers:
+            try:
+                fn(pbx, msg)
+            except Exception:
+                log.exception("AMI %s: subscriber %r failed", pbx, fn)
+
+    def _on_link_state(self, state: LinkState) -> None:
+        if state.state != "connected":
+            self._resynced.clear()
+            self.model.abort_resync()
+        self.model.publish(
+            ev.LinkStateChanged(state.name, state.state, state.since, state.reconnects,
+                                state.last_error)
+        )
+
+    async def _resync(self, client: AmiClient) -> None:
+        self.model.begin_resync()
+        try:
+            chans = await client.send_list_action(
+                actions.CoreShowChannels(), timeout=self.resync_timeout
+            )
+            bridges = await client.send_list_action(
+                actions.BridgeList(), timeout=self.resync_timeout
+            )
+        except (AmiActionError, TimeoutError) as exc:
+            self.model.abort_resync()
+            log.warning("AMI %s: resync failed (%s); reconnecting", self.name, exc)
+            client.drop_connection(f"resync failed: {exc}")
+            return
+        except (ConnectionError, asyncio.CancelledError):
+            self.model.abort_resync()
+            raise
+        result = self.model.reconcile(Snapshot.from_messages(chans, bridges))
+        self.resyncs += 1
+        log.info("AMI %s: resynced (%d channels, %d added, %d ended)", self.name,
+                 result.channels, result.added, result.ended)
+        self._resynced.set()
+
+
+class AmiPool:
+    """The PBX links of one server process, by name."""
+
+    def __init__(self, links: Iterable[PbxLink] = ()) -> None:
+        self.links: dict[str, PbxLink] = {}
+        for link in links:
+            self.add(link)
+
+    def add(self, link: PbxLink) -> None:
+        """Register a link (before or after start)."""
+        if link.name in self.links:
+            raise ValueError(f"duplicate PBX name {link.name!r}")
+        self.links[link.name] = link
+
+    def __getitem__(self, name: str) -> PbxLink:
+        return self.links[name]
+
+    def __iter__(self):
+        return iter(self.links.values())
+
+    def __len__(self) -> int:
+        return len(self.links)
+
+    async def start(self) -> None:
+        """Start every link."""
+        for link in self.links.values():
+            await link.start()
+
+    async def stop(self) -> None:
+        """Stop every link."""
+        await asyncio.gather(*(link.stop() for link in self.links.values()),
+                             return_exceptions=True)
+
+    def health(self) -> list[LinkState]:
+        """Link states for /api/health."""
+        return [link.link for link in self.links.values()]

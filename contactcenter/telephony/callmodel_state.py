@@ -1,0 +1,172 @@
+"""The call model's records (channels, calls, bridges) and the resync snapshot they are checked against.
+
+These are plain mutable records owned by one ``CallModel``; readers outside the model should
+treat them as read-only views. A ``Snapshot`` is what a resync after a (re)connect collects:
+the ``CoreShowChannel`` items (each carries its ``BridgeId``) and the ``BridgeListItem`` items.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from contactcenter.telephony.ami.protocol import AmiMessage
+
+__all__ = ["Bridge", "Call", "Channel", "Snapshot", "SnapshotBridge", "SnapshotChannel", "known"]
+
+_UNKNOWN = "<unknown>"
+
+
+def known(value: str | None) -> str | None:
+    """None for Asterisk's ``<unknown>`` placeholder and for empty values."""
+    if not value or value == _UNKNOWN:
+        return None
+    return value
+
+
+@dataclass(slots=True)
+class Channel:
+    """One live Asterisk channel, keyed by its Uniqueid."""
+
+    uniqueid: str
+    name: str
+    linkedid: str
+    state: int = 0
+    state_desc: str = "Down"
+    caller_id_num: str | None = None
+    caller_id_name: str | None = None
+    connected_num: str | None = None
+    connected_name: str | None = None
+    context: str = ""
+    exten: str = ""
+    priority: str = ""
+    application: str = ""
+    bridge_id: str | None = None
+    local_peer: str | None = None  # uniqueid of the other half of a Local pair
+    recording: bool = False
+    dial_status: str | None = None  # set on the called leg by DialEnd
+    created_at: float = 0.0
+    vars: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_up(self) -> bool:
+        """True once the channel is answered (state 6)."""
+        return self.state == 6
+
+
+@dataclass(slots=True)
+class Call:
+    """All channels sharing one Linkedid: one call as the contact center sees it."""
+
+    linkedid: str
+    started_at: float
+    caller_id_num: str | None
+    caller_id_name: str | None
+    exten: str
+    first_channel: str
+    channels: set[str] = field(default_factory=set)  # live uniqueids
+    channel_count: int = 0  # every channel the call ever had
+
+
+@dataclass(slots=True)
+class Bridge:
+    """An Asterisk bridge and the uniqueids of the channels in it."""
+
+    bridge_id: str
+    bridge_type: str = ""
+    technology: str = ""
+    channels: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotChannel:
+    """One channel as listed by CoreShowChannels (or Status)."""
+
+    uniqueid: str
+    linkedid: str
+    name: str
+    state: int
+    state_desc: str
+    caller_id_num: str | None
+    caller_id_name: str | None
+    connected_num: str | None
+    connected_name: str | None
+    context: str
+    exten: str
+    priority: str
+    application: str
+    bridge_id: str | None
+
+    @classmethod
+    def from_message(cls, msg: AmiMessage) -> SnapshotChannel:
+        """Read a ``CoreShowChannel`` or ``Status`` list item."""
+        uniqueid = msg.get("Uniqueid") or ""
+        return cls(
+            uniqueid=uniqueid,
+            linkedid=msg.get("Linkedid") or uniqueid,
+            name=msg.get("Channel") or "",
+            state=_int(msg.get("ChannelState")),
+            state_desc=msg.get("ChannelStateDesc") or "",
+            caller_id_num=known(msg.get("CallerIDNum")),
+            caller_id_name=known(msg.get("CallerIDName")),
+            connected_num=known(msg.get("ConnectedLineNum")),
+            connected_name=known(msg.get("ConnectedLineName")),
+            context=msg.get("Context") or "",
+            exten=msg.get("Exten") or "",
+            priority=msg.get("Priority") or "",
+            application=msg.get("Application") or "",
+            # CoreShowChannel says BridgeId, Status says BridgeID; get() folds case.
+            bridge_id=msg.get("BridgeId") or None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotBridge:
+    """One bridge as listed by BridgeList."""
+
+    bridge_id: str
+    bridge_type: str
+    technology: str
+
+    @classmethod
+    def from_message(cls, msg: AmiMessage) -> SnapshotBridge:
+        """Read a ``BridgeListItem``."""
+        return cls(
+            bridge_id=msg.get("BridgeUniqueid") or "",
+            bridge_type=msg.get("BridgeType") or "",
+            technology=msg.get("BridgeTechnology") or "",
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """What the PBX says is live right now (channels, and bridges when listed)."""
+
+    channels: tuple[SnapshotChannel, ...]
+    bridges: tuple[SnapshotBridge, ...] | None = None  # None: bridges were not listed
+
+    @classmethod
+    def from_messages(
+        cls, channels: Iterable[AmiMessage], bridges: Iterable[AmiMessage] | None = None
+    ) -> Snapshot:
+        """Build from CoreShowChannels (or Status) items and optional BridgeList items."""
+        chans = tuple(
+            SnapshotChannel.from_message(m)
+            for m in channels
+            if m.event in ("CoreShowChannel", "Status") and m.get("Uniqueid")
+        )
+        brs = None
+        if bridges is not None:
+            brs = tuple(
+                SnapshotBridge.from_message(m)
+                for m in bridges
+                if m.event == "BridgeListItem" and m.get("BridgeUniqueid")
+            )
+        return cls(chans, brs)
+
+
+def _int(value: str | None, default: int = 0) -> int:
+    try:
+        return int(value) if value else default
+    except ValueError:
+        return default

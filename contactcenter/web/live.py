@@ -1,0 +1,333 @@
+"""The live hub: authenticated websockets at GET /api/live with per-topic JSON fan-out.
+
+Design note: the auth middleware has already resolved the session cookie before this handler
+runs (the route requires a logged-in role), and the handler checks Origin against the allowed
+origins *before* upgrading, so a cross-site page cannot ride a victim's cookie. After the
+upgrade, the client subscribes to topics; each topic is checked against ``TopicRule``s (fail
+closed: a topic no rule allows is refused). ``publish`` serialises a message once and puts the
+same text on every subscriber's bounded queue; one sender task per socket drains it, so a slow
+client never delays the others, and a client whose queue overflows is closed (code 1013) so it
+reconnects and reloads state instead of silently missing updates. Ending a session (logout,
+user disabled, password changed) closes its sockets at once; a periodic re-check also closes
+sockets whose session expired or was revoked by another process.
+
+Wire, client -> server: {"type": "subscribe" | "unsubscribe", "topics": [...]}, {"type": "ping"}.
+Server -> client: {"type": "hello", "user": {...}}, {"type": "subscribed", "topics": [...],
+"refused": [...]}, {"type": "event", "topic": T, "data": ..., "seq": N}, {"type": "pong"},
+{"type": "error", "error": "..."}.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from contactcenter.domain.clock import Clock
+from contactcenter.web.roles import ADMIN, AGENT, ANY_USER, STAFF, Actor, requires
+from contactcenter.web.security import WebSecuritySettings, json_error, websocket_origin_ok
+from contactcenter.web.sessions import Revocation, SessionManager
+
+log = logging.getLogger(__name__)
+
+_TOPIC = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}")
+MAX_TOPICS_PER_CLIENT = 200
+CLOSE_SESSION_ENDED = 4001
+CLOSE_TOO_SLOW = 1013
+
+
+@dataclass(frozen=True, slots=True)
+class TopicRule:
+    """Who may subscribe to ``prefix`` (exact, or any topic under it when it ends with '.').
+
+    ``own_roles`` may subscribe only to ``prefix + their agent_id``.
+    """
+
+    prefix: str
+    roles: frozenset[str]
+    own_roles: frozenset[str] = frozenset()
+
+    def matches(self, topic: str) -> bool:
+        """True when this rule is about ``topic``."""
+        return topic == self.prefix or (self.prefix.endswith(".") and topic.startswith(self.prefix))
+
+    def allows(self, actor: Actor, topic: str) -> bool:
+        """True when ``actor`` may subscribe to ``topic`` under this rule."""
+        if actor.role in self.roles:
+            return True
+        return (
+            actor.role in self.own_roles
+            and actor.agent_id is not None
+            and topic == self.prefix + actor.agent_id
+        )
+
+
+def default_topic_rules() -> list[TopicRule]:
+    """Topics of the panel: wallboard/queues/calls for staff, agent.<id> for that agent."""
+    staff = frozenset(STAFF)
+    return [
+        TopicRule("wallboard", staff),
+        TopicRule("queue.", staff),
+        TopicRule("calls", staff),
+        TopicRule("agent.", staff, own_roles=frozenset({AGENT})),
+        TopicRule("admin.", frozenset({ADMIN})),
+    ]
+
+
+@dataclass(eq=False)
+class _Client:
+    ws: web.WebSocketResponse
+    actor: Actor
+    session_id: int
+    queue: asyncio.Queue[str | None]
+    topics: set[str] = field(default_factory=set)
+    closing: bool = False
+
+
+class LiveHub:
+    """Websocket endpoint and topic fan-out; build one per app and publish into it."""
+
+    def __init__(
+        self,
+        sessions: SessionManager,
+        settings: WebSecuritySettings,
+        clock: Clock,
+        *,
+        rules: Iterable[TopicRule] | None = None,
+        queue_size: int = 1024,
+        heartbeat: float = 30.0,
+        recheck_interval: float = 30.0,
+    ) -> None:
+        self.sessions = sessions
+        self.settings = settings
+        self.clock = clock
+        self.rules: list[TopicRule] = list(default_topic_rules() if rules is None else rules)
+        self.queue_size = queue_size
+        self.heartbeat = heartbeat
+        self.recheck_interval = recheck_interval
+        self._clients: set[_Client] = set()
+        self._by_topic: dict[str, set[_Client]] = {}
+        self._seq = 0
+        self._recheck_task: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        sessions.add_revoke_listener(self.on_revoke)
+
+    # --- topics -----------------------------------------------------------------------------
+
+    def allow_topic(self, prefix: str, roles: Iterable[str], own_roles: Iterable[str] = ()) -> None:
+        """Add a rule letting ``roles`` (and ``own_roles`` for their own id) subscribe."""
+        self.rules.append(TopicRule(prefix, frozenset(roles), frozenset(own_roles)))
+
+    def can_subscribe(self, actor: Actor, topic: str) -> bool:
+        """True when some rule lets ``actor`` subscribe to ``topic`` (fail closed)."""
+        if not isinstance(topic, str) or not _TOPIC.fullmatch(topic):
+            return False
+        return any(rule.matches(topic) and rule.allows(actor, topic) for rule in self.rules)
+
+    @property
+    def client_count(self) -> int:
+        """How many websockets are connected."""
+        return len(self._clients)
+
+    def subscriber_count(self, topic: str) -> int:
+        """How many websockets are subscribed to ``topic``."""
+        return len(self._by_topic.get(topic, ()))
+
+    def publish(self, topic: str, data: Any) -> int:
+        """Send ``data`` to every subscriber of ``topic``; returns how many got it queued."""
+        subscribers = self._by_topic.get(topic)
+        if not subscribers:
+            return 0
+        self._seq += 1
+        text = json.dumps(
+            {"type": "event", "topic": topic, "data": data, "seq": self._seq},
+            separators=(",", ":"),
+        )
+        sent = 0
+        for client in list(subscribers):
+            try:
+                client.queue.put_nowait(text)
+                sent += 1
+            except asyncio.QueueFull:
+                self._spawn(self._close(client, CLOSE_TOO_SLOW, "too slow; reconnect"))
+        return sent
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    async def start(self, _app: web.Application | None = None) -> None:
+        """Start the periodic session re-check (usable as an ``on_startup`` hook)."""
+        if self._recheck_task is None:
+            self._recheck_task = asyncio.create_task(self._recheck_loop())
+
+    async def close(self, _app: web.Application | None = None) -> None:
+        """Close every socket and stop background work (usable as an ``on_shutdown`` hook)."""
+        if self._recheck_task is not None:
+            self._recheck_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._recheck_task
+            self._recheck_task = None
+        await asyncio.gather(
+            *(self._close(c, 1001, "server shutting down") for c in list(self._clients)),
+            return_exceptions=True,
+        )
+        if self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def on_revoke(self, revocation: Revocation) -> None:
+        """Close the sockets of sessions that just ended."""
+        doomed = [
+            c
+            for c in self._clients
+            if c.session_id in revocation.session_ids or c.actor.user_id == revocation.user_id
+        ]
+        await asyncio.gather(
+            *(self._close(c, CLOSE_SESSION_ENDED, "session ended") for c in doomed),
+            return_exceptions=True,
+        )
+
+    async def _recheck_loop(self) -> None:
+        while True:
+            await self.clock.sleep(self.recheck_interval)
+            ids = sorted({c.session_id for c in self._clients})
+            if not ids:
+                continue
+            try:
+                live = await self.sessions.live_ids(ids)
+            except Exception:
+                log.exception("live session re-check failed")
+                continue
+            await self.on_revoke(Revocation(frozenset(set(ids) - live)))
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _close(self, client: _Client, code: int, message: str) -> None:
+        if client.closing:
+            return
+        client.closing = True
+        self._forget(client)
+        with contextlib.suppress(asyncio.QueueFull):
+            client.queue.put_nowait(None)
+        with contextlib.suppress(Exception):
+            await client.ws.close(code=code, message=message.encode())
+
+    def _forget(self, client: _Client) -> None:
+        self._clients.discard(client)
+        for topic in client.topics:
+            subscribers = self._by_topic.get(topic)
+            if subscribers is not None:
+                subscribers.discard(client)
+                if not subscribers:
+                    del self._by_topic[topic]
+
+    # --- the endpoint -----------------------------------------------------------------------
+
+    @requires(*ANY_USER)
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        """Websocket of live updates (subscribe to topics); Origin must be allowed."""
+        if not websocket_origin_ok(request, self.settings):
+            raise json_error(web.HTTPForbidden, "cross-origin websocket refused")
+        session = request["session"]
+        # No permessage-deflate: compressing each fan-out copy per client costs more than it saves.
+        ws = web.WebSocketResponse(heartbeat=self.heartbeat, max_msg_size=64 * 1024, compress=False)
+        if not ws.can_prepare(request).ok:
+            raise json_error(web.HTTPBadRequest, "websocket upgrade expected")
+        await ws.prepare(request)
+        client = _Client(ws, session.actor, session.id, asyncio.Queue(self.queue_size))
+        self._clients.add(client)
+        sender = asyncio.create_task(self._sender(client))
+        self._reply(
+            client,
+            {
+                "type": "hello",
+                "user": {
+                    "id": client.actor.user_id,
+                    "username": client.actor.username,
+                    "role": client.actor.role,
+                    "agent_id": client.actor.agent_id,
+                },
+            },
+        )
+        try:
+            async for msg in ws:
+                if msg.type != WSMsgType.TEXT:
+                    break
+                self._on_text(client, msg.data)
+        finally:
+            self._forget(client)
+            client.closing = True
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sender
+            await ws.close()
+        return ws
+
+    def _reply(self, client: _Client, message: dict[str, Any]) -> None:
+        try:
+            client.queue.put_nowait(json.dumps(message, separators=(",", ":")))
+        except asyncio.QueueFull:
+            self._spawn(self._close(client, CLOSE_TOO_SLOW, "too slow; reconnect"))
+
+    async def _sender(self, client: _Client) -> None:
+        while True:
+            text = await client.queue.get()
+            if text is None:
+                return
+            try:
+                await client.ws.send_str(text)
+            except (ConnectionError, RuntimeError):
+                return
+
+    def _on_text(self, client: _Client, text: str) -> None:
+        try:
+            message = json.loads(text)
+        except ValueError:
+            self._reply(client, {"type": "error", "error": "not JSON"})
+            return
+        kind = message.get("type") if isinstance(message, dict) else None
+        if kind == "ping":
+            self._reply(client, {"type": "pong"})
+        elif kind in ("subscribe", "unsubscribe"):
+            topics = message.get("topics")
+            if not isinstance(topics, list) or len(topics) > MAX_TOPICS_PER_CLIENT:
+                self._reply(client, {"type": "error", "error": "topics must be a short list"})
+            elif kind == "subscribe":
+                self._subscribe(client, topics)
+            else:
+                self._unsubscribe(client, topics)
+        else:
+            self._reply(client, {"type": "error", "error": "unknown message type"})
+
+    def _subscribe(self, client: _Client, topics: list[Any]) -> None:
+        accepted, refused = [], []
+        for topic in topics:
+            room = len(client.topics) < MAX_TOPICS_PER_CLIENT
+            if room and not client.closing and self.can_subscribe(client.actor, topic):
+                client.topics.add(topic)
+                self._by_topic.setdefault(topic, set()).add(client)
+                accepted.append(topic)
+            else:
+                refused.append(topic if isinstance(topic, str) else repr(topic)[:64])
+        self._reply(client, {"type": "subscribed", "topics": accepted, "refused": refused})
+
+    def _unsubscribe(self, client: _Client, topics: list[Any]) -> None:
+        removed = []
+        for topic in topics:
+            if isinstance(topic, str) and topic in client.topics:
+                client.topics.discard(topic)
+                subscribers = self._by_topic.get(topic)
+                if subscribers is not None:
+                    subscribers.discard(client)
+                    if not subscribers:
+                        del self._by_topic[topic]
+                removed.append(topic)
+        self._reply(client, {"type": "unsubscribed", "topics": removed})
