@@ -34,11 +34,7 @@ def reconcile(model: CallModel, snapshot: Snapshot) -> ev.ModelResynced:
     ts = model.clock.time()
     listed = {c.uniqueid: c for c in snapshot.channels}
     n_ended = n_added = 0
-    for uid in [u for u in model.channels if u not in listed and u not in created]:
-        chan = model.channels.get(uid)
-        if chan is not None:
-            model._end_channel(chan, 0, "Gone while AMI was disconnected", ts, True)
-            n_ended += 1
+    gone = [u for u in model.channels if u not in listed and u not in created]
     if snapshot.bridges is not None:
         for b in snapshot.bridges:
             bridge = model.bridges.setdefault(b.bridge_id, Bridge(b.bridge_id))
@@ -56,6 +52,13 @@ def reconcile(model: CallModel, snapshot: Snapshot) -> ev.ModelResynced:
                 _join_from_snapshot(model, chan, item.bridge_id, ts)
             continue
         _update_from_snapshot(model, chan, item, ts, item.uniqueid not in bridged)
+    # Ends come after the additions: a call whose first channel hung up during the outage but
+    # whose other legs are still up must go on, not end and start again.
+    for uid in gone:
+        chan = model.channels.get(uid)
+        if chan is not None:
+            model._end_channel(chan, 0, "Gone while AMI was disconnected", ts, True)
+            n_ended += 1
     if snapshot.bridges is not None:
         listed_bridges = {b.bridge_id for b in snapshot.bridges}
         for bid in [b for b, br in model.bridges.items()
