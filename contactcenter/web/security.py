@@ -114,15 +114,6 @@ def make_auth_middleware(sessions: SessionManager, settings: WebSecuritySettings
             session = await sessions.resolve(request.cookies.get(settings.cookie_name))
         request["session"] = session
         request["actor"] = session.actor if session else None
-        if session is not None:
-            # Compatibility: web/agent_control.py reads this mapping for its self-only check;
-            # remove once it reads request["actor"].
-            actor = session.actor
-            request["cc_user"] = {
-                "id": actor.user_id,
-                "roles": {actor.role},
-                "agent_id": actor.agent_id,
-            }
         if roles is None:
             if session is None:
                 raise json_error(web.HTTPUnauthorized, "login required")

@@ -1,0 +1,352 @@
+"""The routing service: the engine plus a Clock, timers, persistence and notifications.
+
+Design note. ``Engine`` is synchronous and pure; this thin async layer
+* stamps every call with ``clock.time()`` and runs one timer task that sleeps (on the Clock)
+  until the engine's next deadline;
+* hands each batch of events to every subscriber and to the update stream of each interaction
+  concerned (a stream ends with its interaction's terminal event);
+* persists events and changed rows through a writer task that groups whatever accumulated into
+  one transaction (group commit). Calls do not wait for the write (``flush()`` does; ``stop()``
+  flushes), which keeps queue entry -> offer well under a millisecond. With
+  ``durable_enqueue=True`` ``enqueue`` waits for its batch to commit, so even a crash cannot lose
+  a caller who was told "you are in line" (costs a commit, ~20-70 ms p99 on SQLite);
+* on ``start()`` rebuilds waiting lines and agents' presence from the log.
+All engine calls run on the event loop thread, so they never interleave.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections import OrderedDict, deque
+from collections.abc import AsyncIterator, Callable, Collection, Iterable
+from dataclasses import replace
+from typing import Any
+
+from contactcenter.domain.clock import Clock
+from contactcenter.domain.interaction import Interaction, InteractionState
+from contactcenter.domain.queue import QueueConfig
+from contactcenter.domain.routing_events import Position, RoutingEvent
+from contactcenter.routing.config import RoutingConfig
+from contactcenter.routing.engine import Engine
+from contactcenter.routing.errors import NotFound
+from contactcenter.routing.snapshot import AgentView, Snapshot, agent_view, snapshot
+from contactcenter.storage.interaction_log import InteractionLog
+
+log = logging.getLogger(__name__)
+MAX_BUFFERED_POSITIONS = 16
+FINISHED_STREAMS_KEPT = 1000
+
+Subscriber = Callable[[RoutingEvent], Any]
+
+
+class _Stream:
+    """One interaction's pending updates (single consumer)."""
+
+    def __init__(self) -> None:
+        self.items: deque[RoutingEvent] = deque()
+        self.ready = asyncio.Event()
+
+    def put(self, event: RoutingEvent) -> None:
+        # Nobody may be listening (a chat, a callback): drop stale positions, keep the rest.
+        if isinstance(event, Position) and len(self.items) >= MAX_BUFFERED_POSITIONS:
+            return
+        self.items.append(event)
+        self.ready.set()
+
+    async def get(self) -> RoutingEvent:
+        while not self.items:
+            self.ready.clear()
+            await self.ready.wait()
+        return self.items.popleft()
+
+
+class RoutingService:
+    """The queue engine as an asyncio service (see docs/routing.md for the contract)."""
+
+    def __init__(
+        self,
+        config: RoutingConfig,
+        clock: Clock,
+        log: InteractionLog | None = None,
+        rng_seed: int | None = None,
+        durable_enqueue: bool = False,
+    ) -> None:
+        self.config = config
+        self.clock = clock
+        self.log = log
+        self.durable_enqueue = durable_enqueue and log is not None
+        self.engine = Engine(config, rng_seed)
+        self._streams: dict[str, _Stream] = {}
+        self._finished: OrderedDict[str, _Stream] = OrderedDict()
+        self._subscribers: list[Subscriber] = []
+        self._pending: list[tuple[list[RoutingEvent], list, list, asyncio.Future | None]] = []
+        self._writer_wake = asyncio.Event()
+        self._timer: asyncio.TimerHandle | None = None
+        self._armed_for: float | None = None
+        self._tasks: list[asyncio.Task] = []
+        self._started = False
+
+    # ----------------------------------------------------------------- lifecycle
+    async def start(self) -> None:
+        """Rebuild from the log (if any), then start the timer and writer tasks."""
+        if self._started:
+            return
+        self._started = True
+        if self.log is not None:
+            agents = await self.log.agents()
+            rows = await self.log.open_interactions()
+            for row in rows:
+                self._streams[row.id] = _Stream()
+            events = self.engine.restore(agents, rows, self.clock.time())
+            for row in rows:
+                pos = self.engine.position(row.id, self.clock.time())
+                if pos is not None and row.callback is None:
+                    self._streams[row.id].put(pos)
+            self._tasks.append(asyncio.create_task(self._writer_loop(), name="routing-writer"))
+            self._dispatch(events)
+        self._rearm()
+
+    async def stop(self) -> None:
+        """Stop timers, store everything pending, stop the writer."""
+        if not self._started:
+            return
+        self._started = False
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = self._armed_for = None
+        if self.log is not None:
+            await self.flush()
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+
+    async def flush(self) -> None:
+        """Wait until every event so far is stored."""
+        if self.log is None:
+            return
+        fut = asyncio.get_running_loop().create_future()
+        self._pending.append(([], [], [], fut))
+        self._writer_wake.set()
+        await fut
+
+    # ----------------------------------------------------------------- interactions
+    async def enqueue(self, interaction: Interaction) -> str:
+        """Put an interaction in line; return its id. An id that is already open re-attaches
+        (after a restart the voice side calls this again with the call's id)."""
+        iid = interaction.id or uuid.uuid4().hex
+        now = self.clock.time()
+        if iid in self.engine.live:
+            stream = self._streams.setdefault(iid, _Stream())
+            pos = self.engine.position(iid, now)
+            if pos is not None:
+                stream.put(pos)
+            return iid
+        stream = _Stream()
+        self._streams[iid] = stream
+        try:
+            events = self.engine.enqueue(replace(interaction, id=iid), now)
+        except Exception:
+            del self._streams[iid]
+            raise
+        fut = self._dispatch(events, durable=self.durable_enqueue)
+        if fut is not None:
+            await fut
+        return iid
+
+    async def updates(self, iid: str) -> AsyncIterator[RoutingEvent]:
+        """Events about ``iid`` (Entered, Position, Offered, Connected, Overflowed, ...),
+        ending with its terminal one (Completed, Abandoned or Exited)."""
+        stream = self._streams.get(iid) or self._finished.get(iid)
+        if stream is None:
+            raise NotFound(f"no interaction {iid!r}")
+        while True:
+            event = await stream.get()
+            yield event
+            if event.terminal:
+                self._finished.pop(iid, None)
+                return
+
+    def position(self, iid: str) -> Position | None:
+        """Current place and EWT of a waiting interaction (None when not waiting)."""
+        return self.engine.position(iid, self.clock.time())
+
+    def state_of(self, iid: str) -> InteractionState | None:
+        """The state of an open interaction; None when unknown or finished."""
+        rec = self.engine.live.get(iid)
+        return rec.state if rec else None
+
+    def queue_config(self, name: str) -> QueueConfig:
+        """A queue's configuration (announcements, MOH class, leave key, ...)."""
+        try:
+            return self.engine.queues[name]
+        except KeyError:
+            raise NotFound(f"no queue {name!r}") from None
+
+    async def offer_ringing(self, offer_id: str) -> None:
+        """The agent's device is ringing (optional; Offered already reserved the agent)."""
+        self._call(self.engine.offer_ringing, offer_id)
+
+    async def offer_answered(self, offer_id: str) -> None:
+        """Connected: the agent (and, for a callback, the customer) answered."""
+        self._call(self.engine.offer_answered, offer_id)
+
+    async def offer_failed(self, offer_id: str, reason: str = "no-answer") -> None:
+        """The offer did not connect: "no-answer" / "busy" / ... pause the agent and put the
+        interaction back at its place; "callback-no-answer" schedules a callback retry."""
+        self._call(self.engine.offer_failed, offer_id, reason)
+
+    async def abandon(self, iid: str) -> None:
+        """The customer left (a connected interaction is completed instead)."""
+        self._call(self.engine.abandon, iid)
+
+    async def complete(self, iid: str) -> None:
+        """The conversation ended; the agent goes to wrap-up."""
+        self._call(self.engine.complete, iid)
+
+    async def transfer(self, iid: str, queue: str) -> None:
+        """Send a connected interaction to another queue; the agent goes to wrap-up."""
+        self._call(self.engine.transfer, iid, queue)
+
+    async def leave(self, iid: str) -> None:
+        """The caller pressed the queue's leave key (an Exited or Overflowed update follows)."""
+        self._call(self.engine.leave, iid)
+
+    async def request_callback(self, iid: str, number: str) -> None:
+        """A waiting caller wants a callback at ``number``; they keep their place."""
+        self._call(self.engine.request_callback, iid, number)
+
+    async def reconcile(self, live_ids: Collection[str], channel: str = "voice") -> list[str]:
+        """After a restart or AMI reconnect: end ``channel`` interactions whose customer is
+        gone (not in ``live_ids``). Scheduled callbacks are kept. Returns the ids ended."""
+        gone = [
+            rec.id for rec in list(self.engine.live.values())
+            if rec.channel == channel and rec.id not in live_ids
+            and rec.state is not InteractionState.SCHEDULED and rec.callback is None
+        ]
+        for iid in gone:
+            self._call(self.engine.abandon, iid)
+        return gone
+
+    # ----------------------------------------------------------------- agents
+    async def agent_login(self, agent_id: str, queues: Iterable[str] | None = None) -> None:
+        """Log in to ``queues`` (None: the agent's configured queues)."""
+        self._call(self.engine.agent_login, agent_id, None if queues is None else list(queues))
+
+    async def agent_logout(self, agent_id: str) -> None:
+        """Log out (refused with Conflict while an interaction is in progress)."""
+        self._call(self.engine.agent_logout, agent_id)
+
+    async def agent_pause(self, agent_id: str, reason: str) -> None:
+        """No new offers until unpaused."""
+        self._call(self.engine.agent_pause, agent_id, reason)
+
+    async def agent_unpause(self, agent_id: str) -> None:
+        """Take offers again."""
+        self._call(self.engine.agent_unpause, agent_id)
+
+    async def wrapup_done(
+        self, agent_id: str, disposition: str | None = None, notes: str | None = None,
+        interaction_id: str | None = None,
+    ) -> None:
+        """End wrap-up with a disposition code."""
+        events = self.engine.wrapup_done(
+            agent_id, disposition, notes, self.clock.time(), interaction_id=interaction_id
+        )
+        self._dispatch(events)
+
+    def agent(self, agent_id: str) -> AgentView:
+        """One agent's live view."""
+        if agent_id not in self.engine.agents:
+            raise NotFound(f"no agent {agent_id!r}")
+        return agent_view(self.engine, agent_id)
+
+    def snapshot(self) -> Snapshot:
+        """Per-queue and per-agent figures now."""
+        return snapshot(self.engine, self.clock.time())
+
+    def subscribe(self, fn: Subscriber) -> Callable[[], None]:
+        """Call ``fn(event)`` for every event (synchronously; keep it short). Returns an
+        unsubscribe function."""
+        self._subscribers.append(fn)
+        return lambda: self._subscribers.remove(fn) if fn in self._subscribers else None
+
+    # ----------------------------------------------------------------- internals
+    def _call(self, method: Callable[..., list[RoutingEvent]], *args: Any) -> None:
+        self._dispatch(method(*args, self.clock.time()))
+
+    def _dispatch(self, events: list[RoutingEvent], durable: bool = False) -> asyncio.Future | None:
+        for event in events:
+            iid = getattr(event, "interaction_id", None)
+            if iid is not None:
+                stream = self._streams.get(iid)
+                if stream is not None:
+                    stream.put(event)
+                    if event.terminal:
+                        del self._streams[iid]
+                        self._finished[iid] = stream
+                        if len(self._finished) > FINISHED_STREAMS_KEPT:
+                            self._finished.popitem(last=False)
+            for fn in list(self._subscribers):
+                try:
+                    fn(event)
+                except Exception:  # a broken subscriber must not break routing
+                    log.exception("routing subscriber failed")
+        fut = None
+        rows, agents = self.engine.take_changes()
+        if self.log is not None and (events or rows or agents):
+            if durable:
+                fut = asyncio.get_running_loop().create_future()
+            self._pending.append((events, rows, agents, fut))
+            self._writer_wake.set()
+        self._rearm()
+        return fut
+
+    def _rearm(self) -> None:
+        """Schedule one loop callback at the engine's next deadline (replacing the old one)."""
+        if not self._started:
+            return
+        deadline = self.engine.next_deadline()
+        if deadline == self._armed_for:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._armed_for = deadline
+        if deadline is not None:
+            delay = self.clock.real(max(0.0, deadline - self.clock.time()))
+            self._timer = asyncio.get_running_loop().call_later(delay, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._armed_for = None
+        if self.engine.next_deadline() is not None and self.engine.next_deadline() > self.clock.time():
+            self._rearm()  # woke a little early (clock rounding): sleep the rest
+            return
+        self._dispatch(self.engine.tick(self.clock.time()))
+
+    async def _writer_loop(self) -> None:
+        assert self.log is not None
+        while True:
+            await self._writer_wake.wait()
+            self._writer_wake.clear()
+            while self._pending:
+                batch, self._pending = self._pending, []
+                events = [e for item in batch for e in item[0]]
+                rows = [r for item in batch for r in item[1]]
+                agents = [a for item in batch for a in item[2]]
+                try:
+                    await self.log.append(events, rows, agents)
+                except Exception as exc:  # keep routing; report to whoever waits
+                    log.exception("interaction log write failed")
+                    for item in batch:
+                        if item[3] is not None and not item[3].done():
+                            item[3].set_exception(exc)
+                    continue
+                for item in batch:
+                    if item[3] is not None and not item[3].done():
+                        item[3].set_result(None)

@@ -1,0 +1,178 @@
+"""The interaction log: append-only routing events plus the router's current-state tables.
+
+``routing_events`` is the history reports read (one row per state change). ``routing_interactions``
+and ``routing_agents`` hold the latest state of every interaction and agent so that a restarted
+server can rebuild its waiting lines without replaying history. Both are written in one
+transaction per batch, so the current state never runs ahead of the history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict
+from typing import Any
+
+from sqlalchemy import JSON, Float, Index, Integer, String, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Mapped, mapped_column
+
+from contactcenter.domain.interaction import OPEN_STATES
+from contactcenter.domain.routing_events import RoutingEvent
+from contactcenter.domain.routing_records import AgentRecord, InteractionRecord
+from contactcenter.storage.base import Base
+from contactcenter.storage.database import Database
+
+
+class RoutingEventRow(Base):
+    """One routing event (history)."""
+
+    __tablename__ = "routing_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[float] = mapped_column(Float, index=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    interaction_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    agent_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    queue: Mapped[str | None] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class RoutingInteractionRow(Base):
+    """The latest state of one interaction."""
+
+    __tablename__ = "routing_interactions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    queue: Mapped[str] = mapped_column(String(64))
+    priority: Mapped[int] = mapped_column(Integer)
+    skills: Mapped[dict[str, int]] = mapped_column(JSON)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    callback: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    state: Mapped[str] = mapped_column(String(16))
+    arrived_at: Mapped[float] = mapped_column(Float)
+    queue_entered_at: Mapped[float] = mapped_column(Float)
+    seq: Mapped[int] = mapped_column(Integer)
+    relax_step: Mapped[int] = mapped_column(Integer, default=-1)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    agent_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    offer_id: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    offers: Mapped[int] = mapped_column(Integer, default=0)
+    connected_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    retry_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    updated_at: Mapped[float] = mapped_column(Float)
+
+    __table_args__ = (Index("ix_routing_interactions_state", "state"),)
+
+
+class RoutingAgentRow(Base):
+    """The latest presence and queues of one agent."""
+
+    __tablename__ = "routing_agents"
+    agent_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    presence: Mapped[str] = mapped_column(String(16))
+    pause_reason: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    queues: Mapped[list[str]] = mapped_column(JSON)
+    answered_today: Mapped[int] = mapped_column(Integer, default=0)
+    day: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[float] = mapped_column(Float)
+
+
+def _event_row(ev: RoutingEvent) -> dict[str, Any]:
+    return {
+        "at": ev.at,
+        "kind": ev.kind,
+        "interaction_id": getattr(ev, "interaction_id", None),
+        "agent_id": getattr(ev, "agent_id", None),
+        "queue": getattr(ev, "queue", None),
+        "payload": ev.payload(),
+    }
+
+
+class InteractionLog:
+    """Reads and writes the routing tables of one ``Database``."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def _insert(self):  # type: ignore[no-untyped-def]
+        return pg_insert if self.db.dialect == "postgresql" else sqlite_insert
+
+    async def append(
+        self,
+        events: Sequence[RoutingEvent],
+        interactions: Iterable[InteractionRecord] = (),
+        agents: Iterable[AgentRecord] = (),
+    ) -> None:
+        """Store events (history) and the latest rows (current state) in one transaction."""
+        rows = [_event_row(e) for e in events if e.persist]
+        irows = {r.id: asdict(r) for r in interactions}  # last one wins within a batch
+        arows = {r.agent_id: asdict(r) for r in agents}
+        insert = self._insert()
+        # Core statements on the tables: one executemany each (the ORM bulk path would run
+        # one statement per row on SQLite, each a thread hop through aiosqlite).
+        async with self.db.session() as session, session.begin():
+            if rows:
+                await session.execute(insert(RoutingEventRow.__table__), rows)
+            if irows:
+                stmt = insert(RoutingInteractionRow.__table__)
+                cols = {c: stmt.excluded[c] for c in next(iter(irows.values())) if c != "id"}
+                await session.execute(
+                    stmt.on_conflict_do_update(index_elements=["id"], set_=cols),
+                    list(irows.values()),
+                )
+            if arows:
+                stmt = insert(RoutingAgentRow.__table__)
+                cols = {c: stmt.excluded[c] for c in next(iter(arows.values())) if c != "agent_id"}
+                await session.execute(
+                    stmt.on_conflict_do_update(index_elements=["agent_id"], set_=cols),
+                    list(arows.values()),
+                )
+
+    async def open_interactions(self) -> list[InteractionRecord]:
+        """Every interaction not yet finished, for a restart."""
+        states = sorted(s.value for s in OPEN_STATES)
+        async with self.db.session() as session:
+            result = await session.execute(
+                select(RoutingInteractionRow).where(RoutingInteractionRow.state.in_(states))
+            )
+            return [_to_record(r) for r in result.scalars()]
+
+    async def agents(self) -> list[AgentRecord]:
+        """Every agent's last stored presence."""
+        async with self.db.session() as session:
+            result = await session.execute(select(RoutingAgentRow))
+            return [
+                AgentRecord(
+                    agent_id=r.agent_id, presence=r.presence, pause_reason=r.pause_reason,
+                    queues=list(r.queues or []), answered_today=r.answered_today, day=r.day,
+                    updated_at=r.updated_at,
+                )
+                for r in result.scalars()
+            ]
+
+    async def events(
+        self, interaction_id: str | None = None, agent_id: str | None = None, limit: int = 10_000
+    ) -> list[dict[str, Any]]:
+        """History rows in order, optionally for one interaction or agent (for reports/tests)."""
+        query = select(RoutingEventRow).order_by(RoutingEventRow.id).limit(limit)
+        if interaction_id is not None:
+            query = query.where(RoutingEventRow.interaction_id == interaction_id)
+        if agent_id is not None:
+            query = query.where(RoutingEventRow.agent_id == agent_id)
+        async with self.db.session() as session:
+            result = await session.execute(query)
+            return [
+                {"at": r.at, "kind": r.kind, "interaction_id": r.interaction_id,
+                 "agent_id": r.agent_id, "queue": r.queue, **(r.payload or {})}
+                for r in result.scalars()
+            ]
+
+
+def _to_record(r: RoutingInteractionRow) -> InteractionRecord:
+    return InteractionRecord(
+        id=r.id, channel=r.channel, queue=r.queue, priority=r.priority, skills=dict(r.skills),
+        data=dict(r.data), callback=r.callback, state=r.state, arrived_at=r.arrived_at,
+        queue_entered_at=r.queue_entered_at, seq=r.seq, relax_step=r.relax_step,
+        attempts=r.attempts, agent_id=r.agent_id, offer_id=r.offer_id, offers=r.offers,
+        connected_at=r.connected_at, retry_at=r.retry_at, updated_at=r.updated_at,
+    )
