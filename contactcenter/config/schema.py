@@ -79,6 +79,14 @@ class RoutingFiles:
 
 
 @dataclass(frozen=True)
+class CrmSettings:
+    """An HTTP CRM for IVR lookups (source ``crm``); empty URL = not configured."""
+
+    url_template: str = ""  # e.g. https://crm.example/api/customers/{key}
+    timeout_s: float = 2.0
+
+
+@dataclass(frozen=True)
 class SimulatorSettings:
     """The built-in PBX simulator used by ``contactcenter demo``."""
 
@@ -98,6 +106,7 @@ class Settings:
     routing: RoutingFiles = field(default_factory=RoutingFiles)
     simulator: SimulatorSettings = field(default_factory=SimulatorSettings)
     ivr: IvrSettings = field(default_factory=IvrSettings)
+    crm: CrmSettings = field(default_factory=CrmSettings)
     flows_dir: str = "ivr_flows"
     recordings_dir: str = "recordings"
     log_level: str = "INFO"

@@ -35,6 +35,7 @@ from contactcenter.routing.config import RoutingConfig
 _QUEUE_KEYS = {
     "strategy", "skills", "wrapup_s", "ring_timeout_s", "service_level_s", "max_wait_s", "exit",
     "leave", "overflow", "relaxation", "announce", "callback", "aht_default_s", "description",
+    "recording",  # owned by recording/ (policy per queue); validated there, ignored here
 }
 _AGENT_KEYS = {"id", "name", "dial_string", "skills", "capacity", "queues"}
 

@@ -406,6 +406,15 @@ class Engine:
         self._exit(rec, "leave-key", dest)
         return self._end()
 
+    def withdraw(self, iid: str, reason: str, now: float) -> list[RoutingEvent]:
+        """The channel side takes a waiting interaction back (e.g. the IVR's own max wait)."""
+        self._begin(now)
+        rec = self._get(iid)
+        if rec.state is not IS.WAITING:
+            raise Conflict(f"interaction {iid} is {rec.state.value}, not waiting")
+        self._exit(rec, reason, None)
+        return self._end()
+
     def request_callback(self, iid: str, number: str, now: float) -> list[RoutingEvent]:
         """A waiting customer asks to be called back; they keep their place in line."""
         request = CallbackRequest(number)

@@ -28,7 +28,7 @@ from typing import Any
 from contactcenter.domain.clock import Clock
 from contactcenter.domain.interaction import Interaction, InteractionState
 from contactcenter.domain.queue import QueueConfig
-from contactcenter.domain.routing_events import Position, RoutingEvent
+from contactcenter.domain.routing_events import Connected, Offered, Position, RoutingEvent
 from contactcenter.routing.config import RoutingConfig
 from contactcenter.routing.engine import Engine
 from contactcenter.routing.errors import NotFound
@@ -145,6 +145,8 @@ class RoutingService:
             pos = self.engine.position(iid, now)
             if pos is not None:
                 stream.put(pos)
+            else:
+                self._replay_state(iid, stream, now)
             return iid
         stream = _Stream()
         self._streams[iid] = stream
@@ -157,6 +159,22 @@ class RoutingService:
         if fut is not None:
             await fut
         return iid
+
+    def _replay_state(self, iid: str, stream: _Stream, now: float) -> None:
+        """Tell a re-attaching party where a non-waiting interaction stands (after a restart
+        it may have missed the Offered/Connected that was sent to its previous stream)."""
+        rec = self.engine.live[iid]
+        if rec.state is InteractionState.CONNECTED and rec.agent_id and rec.offer_id:
+            wait = (rec.connected_at or now) - rec.arrived_at
+            stream.put(Connected(now, iid, rec.offer_id, rec.agent_id, rec.queue, wait,
+                                 dict(rec.data)))
+        elif rec.state is InteractionState.OFFERED and rec.agent_id and rec.offer_id:
+            agent = self.engine.agents.get(rec.agent_id)
+            ring = self.engine.queues[rec.queue].ring_timeout_s
+            dial = agent.config.dial_string if agent is not None else None
+            number = rec.callback.number if rec.callback is not None else None
+            stream.put(Offered(now, iid, rec.offer_id, rec.agent_id, rec.queue, rec.channel,
+                               dial, ring, number, rec.attempts))
 
     async def updates(self, iid: str) -> AsyncIterator[RoutingEvent]:
         """Events about ``iid`` (Entered, Position, Offered, Connected, Overflowed, ...),
@@ -215,6 +233,10 @@ class RoutingService:
     async def leave(self, iid: str) -> None:
         """The caller pressed the queue's leave key (an Exited or Overflowed update follows)."""
         self._call(self.engine.leave, iid)
+
+    async def withdraw(self, iid: str, reason: str) -> None:
+        """Take a waiting interaction out of line; an ``Exited(reason, None)`` update follows."""
+        self._call(self.engine.withdraw, iid, reason)
 
     async def request_callback(self, iid: str, number: str) -> None:
         """A waiting caller wants a callback at ``number``; they keep their place."""

@@ -40,9 +40,21 @@ class Recording:
 
 
 def resolve_path(name: str, recordings_dir: Path | None) -> Path:
-    """Where a MixMonitor file name lands: absolute paths are re-rooted under ``recordings_dir``."""
+    """Where a MixMonitor file name lands: under ``recordings_dir`` (the shared recordings root).
+
+    An absolute path already inside that directory is taken as is (the server and this
+    "Asterisk" share the folder); any other absolute path is re-rooted under it.
+    """
     base = recordings_dir or Path(".")
-    rel = Path(name.lstrip("/")) if Path(name).is_absolute() else Path(name)
+    path = Path(name)
+    if ".." in path.parts:
+        raise ValueError(f"recording path escapes the recordings directory: {name!r}")
+    if path.is_absolute() and recordings_dir is not None:
+        try:
+            return recordings_dir / path.relative_to(recordings_dir.resolve())
+        except ValueError:
+            pass
+    rel = Path(name.lstrip("/")) if path.is_absolute() else path
     if ".." in rel.parts:
         raise ValueError(f"recording path escapes the recordings directory: {name!r}")
     return base / rel

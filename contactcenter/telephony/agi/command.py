@@ -15,7 +15,15 @@ from typing import NamedTuple
 
 from contactcenter.telephony.agi.api import UnsafeValueError
 
-__all__ = ["AgiCommand", "Quoted", "build_command", "check_safe", "quote"]
+__all__ = [
+    "AgiCommand",
+    "Quoted",
+    "build_command",
+    "check_safe",
+    "quote",
+    "render_arg",
+    "render_quoted",
+]
 
 _UNSAFE = ("\r", "\n", "\x00")
 _NEEDS_QUOTES = re.compile(r'[\s"\\]')
@@ -99,6 +107,32 @@ def _render_arg(arg: str | int | Quoted) -> str:
     raise TypeError(f"unsupported AGI argument type {type(arg).__name__}")
 
 
+def render_arg(arg: str | int | Quoted) -> str:
+    """One argument as ``build_command`` renders it (bare when plain, quoted otherwise).
+
+    Fast path for the usual plain word: a printable string holds no CR, LF, NUL, tab or other
+    whitespace than the space (``str.isprintable``), so ruling out space, quote and backslash
+    leaves nothing to quote or refuse. Anything else takes the general, checking path.
+    """
+    if (
+        type(arg) is str
+        and arg.isprintable()
+        and arg
+        and " " not in arg
+        and '"' not in arg
+        and "\\" not in arg
+    ):
+        return arg
+    return _render_arg(arg)
+
+
+def render_quoted(value: str) -> str:
+    """``value`` always in double quotes, as ``Quoted(value)`` renders it."""
+    if type(value) is str and value.isprintable() and '"' not in value and "\\" not in value:
+        return '"' + value + '"'
+    return quote(value)
+
+
 def build_command(name: str, *args: str | int | Quoted) -> AgiCommand:
     """Build ``NAME arg ...``; plain strings are quoted only when needed, Quoted always."""
     if name not in _KNOWN_COMMANDS:
@@ -107,7 +141,7 @@ def build_command(name: str, *args: str | int | Quoted) -> AgiCommand:
             raise ValueError(f"invalid AGI command name {name!r}")
     # Sent as given: Asterisk matches command words case-insensitively (trace 03).
     if args:
-        line = name + " " + " ".join([_render_arg(a) for a in args])
+        line = name + " " + " ".join([render_arg(a) for a in args])
     else:
         line = name
     return AgiCommand(line, name.upper(), line.encode("utf-8") + b"\n")

@@ -10,13 +10,7 @@ from contactcenter.telephony.agi.api import AgiEnvironment
 __all__ = ["parse_environment", "split_script"]
 
 # Asterisk writes "unknown" where a caller id / DNID is absent (agi_callerid: unknown).
-_ABSENT = {"", "unknown"}
-
-
-def _optional(value: str | None) -> str | None:
-    if value is None or value in _ABSENT:
-        return None
-    return value
+_ABSENT = frozenset(("", "unknown", None))
 
 
 def split_script(network_script: str) -> tuple[str, dict[str, str]]:
@@ -26,8 +20,15 @@ def split_script(network_script: str) -> tuple[str, dict[str, str]]:
     if not query:
         return script, {}
     if "%" not in query and "+" not in query:  # plain "a=1&b=2": skip parse_qsl's overhead
-        pairs = (item.partition("=") for item in query.split("&") if item)
-        return script, {k: v for k, _, v in pairs}
+        if "&" not in query:  # one pair, the usual "flow=main"
+            key, _, value = query.partition("=")
+            return script, {key: value}
+        fields: dict[str, str] = {}
+        for item in query.split("&"):
+            if item:
+                key, _, value = item.partition("=")
+                fields[key] = value
+        return script, fields
     return script, dict(parse_qsl(query, keep_blank_values=True))
 
 
@@ -57,15 +58,17 @@ def _args(fields: Mapping[str, str]) -> tuple[str, ...]:
 def parse_environment(fields: Mapping[str, str]) -> AgiEnvironment:
     """Build an AgiEnvironment from ``agi_*`` fields given without their prefix."""
     script, query = split_script(_script_source(fields))
+    get = fields.get
+    callerid, calleridname, dnid = get("callerid"), get("calleridname"), get("dnid")
     return AgiEnvironment(
-        channel=fields.get("channel", ""),
-        uniqueid=fields.get("uniqueid", ""),
-        callerid=_optional(fields.get("callerid")),
-        calleridname=_optional(fields.get("calleridname")),
-        dnid=_optional(fields.get("dnid")),
-        extension=fields.get("extension", ""),
-        context=fields.get("context", ""),
-        language=fields.get("language", ""),
+        channel=get("channel", ""),
+        uniqueid=get("uniqueid", ""),
+        callerid=None if callerid in _ABSENT else callerid,
+        calleridname=None if calleridname in _ABSENT else calleridname,
+        dnid=None if dnid in _ABSENT else dnid,
+        extension=get("extension", ""),
+        context=get("context", ""),
+        language=get("language", ""),
         script=script,
         query=query,
         args=_args(fields),

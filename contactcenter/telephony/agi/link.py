@@ -5,8 +5,10 @@ Design note
 The link is fed by its connection (``feed`` / ``connection_lost``), not by a reader task, so a
 ``HANGUP`` pushed while the script is idle (e.g. waiting for a queue offer on music on hold) is
 noticed at once and ``wait_for_hangup`` wakes up. One command is in flight at a time (a lock
-serializes callers); each has a deadline on the Clock, enforced by one lazily re-armed timer per
-link rather than one loop timer per command (uvloop timers cost more than the command itself).
+serializes callers); each has a deadline on the Clock, enforced through the server's shared
+``DeadlineWheel``: the link's entry is moved only when a deadline comes earlier than the slot
+it sits in, so a call normally costs one dict insert, not a loop timer per command (uvloop
+timers cost more than the command itself).
 
 When is the caller gone (``hung_up``)? Rules, from the Asterisk 22 traces:
 * a ``511`` reply (command not permitted on a dead channel);
@@ -25,19 +27,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from types import MappingProxyType
 from typing import Protocol
 
 from contactcenter.domain.clock import Clock
 from contactcenter.telephony.agi.api import AgiCommandError, AgiEnvironment, CallHangup
+from contactcenter.telephony.agi.deadlines import DeadlineWheel, slot_time
 from contactcenter.telephony.agi.protocol import (
+    NEED_DATA,
     AgiClosed,
     AgiHangupPush,
     AgiProtocolError,
     AgiReply,
     AgiServerProtocol,
     Quoted,
-    _NeedData,
     build_command,
 )
 
@@ -88,17 +92,19 @@ class AgiLink:
 
     # __slots__: thousands live at once; fewer GC-tracked objects per call keeps collections cheap
     __slots__ = (
+        "_busy",
         "_clock",
         "_command_timeout",
         "_deadline",
+        "_deadlines",
         "_hangup_grace",
         "_hangup_waiters",
-        "_lock",
         "_loop",
         "_pending",
         "_proto",
-        "_timer",
+        "_slot",
         "_transport",
+        "_turn_waiters",
         "closed",
         "commands",
         "env",
@@ -116,6 +122,8 @@ class AgiLink:
         clock: Clock | None = None,
         command_timeout: float = DEFAULT_COMMAND_TIMEOUT,
         hangup_grace: float = DEFAULT_HANGUP_GRACE,
+        loop: asyncio.AbstractEventLoop | None = None,
+        deadlines: DeadlineWheel | None = None,
     ) -> None:
         self.env = env
         self._proto = protocol
@@ -123,11 +131,15 @@ class AgiLink:
         self._clock = clock or Clock()
         self._command_timeout = command_timeout
         self._hangup_grace = hangup_grace
-        self._loop = asyncio.get_running_loop()
-        self._lock = asyncio.Lock()
+        # The server passes its loop and deadline wheel: get_running_loop() costs a getpid()
+        # system call, and a wheel per link would mean a loop timer per link again.
+        self._loop = loop or asyncio.get_running_loop()
+        self._deadlines = deadlines if deadlines is not None else DeadlineWheel(self._loop)
+        self._busy = False  # a command owns the link (one in flight; see _wait_turn)
+        self._turn_waiters: deque[asyncio.Future[None]] | None = None  # made on first contention
         self._pending: asyncio.Future[AgiReply] | None = None
         self._deadline: float | None = None  # loop time by which the pending reply is due
-        self._timer: asyncio.TimerHandle | None = None
+        self._slot: float | None = None  # fire time of our wheel slot, when registered
         self._hangup_waiters: list[asyncio.Future[None]] | None = None  # made on first wait
         self.closed = False
         self.hung_up = False
@@ -150,21 +162,22 @@ class AgiLink:
 
     def drain(self) -> None:
         """Dispatch every complete event already buffered in the protocol."""
+        proto = self._proto
         while not self.closed:
             try:
-                event = self._proto.next_event()
+                event = proto.next_event()
             except AgiProtocolError as exc:
                 self._fail(exc)
                 return
-            if isinstance(event, _NeedData):
+            if event is NEED_DATA:
                 return
-            if isinstance(event, AgiReply):
+            if event.__class__ is AgiReply:
                 pending = self._pending
                 if pending is None or pending.done():
                     self._fail(AgiProtocolError(f"reply with no command in flight: {event!r}"))
                     return
                 self._pending = None
-                pending.set_result(event)
+                pending.set_result(event)  # type: ignore[arg-type]
             elif isinstance(event, AgiHangupPush):
                 self._mark_hung_up()
             elif isinstance(event, AgiClosed):
@@ -177,9 +190,9 @@ class AgiLink:
         """The socket is gone (peer EOF, reset, or our own close)."""
         self.closed = True
         self._mark_hung_up()
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        if self._slot is not None:
+            self._deadlines.discard(self._slot, self)
+            self._slot = None
         pending, self._pending = self._pending, None
         if pending is not None and not pending.done():
             pending.set_exception(CallHangup("AGI connection closed"))
@@ -217,18 +230,33 @@ class AgiLink:
         """Send one command and return its 200 reply; raise CallHangup / AgiCommandError."""
         # refuses CR/LF/NUL before anything is sent; argument-less commands are prebuilt
         cmd = (_BARE.get(name) if not args else None) or build_command(name, *args)
-        # One command in flight; concurrent callers queue on the lock (acquire/release called
-        # directly: async-with adds two coroutine objects per command on the hot path).
-        await self._lock.acquire()
+        return await self._roundtrip(cmd.name, cmd.wire, timeout, allow_dead)
+
+    async def _roundtrip(
+        self, name: str, wire: bytes, timeout: float | None, allow_dead: bool
+    ) -> AgiReply:
+        """Send ``wire`` (an already validated command line) and return its reply, checked."""
+        if self._busy:
+            await self._wait_turn()  # returns owning the link
+        else:
+            self._busy = True
         try:
             if self.closed or (self.hung_up and not allow_dead):
-                raise CallHangup(f"caller gone before {cmd.name}")
-            fut: asyncio.Future[AgiReply] = self._loop.create_future()
+                raise CallHangup(f"caller gone before {name}")
+            loop = self._loop
+            fut: asyncio.Future[AgiReply] = loop.create_future()
             self._pending = fut
-            self._transport.write(self._proto.send(cmd))
+            self._transport.write(self._proto.send_wire(wire))
             limit = self._command_timeout if timeout is None else timeout
             speed = self._clock.speed
-            self._arm_deadline(self._loop.time() + (limit if speed == 1.0 else limit / speed))
+            now = loop.time()
+            deadline = now + (limit if speed == 1.0 else limit / speed)
+            self._deadline = deadline
+            # Lazy: the wheel entry is only moved when it would fire after this deadline; an
+            # earlier fire re-checks and registers again (see on_deadline).
+            slot = self._slot
+            if slot is None or (slot > deadline and slot > slot_time(deadline, now)):
+                self._arm(deadline, now)
             try:
                 reply = await fut
             finally:
@@ -237,7 +265,10 @@ class AgiLink:
                     self._pending = None
             self.commands += 1
         finally:
-            self._lock.release()
+            if self._turn_waiters:
+                self._pass_turn()
+            else:
+                self._busy = False
         if (
             reply.code == 200
             and not self.hung_up
@@ -245,26 +276,45 @@ class AgiLink:
             and reply.data != "hangup"
         ):
             return reply  # the common case, without another coroutine
-        return await self._check(cmd.name, reply, allow_dead)
+        return await self._check(name, reply, allow_dead)
 
-    def _arm_deadline(self, deadline: float) -> None:
-        # One timer per session, re-armed lazily: uvloop's call_later is costly per command,
-        # and with long deadlines the timer almost never fires while commands keep answering.
-        self._deadline = deadline
-        timer = self._timer
-        if timer is not None and timer.when() <= deadline:
-            return
-        if timer is not None:
-            timer.cancel()
-        self._timer = self._loop.call_at(deadline, self._on_timer)
+    async def _wait_turn(self) -> None:
+        # A minimal FIFO lock (asyncio.Lock costs two coroutines and two calls per command):
+        # the turn is handed over directly, so _busy stays True from one owner to the next.
+        waiter: asyncio.Future[None] = self._loop.create_future()
+        if self._turn_waiters is None:
+            self._turn_waiters = deque()
+        self._turn_waiters.append(waiter)
+        try:
+            await waiter
+        except BaseException:
+            if waiter.done() and not waiter.cancelled():
+                self._pass_turn()  # handed the turn but cancelled before using it: pass it on
+            raise
 
-    def _on_timer(self) -> None:
-        self._timer = None
+    def _pass_turn(self) -> None:
+        waiters = self._turn_waiters
+        while waiters:
+            waiter = waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self._busy = False
+
+    def _arm(self, deadline: float, now: float) -> None:
+        if self._slot is not None:
+            self._deadlines.discard(self._slot, self)
+        self._slot = self._deadlines.add(slot_time(deadline, now), self)
+
+    def on_deadline(self) -> None:
+        """Called by the deadline wheel: time out the pending command if it is due."""
+        self._slot = None
         deadline = self._deadline
         if deadline is None or self.closed:
-            return
-        if self._loop.time() < deadline:
-            self._timer = self._loop.call_at(deadline, self._on_timer)
+            return  # idle: the next command registers again
+        now = self._loop.time()
+        if now < deadline:
+            self._arm(deadline, now)
             return
         pending = self._pending
         if pending is None or pending.done():

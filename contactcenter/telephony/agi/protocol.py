@@ -141,7 +141,7 @@ def parse_reply_line(line: str) -> AgiReply:
             data = tail[1:-1]
             return AgiReply(200, result, data, None, data == "timeout")
         if tail.startswith("endpos=") and tail[7:].isdigit():
-            return AgiReply(200, result, endpos=int(tail[7:]))
+            return AgiReply(200, result, None, int(tail[7:]))
     m = _STATUS.fullmatch(line)
     if m is None or m.group(2) != " ":
         raise AgiProtocolError(f"malformed AGI reply line {line[:80]!r}")
@@ -238,6 +238,12 @@ class AgiServerProtocol:
             raise AgiProtocolError("cannot send a command before the environment block ended")
         return command.wire or command.line.encode("utf-8") + b"\n"
 
+    def send_wire(self, wire: bytes) -> bytes:
+        """``send`` for a line already built by command.py (validated, LF-terminated)."""
+        if self._in_env:
+            raise AgiProtocolError("cannot send a command before the environment block ended")
+        return wire
+
     def next_event(self) -> AgiEvent | _NeedData:
         """Return the next complete event, NEED_DATA, or raise AgiProtocolError."""
         if self._broken is not None:
@@ -253,7 +259,11 @@ class AgiServerProtocol:
                 if 0 <= end - pos <= self._max_line:
                     raw = buf[pos:end]
                     if raw.startswith(b"200 result=") and not raw.endswith(b"\r"):
-                        self._pos = end + 1
+                        if end + 1 == len(buf):
+                            buf.clear()  # all consumed (the usual case): reuse the buffer
+                            self._pos = 0
+                        else:
+                            self._pos = end + 1
                         return parse_reply_line(raw.decode("utf-8", "replace"))
             return self._next_event()
         except AgiProtocolError as exc:

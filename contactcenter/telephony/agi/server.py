@@ -29,6 +29,7 @@ from typing import Any, cast
 
 from contactcenter.domain.clock import Clock
 from contactcenter.telephony.agi.api import AgiCommandError, CallHangup
+from contactcenter.telephony.agi.deadlines import DeadlineWheel, slot_time
 from contactcenter.telephony.agi.environment import parse_environment
 from contactcenter.telephony.agi.protocol import (
     AgiClosed,
@@ -68,13 +69,14 @@ class AgiServerStats:
 class _Connection(asyncio.Protocol):
     """One accepted socket: env phase here, then everything goes to its AgiSession."""
 
-    __slots__ = ("_done", "_proto", "_server", "_timer", "_transport", "session")
+    __slots__ = ("_done", "_env_deadline", "_proto", "_server", "_slot", "_transport", "session")
 
     def __init__(self, server: FastAgiServer) -> None:
         self._server = server
         self._transport: asyncio.Transport | None = None
         self._proto = AgiServerProtocol()
-        self._timer: asyncio.TimerHandle | None = None
+        self._env_deadline = 0.0  # loop time by which the env block must be complete
+        self._slot: float | None = None  # our entry in the server's deadline wheel
         self.session: AgiSession | None = None
         self._done = False
 
@@ -92,8 +94,11 @@ class _Connection(asyncio.Protocol):
         self._transport = transport
         server.stats.connections += 1
         server._connections.add(self)
-        loop = asyncio.get_running_loop()
-        self._timer = loop.call_later(server.clock.real(server.env_timeout), self._env_expired)
+        # The env deadline joins the server's wheel: a loop timer per connection costs more
+        # than the whole env block parse under uvloop.
+        now = server._loop.time()
+        deadline = self._env_deadline = now + server.clock.real(server.env_timeout)
+        self._slot = server._deadlines.add(slot_time(deadline, now), self)
 
     def data_received(self, data: bytes) -> None:
         if self.session is not None:
@@ -140,14 +145,21 @@ class _Connection(asyncio.Protocol):
         return self.session is None
 
     def _cancel_timer(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        if self._slot is not None:
+            self._server._deadlines.discard(self._slot, self)
+            self._slot = None
 
-    def _env_expired(self) -> None:
-        self._timer = None
-        if self.session is None and not self._done:
-            self._abort("environment block not complete in time", timeout=True)
+    def on_deadline(self) -> None:
+        """Called by the deadline wheel: abort if the env block is still incomplete."""
+        self._slot = None
+        if self.session is not None or self._done:
+            return
+        loop = self._server._loop
+        now = loop.time()
+        if now < self._env_deadline:  # the loop's timer rounding fired the slot a hair early
+            self._slot = self._server._deadlines.add(slot_time(self._env_deadline, now), self)
+            return
+        self._abort("environment block not complete in time", timeout=True)
 
     def _abort(self, why: str, *, timeout: bool) -> None:
         peer = self._transport.get_extra_info("peername") if self._transport else None
@@ -170,12 +182,13 @@ class _Connection(asyncio.Protocol):
             clock=server.clock,
             command_timeout=server.command_timeout,
             hangup_grace=server.hangup_grace,
+            loop=server._loop,
+            deadlines=server._deadlines,
         )
         self.session = session
         handler = server.handler_for(env.script)
-        task = asyncio.get_running_loop().create_task(server._run(session, handler))
-        server._tasks.add(task)
-        task.add_done_callback(server._tasks.discard)
+        # _run drops the task from _tasks itself: cheaper than a done callback per session
+        server._tasks[session] = server._loop.create_task(server._run(session, handler))
         session.drain()  # bytes that arrived right behind the env block
 
 
@@ -209,7 +222,11 @@ class FastAgiServer:
         self._allowed_cache: dict[object, bool] = {}
         self._server: Any = None  # asyncio or uvloop Server
         self._connections: set[_Connection] = set()
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: dict[AgiSession, asyncio.Task[None]] = {}  # running handlers
+        # Set by start(): the loop (get_running_loop() costs a getpid() per call) and the wheel
+        # that carries every env and command deadline.
+        self._loop: asyncio.AbstractEventLoop = cast(asyncio.AbstractEventLoop, None)
+        self._deadlines: DeadlineWheel = cast(DeadlineWheel, None)
 
     # -- configuration -----------------------------------------------------------------------
 
@@ -265,7 +282,8 @@ class FastAgiServer:
         """Bind and start accepting connections."""
         if self._server is not None:
             raise RuntimeError("FastAGI server already started")
-        loop = asyncio.get_running_loop()
+        loop = self._loop = asyncio.get_running_loop()
+        self._deadlines = DeadlineWheel(loop)
         self._server = await loop.create_server(
             lambda: _Connection(self),
             self.host,
@@ -283,7 +301,7 @@ class FastAgiServer:
         server.close()
         for conn in [c for c in self._connections if c.in_env_phase]:
             conn.abort()
-        tasks = set(self._tasks)
+        tasks = set(self._tasks.values())
         if tasks:
             _, pending = await asyncio.wait(tasks, timeout=self.clock.real(grace))
             for task in pending:
@@ -292,7 +310,9 @@ class FastAgiServer:
                 await asyncio.wait(pending, timeout=5.0)
         for conn in list(self._connections):
             conn.abort()
+        self._tasks.clear()  # tasks cancelled before they ever ran cannot drop themselves
         await server.wait_closed()
+        self._deadlines.close()
         log.info("FastAGI server stopped")
 
     # -- sessions ----------------------------------------------------------------------------
@@ -318,6 +338,7 @@ class FastAgiServer:
             if failed or session.protocol_error is not None:
                 stats.errors += 1
             session.close()
+            self._tasks.pop(session, None)
 
     async def _unknown_script(self, session: AgiSession) -> None:
         self.stats.unknown_script += 1

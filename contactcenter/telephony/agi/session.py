@@ -18,6 +18,7 @@ from contactcenter.telephony.agi.api import (
     CallHangup,
     RecordResult,
 )
+from contactcenter.telephony.agi.command import Quoted, check_safe, render_arg, render_quoted
 from contactcenter.telephony.agi.link import (
     DEFAULT_COMMAND_TIMEOUT,
     DEFAULT_HANGUP_GRACE,
@@ -26,7 +27,6 @@ from contactcenter.telephony.agi.link import (
     AgiTimeoutError,
     AgiTransport,
 )
-from contactcenter.telephony.agi.protocol import Quoted, check_safe
 
 __all__ = [
     "DEFAULT_COMMAND_TIMEOUT",
@@ -40,6 +40,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _APP_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+_ANSWER = b"ANSWER\n"
 _SAY_DEFAULT_FORMAT = "ABdY 'digits/at' IMp"
 
 
@@ -57,13 +58,16 @@ class AgiSession(AgiLink):
 
     async def answer(self) -> None:
         """Answer the channel (200 result=0 even when already answered)."""
-        reply = await self.command("ANSWER")
+        reply = await self._roundtrip("ANSWER", _ANSWER, None, False)
         if reply.result == "-1":
             raise AgiCommandError("ANSWER failed")
 
     async def stream_file(self, name: str, escape_digits: str = "") -> str | None:
         """Play a sound; return the escape digit pressed, or None when it played out."""
-        reply = await self.command("STREAM FILE", name, Quoted(escape_digits))
+        # The typed commands encode their line directly (same rendering and checks as
+        # build_command, without the generic argument loop and the AgiCommand tuple).
+        wire = f"STREAM FILE {render_arg(name)} {render_quoted(escape_digits)}\n".encode()
+        reply = await self._roundtrip("STREAM FILE", wire, None, False)
         code = reply.number or 0
         if code < 0:
             log.warning("STREAM FILE %s failed on %s (missing file?)", name, self.env.channel)
@@ -78,9 +82,8 @@ class AgiSession(AgiLink):
         """Play ``prompt`` and collect up to ``max_digits``; None on timeout with no digits."""
         # Asterisk's timeout is per digit (after the prompt), so allow one per digit and then some.
         wait = self._command_timeout + max(0, timeout_ms) / 1000 * (max(0, max_digits) + 1)
-        reply = await self.command(
-            "GET DATA", prompt, int(timeout_ms), int(max_digits), timeout=wait
-        )
+        wire = f"GET DATA {render_arg(prompt)} {int(timeout_ms)} {int(max_digits)}\n".encode()
+        reply = await self._roundtrip("GET DATA", wire, wait, False)
         if reply.result in ("", "-1"):
             return None
         return reply.result
@@ -88,7 +91,8 @@ class AgiSession(AgiLink):
     async def wait_for_digit(self, timeout_ms: int) -> str | None:
         """Wait for one DTMF digit; None when ``timeout_ms`` passes with none."""
         wait = 24 * 3600.0 if timeout_ms < 0 else self._command_timeout + timeout_ms / 1000
-        reply = await self.command("WAIT FOR DIGIT", int(timeout_ms), timeout=wait)
+        wire = f"WAIT FOR DIGIT {int(timeout_ms)}\n".encode()
+        reply = await self._roundtrip("WAIT FOR DIGIT", wire, wait, False)
         code = reply.number or 0
         if code < 0:
             # -1 only means channel failure here; treat it like the caller leaving.
@@ -120,11 +124,13 @@ class AgiSession(AgiLink):
 
     async def set_variable(self, name: str, value: str) -> None:
         """Set a channel variable."""
-        await self.command("SET VARIABLE", name, value)
+        wire = f"SET VARIABLE {render_arg(name)} {render_arg(value)}\n".encode()
+        await self._roundtrip("SET VARIABLE", wire, None, False)
 
     async def get_variable(self, name: str, *, allow_dead: bool = False) -> str | None:
         """Read a channel variable; None when unset. ``allow_dead`` works after a hangup."""
-        reply = await self.command("GET VARIABLE", name, allow_dead=allow_dead)
+        wire = f"GET VARIABLE {render_arg(name)}\n".encode()
+        reply = await self._roundtrip("GET VARIABLE", wire, None, allow_dead)
         return reply.data if reply.result == "1" else None
 
     async def get_full_variable(

@@ -1,0 +1,222 @@
+"""The composition root: build every service from ``Settings``, start them, stop them.
+
+Nothing else in the package constructs long-lived services; each receives what it needs here.
+Start order follows the dependencies (database -> routing -> AMI -> flows -> FastAGI -> web),
+stop order is the reverse, so no call arrives at a half-built server and none is cut short
+by a service stopping under it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import signal
+from dataclasses import replace
+from typing import Any
+
+from aiohttp import web
+
+from contactcenter.config.loader import database_url, resolve
+from contactcenter.config.schema import Settings
+from contactcenter.domain.clock import Clock
+from contactcenter.ivr.channel_watch import ChannelWatch
+from contactcenter.ivr.handler import make_ivr_handler
+from contactcenter.ivr.lookups import HttpCrmLookup, LocalCustomerLookup, LookupRouter
+from contactcenter.ivr.registry import FlowRegistry
+from contactcenter.ivr.voice_queue import VoiceQueue
+from contactcenter.monitoring.service import MonitorService
+from contactcenter.recording.cli import policies_from_queues_file
+from contactcenter.recording.index import RecordingIndex
+from contactcenter.recording.paths import RecordingPaths
+from contactcenter.recording.service import RecordingService
+from contactcenter.routing.config_loader import load_routing_config
+from contactcenter.routing.service import RoutingService
+from contactcenter.server_hooks import CallSideHooks, IvrActivity
+from contactcenter.server_status import ServerStatus
+from contactcenter.storage.audit import AuditLog
+from contactcenter.storage.customers import CustomerStore
+from contactcenter.storage.database import Database
+from contactcenter.storage.interaction_log import InteractionLog
+from contactcenter.telephony.agi.server import FastAgiServer
+from contactcenter.telephony.ami.client import AmiEndpoint
+from contactcenter.telephony.ami.link import AmiPool, PbxLink
+from contactcenter.web.agent_control import add_routes as add_agent_routes
+from contactcenter.web.auth import AUTH_KEY, add_auth
+from contactcenter.web.monitoring_api import add_monitoring_routes
+from contactcenter.web.recordings_api import add_recording_routes
+from contactcenter.web.security import WebSecuritySettings
+from contactcenter.web.status import add_status_routes, make_registry
+
+log = logging.getLogger(__name__)
+
+
+class ContactCenter:
+    """The whole server for one ``Settings``; ``start()`` then ``stop()``."""
+
+    def __init__(self, settings: Settings, *, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self.clock = clock or Clock()
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._runner: web.AppRunner | None = None
+        self.web_port: int | None = None
+
+    async def start(self) -> None:
+        """Build and start every service; raises (after cleaning up) if one cannot start."""
+        s, clock = self.settings, self.clock
+        try:
+            self.db = Database(database_url(s))
+            await self.db.create_all()
+            self.audit = AuditLog(self.db, clock)
+            queues_file = resolve(s, s.routing.queues_file)
+            self.routing_config = load_routing_config(queues_file, resolve(s, s.routing.agents_file))
+            self.routing = RoutingService(self.routing_config, clock, InteractionLog(self.db))
+            await self.routing.start()
+
+            self.watch = ChannelWatch()
+            self.pool = AmiPool([
+                PbxLink(AmiEndpoint(p.name, p.host, p.port, p.username, p.secret), clock,
+                        subscribers=[self.watch.on_event])
+                for p in s.asterisk
+            ])
+            self.recording = RecordingService(
+                RecordingIndex(self.db), RecordingPaths(resolve(s, s.recordings_dir)),
+                policies_from_queues_file(queues_file), self._ami_for, clock, self.audit,
+                close_grace_s=5.0,
+                start_via_ami=False,  # our AMI user has no "system" class: EXEC MixMonitor
+            )
+            self.monitor = MonitorService(self._ami_for, self.audit, clock, self._dial_string_for)
+            for link in self.pool:
+                link.subscribe_ami(self.recording.on_ami_event)
+                link.subscribe_ami(self.monitor.on_ami_event)
+            await self.pool.start()
+
+            self.ivr_settings = replace(s.ivr, flows_dir=resolve(s, s.flows_dir))
+            self.flows = FlowRegistry(self.ivr_settings)
+            self.flows.poll()
+            self._tasks.append(asyncio.create_task(self.flows.watch(), name="flows-watch"))
+            sources: dict[str, Any] = {"customers": LocalCustomerLookup(CustomerStore(self.db))}
+            if s.crm.url_template:
+                sources["crm"] = HttpCrmLookup(s.crm.url_template, timeout_s=s.crm.timeout_s)
+            self.lookups = LookupRouter(sources)
+            self.hooks = CallSideHooks(self.recording, self.monitor, self.routing, self._pbx_of)
+            self.voice = VoiceQueue(self.routing, clock, self.watch, self.hooks, self._pbx_of)
+            self.ivr_activity = IvrActivity()
+            handler = make_ivr_handler(self.flows, queue=self.voice, lookups=self.lookups,
+                                       events=self.ivr_activity, clock=clock,
+                                       settings=self.ivr_settings)
+            self.agi = FastAgiServer(s.fastagi.host, s.fastagi.port,
+                                     allowed_networks=s.fastagi.allowed_networks, clock=clock)
+            self.agi.route("ivr", handler)
+            await self.agi.start()
+
+            self.status = ServerStatus(self)
+            await self._start_web()
+            gc.freeze()  # long-lived objects built above: keep them out of every GC pass
+            log.info("contactcenter up: FastAGI %s:%s, web %s:%s, %d PBX(s)", s.fastagi.host,
+                     self.agi.port, s.web.host, self.web_port, len(s.asterisk))
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start_web(self) -> None:
+        s = self.settings
+        app = web.Application(client_max_size=1024 * 1024)
+        origins = tuple(s.web.allowed_origins)
+        add_auth(app, self.db, WebSecuritySettings(allowed_origins=origins,
+                                                   cookie_secure=s.web.secure_cookies or None),
+                 self.audit, clock=self.clock)
+        registry, self.routing_latency = make_registry(self.status)
+        self.status.observe_routing(self.routing, self.routing_latency)
+        add_status_routes(app, self.status, registry)
+        add_agent_routes(app, self.routing)
+        add_recording_routes(app, self.recording)
+        add_monitoring_routes(app, self.monitor)
+        self.hooks.publish = app[AUTH_KEY].live.publish  # screen pops to the agent's topic
+        self.web_app = app
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, s.web.host, s.web.port, backlog=1024)
+        await site.start()
+        server = site._server  # the bound socket tells the real port when port 0 was asked
+        self.web_port = server.sockets[0].getsockname()[1] if server else s.web.port
+
+    @property
+    def agi_port(self) -> int:
+        """The bound FastAGI port."""
+        return self.agi.port
+
+    def _ami_for(self, pbx: str) -> PbxLink:
+        return self.pool[pbx] if pbx else next(iter(self.pool))
+
+    def _pbx_of(self, uniqueid: str) -> str:
+        for link in self.pool:
+            if link.model.channel(uniqueid) is not None:
+                return link.name
+        return next(iter(self.pool)).name if len(self.pool) else ""
+
+    def _dial_string_for(self, actor: Any) -> str | None:
+        agent = self.routing_config.agents.get(getattr(actor, "agent_id", None) or "")
+        return agent.dial_string if agent is not None else None
+
+    async def stop(self) -> None:
+        """Stop everything that was started, in reverse order; never raises."""
+        steps = [
+            ("web", lambda: self._runner.cleanup() if self._runner else _none()),
+            ("fastagi", lambda: self.agi.stop(grace=5.0) if hasattr(self, "agi") else _none()),
+            ("monitor", lambda: self.monitor.close() if hasattr(self, "monitor") else _none()),
+            ("recording", lambda: self.recording.close() if hasattr(self, "recording") else _none()),
+            ("ami", lambda: self.pool.stop() if hasattr(self, "pool") else _none()),
+            ("routing", lambda: self.routing.stop() if hasattr(self, "routing") else _none()),
+            ("lookups", lambda: _close_lookups(self) if hasattr(self, "lookups") else _none()),
+            ("database", lambda: self.db.close() if hasattr(self, "db") else _none()),
+        ]
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        for name, step in steps:
+            try:
+                await step()
+            except Exception:
+                log.exception("stopping %s failed", name)
+        self._runner = None
+
+
+async def _none() -> None:
+    return None
+
+
+async def _close_lookups(server: ContactCenter) -> None:
+    for source in server.lookups.sources.values():
+        close = getattr(source, "close", None)
+        if close is not None:
+            await close()
+
+
+async def run_until_signalled(server: ContactCenter, extra: list[Any] | None = None) -> int:
+    """Start ``server``, wait for SIGTERM/SIGINT, stop it cleanly; exit code 0."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await server.start()
+    try:
+        await stop.wait()
+    finally:
+        log.info("stopping")
+        await server.stop()
+    return 0
+
+
+async def run_server(settings: Settings) -> int:
+    """``contactcenter serve``."""
+    return await run_until_signalled(ContactCenter(settings))
+
+
+async def run_demo(settings: Settings, calls_per_minute: float | None = None,
+                   duration: float | None = None) -> int:
+    """``contactcenter demo``: the server plus the PBX simulator placing calls."""
+    from contactcenter.demo import run_demo as demo
+
+    return await demo(settings, calls_per_minute=calls_per_minute, duration=duration)

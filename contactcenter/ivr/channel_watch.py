@@ -1,0 +1,64 @@
+"""What AMI says about a channel the IVR holds: when its Dial was answered, which keys it sent.
+
+A FastAGI session cannot learn that the agent answered until ``EXEC Dial`` returns at the end of
+the conversation, and while a caller waits on hold no AGI command is in flight to read keys. The
+call model's typed events fill both gaps: ``DialEnded(ANSWER)`` for the caller's channel marks
+the moment of connection (agent channel included), ``DtmfReceived`` carries keys pressed on
+hold. The watch is fed by every PBX link and keyed by the caller channel's uniqueid.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from contactcenter.telephony import events as ev
+
+
+@dataclass(frozen=True, slots=True)
+class DialAnswer:
+    """The agent leg of an answered Dial."""
+
+    pbx: str
+    agent_uniqueid: str
+    agent_channel: str
+
+
+@dataclass
+class ChannelFeed:
+    """Per-channel mailbox: the next Dial answer and the keys pressed."""
+
+    uniqueid: str
+    answers: asyncio.Queue[DialAnswer] = field(default_factory=asyncio.Queue)
+    digits: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
+    dial_starts: asyncio.Queue[str] = field(default_factory=asyncio.Queue)  # agent channel
+
+
+class ChannelWatch:
+    """Routes telephony events to the feeds of the channels someone is watching."""
+
+    def __init__(self) -> None:
+        self._feeds: dict[str, ChannelFeed] = {}
+
+    def watch(self, uniqueid: str) -> ChannelFeed:
+        """Start watching one channel (idempotent)."""
+        return self._feeds.setdefault(uniqueid, ChannelFeed(uniqueid))
+
+    def forget(self, uniqueid: str) -> None:
+        """Stop watching; late events for it are dropped."""
+        self._feeds.pop(uniqueid, None)
+
+    def on_event(self, event: object) -> None:
+        """Subscriber for ``PbxLink.subscribe``: deliver the events a watcher waits for."""
+        if isinstance(event, ev.DialEnded) and event.caller_uniqueid:
+            feed = self._feeds.get(event.caller_uniqueid)
+            if feed is not None and event.dial_status == "ANSWER":
+                feed.answers.put_nowait(DialAnswer(event.pbx, event.dest_uniqueid, event.dest_name))
+        elif isinstance(event, ev.DialStarted) and event.caller_uniqueid:
+            feed = self._feeds.get(event.caller_uniqueid)
+            if feed is not None:
+                feed.dial_starts.put_nowait(event.dest_name)
+        elif isinstance(event, ev.DtmfReceived) and event.direction == "Received":
+            feed = self._feeds.get(event.uniqueid)
+            if feed is not None:
+                feed.digits.put_nowait(event.digit)

@@ -1,0 +1,276 @@
+"""The ``queue`` node's voice side: hold the caller, announce, dial the offered agent.
+
+Design note
+-----------
+One coroutine per queued call drives this loop over the routing service's updates for the
+interaction (``docs/routing.md``, "What the voice glue does"):
+
+    enqueue (id = the AGI channel's uniqueid) -> SET MUSIC ON
+    Position  -> at most every announce interval: position / expected wait, music back on
+    Offered   -> EXEC Dial(agent dial string, ring timeout); AMI DialEnd(ANSWER) -> answered
+                 NOANSWER/BUSY/... -> offer_failed, music on, wait again (caller keeps the head)
+                 Dial returns after an answer -> complete -> "connected"
+    Exited    -> "exit" with the destination; Overflowed/Relaxed -> keep waiting
+    caller gone (pushed HANGUP while idle, or during a command) -> abandon / complete
+
+While the caller waits, no AGI command is in flight: the music is a channel generator, keys
+come in as AMI DTMF events, and the offer can be dialled the instant it arrives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from contactcenter.domain.clock import Clock
+from contactcenter.domain.interaction import Interaction
+from contactcenter.domain import routing_events as rev
+from contactcenter.ivr.channel_watch import ChannelWatch, DialAnswer
+from contactcenter.ivr.ports import QueueOutcome, QueueRequest
+from contactcenter.routing.errors import RoutingError
+from contactcenter.routing.service import RoutingService
+from contactcenter.telephony.agi.api import CallControl, CallHangup
+
+log = logging.getLogger(__name__)
+
+FAILED_STATUS = {"NOANSWER": "no-answer", "BUSY": "busy", "CHANUNAVAIL": "unavailable",
+                 "CONGESTION": "unavailable", "CANCEL": "no-answer", "DONTCALL": "busy"}
+
+
+class VoiceCall(CallControl, Protocol):
+    """The FastAGI session features the queue needs beyond ``CallControl``."""
+
+    async def dial(self, destination: str, ring_timeout_s: int | None = None,
+                   options: str = "", *, timeout: float = ...) -> str: ...
+
+    async def wait_for_hangup(self, timeout: float | None = None) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectedCall:
+    """A caller bridged to an agent: what recording, monitoring and the panel need."""
+
+    interaction_id: str
+    agent_id: str
+    queue: str
+    caller_id: str | None
+    caller_channel: str
+    agent_channel: str
+    pbx: str
+    started_at: float
+    data: dict[str, Any]
+
+
+class CallHooks(Protocol):
+    """What the server does around a connected call (recording, monitoring, screen pop)."""
+
+    async def before_dial(self, call: CallControl, interaction_id: str, queue: str) -> None: ...
+
+    async def connected(self, call: ConnectedCall) -> None: ...
+
+    async def ended(self, interaction_id: str) -> None: ...
+
+
+class VoiceQueue:
+    """``QueuePort`` for calls: one routing interaction per queued call."""
+
+    def __init__(self, routing: RoutingService, clock: Clock, watch: ChannelWatch,
+                 hooks: CallHooks | None = None, pbx_of: Callable[[str], str] | None = None) -> None:
+        self.routing, self.clock, self.watch, self.hooks = routing, clock, watch, hooks
+        self.pbx_of = pbx_of or (lambda _uid: "")
+
+    async def run(self, call: CallControl, request: QueueRequest) -> QueueOutcome:
+        """Keep the call until connected, abandoned, or sent out of the queue."""
+        vcall: VoiceCall = call  # type: ignore[assignment]
+        uid = call.env.uniqueid
+        data = dict(request.data)
+        data.update({"caller_id": request.caller_id or "", "flow": request.flow,
+                     "ivr_path": "/".join(s.node for s in request.trace),
+                     "channel": call.env.channel})
+        feed = self.watch.watch(uid)
+        try:
+            interaction = Interaction(channel="voice", queue=request.queue,
+                                      priority=request.priority, skills=dict(request.skills),
+                                      data=data, id=uid)
+            iid = await self.routing.enqueue(interaction)
+        except (RoutingError, ValueError) as exc:
+            self.watch.forget(uid)
+            return QueueOutcome("failed", detail=str(exc))
+        session = _QueuedCall(self, vcall, iid, request.queue, feed, request.max_wait_s)
+        try:
+            return await session.run()
+        finally:
+            self.watch.forget(uid)
+
+
+class _QueuedCall:
+    """The state of one call in the queue loop."""
+
+    def __init__(self, owner: VoiceQueue, call: VoiceCall, iid: str, queue: str, feed,  # type: ignore[no-untyped-def]
+                 max_wait_s: float | None) -> None:
+        self.o, self.call, self.iid, self.queue, self.feed = owner, call, iid, queue, feed
+        self.max_wait_s = max_wait_s
+        self.connected = False
+        self.last_announce = -1e18
+        self.cfg = owner.routing.queue_config(queue)
+
+    async def run(self) -> QueueOutcome:
+        inbox: asyncio.Queue[rev.RoutingEvent | None] = asyncio.Queue()
+        # One task owns the update stream, so cancelling a wait never interrupts the generator.
+        pump = asyncio.ensure_future(self._pump(inbox))
+        try:
+            await self._music(True)
+            next_update = asyncio.ensure_future(inbox.get())
+            hangup = asyncio.ensure_future(self.call.wait_for_hangup())
+            key = asyncio.ensure_future(self.feed.digits.get())
+            # The flow's own max wait (queue node ``max_wait``) hands the call back to the flow.
+            limit = asyncio.ensure_future(self.o.clock.sleep(self.max_wait_s)
+                                          if self.max_wait_s else asyncio.Event().wait())
+            try:
+                while True:
+                    done, _ = await asyncio.wait({next_update, hangup, key, limit},
+                                                 return_when=asyncio.FIRST_COMPLETED)
+                    if limit in done:
+                        limit = asyncio.ensure_future(asyncio.Event().wait())
+                        try:
+                            await self.o.routing.withdraw(self.iid, "flow-max-wait")
+                        except RoutingError:
+                            pass  # already offered or gone: the updates will say
+                        continue
+                    if hangup in done and hangup.result():
+                        raise CallHangup("caller hung up while queued")
+                    if hangup in done:
+                        hangup = asyncio.ensure_future(self.call.wait_for_hangup())
+                    if key in done:
+                        await self._key(key.result())
+                        key = asyncio.ensure_future(self.feed.digits.get())
+                    if next_update in done:
+                        event = next_update.result()
+                        if event is None:
+                            return QueueOutcome("failed", detail="routing stream ended")
+                        outcome = await self._handle(event)
+                        if outcome is not None:
+                            return outcome
+                        next_update = asyncio.ensure_future(inbox.get())
+            finally:
+                for fut in (next_update, hangup, key, limit):
+                    fut.cancel()
+        except CallHangup:
+            await self._caller_gone()
+            raise
+        finally:
+            pump.cancel()
+
+    async def _pump(self, inbox: asyncio.Queue[rev.RoutingEvent | None]) -> None:
+        try:
+            async for event in self.o.routing.updates(self.iid):
+                inbox.put_nowait(event)
+        finally:
+            inbox.put_nowait(None)
+
+    async def _handle(self, event: rev.RoutingEvent) -> QueueOutcome | None:
+        if isinstance(event, rev.Position):
+            await self._announce(event)
+        elif isinstance(event, rev.Offered) and event.callback_number is None:
+            return await self._dial(event)
+        elif isinstance(event, rev.Exited):
+            # The flow's queue node decides where an exit goes (on_exit); a "message" exit
+            # plays its sound and hangs up first, so on_exit never runs for it.
+            dest = event.destination or {}
+            log.info("queue call=%s exit reason=%s destination=%s", self.iid, event.reason, dest)
+            if dest.get("type") in {"message", "hangup"}:
+                if dest.get("target"):
+                    await self.call.stream_file(str(dest["target"]))
+                await self.call.hangup()
+            return QueueOutcome("exit", detail=f"{event.reason}:{dest.get('type')}")
+        elif isinstance(event, (rev.Abandoned, rev.Completed)):
+            return QueueOutcome("abandoned" if isinstance(event, rev.Abandoned) else "connected")
+        return None
+
+    async def _music(self, on: bool) -> None:
+        await self.call.set_music(on, self.cfg.announce.moh_class if on else "")
+
+    async def _announce(self, pos: rev.Position) -> None:
+        ann = self.cfg.announce
+        now = self.o.clock.monotonic()
+        if not (ann.position or ann.expected_wait) or now - self.last_announce < ann.interval_s:
+            return
+        self.last_announce = now
+        if ann.position:
+            if pos.position <= 1:
+                await self.call.stream_file("queue-youarenext")
+            else:
+                await self.call.stream_file("queue-thereare")
+                await self.call.say_number(pos.position)
+                await self.call.stream_file("queue-callswaiting")
+        if ann.expected_wait and pos.ewt_s is not None and pos.ewt_s >= 60:
+            await self.call.stream_file("queue-holdtime")
+            await self.call.say_number(max(1, round(pos.ewt_s / 60)))
+            await self.call.stream_file("queue-minutes")
+        await self._music(True)
+
+    async def _key(self, digit: str) -> None:
+        if self.cfg.leave_digit and digit == self.cfg.leave_digit:
+            log.info("queue call=%s: caller pressed %s to leave", self.iid, digit)
+            await self.o.routing.leave(self.iid)  # answered by an Exited update
+
+    async def _dial(self, offer: rev.Offered) -> QueueOutcome | None:
+        if not offer.dial_string:
+            await self.o.routing.offer_failed(offer.offer_id, "unavailable")
+            return None
+        hooks = self.o.hooks
+        if hooks is not None:
+            await hooks.before_dial(self.call, self.iid, self.queue)
+        await self.call.set_variable("CC_INTERACTION", self.iid)
+        await self.call.set_variable("CC_AGENT", offer.agent_id)
+        watcher = asyncio.ensure_future(self._await_answer(offer))
+        try:
+            status = await self.call.dial(offer.dial_string, max(1, round(offer.ring_timeout_s)))
+        finally:
+            if self.connected:
+                await watcher  # let its reports (offer_answered, hooks) finish
+            else:
+                watcher.cancel()
+        if status == "ANSWER" or self.connected:
+            if not self.connected:  # AMI was down: learn it from Dial itself
+                await self._answered(offer, DialAnswer(self.o.pbx_of(self.iid), "", ""))
+            await self.o.routing.complete(self.iid)
+            if hooks is not None:
+                await hooks.ended(self.iid)
+            return QueueOutcome("connected", detail=offer.agent_id)
+        await self.o.routing.offer_failed(offer.offer_id, FAILED_STATUS.get(status, "no-answer"))
+        await self._music(True)
+        return None
+
+    async def _await_answer(self, offer: rev.Offered) -> None:
+        await self._answered(offer, await self.feed.answers.get())
+
+    async def _answered(self, offer: rev.Offered, leg: DialAnswer) -> None:
+        if self.connected:
+            return
+        self.connected = True  # before any await: _dial relies on it to wait for us
+        await self.o.routing.offer_answered(offer.offer_id)
+        hooks = self.o.hooks
+        if hooks is not None:
+            env = self.call.env
+            await hooks.connected(ConnectedCall(
+                self.iid, offer.agent_id, self.queue, env.callerid, env.channel,
+                leg.agent_channel, leg.pbx or self.o.pbx_of(self.iid), self.o.clock.time(),
+                {}))
+
+    async def _caller_gone(self) -> None:
+        try:
+            if self.connected:
+                await self.o.routing.complete(self.iid)
+                if self.o.hooks is not None:
+                    await self.o.hooks.ended(self.iid)
+            else:
+                await self.o.routing.abandon(self.iid)
+        except RoutingError as exc:  # already ended by a timer or another path
+            log.debug("queue call=%s: %s", self.iid, exc)
+
+
+__all__ = ["VoiceQueue", "ConnectedCall", "CallHooks", "VoiceCall", "Awaitable"]

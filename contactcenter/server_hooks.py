@@ -1,0 +1,96 @@
+"""Glue the composition root installs around calls: recording, monitoring, screen pops, IVR log.
+
+``CallSideHooks`` is the voice queue's ``CallHooks``: before the agent is dialled it starts the
+queue's recording inside the call; once connected it tells recording and monitoring about the
+live call and pushes the screen pop to the agent's live topic; when it ends it closes both.
+``IvrActivity`` is the IVR's event sink: it counts fallbacks (flow runtime errors) for metrics
+and keeps recent results and voice messages for the API.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any
+
+from contactcenter.ivr.ports import IvrResult, Step, VoiceMessage
+from contactcenter.ivr.voice_queue import ConnectedCall
+from contactcenter.monitoring.ports import LiveCall
+from contactcenter.monitoring.service import MonitorService
+from contactcenter.recording.service import RecordingService
+from contactcenter.routing.service import RoutingService
+from contactcenter.telephony.agi.api import CallControl
+
+log = logging.getLogger(__name__)
+
+Publish = Callable[[str, Any], int]
+
+
+class CallSideHooks:
+    """Recording, monitoring and the screen pop around one queued call."""
+
+    def __init__(self, recording: RecordingService, monitor: MonitorService,
+                 routing: RoutingService, pbx_of: Callable[[str], str],
+                 publish: Publish | None = None) -> None:
+        self.recording, self.monitor, self.routing = recording, monitor, routing
+        self.pbx_of, self.publish = pbx_of, publish
+
+    async def before_dial(self, call: CallControl, interaction_id: str, queue: str) -> None:
+        """Start the queue's recording in the call (MixMonitor with ``b``: only once bridged)."""
+        try:
+            await self.recording.start_in_call(call, interaction_id, queue, call.env.callerid,
+                                               self.pbx_of(call.env.uniqueid))
+        except Exception:  # a recording problem must never keep a caller from an agent
+            log.exception("call=%s: could not start recording", interaction_id)
+
+    async def connected(self, call: ConnectedCall) -> None:
+        """Tell recording and monitoring; pop the agent's screen."""
+        live = LiveCall(call.interaction_id, call.agent_id, call.queue, call.caller_id,
+                        call.agent_channel, call.caller_channel, call.pbx, call.started_at)
+        self.monitor.on_call_connected(live)
+        try:
+            await self.recording.on_call_connected(live)
+        except Exception:
+            log.exception("call=%s: recording hook failed", call.interaction_id)
+        if self.publish is not None:
+            self.publish(f"agent.{call.agent_id}", {"type": "screen-pop", **asdict(call)})
+
+    async def ended(self, interaction_id: str) -> None:
+        """End monitoring of the call.
+
+        The recording is not closed here: MixMonitor finishes its file only when the caller's
+        channel hangs up, after the IVR is done with it; the AMI Hangup of that channel closes
+        the entry (``RecordingService.on_ami_event``), then reads the finished file.
+        """
+        try:
+            await self.monitor.on_call_ended(interaction_id)
+        except Exception:
+            log.exception("call=%s: monitoring end hook failed", interaction_id)
+
+
+class IvrActivity:
+    """The IVR's event sink for the running server."""
+
+    def __init__(self, keep: int = 200) -> None:
+        self.results: deque[IvrResult] = deque(maxlen=keep)
+        self.messages: deque[VoiceMessage] = deque(maxlen=keep)
+        self.fallbacks = 0
+        self.calls = 0
+
+    async def step(self, call_id: str, step: Step) -> None:
+        """Steps travel with the queue request; nothing more to do per step here."""
+
+    async def voice_message(self, message: VoiceMessage) -> None:
+        """Keep the message for the API (a ticket channel will pick these up)."""
+        self.messages.append(message)
+        log.info("call=%s: voice message %s (%s) recorded to %s", message.call_id,
+                 message.node, message.purpose, message.filename)
+
+    async def finished(self, result: IvrResult) -> None:
+        """Count the call and any fallback (a flow that failed at run time)."""
+        self.calls += 1
+        if result.outcome.startswith("fallback") or result.error:
+            self.fallbacks += 1
+        self.results.append(result)

@@ -1,0 +1,75 @@
+"""The running server as ``web.status.StatusSource``: health, metrics and routing latency."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+from prometheus_client import Histogram
+
+from contactcenter.domain import routing_events as rev
+from contactcenter.routing.service import RoutingService
+from contactcenter.web.status import FastAgiHealth, FlowHealth, LinkHealth, QueueHealth
+
+if TYPE_CHECKING:
+    from contactcenter.app import ContactCenter
+
+
+class ServerStatus:
+    """Reads the live services each time it is asked; holds no copy of their state."""
+
+    def __init__(self, server: ContactCenter) -> None:
+        self.server = server
+        self._entered: dict[str, float] = {}
+
+    def links(self) -> list[LinkHealth]:
+        """One entry per PBX."""
+        out = []
+        for link in self.server.pool:
+            st = link.link
+            out.append(LinkHealth(st.name, st.state, st.since, st.reconnects, st.last_error,
+                                  len(link.model.calls), len(link.model.channels)))
+        return out
+
+    def fastagi(self) -> FastAgiHealth:
+        """The FastAGI server's counters."""
+        st = self.server.agi.stats
+        return FastAgiHealth(st.active, st.total, st.refused, st.errors, st.timeouts)
+
+    def flows(self) -> FlowHealth:
+        """Loaded flows with versions, refused files, reload counters, fallbacks."""
+        reg = self.server.flows
+        return FlowHealth({name: flow.version for name, flow in reg.snapshot().items()},
+                          dict(reg.errors), reg.reloads_total, reg.reload_errors_total,
+                          self.server.ivr_activity.fallbacks)
+
+    def queues(self) -> list[QueueHealth]:
+        """Per queue: waiting, connected, longest wait, agents by state."""
+        snap = self.server.routing.snapshot()
+        connected: Counter[str] = Counter()
+        for agent in snap.agents.values():
+            for work in agent.work:
+                if work.get("state") == "connected":
+                    connected[work.get("queue", "")] += 1
+        return [QueueHealth(q.name, q.waiting, connected[q.name], q.longest_wait_s,
+                            dict(q.agents)) for q in snap.queues.values()]
+
+    def agents_by_state(self) -> dict[str, int]:
+        """All configured agents by their shown state."""
+        return dict(Counter(a.state for a in self.server.routing.snapshot().agents.values()))
+
+    def observe_routing(self, routing: RoutingService, histogram: Histogram) -> None:
+        """Time (real) from entry to the first offer of interactions offered at once or later."""
+
+        def on_event(event: Any) -> None:
+            if isinstance(event, rev.Entered):
+                self._entered[event.interaction_id] = time.perf_counter()
+            elif isinstance(event, rev.Offered):
+                t0 = self._entered.pop(event.interaction_id, None)
+                if t0 is not None:
+                    histogram.observe(time.perf_counter() - t0)
+            elif event.terminal:
+                self._entered.pop(getattr(event, "interaction_id", ""), None)
+
+        routing.subscribe(on_event)

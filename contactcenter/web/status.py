@@ -1,0 +1,192 @@
+"""``/api/health`` and ``/metrics``: the server's live state, read from its services on demand.
+
+Design note: nothing here keeps state of its own. ``StatusSource`` is the read-only slice of the
+running server that health and metrics need; the composition root implements it over the AMI
+pool, the FastAGI server, the flow registry and the routing service. Prometheus uses a registry
+owned by the app (no global default registry) and a collector that reads the source at scrape
+time, so a scrape always shows the present and nothing can drift out of date.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterator, Protocol
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from contactcenter.web.roles import requires
+
+LINK_STATES = ("connected", "connecting", "down")
+
+
+@dataclass(frozen=True, slots=True)
+class LinkHealth:
+    """One PBX's AMI link as health and metrics report it."""
+
+    name: str
+    state: str
+    since: float
+    reconnects: int
+    last_error: str | None = None
+    calls: int = 0
+    channels: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class FastAgiHealth:
+    """The FastAGI server's counters."""
+
+    active: int = 0
+    total: int = 0
+    refused: int = 0
+    errors: int = 0
+    timeouts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class QueueHealth:
+    """One queue's live figures for metrics."""
+
+    name: str
+    waiting: int
+    connected: int
+    longest_wait_s: float
+    agents: dict[str, int] = field(default_factory=dict)  # state -> count
+
+
+@dataclass(frozen=True, slots=True)
+class FlowHealth:
+    """The flow registry: loaded flows, files refused, reload counters."""
+
+    loaded: dict[str, str] = field(default_factory=dict)  # flow -> version
+    errors: dict[str, list[str]] = field(default_factory=dict)  # file -> file:line messages
+    reloads: int = 0
+    reload_errors: int = 0
+    runtime_errors: int = 0
+
+
+class StatusSource(Protocol):
+    """What the running server tells health checks and Prometheus."""
+
+    def links(self) -> list[LinkHealth]: ...
+
+    def fastagi(self) -> FastAgiHealth: ...
+
+    def flows(self) -> FlowHealth: ...
+
+    def queues(self) -> list[QueueHealth]: ...
+
+    def agents_by_state(self) -> dict[str, int]: ...
+
+
+STATUS_KEY = web.AppKey("cc_status", StatusSource)
+REGISTRY_KEY = web.AppKey("cc_metrics_registry", CollectorRegistry)
+
+
+class ServerCollector(Collector):
+    """Turns a ``StatusSource`` into Prometheus families at scrape time."""
+
+    def __init__(self, source: StatusSource) -> None:
+        self.source = source
+
+    def collect(self) -> Iterator[Any]:
+        """Yield every family (called by the registry on each scrape)."""
+        up = GaugeMetricFamily("cc_ami_link_up", "1 when the AMI link to the PBX is connected",
+                               labels=["pbx"])
+        state = GaugeMetricFamily("cc_ami_link_state", "AMI link state (1 for the current one)",
+                                  labels=["pbx", "state"])
+        reconnects = CounterMetricFamily("cc_ami_reconnects", "AMI reconnects", labels=["pbx"])
+        calls = GaugeMetricFamily("cc_pbx_calls", "Live calls in the call model", labels=["pbx"])
+        for link in self.source.links():
+            up.add_metric([link.name], 1.0 if link.state == "connected" else 0.0)
+            for s in LINK_STATES:
+                state.add_metric([link.name, s], 1.0 if link.state == s else 0.0)
+            reconnects.add_metric([link.name], link.reconnects)
+            calls.add_metric([link.name], link.calls)
+        yield from (up, state, reconnects, calls)
+
+        agi = self.source.fastagi()
+        yield GaugeMetricFamily("cc_fastagi_sessions_active", "FastAGI sessions running",
+                                value=agi.active)
+        for name, value, text in (("total", agi.total, "FastAGI sessions dispatched"),
+                                  ("refused", agi.refused, "FastAGI clients refused"),
+                                  ("errors", agi.errors, "FastAGI protocol/handler errors"),
+                                  ("timeouts", agi.timeouts, "FastAGI timeouts")):
+            yield CounterMetricFamily(f"cc_fastagi_sessions_{name}", text, value=value)
+
+        flows = self.source.flows()
+        yield GaugeMetricFamily("cc_flows_loaded", "IVR flows serving calls", value=len(flows.loaded))
+        yield GaugeMetricFamily("cc_flow_files_invalid", "Flow files refused (old version serves)",
+                                value=len(flows.errors))
+        yield CounterMetricFamily("cc_flow_reloads", "Flow files swapped in", value=flows.reloads)
+        yield CounterMetricFamily("cc_flow_reload_errors", "Flow edits refused",
+                                  value=flows.reload_errors)
+        yield CounterMetricFamily("cc_flow_runtime_errors", "Calls sent to a fallback",
+                                  value=flows.runtime_errors)
+
+        waiting = GaugeMetricFamily("cc_queue_waiting", "Interactions waiting", labels=["queue"])
+        connected = GaugeMetricFamily("cc_queue_connected", "Interactions with an agent",
+                                      labels=["queue"])
+        longest = GaugeMetricFamily("cc_queue_longest_wait_seconds", "Longest current wait",
+                                    labels=["queue"])
+        queue_agents = GaugeMetricFamily("cc_queue_agents", "Agents of the queue by state",
+                                         labels=["queue", "state"])
+        for q in self.source.queues():
+            waiting.add_metric([q.name], q.waiting)
+            connected.add_metric([q.name], q.connected)
+            longest.add_metric([q.name], q.longest_wait_s)
+            for st, n in sorted(q.agents.items()):
+                queue_agents.add_metric([q.name, st], n)
+        yield from (waiting, connected, longest, queue_agents)
+        agents = GaugeMetricFamily("cc_agents", "Agents by state", labels=["state"])
+        for st, n in sorted(self.source.agents_by_state().items()):
+            agents.add_metric([st], n)
+        yield agents
+
+
+def make_registry(source: StatusSource) -> tuple[CollectorRegistry, Histogram]:
+    """A fresh registry with the server collector and the routing-latency histogram."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(ServerCollector(source))
+    latency = Histogram(
+        "cc_routing_decision_seconds", "Time from an interaction becoming routable to its offer",
+        buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5, 30, 120),
+        registry=registry,
+    )
+    return registry, latency
+
+
+@requires("public")
+async def health(request: web.Request) -> web.Response:
+    """Liveness and the state of every wire: AMI link per PBX, FastAGI, flows."""
+    src = request.app[STATUS_KEY]
+    links = src.links()
+    flows = src.flows()
+    ok = all(link.state == "connected" for link in links)
+    body = {
+        "status": "ok" if ok else "degraded",
+        "ami": [asdict(link) for link in links],
+        "fastagi": asdict(src.fastagi()),
+        "flows": {"loaded": flows.loaded, "errors": flows.errors, "reloads": flows.reloads,
+                  "reload_errors": flows.reload_errors},
+    }
+    return web.json_response(body)
+
+
+@requires("public")
+async def metrics(request: web.Request) -> web.Response:
+    """Prometheus text exposition of the app's own registry."""
+    data = generate_latest(request.app[REGISTRY_KEY])
+    return web.Response(body=data, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+def add_status_routes(app: web.Application, source: StatusSource,
+                      registry: CollectorRegistry) -> None:
+    """Install ``/api/health`` and ``/metrics`` over ``source``."""
+    app[STATUS_KEY] = source
+    app[REGISTRY_KEY] = registry
+    app.router.add_get("/api/health", health)
+    app.router.add_get("/metrics", metrics)
