@@ -7,10 +7,12 @@ asyncio.Protocol, runs in this process (the other core). Every session: connect,
 env block as Asterisk 22 does, answer five commands (ANSWER, STREAM FILE, WAIT FOR DIGIT,
 SET VARIABLE, GET VARIABLE), then wait for the server to close the socket.
 
-Measured: sessions/s (client side, whole run), command round trip (server side: from writing a
+Measured: sessions/s (client side, steady state between the ramp and the drain), server CPU
+per session (the server process's user+system time over its sessions), command round trip (server side: from writing a
 command to holding its reply, so it includes the fake Asterisk's turnaround), connect time
 (client side: create_connection until the socket is usable), and errors on both sides.
-Both servers use the same loop policy: uvloop when importable, else the standard loop.
+Both servers use the same loop policy: uvloop when importable, else the standard loop
+(``--loop asyncio`` forces the standard loop everywhere).
 Worker starts are spread over RAMP seconds, as calls arrive at a PBX, not all in one tick.
 """
 
@@ -91,8 +93,8 @@ RAW_COMMANDS = [
 
 
 def install_loop_policy() -> str:
-    """uvloop if present, else the standard policy; returns its name for the report."""
-    if uvloop is not None:
+    """uvloop if present (unless CC_BENCH_LOOP=asyncio), else the standard policy; its name."""
+    if uvloop is not None and os.environ.get("CC_BENCH_LOOP", "auto") != "asyncio":
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
         return f"uvloop {uvloop.__version__}"
     return "asyncio (standard)"
@@ -496,7 +498,14 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="one round, fewer sessions (smoke)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "fastagi.md")
+    parser.add_argument(
+        "--loop",
+        choices=["auto", "asyncio"],
+        default="auto",
+        help="auto: uvloop where it installs; asyncio: the standard loop (all processes)",
+    )
     args = parser.parse_args()
+    os.environ["CC_BENCH_LOOP"] = args.loop  # inherited by the spawned server and probe
     policy = install_loop_policy()
     rounds = 1 if args.quick else max(1, args.rounds)
     print(f"FastAGI benchmark, loop: {policy}, {rounds} round(s) per level", flush=True)

@@ -41,9 +41,11 @@ from contactcenter.storage.interaction_log import InteractionLog
 from contactcenter.telephony.agi.server import FastAgiServer
 from contactcenter.telephony.ami.client import AmiEndpoint
 from contactcenter.telephony.ami.link import AmiPool, PbxLink
+from contactcenter.telephony.events import ModelResynced
 from contactcenter.web.agent_control import add_routes as add_agent_routes
 from contactcenter.web.auth import AUTH_KEY, add_auth
 from contactcenter.web.monitoring_api import add_monitoring_routes
+from contactcenter.web.panel import add_panel
 from contactcenter.web.recordings_api import add_recording_routes
 from contactcenter.web.security import WebSecuritySettings
 from contactcenter.web.status import add_status_routes, make_registry
@@ -76,7 +78,7 @@ class ContactCenter:
             self.watch = ChannelWatch()
             self.pool = AmiPool([
                 PbxLink(AmiEndpoint(p.name, p.host, p.port, p.username, p.secret), clock,
-                        subscribers=[self.watch.on_event])
+                        subscribers=[self.watch.on_event, self._on_telephony_event])
                 for p in s.asterisk
             ])
             self.recording = RecordingService(
@@ -107,7 +109,7 @@ class ContactCenter:
                                        settings=self.ivr_settings)
             self.agi = FastAgiServer(s.fastagi.host, s.fastagi.port,
                                      allowed_networks=s.fastagi.allowed_networks, clock=clock)
-            self.agi.route("ivr", handler)
+            self.agi.route("ivr", self._resume_or_run(handler))
             await self.agi.start()
 
             self.status = ServerStatus(self)
@@ -132,6 +134,7 @@ class ContactCenter:
         add_agent_routes(app, self.routing)
         add_recording_routes(app, self.recording)
         add_monitoring_routes(app, self.monitor)
+        add_panel(app, self)
         self.hooks.publish = app[AUTH_KEY].live.publish  # screen pops to the agent's topic
         self.web_app = app
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
@@ -140,6 +143,34 @@ class ContactCenter:
         await site.start()
         server = site._server  # the bound socket tells the real port when port 0 was asked
         self.web_port = server.sockets[0].getsockname()[1] if server else s.web.port
+
+    def _resume_or_run(self, ivr_handler: Any) -> Any:
+        """A caller whose channel still has an open interaction goes straight back to it."""
+
+        async def handler(session: Any) -> Any:
+            resumed = await self.voice.resume(session)
+            if resumed is None:
+                return await ivr_handler(session)
+            return resumed
+
+        return handler
+
+    def _on_telephony_event(self, event: Any) -> None:
+        if isinstance(event, ModelResynced) and all(  # (the link counts its resync after this)
+                link.link.state == "connected" and (link.resyncs or link.name == event.pbx)
+                for link in self.pool):
+            # Every PBX told us what is live: waiting callers who hung up meanwhile are gone.
+            live = [uid for link in self.pool for uid in link.model.channels]
+            task = asyncio.get_running_loop().create_task(self._reconcile(live))
+            self._tasks.append(task)
+
+    async def _reconcile(self, live: list[str]) -> None:
+        try:
+            gone = await self.routing.reconcile(live, channel="voice")
+            if gone:
+                log.info("after AMI resync: %d waiting call(s) no longer exist", len(gone))
+        except Exception:
+            log.exception("reconcile after AMI resync failed")
 
     @property
     def agi_port(self) -> int:
@@ -163,7 +194,7 @@ class ContactCenter:
         """Stop everything that was started, in reverse order; never raises."""
         steps = [
             ("web", lambda: self._runner.cleanup() if self._runner else _none()),
-            ("fastagi", lambda: self.agi.stop(grace=5.0) if hasattr(self, "agi") else _none()),
+            ("fastagi", lambda: self.agi.stop(grace=1.0) if hasattr(self, "agi") else _none()),
             ("monitor", lambda: self.monitor.close() if hasattr(self, "monitor") else _none()),
             ("recording", lambda: self.recording.close() if hasattr(self, "recording") else _none()),
             ("ami", lambda: self.pool.stop() if hasattr(self, "pool") else _none()),

@@ -99,11 +99,53 @@ class VoiceQueue:
         except (RoutingError, ValueError) as exc:
             self.watch.forget(uid)
             return QueueOutcome("failed", detail=str(exc))
-        session = _QueuedCall(self, vcall, iid, request.queue, feed, request.max_wait_s)
+        return await self._hold(vcall, iid, request.queue, request.max_wait_s)
+
+    async def resume(self, call: CallControl) -> QueueOutcome | None:
+        """A caller back after the server restarted (dialplan retry): pick up their place.
+
+        Returns None when the channel has no open interaction (run the flow as usual). A call
+        that was already offered or connected when the server went away is over by the time
+        Asterisk retries the AGI, so it is closed instead of resumed.
+        """
+        uid = call.env.uniqueid
+        state = self.routing.state_of(uid)
+        if state is None:
+            return None
+        if state.value != "waiting":
+            log.info("queue call=%s: back after a restart in state %s; closing it", uid, state)
+            try:
+                await self.routing.complete(uid)
+            except RoutingError:
+                await self.routing.abandon(uid)
+            await _clear_resume(call)
+            return QueueOutcome("abandoned", detail=f"resumed in state {state.value}")
+        pos = self.routing.position(uid)
+        queue = pos.queue if pos is not None else ""
+        log.info("queue call=%s: resumed in %s after a restart", uid, queue)
+        self.watch.watch(uid)
+        await self.routing.enqueue(Interaction(channel="voice", queue=queue, id=uid))
+        return await self._hold(call, uid, queue, None)  # type: ignore[arg-type]
+
+    async def _hold(self, call: VoiceCall, iid: str, queue: str,
+                    max_wait_s: float | None) -> QueueOutcome:
+        feed = self.watch.watch(iid)
+        session = _QueuedCall(self, call, iid, queue, feed, max_wait_s)
         try:
-            return await session.run()
+            # Tell the dialplan to bring the caller back if we vanish while they wait.
+            await call.set_variable("CC_RESUME", "1")
+            outcome = await session.run()
+            await _clear_resume(call)
+            return outcome
         finally:
-            self.watch.forget(uid)
+            self.watch.forget(iid)
+
+
+async def _clear_resume(call: CallControl) -> None:
+    try:
+        await call.set_variable("CC_RESUME", "0")
+    except CallHangup:
+        pass
 
 
 class _QueuedCall:

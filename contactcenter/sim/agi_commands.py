@@ -324,7 +324,8 @@ class CommandRunner:
         if name == "dial":
             return str(await dial(self.s.dp, ch, data, self.s.call))
         if name == "mixmonitor":
-            return self._mixmonitor(ch, data.split(",")[0])
+            filename, _, rest = data.partition(",")
+            return self._mixmonitor(ch, filename, rest.split(",")[0])
         if name == "stopmixmonitor":
             if pbx.recorder.stop(ch.name) is not None:
                 pbx.emit_ch("MixMonitorStop", ch)
@@ -355,8 +356,11 @@ class CommandRunner:
             return "0"
         return "-2"
 
-    def _mixmonitor(self, ch: SimChannel, filename: str) -> str:
-        self.pbx.recorder.start(ch.name, filename, ch.bridge is not None)
+    def _mixmonitor(self, ch: SimChannel, filename: str, options: str) -> str:
+        try:
+            self.pbx.recorder.start(ch.name, filename, ch.bridge is not None, options)
+        except ValueError:  # a path leaving the recordings directory: nothing is recorded
+            return "-1"
         self.pbx.set_var(ch, "MIXMONITOR_FILENAME", filename)
         self.pbx.emit_ch("MixMonitorStart", ch)
         return "0"

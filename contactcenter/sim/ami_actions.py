@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
@@ -52,6 +53,7 @@ class AmiActions:
         self.originator = originator
         self.users = users
         self.server_ref = server_ref  # () -> AmiServer
+        self.received: deque[AmiMessage] = deque(maxlen=5000)  # requests as read, for tests
         self.handlers: dict[str, Handler] = {
             name.lower(): getattr(self, f"do_{name.lower()}")
             for name in (
@@ -83,6 +85,7 @@ class AmiActions:
     async def handle(self, s: AmiSession, msg: AmiMessage) -> None:
         """Answer one request."""
         action = msg.get("Action")
+        self.received.append(msg)
         if not s.authenticated and (action or "").lower() not in ("login", "logoff"):
             s.send(reply(msg, "Error", ("Message", "Permission denied")))
             return
@@ -252,6 +255,8 @@ class AmiActions:
             variables=variables,
             timeout=timeout,
             action_id=msg.get("ActionID"),
+            channel_id=msg.get("ChannelId") or None,
+            other_channel_id=msg.get("OtherChannelId") or None,
         )
         target = self.dp.resolve(channel)
         if (msg.get("Async") or "").lower() in ("true", "yes", "1"):
@@ -469,7 +474,8 @@ class AmiActions:
             return
         filename = msg.get("File") or f"{ch.uniqueid}.wav"
         try:
-            self.pbx.recorder.start(ch.name, filename, ch.bridge is not None)
+            self.pbx.recorder.start(ch.name, filename, ch.bridge is not None,
+                                    msg.get("Options") or "")
         except ValueError as exc:
             s.send(reply(msg, "Error", ("Message", str(exc))))
             return

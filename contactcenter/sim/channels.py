@@ -137,9 +137,16 @@ class IdAllocator:
         self._next_uid = first_uniqueid
         self._next_seq: dict[str, int] = {}
         self._first_seq = first_sequence
+        self._preset: list[str] = []
+
+    def preset(self, uniqueids: list[str]) -> None:
+        """Use these uniqueids for the next channels (Originate ``ChannelId``/``OtherChannelId``)."""
+        self._preset = list(uniqueids)
 
     def uniqueid(self) -> str:
-        """A fresh uniqueid like ``1795457556.136``."""
+        """A fresh uniqueid like ``1795457556.136`` (or the next preset one)."""
+        if self._preset:
+            return self._preset.pop(0)
         uid = f"{int(self._clock.time())}.{self._next_uid}"
         self._next_uid += 1
         return uid

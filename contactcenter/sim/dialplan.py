@@ -23,6 +23,10 @@ if TYPE_CHECKING:
 SIM_AGENT_CONTEXTS = {"sim-agent": False, "sim-agent-moh": True}  # context -> carries audio
 
 
+RESUME_TRIES = 30  # AGI retries (2 s apart) for a queued caller whose server went away
+RESUME_PAUSE_S = 2
+
+
 @dataclass(frozen=True, slots=True)
 class Target:
     """Where a dial string leads."""
@@ -287,17 +291,29 @@ class Dialplan:
 
     async def run_agi_leg(self, ch: SimChannel, agi_url: str, call: SimCall | None) -> None:
         """Own ``ch`` from its AGI() priority to its hangup (redirects included)."""
-        await first_of(
-            asyncio.ensure_future(self.clock.sleep(self.pbx.config.agi_connect_delay)),
-            flag(ch.hangup_requested),
-        )
-        if ch.gone:
-            return
-        if not ch.hangup_requested.is_set():
-            assert self.agi_runner is not None
-            if ch.application != "AGI":
-                self.pbx.newexten(ch, "AGI", agi_url, priority=ch.priority + 1)
-            await self.agi_runner(ch, agi_url, call)
+        retries = 0
+        while True:
+            await first_of(
+                asyncio.ensure_future(self.clock.sleep(self.pbx.config.agi_connect_delay)),
+                flag(ch.hangup_requested),
+            )
+            if ch.gone:
+                return
+            if not ch.hangup_requested.is_set():
+                assert self.agi_runner is not None
+                if ch.application != "AGI":
+                    self.pbx.newexten(ch, "AGI", agi_url, priority=ch.priority + 1)
+                await self.agi_runner(ch, agi_url, call)
+            # As dialplan/extensions_contactcenter.conf does: a caller the server left in a
+            # queue (CC_RESUME=1, e.g. the server restarted) goes back to the AGI after a pause.
+            if (ch.gone or ch.hangup_requested.is_set() or ch.redirect_to is not None
+                    or self.pbx.get_var(ch, "CC_RESUME") != "1" or retries >= RESUME_TRIES):
+                break
+            retries += 1
+            self.pbx.newexten(ch, "Wait", str(RESUME_PAUSE_S), priority=ch.priority + 1)
+            await first_of(asyncio.ensure_future(self.clock.sleep(RESUME_PAUSE_S)),
+                           flag(ch.hangup_requested))
+            ch.application = "Wait"
         await self.after_agi(ch)
 
     async def after_agi(self, ch: SimChannel) -> None:

@@ -5,6 +5,9 @@ rings it, and on answer reports ``OriginateResponse`` (Async only) and runs the 
 the dialplan location on the near channel, which it then owns. ChanSpy reproduces quirk 17:
 ChanSpyStart ~100 ms after answer; after the spyer is hung up, ChanSpyStop follows ~20 ms
 later only if the spied-on channel carries audio, else when the spied-on call ends (04b).
+ChanSpy's spec is a name prefix unless option ``u`` asks for an exact name/uniqueid, and
+option ``E`` ends the spy leg with the spied-on channel (otherwise it spies on the next match).
+``ChannelId``/``OtherChannelId`` become the uniqueids of the originated channels.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ class OriginateRequest:
     variables: list[tuple[str, str]] = field(default_factory=list)
     timeout: float = 30.0
     action_id: str | None = None
+    channel_id: str | None = None  # uniqueid for the originated channel (``;1``)
+    other_channel_id: str | None = None  # uniqueid for the other half of a Local pair
 
 
 def parse_callerid(text: str | None) -> tuple[str | None, str | None] | None:
@@ -100,7 +105,12 @@ class Originator:
                 answered(False)
             self.fail_events(req, report)
             return
-        near, far = self.dp.create_leg(target, None, None, req.caller_id)
+        # ChannelId/OtherChannelId: Asterisk gives the new channels these uniqueids.
+        self.pbx.ids.preset([i for i in (req.channel_id, req.other_channel_id) if i])
+        try:
+            near, far = self.dp.create_leg(target, None, None, req.caller_id)
+        finally:
+            self.pbx.ids.preset([])
         for name, value in req.variables:
             pbx.set_var(near, name, value)
             if far is not near:
@@ -179,24 +189,30 @@ class Originator:
             self.dp.end_pair(ch)
 
     async def chanspy(self, spyer: SimChannel, data: str) -> None:
-        """ChanSpy(<exact channel>,<options>) on ``spyer``."""
+        """ChanSpy(<spec>,<options>) on ``spyer``.
+
+        Without ``u`` the spec is a name prefix (the oldest matching channel is spied on, and
+        once that call ends ChanSpy moves on to the next match); with ``u`` it is an exact
+        channel name or uniqueid. With ``E`` the spy leg ends when the spied-on channel does.
+        """
         pbx = self.pbx
-        target_name = data.split(",", 1)[0]
+        spec, _, options = data.partition(",")
+        exact, end_with_spyee = "u" in options, "E" in options
         await first_of(asyncio.ensure_future(self.clock.sleep(0.1)), flag(spyer.hangup_requested))
-        spyee = pbx.find(target_name)
-        if spyee is None or spyer.hangup_requested.is_set():
-            if not spyer.gone:
-                self.dp.end_pair(spyer, 16)
-            return
-        pair = spyer.block("Spyer") + spyee.block("Spyee")
-        pbx.emit("ChanSpyStart", "call,all", pair)
-        await first_of(flag(spyer.hangup_requested), flag(spyee.ended))
-        if spyer.hangup_requested.is_set() and not spyee.gone:
-            if self._has_audio(spyee):
-                await self.clock.sleep(0.02)
-            else:
-                await spyee.ended.wait()  # ChanSpy only wakes on audio (quirk 17)
-        pbx.emit("ChanSpyStop", "call,all", spyer.block("Spyer") + spyee.block("Spyee"))
+        while not spyer.hangup_requested.is_set():
+            spyee = pbx.find(spec) if exact else pbx.find_prefix(spec, skip=spyer)
+            if spyee is None or spyee is spyer or spyee.gone:
+                break  # (real ChanSpy would keep scanning; the simulator ends the leg)
+            pbx.emit("ChanSpyStart", "call,all", spyer.block("Spyer") + spyee.block("Spyee"))
+            await first_of(flag(spyer.hangup_requested), flag(spyee.ended))
+            if spyer.hangup_requested.is_set() and not spyee.gone:
+                if self._has_audio(spyee):
+                    await self.clock.sleep(0.02)
+                else:
+                    await spyee.ended.wait()  # ChanSpy only wakes on audio (quirk 17)
+            pbx.emit("ChanSpyStop", "call,all", spyer.block("Spyer") + spyee.block("Spyee"))
+            if end_with_spyee:
+                break
         if not spyer.gone:
             self.dp.end_pair(spyer, spyer.hangup_cause if spyer.hangup_requested.is_set() else 16)
 

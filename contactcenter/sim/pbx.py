@@ -125,12 +125,19 @@ class Pbx:
         return one, two
 
     def find(self, name: str) -> SimChannel | None:
-        """A live channel by exact name (case-insensitive like Asterisk)."""
+        """A live channel by exact name (case-insensitive) or uniqueid, like ast_channel_get_by_name."""
         ch = self.channels.get(name)
         if ch is None:
             lowered = name.lower()
-            ch = next((c for c in self.channels.values() if c.name.lower() == lowered), None)
+            ch = next((c for c in self.channels.values()
+                       if c.name.lower() == lowered or c.uniqueid == name), None)
         return ch
+
+    def find_prefix(self, prefix: str, skip: SimChannel | None = None) -> SimChannel | None:
+        """The oldest live channel whose name starts with ``prefix`` (ChanSpy without ``u``)."""
+        lowered = prefix.lower()
+        return next((c for c in sorted(self.channels.values(), key=lambda c: c.created_at)
+                     if c is not skip and not c.gone and c.name.lower().startswith(lowered)), None)
 
     def set_state(self, ch: SimChannel, state: int) -> None:
         """Change the channel state and emit Newstate."""

@@ -1,15 +1,18 @@
 """MixMonitor as the simulator does it: a real 8 kHz mono PCM_16 WAV whose length is the call's.
 
-Design note: while a recording runs we only note (clock time, audible?) changes: audible when
-the channel is bridged and not muted. The file is rendered once, when the recording stops or
-the channel hangs up: a soft two-tone "conversation" while audible, digital silence otherwise.
+Design note: while a recording runs we only note (clock time, bridged?, muted?) changes. The
+file is rendered once, when the recording stops or the channel hangs up: a soft two-tone
+"conversation" while bridged and not muted, digital silence while muted (MixMonitorMute keeps
+the clock running). Unbridged time is silence too, except with option ``b`` (bridged only):
+app_mixmonitor.c then drops those frames, so the file holds the bridged stretches only and
+its length is the bridged time, as with real Asterisk.
 """
 
 from __future__ import annotations
 
 import logging
-from itertools import pairwise
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -28,15 +31,16 @@ class Recording:
 
     path: Path
     started: float
-    marks: list[tuple[float, bool]] = field(default_factory=list)  # (clock time, audible)
+    marks: list[tuple[float, bool, bool]] = field(default_factory=list)  # (time, bridged, muted)
     muted: bool = False
     bridged: bool = False
+    bridged_only: bool = False  # option ``b``
 
     def note(self, now: float) -> None:
-        """Record the current audibility from ``now`` on."""
-        audible = self.bridged and not self.muted
-        if not self.marks or self.marks[-1][1] != audible:
-            self.marks.append((now, audible))
+        """Record the current bridged/muted state from ``now`` on."""
+        state = (self.bridged, self.muted)
+        if not self.marks or self.marks[-1][1:] != state:
+            self.marks.append((now, *state))
 
 
 def resolve_path(name: str, recordings_dir: Path | None) -> Path:
@@ -62,21 +66,35 @@ def resolve_path(name: str, recordings_dir: Path | None) -> Path:
 
 def render(rec: Recording, ended: float) -> np.ndarray:
     """The samples of ``rec`` from its start to ``ended`` (clock seconds)."""
-    total = int(min(max(0.0, ended - rec.started), MAX_SECONDS) * RATE)
+    spans: list[tuple[int, bool]] = []  # (samples, audible) in file order
+    for (t0, bridged, muted), (t1, *_rest) in pairwise(rec.marks + [(ended, False, False)]):
+        if rec.bridged_only and not bridged:
+            continue  # option b: frames outside a bridge never reach the file
+        n = round(max(0.0, t1 - t0) * RATE)
+        spans.append((n, bridged and not muted))
+    total = min(sum(n for n, _ in spans), MAX_SECONDS * RATE)
     out = np.zeros(total, dtype=np.int16)
-    marks = rec.marks + [(ended, False)]
-    for (t0, audible), (t1, _) in pairwise(marks):
-        if not audible:
-            continue
-        a, b = int((t0 - rec.started) * RATE), int((t1 - rec.started) * RATE)
-        a, b = max(0, a), min(total, b)
-        if b <= a:
-            continue
-        t = np.arange(a, b) / RATE
-        # two voices alternating every 3 s, so the file sounds (and looks) like a dialogue
-        freq = np.where((t // 3) % 2 == 0, 440.0, 660.0)
-        out[a:b] = (3000 * np.sin(2 * np.pi * freq * t)).astype(np.int16)
+    a = 0
+    for n, audible in spans:
+        b = min(total, a + n)
+        if audible and b > a:
+            t = np.arange(a, b) / RATE
+            # two voices alternating every 3 s, so the file sounds (and looks) like a dialogue
+            freq = np.where((t // 3) % 2 == 0, 440.0, 660.0)
+            out[a:b] = (3000 * np.sin(2 * np.pi * freq * t)).astype(np.int16)
+        a = b
     return out
+
+
+def _flags(options: str) -> str:
+    """Option letters without their ``(arguments)``, e.g. ``bW(2)`` -> ``bW``."""
+    out, depth = [], 0
+    for c in options:
+        depth += c == "("
+        if depth == 0:
+            out.append(c)
+        depth -= c == ")" and depth > 0
+    return "".join(out)
 
 
 class Recorder:
@@ -88,10 +106,11 @@ class Recorder:
         self.active: dict[str, Recording] = {}
         self.written: list[Path] = []
 
-    def start(self, channel: str, filename: str, bridged: bool) -> Path:
-        """Start recording ``channel`` into ``filename``; returns the resolved path."""
+    def start(self, channel: str, filename: str, bridged: bool, options: str = "") -> Path:
+        """Start recording ``channel`` into ``filename`` (MixMonitor ``options``); returns the path."""
         path = resolve_path(filename, self._dir)
-        rec = Recording(path=path, started=self._clock.time(), bridged=bridged)
+        rec = Recording(path=path, started=self._clock.time(), bridged=bridged,
+                        bridged_only="b" in _flags(options))
         rec.note(rec.started)
         self.stop(channel)  # a second MixMonitor replaces the first in this simulator
         self.active[channel] = rec

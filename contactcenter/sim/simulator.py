@@ -72,6 +72,12 @@ class Simulator:
         """Recent events emitted on AMI (header lists), for tests."""
         return self.pbx.bus
 
+    def requests(self, action: str) -> list[dict[str, str]]:
+        """AMI requests received for ``action`` (case-insensitive) as dicts, oldest first; for tests."""
+        wanted = action.lower()
+        return [dict(m.headers) for m in self.actions.received
+                if (m.get("Action") or "").lower() == wanted]
+
     @property
     def recordings(self):
         """Paths of the WAV files MixMonitor wrote so far."""

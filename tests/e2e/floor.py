@@ -61,9 +61,12 @@ async def running_floor(tmp_path: Path, *, speed: float = 20.0, seed: int = 7,
     settings = settings or floor_settings(tmp_path, speed)
     clock = Clock(speed=speed)
     sim, server = await start_demo_floor(settings, clock, rng=random.Random(seed))
+    floor = Floor(sim, server, clock, settings)
     try:
         await server.pool["sim"].wait_ready(10)
-        yield Floor(sim, server, clock, settings)
+        yield floor
     finally:
-        await server.stop()
+        await floor.server.stop()  # a test may have replaced it (restart)
+        if floor.server is not server:
+            await server.stop()
         await sim.stop()

@@ -1,7 +1,7 @@
 """Monitoring through HTTP: agent refused and audited; start / switch / stop on the exact channel.
 
 The AMI side is a scripted PBX port (it answers actions and pushes the events Asterisk sends,
-shaped as in transcript 04); the end-to-end run through contactcenter.sim is still to come.
+shaped as in transcript 04); the run through contactcenter.sim is tests/e2e/test_monitoring_e2e.py.
 """
 
 from __future__ import annotations

@@ -4,8 +4,10 @@ Design note
 -----------
 The link is fed by its connection (``feed`` / ``connection_lost``), not by a reader task, so a
 ``HANGUP`` pushed while the script is idle (e.g. waiting for a queue offer on music on hold) is
-noticed at once and ``wait_for_hangup`` wakes up. One command is in flight at a time (a lock
-serializes callers); each has a deadline on the Clock, enforced through the server's shared
+noticed at once and ``wait_for_hangup`` wakes up. One command is in flight at a time (a FIFO
+turn handed from one caller to the next; cancelled waiters are skipped, and a waiter cancelled
+after being handed the turn passes it on); each has a deadline on the Clock, enforced through
+the server's shared
 ``DeadlineWheel``: the link's entry is moved only when a deadline comes earlier than the slot
 it sits in, so a call normally costs one dict insert, not a loop timer per command (uvloop
 timers cost more than the command itself).
@@ -249,13 +251,17 @@ class AgiLink:
             self._transport.write(self._proto.send_wire(wire))
             limit = self._command_timeout if timeout is None else timeout
             speed = self._clock.speed
+            if speed != 1.0:
+                limit = limit / speed
             now = loop.time()
-            deadline = now + (limit if speed == 1.0 else limit / speed)
-            self._deadline = deadline
-            # Lazy: the wheel entry is only moved when it would fire after this deadline; an
-            # earlier fire re-checks and registers again (see on_deadline).
+            deadline = self._deadline = now + limit
+            # Lazy: the wheel entry stays where it is unless it would fire later than this
+            # deadline's own slot could (one slot width, as slot_time picks it); an earlier
+            # fire re-checks and registers again (see on_deadline).
             slot = self._slot
-            if slot is None or (slot > deadline and slot > slot_time(deadline, now)):
+            if slot is None or slot > deadline + (
+                0.01 if limit < 1.0 else (0.1 if limit < 10.0 else 1.0)
+            ):
                 self._arm(deadline, now)
             try:
                 reply = await fut

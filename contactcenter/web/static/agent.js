@@ -1,0 +1,147 @@
+// The agent panel: own state live over agent.<id>, screen pop, call controls, wrap-up.
+"use strict";
+
+const HIDDEN_KEYS = new Set(["caller_id", "flow", "ivr_path", "channel"]);
+let me = null;          // {agent_id, ...}
+let view = null;        // the last agent view
+let wrapupS = {};       // queue -> seconds
+let wrapupStart = null; // Date.now() when wrap-up began
+let wrapupQueue = null;
+let currentIid = null;
+
+async function act(path, body, errorId) {
+  cc.text(errorId, "");
+  try { return await cc.api("POST", path, body); } catch (err) { cc.fail(errorId, err); return null; }
+}
+
+function showAgent(agent) {
+  const prev = view ? view.state : null;
+  view = agent;
+  const badge = document.getElementById("state");
+  badge.textContent = agent.state;
+  badge.className = "badge state-" + agent.state;
+  badge.dataset.state = agent.state;
+  cc.text("pause-shown", agent.pause_reason ? `(${agent.pause_reason})` : "");
+  cc.text("queues", agent.queues.join(", ") || "none");
+  const connected = agent.work.find((w) => w.state === "busy");
+  const wrapping = agent.work.find((w) => w.state === "wrapup");
+  document.getElementById("hangup").disabled = !connected;
+  document.getElementById("transfer").disabled = !connected;
+  if (agent.state === "wrapup" || wrapping) {
+    if (prev !== "wrapup" || wrapupStart === null) {
+      wrapupStart = Date.now();
+      wrapupQueue = wrapping ? wrapping.queue : (connected ? connected.queue : null);
+    }
+    document.getElementById("wrapup").classList.remove("hidden");
+  } else {
+    wrapupStart = null;
+    document.getElementById("wrapup").classList.add("hidden");
+    if (!connected && agent.state !== "ringing" && agent.state !== "reserved") {
+      document.getElementById("pop").classList.add("hidden");
+      if (prev === "wrapup") loadFigures();
+    }
+  }
+  if (connected || agent.work.length) refreshCurrent();
+}
+
+function tick() {
+  if (wrapupStart === null) return;
+  const elapsed = (Date.now() - wrapupStart) / 1000;
+  const limit = wrapupS[wrapupQueue];
+  cc.text("wrapup-timer", limit ? `${cc.secs(elapsed)} / ${cc.secs(limit)}` : cc.secs(elapsed));
+}
+
+function kv(id, pairs) {
+  const dl = document.getElementById(id);
+  dl.replaceChildren();
+  for (const [k, v] of pairs) {
+    dl.append(cc.el("dt", k), cc.el("dd", typeof v === "object" ? JSON.stringify(v) : v));
+  }
+  if (!pairs.length) dl.append(cc.el("dd", "—", { class: "muted" }));
+}
+
+function showPop(item) {
+  const data = item.data || {};
+  currentIid = item.interaction_id;
+  document.getElementById("pop").classList.remove("hidden");
+  document.getElementById("pop").dataset.interaction = item.interaction_id;
+  cc.text("pop-caller", data.caller_id || "unknown");
+  cc.text("pop-queue", item.queue);
+  cc.text("pop-state", item.state || "connected");
+  cc.text("pop-flow", data.flow || "");
+  cc.text("pop-path", (data.ivr_path || "").split("/").join(" → "));
+  const entries = Object.entries(data).filter(([k]) => !HIDDEN_KEYS.has(k));
+  kv("pop-inputs", entries.filter(([k]) => !k.includes(".")));
+  kv("pop-lookup", entries.filter(([k]) => k.includes(".")));
+  if (item.history) {
+    const ul = document.getElementById("pop-history");
+    ul.replaceChildren();
+    for (const h of item.history) {
+      const when = new Date(h.arrived_at * 1000).toLocaleString();
+      ul.append(cc.el("li", `${when} — ${h.queue} — ${h.state}${h.agent_id ? " (agent " + h.agent_id + ")" : ""}`));
+    }
+    if (!item.history.length) ul.append(cc.el("li", "none", { class: "muted" }));
+  }
+}
+
+let refreshing = false;
+async function refreshCurrent() {
+  if (refreshing) return;
+  refreshing = true;
+  try {
+    const cur = await cc.api("GET", "/api/panel/current");
+    const item = cur.work.find((w) => w.state === "busy") || cur.work[0];
+    if (item) showPop(item);
+  } catch (err) { cc.fail("call-error", err); } finally { refreshing = false; }
+}
+
+async function loadFigures() {
+  const body = await cc.api("GET", "/api/panel/me");
+  const f = body.figures || {};
+  kv("figures", [["Answered", f.answered ?? 0], ["Completed", f.completed ?? 0],
+                 ["Talk time", cc.secs(f.talk_s)], ["Avg handle", cc.secs(f.avg_handle_s)],
+                 ["Missed", f.missed ?? 0],
+                 ["Dispositions", Object.entries(f.dispositions || {}).map(([k, v]) => `${k}: ${v}`).join(", ") || "—"]]);
+  document.getElementById("figures").dataset.answered = String(f.answered ?? 0);
+  return body;
+}
+
+async function main() {
+  const user = await cc.session();
+  if (!user.agent_id) { cc.text("state-error", "Your user is not linked to an agent."); return; }
+  me = user;
+  const body = await loadFigures();
+  wrapupS = body.wrapup_s || {};
+  const sel = document.getElementById("transfer-queue");
+  for (const q of body.all_queues || []) sel.append(cc.el("option", q, { value: q }));
+  showAgent(body.agent);
+  const base = `/api/agents/${encodeURIComponent(me.agent_id)}`;
+  document.getElementById("queues-login").onclick = () => act(base + "/login", {}, "state-error");
+  document.getElementById("queues-logout").onclick = () => act(base + "/logout", {}, "state-error");
+  document.getElementById("available").onclick = () => act(base + "/unpause", {}, "state-error");
+  document.getElementById("pause").onclick = () =>
+    act(base + "/pause", { reason: document.getElementById("pause-reason").value }, "state-error");
+  document.getElementById("hangup").onclick = () =>
+    act("/api/panel/hangup", currentIid ? { interaction_id: currentIid } : {}, "call-error");
+  document.getElementById("transfer").onclick = () =>
+    act("/api/panel/transfer", { queue: sel.value }, "call-error");
+  document.getElementById("wrapup-done").onclick = async () => {
+    const wrapping = view && view.work.find((w) => w.state === "wrapup");
+    const payload = { disposition: document.getElementById("disposition").value,
+                      notes: document.getElementById("notes").value };
+    if (wrapping) payload.interaction_id = wrapping.interaction_id;
+    const ok = await act(base + "/wrapup", payload, "wrapup-error");
+    if (ok) { document.getElementById("notes").value = ""; showAgent(ok); loadFigures(); }
+  };
+  cc.live([`agent.${me.agent_id}`], (topic, data) => {
+    if (data.type === "agent") { wrapupS = data.wrapup_s || wrapupS; showAgent(data.agent); }
+    else if (data.type === "screen-pop") {
+      showPop({ interaction_id: data.interaction_id, queue: data.queue, state: "connected",
+                data: Object.assign({ caller_id: data.caller_id }, data.data || {}) });
+      refreshCurrent();
+    }
+  }, (status) => cc.text("live-status", status));
+  setInterval(tick, 250);
+}
+
+main();

@@ -1,0 +1,157 @@
+"""The wallboard publisher: routing changes -> throttled snapshots on the live hub.
+
+Design note: the routing service calls ``on_event`` synchronously inside its dispatch, so that
+callback only notes what changed and wakes one task. The task publishes
+
+* ``agent.<id>``: the agent's own view (``{"type": "agent", ...}``) for every agent an event
+  touched, at once (cheap: one agent, few subscribers) -- the agent panel follows it live;
+* ``wallboard``: the whole floor (queues, agents, live calls, monitoring sessions), leading
+  edge first: an isolated change goes out immediately, and changes arriving within
+  ``min_interval`` of the last publish are coalesced into one trailing publish. A periodic
+  refresh (``refresh`` seconds) re-publishes only when the content changed (longest wait
+  grows while callers wait; a call the monitor learned about after the routing event shows up).
+
+Throttling runs in real seconds, not Clock seconds: it protects browsers and the event loop,
+which live in real time even when a test speeds the floor's clock up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from contactcenter.domain.routing_events import RoutingEvent
+from contactcenter.routing.service import RoutingService
+from contactcenter.routing.snapshot import Snapshot
+
+log = logging.getLogger(__name__)
+
+Publish = Callable[[str, Any], int]
+WALLBOARD_TOPIC = "wallboard"
+
+
+def call_json(call: Any) -> dict[str, Any]:
+    """A monitorable live call (``monitoring.ports.LiveCall``) as the wallboard shows it."""
+    return {"interaction_id": call.interaction_id, "agent_id": call.agent_id,
+            "queue": call.queue, "caller_id": call.caller_id, "pbx": call.pbx,
+            "started_at": call.started_at}
+
+
+def wallboard_data(snap: Snapshot, calls: Iterable[Any], sessions: Iterable[Any]) -> dict[str, Any]:
+    """The wallboard document: per-queue figures, agents by state, live calls, spy sessions."""
+    return {
+        "at": snap.at,
+        "queues": [dataclasses.asdict(q) for q in snap.queues.values()],
+        "agents": [
+            {"id": a.id, "name": a.name, "state": a.state, "pause_reason": a.pause_reason,
+             "queues": a.queues, "answered_today": a.answered_today}
+            for a in snap.agents.values()
+        ],
+        "calls": [call_json(c) for c in calls],
+        "sessions": [s.as_json() for s in sessions],
+    }
+
+
+def agent_message(routing: RoutingService, agent_id: str) -> dict[str, Any]:
+    """The ``agent.<id>`` message: the agent's view plus each of their queues' wrap-up time."""
+    view = routing.agent(agent_id)
+    wrapup = {}
+    for q in view.queues:
+        with contextlib.suppress(Exception):
+            wrapup[q] = routing.queue_config(q).wrapup_s
+    return {"type": "agent", "agent": dataclasses.asdict(view), "wrapup_s": wrapup}
+
+
+class WallboardPublisher:
+    """Subscribes to the routing service and pushes floor snapshots to the live hub."""
+
+    def __init__(self, routing: RoutingService, publish: Publish, monitor: Any = None, *,
+                 min_interval: float = 0.1, refresh: float = 1.0) -> None:
+        self.routing = routing
+        self.publish = publish
+        self.monitor = monitor
+        self.min_interval = min_interval
+        self.refresh = refresh
+        self.published = 0
+        self._dirty = False
+        self._agents: set[str] = set()
+        self._wake = asyncio.Event()
+        self._last_text: str | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._unsubscribe: Callable[[], None] | None = None
+
+    def start(self) -> None:
+        """Subscribe to routing and start the publishing task."""
+        if self._task is None:
+            self._unsubscribe = self.routing.subscribe(self.on_event)
+            self._task = asyncio.create_task(self._run(), name="wallboard-publisher")
+
+    async def stop(self) -> None:
+        """Unsubscribe and stop the task."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def on_event(self, event: RoutingEvent) -> None:
+        """Routing subscriber: note the change, wake the publisher (never blocks)."""
+        if event.kind == "position":  # a waiting caller's place: the queue figures are unchanged
+            return
+        self._dirty = True
+        agent_id = getattr(event, "agent_id", None)
+        if agent_id:
+            self._agents.add(agent_id)
+        self._wake.set()
+
+    def current(self) -> dict[str, Any]:
+        """The wallboard document now."""
+        calls = self.monitor.live_calls() if self.monitor is not None else []
+        sessions = self.monitor.sessions() if self.monitor is not None else []
+        return wallboard_data(self.routing.snapshot(), calls, sessions)
+
+    def publish_now(self) -> bool:
+        """Publish pending agent views and the wallboard when it changed; True if it did."""
+        agents, self._agents = self._agents, set()
+        for agent_id in agents:
+            try:
+                self.publish(f"agent.{agent_id}", agent_message(self.routing, agent_id))
+            except Exception:  # an unknown agent id must not stop the floor's updates
+                log.debug("agent view %s not published", agent_id, exc_info=True)
+        self._dirty = False
+        data = self.current()
+        at = data.pop("at")
+        text = json.dumps(data, sort_keys=True, default=str)
+        if text == self._last_text:
+            return False
+        self._last_text = text
+        data["at"] = at
+        self.publish(WALLBOARD_TOPIC, data)
+        self.published += 1
+        return True
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        last = -1e9
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.refresh)
+            # Leading edge: a change long after the last publish goes out now; one inside
+            # the window waits for its end, taking whatever else arrived meanwhile with it.
+            delay = last + self.min_interval - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            self._wake.clear()
+            try:
+                if self.publish_now():
+                    last = loop.time()
+            except Exception:
+                log.exception("wallboard publish failed")
