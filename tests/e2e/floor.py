@@ -14,12 +14,16 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import aiohttp
+
 from contactcenter.app import ContactCenter
 from contactcenter.config.loader import load_settings
 from contactcenter.config.schema import Settings
 from contactcenter.demo import start_demo_floor
 from contactcenter.domain.clock import Clock
 from contactcenter.sim import Simulator
+from contactcenter.storage.users import UserStore
+from contactcenter.web.auth import hash_password
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -70,3 +74,21 @@ async def running_floor(tmp_path: Path, *, speed: float = 20.0, seed: int = 7,
         if floor.server is not server:
             await server.stop()
         await sim.stop()
+
+
+PASSWORD = "correct horse battery"
+
+
+async def login(floor: Floor, username: str, role: str,
+                agent_id: str | None = None) -> aiohttp.ClientSession:
+    """A browser-like session logged in as a (new) user: cookie, Origin and CSRF header set."""
+    store = UserStore(floor.server.db)
+    if await store.get_by_username(username) is None:
+        await store.create_user(username, hash_password(PASSWORD), role, agent_id, 0.0)
+    http = aiohttp.ClientSession(headers={"Origin": floor.web_url},
+                                 cookie_jar=aiohttp.CookieJar(unsafe=True))
+    async with http.post(f"{floor.web_url}/api/login",
+                         json={"username": username, "password": PASSWORD}) as r:
+        assert r.status == 200, await r.text()
+        http.headers["X-CSRF-Token"] = (await r.json())["csrf_token"]
+    return http

@@ -11,27 +11,14 @@ from __future__ import annotations
 import asyncio
 
 import aiohttp
-from floor import running_floor
+from floor import login, running_floor
 
 from contactcenter.sim import CallerScript, Phone, Press
-from contactcenter.storage.users import UserStore
-from contactcenter.web.auth import hash_password
 
-PASSWORD = "correct horse battery"
 OPTIONS = {"listen": "qEu", "whisper": "qwEu", "barge": "qBEu"}
 
 
-async def _login(floor, username: str, role: str, agent_id: str | None = None):
-    store = UserStore(floor.server.db)
-    if await store.get_by_username(username) is None:
-        await store.create_user(username, hash_password(PASSWORD), role, agent_id, 0.0)
-    http = aiohttp.ClientSession(headers={"Origin": floor.web_url},
-                                 cookie_jar=aiohttp.CookieJar(unsafe=True))
-    async with http.post(f"{floor.web_url}/api/login",
-                         json={"username": username, "password": PASSWORD}) as r:
-        assert r.status == 200, await r.text()
-        http.headers["X-CSRF-Token"] = (await r.json())["csrf_token"]
-    return http
+_login = login
 
 
 async def _until(predicate, timeout: float = 20.0):
