@@ -24,11 +24,16 @@ from contactcenter.domain import routing_events as rev
 from contactcenter.domain.clock import Clock
 from contactcenter.sim import Phone, SimConfig, Simulator
 from contactcenter.sim.traffic import run_traffic
+from contactcenter.storage.users import UserStore
+from contactcenter.web.auth import hash_password
 
 log = logging.getLogger(__name__)
 
 DEMO_USER, DEMO_SECRET = "contactcenter", "demo-secret"
 DEMO_NUMBER = "200"  # ivr_flows/demo.yaml: the main menu without business hours
+DEMO_PASSWORD = "demo-password"  # demo users only; `contactcenter users add` for real ones
+DEMO_USERS = (("admin", "admin", None), ("supervisor", "supervisor", None),
+              ("agent1001", "agent", "1001"))
 
 
 def demo_settings(settings: Settings, ami_port: int) -> Settings:
@@ -74,6 +79,18 @@ async def start_demo_floor(settings: Settings, clock: Clock, *, rng: random.Rand
     return sim, server
 
 
+async def create_demo_users(server: ContactCenter) -> list[str]:
+    """Users to look around the panel with (created once; an existing name is left alone)."""
+    store = UserStore(server.db)
+    made = []
+    for username, role, agent_id in DEMO_USERS:
+        if await store.get_by_username(username) is None:
+            await store.create_user(username, hash_password(DEMO_PASSWORD), role, agent_id,
+                                    server.clock.time())
+        made.append(username)
+    return made
+
+
 async def _wrapup(server: ContactCenter, clock: Clock, agent_id: str, delay: float) -> None:
     await clock.sleep(delay)
     try:
@@ -107,10 +124,14 @@ async def run_demo(settings: Settings, calls_per_minute: float | None = None,
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     sim, server = await start_demo_floor(settings, clock, rng=rng)
+    users = await create_demo_users(server)
     cpm = calls_per_minute or settings.simulator.calls_per_minute
     print(f"demo: PBX simulator on AMI 127.0.0.1:{sim.ami_port}, FastAGI {server.agi_port}, "
           f"web http://{settings.web.host}:{server.web_port}/api/health ; "
           f"{cpm:g} calls/min; Ctrl-C to stop", flush=True)
+    print(f"demo: panel http://{settings.web.host}:{server.web_port}/login as "
+          f"{', '.join(users)} (password {DEMO_PASSWORD}); agent1001 is agent 1001, "
+          "who is also being driven by the demo", flush=True)
     traffic = asyncio.create_task(run_traffic(sim, cpm, None, duration, stop, exten=DEMO_NUMBER))
     try:
         while not stop.is_set() and not traffic.done():

@@ -82,3 +82,4 @@ def test_demo_places_calls_with_no_pbx_installed(tmp_path):
     placed = int(lines[-1].split("|")[0].split()[-1])
     answered = int(lines[-1].split("|")[3].split()[-1])
     assert placed > 0 and answered > 0, lines[-1]
+    assert "/login as admin, supervisor, agent1001" in proc.stdout
