@@ -22,6 +22,7 @@ from contactcenter.config.loader import resolve
 from contactcenter.config.schema import PbxSettings, Settings
 from contactcenter.domain import routing_events as rev
 from contactcenter.domain.clock import Clock
+from contactcenter.routing.errors import RoutingError
 from contactcenter.sim import Phone, SimConfig, Simulator
 from contactcenter.sim.traffic import run_traffic
 from contactcenter.storage.users import UserStore

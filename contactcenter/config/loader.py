@@ -9,13 +9,21 @@ from the environment are reported as ``env:CC_WEB__PORT:1:1: ...``.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 
-from contactcenter.common.yamlfile import LocDict, LocList, Mark, SourceError, SourceErrors, load_yaml
+from contactcenter.common.yamlfile import (
+    LocDict,
+    LocList,
+    Mark,
+    SourceError,
+    SourceErrors,
+    load_yaml,
+)
 from contactcenter.config.binder import Binder
 from contactcenter.config.schema import Settings
 
@@ -116,4 +124,4 @@ def database_url(settings: Settings) -> str:
     return url
 
 
-__all__ = ["load_settings", "resolve", "database_url", "SourceError", "SourceErrors"]
+__all__ = ["SourceError", "SourceErrors", "database_url", "load_settings", "resolve"]

@@ -25,9 +25,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from contactcenter.domain import routing_events as rev
 from contactcenter.domain.clock import Clock
 from contactcenter.domain.interaction import Interaction
-from contactcenter.domain import routing_events as rev
 from contactcenter.ivr.channel_watch import ChannelWatch, DialAnswer
 from contactcenter.ivr.ports import QueueOutcome, QueueRequest
 from contactcenter.routing.errors import RoutingError
@@ -90,7 +90,7 @@ class VoiceQueue:
         data.update({"caller_id": request.caller_id or "", "flow": request.flow,
                      "ivr_path": "/".join(s.node for s in request.trace),
                      "channel": call.env.channel})
-        feed = self.watch.watch(uid)
+        self.watch.watch(uid)  # before enqueue: the offer may be dialled at once
         try:
             interaction = Interaction(channel="voice", queue=request.queue,
                                       priority=request.priority, skills=dict(request.skills),
@@ -315,4 +315,4 @@ class _QueuedCall:
             log.debug("queue call=%s: %s", self.iid, exc)
 
 
-__all__ = ["VoiceQueue", "ConnectedCall", "CallHooks", "VoiceCall", "Awaitable"]
+__all__ = ["Awaitable", "CallHooks", "ConnectedCall", "VoiceCall", "VoiceQueue"]

@@ -6,9 +6,10 @@ import asyncio
 import random
 from collections import defaultdict
 
+from floor import running_floor
+
 from contactcenter.domain.skills import requirement
 from contactcenter.sim import CallerScript, Phone, Press
-from floor import running_floor
 
 KEYS = {"1": "sales", "2": "support", "3": "billing", "0": "operator"}
 

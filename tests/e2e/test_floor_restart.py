@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 
+from floor import running_floor
+
 from contactcenter.app import ContactCenter
 from contactcenter.sim import CallerScript, Press
-from floor import running_floor
 
 
 async def wait_until(predicate, clock, timeout_s: float) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 
 import aiohttp
+from floor import running_floor
 
 from contactcenter.sim import CallerScript, Press
 from contactcenter.telephony import events as ev
-from floor import running_floor
 
 
 async def test_call_through_ivr_queue_to_agent_and_call_model(tmp_path):

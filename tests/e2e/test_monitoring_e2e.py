@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 
-import aiohttp
 from floor import login, running_floor
 
 from contactcenter.sim import CallerScript, Phone, Press

@@ -11,7 +11,6 @@ import asyncio
 import shutil
 from datetime import timedelta
 
-import aiohttp
 import yarl
 from floor import login, running_floor
 
