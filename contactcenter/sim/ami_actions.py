@@ -330,31 +330,36 @@ class AmiActions:
             ch.hangup_requested.set()
 
     # -- variables -----------------------------------------------------------------------
-    async def do_getvar(self, s: AmiSession, msg: AmiMessage) -> None:
+    def _variable_target(
+        self, s: AmiSession, msg: AmiMessage
+    ) -> tuple[str, SimChannel | None] | None:
+        """The Variable and optional Channel of Getvar/Setvar; None after replying an error."""
         var = msg.get("Variable")
         if not var:
             s.send(reply(msg, "Error", ("Message", "No variable specified")))
-            return
+            return None
         ch = None
         if msg.get("Channel"):
             ch = self._channel(s, msg, "No channel specified")
             if ch is None:
-                return
+                return None
+        return var, ch
+
+    async def do_getvar(self, s: AmiSession, msg: AmiMessage) -> None:
+        target = self._variable_target(s, msg)
+        if target is None:
+            return
+        var, ch = target
         value = self.pbx.get_var(ch, var) if ch is not None else self.pbx.globals.get(var)
         if ch is not None and var.upper().startswith("CALLERID(") and not ch.caller_num:
             value = ""
         s.send(reply(msg, "Success", ("Variable", var), ("Value", value or "")))
 
     async def do_setvar(self, s: AmiSession, msg: AmiMessage) -> None:
-        var = msg.get("Variable")
-        if not var:
-            s.send(reply(msg, "Error", ("Message", "No variable specified")))
+        target = self._variable_target(s, msg)
+        if target is None:
             return
-        ch = None
-        if msg.get("Channel"):
-            ch = self._channel(s, msg, "No channel specified")
-            if ch is None:
-                return
+        var, ch = target
         s.send(reply(msg, "Success", ("Message", "Variable Set")))
         self.pbx.set_var(ch, var, msg.get("Value") or "")
 

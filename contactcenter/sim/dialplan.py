@@ -316,15 +316,21 @@ class Dialplan:
             ch.application = "Wait"
         await self.after_agi(ch)
 
+    async def _follow_redirect(self, ch: SimChannel) -> bool:
+        """Run the channel at its pending Redirect target, if any; True when it did."""
+        if ch.redirect_to is None or ch.hangup_asked:
+            return False
+        context, exten, priority = ch.redirect_to
+        ch.redirect_to = None
+        ch.hangup_requested.clear()
+        await self.run_location(ch, context, exten, priority, redirected=True)
+        return True
+
     async def after_agi(self, ch: SimChannel) -> None:
         """The dialplan after AGI returned: follow a redirect or hang up."""
         if ch.gone:
             return
-        if ch.redirect_to is not None and not ch.hangup_asked:
-            context, exten, priority = ch.redirect_to
-            ch.redirect_to = None
-            ch.hangup_requested.clear()
-            await self.run_location(ch, context, exten, priority, redirected=True)
+        if await self._follow_redirect(ch):
             return
         if not ch.hangup_requested.is_set():
             self.pbx.newexten(ch, "Hangup", "", priority=ch.priority + 1)
@@ -357,11 +363,7 @@ class Dialplan:
         await first_of(*waits)
         if ch.gone:
             return
-        if ch.redirect_to is not None and not ch.hangup_asked:
-            context, exten, priority = ch.redirect_to
-            ch.redirect_to = None
-            ch.hangup_requested.clear()
-            await self.run_location(ch, context, exten, priority, redirected=True)
+        if await self._follow_redirect(ch):
             return
         if not ch.hangup_requested.is_set():
             pbx.newexten(ch, "Hangup", "", priority=4)

@@ -30,7 +30,14 @@ from contactcenter.domain.clock import Clock
 from contactcenter.telephony import events as ev
 from contactcenter.telephony.ami.protocol import AmiMessage
 from contactcenter.telephony.callmodel_resync import reconcile
-from contactcenter.telephony.callmodel_state import Bridge, Call, Channel, Snapshot, known
+from contactcenter.telephony.callmodel_state import (
+    Bridge,
+    Call,
+    Channel,
+    Snapshot,
+    SnapshotChannel,
+    known,
+)
 
 __all__ = ["DEFAULT_KEPT_PREFIXES", "DEFAULT_KEPT_VARS", "CallModel"]
 
@@ -288,22 +295,8 @@ class CallModel:
             return  # already known (e.g. found by a resync before its Newchannel arrived)
         if self._ended_in_window is not None and uid in self._ended_in_window:
             return
-        chan = Channel(
-            uniqueid=uid,
-            name=msg.get("Channel") or "",
-            linkedid=msg.get("Linkedid") or uid,
-            state=_int(msg.get("ChannelState")),
-            state_desc=msg.get("ChannelStateDesc") or "",
-            caller_id_num=known(msg.get("CallerIDNum")),
-            caller_id_name=known(msg.get("CallerIDName")),
-            connected_num=known(msg.get("ConnectedLineNum")),
-            connected_name=known(msg.get("ConnectedLineName")),
-            context=msg.get("Context") or "",
-            exten=msg.get("Exten") or "",
-            priority=msg.get("Priority") or "",
-        )
         ts = _ts(msg, self.clock)
-        chan.created_at = ts
+        chan = SnapshotChannel.from_message(msg).to_channel(ts)
         self._add_channel(chan, ts, False)
 
     def _on_newstate(self, msg: AmiMessage) -> None:

@@ -45,7 +45,7 @@ def reconcile(model: CallModel, snapshot: Snapshot) -> ev.ModelResynced:
             continue
         chan = model.channels.get(item.uniqueid)
         if chan is None:
-            model._add_channel(_channel_from_snapshot(item, ts), ts, True)
+            model._add_channel(item.to_channel(ts), ts, True)
             n_added += 1
             chan = model.channels[item.uniqueid]
             if item.bridge_id:
@@ -105,13 +105,3 @@ def _uid_order(uniqueid: str) -> tuple[float, str]:
         return (float(head or 0), f"{int(seq):012d}" if seq.isdigit() else seq)
     except ValueError:
         return (0.0, uniqueid)
-
-
-def _channel_from_snapshot(item: SnapshotChannel, ts: float) -> Channel:
-    return Channel(
-        uniqueid=item.uniqueid, name=item.name, linkedid=item.linkedid, state=item.state,
-        state_desc=item.state_desc, caller_id_num=item.caller_id_num,
-        caller_id_name=item.caller_id_name, connected_num=item.connected_num,
-        connected_name=item.connected_name, context=item.context, exten=item.exten,
-        priority=item.priority, application=item.application, created_at=ts,
-    )

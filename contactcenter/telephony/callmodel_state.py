@@ -97,9 +97,19 @@ class SnapshotChannel:
     application: str
     bridge_id: str | None
 
+    def to_channel(self, created_at: float) -> Channel:
+        """A fresh model channel with this listing's fields."""
+        return Channel(
+            uniqueid=self.uniqueid, name=self.name, linkedid=self.linkedid, state=self.state,
+            state_desc=self.state_desc, caller_id_num=self.caller_id_num,
+            caller_id_name=self.caller_id_name, connected_num=self.connected_num,
+            connected_name=self.connected_name, context=self.context, exten=self.exten,
+            priority=self.priority, application=self.application, created_at=created_at,
+        )
+
     @classmethod
     def from_message(cls, msg: AmiMessage) -> SnapshotChannel:
-        """Read a ``CoreShowChannel`` or ``Status`` list item."""
+        """Read a channel block: a ``CoreShowChannel``/``Status`` item, or a ``Newchannel``."""
         uniqueid = msg.get("Uniqueid") or ""
         return cls(
             uniqueid=uniqueid,

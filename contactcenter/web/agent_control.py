@@ -1,7 +1,7 @@
 """Agent-control REST handlers (before the panel exists): login/logout, pause, wrap-up, views.
 
-Every handler declares ``handler.roles`` (who may call it). Handlers marked ``self_only`` act on
-one agent: a caller whose only role is "agent" may act on themselves only. Authentication is
+Every handler declares its roles with ``web.roles.requires``. Handlers marked ``self_only`` act
+on one agent: a caller whose role is "agent" may act on themselves only. Authentication is
 in ``web/security.py``; it puts the caller in ``request["actor"]`` (``web.roles.Actor``). With
 no actor the request is refused (fail closed); plug another hook with
 ``add_routes(..., authorize=)``.
@@ -17,26 +17,21 @@ from aiohttp import web
 
 from contactcenter.routing.errors import Conflict, NotFound
 from contactcenter.routing.service import RoutingService
+from contactcenter.web.roles import ANY_USER, STAFF, requires
+from contactcenter.web.security import read_json_object
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Authorize = Callable[[web.Request, Handler, str | None], None]
 
 SERVICE_KEY = web.AppKey("routing_service", RoutingService)
 AUTHORIZE_KEY = web.AppKey("agent_control_authorize", object)
-ALL_ROLES = frozenset({"agent", "supervisor", "admin"})
-STAFF_ROLES = frozenset({"supervisor", "admin"})
 MAX_BODY = 16 * 1024
 
 
-def roles(*names: str, self_only: bool = False) -> Callable[[Handler], Handler]:
-    """Declare who may call a handler (read by auth middleware and the route-table test)."""
-
-    def mark(fn: Handler) -> Handler:
-        fn.roles = frozenset(names)  # type: ignore[attr-defined]
-        fn.self_only = self_only  # type: ignore[attr-defined]
-        return fn
-
-    return mark
+def self_only(fn: Handler) -> Handler:
+    """Mark a handler whose ``{id}`` an agent may only be their own."""
+    fn.self_only = True  # type: ignore[attr-defined]
+    return fn
 
 
 def default_authorize(request: web.Request, handler: Handler, agent_id: str | None) -> None:
@@ -47,7 +42,7 @@ def default_authorize(request: web.Request, handler: Handler, agent_id: str | No
     if actor.role not in getattr(handler, "roles", frozenset()):
         raise web.HTTPForbidden(reason="role not allowed")
     if (agent_id is not None and getattr(handler, "self_only", False)
-            and actor.role not in STAFF_ROLES and actor.agent_id != agent_id):
+            and actor.role not in STAFF and actor.agent_id != agent_id):
         raise web.HTTPForbidden(reason="agents may only act on themselves")
 
 
@@ -58,17 +53,8 @@ def _json(data: Any, status: int = 200) -> web.Response:
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
-    if not request.can_read_body:
-        return {}
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY, actual_size=request.content_length)
-    try:
-        body = await request.json()
-    except ValueError:
-        raise web.HTTPBadRequest(reason="body is not JSON") from None
-    if not isinstance(body, dict):
-        raise web.HTTPBadRequest(reason="body must be a JSON object")
-    return body
+    # Actions without parameters (logout, unpause) may be posted with no body at all.
+    return await read_json_object(request, MAX_BODY) if request.can_read_body else {}
 
 
 def _text(body: dict[str, Any], key: str, required: bool) -> str | None:
@@ -98,7 +84,7 @@ def _guarded(handler: Handler) -> Handler:
             raise web.HTTPBadRequest(reason=str(exc)) from None
 
     wrapper.roles = handler.roles  # type: ignore[attr-defined]
-    wrapper.self_only = handler.self_only  # type: ignore[attr-defined]
+    wrapper.self_only = getattr(handler, "self_only", False)  # type: ignore[attr-defined]
     wrapper.__doc__ = handler.__doc__
     return wrapper
 
@@ -107,7 +93,8 @@ def _svc(request: web.Request) -> RoutingService:
     return request.app[SERVICE_KEY]
 
 
-@roles(*ALL_ROLES, self_only=True)
+@requires(*ANY_USER)
+@self_only
 async def login(request: web.Request) -> web.Response:
     """POST /api/agents/{id}/login {"queues": [...]} (omit queues: the configured ones)."""
     body = await _body(request)
@@ -121,7 +108,8 @@ async def login(request: web.Request) -> web.Response:
     return _json(_svc(request).agent(agent_id))
 
 
-@roles(*ALL_ROLES, self_only=True)
+@requires(*ANY_USER)
+@self_only
 async def logout(request: web.Request) -> web.Response:
     """POST /api/agents/{id}/logout."""
     agent_id = request.match_info["id"]
@@ -129,7 +117,8 @@ async def logout(request: web.Request) -> web.Response:
     return _json(_svc(request).agent(agent_id))
 
 
-@roles(*ALL_ROLES, self_only=True)
+@requires(*ANY_USER)
+@self_only
 async def pause(request: web.Request) -> web.Response:
     """POST /api/agents/{id}/pause {"reason": "break"}."""
     body = await _body(request)
@@ -138,7 +127,8 @@ async def pause(request: web.Request) -> web.Response:
     return _json(_svc(request).agent(agent_id))
 
 
-@roles(*ALL_ROLES, self_only=True)
+@requires(*ANY_USER)
+@self_only
 async def unpause(request: web.Request) -> web.Response:
     """POST /api/agents/{id}/unpause."""
     agent_id = request.match_info["id"]
@@ -146,7 +136,8 @@ async def unpause(request: web.Request) -> web.Response:
     return _json(_svc(request).agent(agent_id))
 
 
-@roles(*ALL_ROLES, self_only=True)
+@requires(*ANY_USER)
+@self_only
 async def wrapup(request: web.Request) -> web.Response:
     """POST /api/agents/{id}/wrapup {"disposition": "sold", "notes": "...", "interaction_id"?}."""
     body = await _body(request)
@@ -158,20 +149,21 @@ async def wrapup(request: web.Request) -> web.Response:
     return _json(_svc(request).agent(agent_id))
 
 
-@roles(*ALL_ROLES, self_only=True)
+@requires(*ANY_USER)
+@self_only
 async def get_agent(request: web.Request) -> web.Response:
     """GET /api/agents/{id}."""
     return _json(_svc(request).agent(request.match_info["id"]))
 
 
-@roles(*STAFF_ROLES)
+@requires(*STAFF)
 async def list_agents(request: web.Request) -> web.Response:
     """GET /api/agents: every agent's live view."""
     snap = _svc(request).snapshot()
     return _json([dataclasses.asdict(a) for a in snap.agents.values()])
 
 
-@roles(*ALL_ROLES)
+@requires(*ANY_USER)
 async def list_queues(request: web.Request) -> web.Response:
     """GET /api/queues: every queue's live figures."""
     snap = _svc(request).snapshot()
