@@ -1,0 +1,114 @@
+"""Rebuilding the queue engine after a restart from the stored interaction and agent rows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from contactcenter.domain.agent import AgentState
+from contactcenter.domain.interaction import (
+    CallbackRequest,
+)
+from contactcenter.domain.interaction import (
+    InteractionState as IS,
+)
+from contactcenter.domain.routing_events import (
+    RoutingEvent,
+)
+from contactcenter.domain.routing_records import AgentRecord, InteractionRecord
+from contactcenter.domain.skills import relax, requirement
+from contactcenter.routing.agent_state import Slot
+from contactcenter.routing.engine_state import Live
+from contactcenter.routing.engine_timers import EngineTimers
+
+
+class EngineRestore(EngineTimers):
+    """``restore``: agents first, then connected interactions, then the lines in order."""
+
+    def restore(
+        self, agents: Iterable[AgentRecord], interactions: Iterable[InteractionRecord], now: float
+    ) -> list[RoutingEvent]:
+        """Rebuild from stored rows: agents first, then open interactions in line order.
+
+        Offers that were ringing are void (the dial died with the old process): the
+        interaction goes back to its place and the agent is freed, not paused.
+        """
+        self._begin(now)
+        for row in agents:
+            agent = self.agents.get(row.agent_id)
+            if agent is None or row.presence == AgentState.LOGGED_OUT.value:
+                continue
+            agent.queues = tuple(q for q in row.queues if q in self.queues)
+            agent.presence = AgentState(row.presence)
+            agent.pause_reason = row.pause_reason
+            agent.answered_today, agent.day = row.answered_today, row.day
+            self._attach(agent)
+            self._agent_changed(agent)
+        rows = sorted(interactions, key=lambda r: (-r.priority, r.arrived_at, r.seq))
+        for row in rows:
+            self._seq = max(self._seq, row.seq)
+        # Connected ones first: they hold agents' capacity before anyone is matched.
+        for row in rows:
+            if row.state == IS.CONNECTED.value:
+                self._restore_one(row)
+        for row in rows:
+            if row.state != IS.CONNECTED.value:
+                self._restore_one(row)
+        for agent in self.agents.values():
+            self._fill(agent)
+        return self._end()
+
+    def _restore_one(self, row: InteractionRecord) -> None:
+        queue = self.queues.get(row.queue)
+        if queue is None or row.id in self.live:
+            return
+        base = requirement(queue.skills, row.skills)
+        req = base
+        if 0 <= row.relax_step < len(queue.relaxation):
+            st = queue.relaxation[row.relax_step]
+            req = relax(base, st.lower_by, st.drop)
+        cb = CallbackRequest(**row.callback) if row.callback else None
+        rec = Live(
+            id=row.id,
+            channel=row.channel,
+            queue=row.queue,
+            priority=row.priority,
+            skills=dict(row.skills),
+            data=dict(row.data),
+            callback=cb,
+            arrived_at=row.arrived_at,
+            queue_entered_at=row.queue_entered_at,
+            seq=row.seq,
+            base_req=base,
+            req=req,
+            relax_step=row.relax_step,
+            attempts=row.attempts,
+            offers=row.offers,
+        )
+        self.live[rec.id] = rec
+        agent = self.agents.get(row.agent_id or "")
+        if row.state == IS.CONNECTED.value and agent is not None and row.offer_id:
+            slot = Slot(
+                rec.id,
+                rec.channel,
+                rec.queue,
+                row.offer_id,
+                AgentState.BUSY,
+                row.connected_at or self._now,
+                row.connected_at,
+            )
+            agent.slots[row.offer_id] = slot
+            agent.used[rec.channel] = agent.used.get(rec.channel, 0) + 1
+            self.ready.remove(agent.id, rec.channel)
+            if agent.ready_for(rec.channel):
+                self.ready.add(agent, rec.channel)
+            self.offers[row.offer_id] = rec.id
+            rec.state, rec.agent_id, rec.offer_id = IS.CONNECTED, agent.id, row.offer_id
+            rec.connected_at = row.connected_at
+            self._touch(rec)
+            self._agent_changed(agent)
+        elif row.state == IS.SCHEDULED.value and row.retry_at is not None:
+            rec.state, rec.retry_at = IS.SCHEDULED, row.retry_at
+            rec.gen += 1
+            self._timer(row.retry_at, "retry", rec.id, rec.gen)
+        else:
+            self._enter_line(rec)
