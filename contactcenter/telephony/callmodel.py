@@ -23,16 +23,22 @@ Design note
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable
 
 from contactcenter.domain.clock import Clock
 from contactcenter.telephony import events as ev
 from contactcenter.telephony.ami.protocol import AmiMessage
+from contactcenter.telephony.callmodel_core import (
+    DEFAULT_KEPT_PREFIXES,
+    DEFAULT_KEPT_VARS,
+    CallModelCore,
+    event_time,
+    header_value,
+    to_int,
+)
 from contactcenter.telephony.callmodel_resync import reconcile
 from contactcenter.telephony.callmodel_state import (
     Bridge,
-    Call,
     Channel,
     Snapshot,
     SnapshotChannel,
@@ -41,41 +47,8 @@ from contactcenter.telephony.callmodel_state import (
 
 __all__ = ["DEFAULT_KEPT_PREFIXES", "DEFAULT_KEPT_VARS", "CallModel"]
 
-log = logging.getLogger(__name__)
 
-DEFAULT_KEPT_VARS = frozenset(
-    {"MIXMONITOR_FILENAME", "DIALSTATUS", "AGISTATUS", "BRIDGEPEER", "QUEUENAME"}
-)
-DEFAULT_KEPT_PREFIXES = ("CC_",)
-
-
-def _val(raw: str, needle: str) -> str | None:
-    """Value of the header ``needle`` ("\\nName: ") in an AmiMessage.raw text, else None."""
-    i = raw.find(needle)
-    if i < 0:
-        return None
-    i += len(needle)
-    return raw[i : raw.find("\n", i)]
-
-
-def _ts(msg: AmiMessage, clock: Clock) -> float:
-    raw = msg.get("Timestamp")
-    if raw:
-        try:
-            return float(raw)
-        except ValueError:
-            pass
-    return clock.time()
-
-
-def _int(value: str | None, default: int = 0) -> int:
-    try:
-        return int(value) if value else default
-    except ValueError:
-        return default
-
-
-class CallModel:
+class CallModel(CallModelCore):
     """Channels, calls and bridges of one PBX; feed it AMI events, read it, subscribe to it."""
 
     def __init__(
@@ -86,24 +59,7 @@ class CallModel:
         kept_vars: Iterable[str] = DEFAULT_KEPT_VARS,
         kept_prefixes: tuple[str, ...] = DEFAULT_KEPT_PREFIXES,
     ) -> None:
-        self.pbx = pbx
-        self.subscribers: list[ev.Subscriber] = list(subscribers)
-        self.clock = clock or Clock()
-        self.kept_vars = frozenset(kept_vars)
-        self.kept_prefixes = tuple(kept_prefixes)
-        self.channels: dict[str, Channel] = {}
-        self.by_name: dict[str, str] = {}
-        self.calls: dict[str, Call] = {}
-        self.bridges: dict[str, Bridge] = {}
-        self.calls_started = 0
-        self.calls_ended = 0
-        self.channels_created = 0
-        self.channels_ended = 0
-        self.events_applied = 0
-        # Resync window bookkeeping (None when no resync is in progress).
-        self._created_in_window: set[str] | None = None
-        self._ended_in_window: set[str] | None = None
-        self._bridged_in_window: set[str] | None = None
+        super().__init__(pbx, subscribers, clock, kept_vars, kept_prefixes)
         self._handlers: dict[str, Callable[[AmiMessage], None]] = {
             "Newchannel": self._on_newchannel,
             "Newstate": self._on_newstate,
@@ -128,165 +84,6 @@ class CallModel:
             "OriginateResponse": self._on_originateresponse,
         }
 
-    # ------------------------------------------------------------------ reading
-
-    def channel(self, uniqueid: str) -> Channel | None:
-        """The live channel with this Uniqueid."""
-        return self.channels.get(uniqueid)
-
-    def channel_by_name(self, name: str) -> Channel | None:
-        """The live channel with this name (e.g. ``PJSIP/1001-00000012``)."""
-        uid = self.by_name.get(name)
-        return self.channels.get(uid) if uid else None
-
-    def call(self, linkedid: str) -> Call | None:
-        """The live call with this Linkedid."""
-        return self.calls.get(linkedid)
-
-    def call_channels(self, linkedid: str) -> list[Channel]:
-        """The live channels of a call, oldest first."""
-        call = self.calls.get(linkedid)
-        if call is None:
-            return []
-        chans = [self.channels[u] for u in call.channels if u in self.channels]
-        return sorted(chans, key=lambda c: (c.created_at, c.uniqueid))
-
-    def bridge_peers(self, uniqueid: str) -> list[Channel]:
-        """The other channels in the same bridge as ``uniqueid``."""
-        chan = self.channels.get(uniqueid)
-        if chan is None or chan.bridge_id is None:
-            return []
-        bridge = self.bridges.get(chan.bridge_id)
-        if bridge is None:
-            return []
-        return [self.channels[u] for u in bridge.channels if u != uniqueid and u in self.channels]
-
-    # ------------------------------------------------------------------ feeding
-
-    def apply(self, msg: AmiMessage) -> None:
-        """Apply one AMI event; events the model does not track are ignored."""
-        raw = msg.raw
-        if raw and raw.startswith("\nEvent: "):
-            name = raw[8 : raw.find("\n", 8)]
-        else:
-            name = msg.event or ""
-        handler = self._handlers.get(name)
-        if handler is not None:
-            self.events_applied += 1
-            handler(msg)
-
-    def apply_all(self, msgs: Iterable[AmiMessage]) -> None:
-        """Apply events in order."""
-        for msg in msgs:
-            self.apply(msg)
-
-    def publish(self, event: ev.TelephonyEvent) -> None:
-        """Deliver one event to every subscriber; a failing subscriber does not stop the rest."""
-        for fn in self.subscribers:
-            try:
-                fn(event)
-            except Exception:
-                log.exception("call model subscriber %r failed on %r", fn, event)
-
-    # ------------------------------------------------------------------ creation / removal
-
-    def _add_channel(self, chan: Channel, ts: float, resync: bool) -> None:
-        self.channels[chan.uniqueid] = chan
-        self.by_name[chan.name] = chan.uniqueid
-        self.channels_created += 1
-        if self._created_in_window is not None:
-            self._created_in_window.add(chan.uniqueid)
-        call = self.calls.get(chan.linkedid)
-        new_call = call is None
-        if call is None:
-            call = Call(
-                linkedid=chan.linkedid,
-                started_at=ts,
-                caller_id_num=chan.caller_id_num,
-                caller_id_name=chan.caller_id_name,
-                exten=chan.exten,
-                first_channel=chan.uniqueid,
-            )
-            self.calls[chan.linkedid] = call
-            self.calls_started += 1
-        call.channels.add(chan.uniqueid)
-        call.channel_count += 1
-        if new_call:
-            self.publish(
-                ev.CallStarted(self.pbx, call.linkedid, chan.uniqueid, call.caller_id_num,
-                               call.caller_id_name, call.exten, ts, resync)
-            )
-        self.publish(
-            ev.ChannelCreated(self.pbx, chan.uniqueid, chan.linkedid, chan.name, chan.state,
-                              chan.caller_id_num, chan.caller_id_name, chan.context,
-                              chan.exten, ts, resync)
-        )
-
-    def _end_channel(
-        self, chan: Channel, cause: int, cause_txt: str, ts: float, resync: bool
-    ) -> None:
-        del self.channels[chan.uniqueid]
-        if self.by_name.get(chan.name) == chan.uniqueid:
-            del self.by_name[chan.name]
-        self.channels_ended += 1
-        if self._ended_in_window is not None:
-            self._ended_in_window.add(chan.uniqueid)
-        if chan.bridge_id is not None:
-            self._leave_bridge(chan, ts, resync)
-        if chan.recording:
-            chan.recording = False
-            self.publish(
-                ev.RecordingStopped(self.pbx, chan.uniqueid, chan.name,
-                                    chan.vars.get("MIXMONITOR_FILENAME"), ts, by_hangup=True)
-            )
-        peer = self.channels.get(chan.local_peer) if chan.local_peer else None
-        if peer is not None and peer.local_peer == chan.uniqueid:
-            peer.local_peer = None
-        self.publish(
-            ev.ChannelHungUp(self.pbx, chan.uniqueid, chan.linkedid, chan.name, cause,
-                             cause_txt, ts, resync)
-        )
-        self._detach_from_call(chan.uniqueid, chan.linkedid, ts, resync)
-
-    def _detach_from_call(self, uniqueid: str, linkedid: str, ts: float, resync: bool) -> None:
-        call = self.calls.get(linkedid)
-        if call is None:
-            return
-        call.channels.discard(uniqueid)
-        if not call.channels:
-            del self.calls[linkedid]
-            self.calls_ended += 1
-            self.publish(
-                ev.CallEnded(self.pbx, linkedid, call.channel_count, call.started_at, ts, resync)
-            )
-
-    def _relink(self, chan: Channel, linkedid: str, ts: float) -> None:
-        """Move a channel to another call (Asterisk propagates the oldest Linkedid on bridging)."""
-        old = chan.linkedid
-        chan.linkedid = linkedid
-        call = self.calls.get(linkedid)
-        if call is None:
-            call = Call(linkedid, ts, chan.caller_id_num, chan.caller_id_name, chan.exten,
-                        chan.uniqueid)
-            self.calls[linkedid] = call
-            self.calls_started += 1
-            self.publish(
-                ev.CallStarted(self.pbx, linkedid, chan.uniqueid, chan.caller_id_num,
-                               chan.caller_id_name, chan.exten, ts)
-            )
-        call.channels.add(chan.uniqueid)
-        call.channel_count += 1
-        self._detach_from_call(chan.uniqueid, old, ts, False)
-
-    def _channel_of(self, msg: AmiMessage, prefix: str = "") -> Channel | None:
-        chan = self.channels.get(msg.get(prefix + "Uniqueid") or "")
-        if chan is None:
-            return None
-        linkedid = msg.get(prefix + "Linkedid")
-        if linkedid and linkedid != chan.linkedid:
-            self._relink(chan, linkedid, _ts(msg, self.clock))
-        return chan
-
     # ------------------------------------------------------------------ event handlers
 
     def _on_newchannel(self, msg: AmiMessage) -> None:
@@ -295,7 +92,7 @@ class CallModel:
             return  # already known (e.g. found by a resync before its Newchannel arrived)
         if self._ended_in_window is not None and uid in self._ended_in_window:
             return
-        ts = _ts(msg, self.clock)
+        ts = event_time(msg, self.clock)
         chan = SnapshotChannel.from_message(msg).to_channel(ts)
         self._add_channel(chan, ts, False)
 
@@ -303,22 +100,32 @@ class CallModel:
         chan = self._channel_of(msg)
         if chan is None:
             return
-        state = _int(msg.get("ChannelState"))
+        state = to_int(msg.get("ChannelState"))
         if state == chan.state:
             return
         chan.state = state
         chan.state_desc = msg.get("ChannelStateDesc") or ""
         self.publish(
-            ev.ChannelStateChanged(self.pbx, chan.uniqueid, chan.name, state, chan.state_desc,
-                                   _ts(msg, self.clock))
+            ev.ChannelStateChanged(
+                self.pbx,
+                chan.uniqueid,
+                chan.name,
+                state,
+                chan.state_desc,
+                event_time(msg, self.clock),
+            )
         )
 
     def _on_callerid(self, msg: AmiMessage) -> None:
         chan = self._channel_of(msg)
         if chan is None:
             return
-        new = (known(msg.get("CallerIDNum")), known(msg.get("CallerIDName")),
-               known(msg.get("ConnectedLineNum")), known(msg.get("ConnectedLineName")))
+        new = (
+            known(msg.get("CallerIDNum")),
+            known(msg.get("CallerIDName")),
+            known(msg.get("ConnectedLineNum")),
+            known(msg.get("ConnectedLineName")),
+        )
         old = (chan.caller_id_num, chan.caller_id_name, chan.connected_num, chan.connected_name)
         if new == old:
             return
@@ -326,8 +133,11 @@ class CallModel:
         call = self.calls.get(chan.linkedid)
         if call is not None and call.first_channel == chan.uniqueid:
             call.caller_id_num, call.caller_id_name = new[0], new[1]
-        self.publish(ev.ChannelCallerIdChanged(self.pbx, chan.uniqueid, chan.name, *new,
-                                               timestamp=_ts(msg, self.clock)))
+        self.publish(
+            ev.ChannelCallerIdChanged(
+                self.pbx, chan.uniqueid, chan.name, *new, timestamp=event_time(msg, self.clock)
+            )
+        )
 
     def _on_newexten(self, msg: AmiMessage) -> None:
         # A sixth of all events: read the wire text directly instead of four get() calls.
@@ -339,18 +149,23 @@ class CallModel:
                 chan.exten = msg.get("Exten") or chan.exten
                 chan.application = msg.get("Application") or chan.application
             return
-        chan = self.channels.get(_val(raw, "\nUniqueid: ") or "")
+        chan = self.channels.get(header_value(raw, "\nUniqueid: ") or "")
         if chan is not None:
-            chan.context = _val(raw, "\nContext: ") or chan.context
-            chan.exten = _val(raw, "\nExten: ") or chan.exten
-            chan.application = _val(raw, "\nApplication: ") or chan.application
+            chan.context = header_value(raw, "\nContext: ") or chan.context
+            chan.exten = header_value(raw, "\nExten: ") or chan.exten
+            chan.application = header_value(raw, "\nApplication: ") or chan.application
 
     def _on_hangup(self, msg: AmiMessage) -> None:
         chan = self.channels.get(msg.get("Uniqueid") or "")
         if chan is None:
             return
-        self._end_channel(chan, _int(msg.get("Cause")), msg.get("Cause-txt") or "",
-                          _ts(msg, self.clock), False)
+        self._end_channel(
+            chan,
+            to_int(msg.get("Cause")),
+            msg.get("Cause-txt") or "",
+            event_time(msg, self.clock),
+            False,
+        )
 
     def _on_dialbegin(self, msg: AmiMessage) -> None:
         dest = self._channel_of(msg, "Dest")
@@ -358,9 +173,16 @@ class CallModel:
             return
         caller = self.channels.get(msg.get("Uniqueid") or "")
         self.publish(
-            ev.DialStarted(self.pbx, caller.uniqueid if caller else None,
-                           caller.name if caller else None, dest.uniqueid, dest.name,
-                           msg.get("DialString") or "", dest.linkedid, _ts(msg, self.clock))
+            ev.DialStarted(
+                self.pbx,
+                caller.uniqueid if caller else None,
+                caller.name if caller else None,
+                dest.uniqueid,
+                dest.name,
+                msg.get("DialString") or "",
+                dest.linkedid,
+                event_time(msg, self.clock),
+            )
         )
 
     def _on_dialend(self, msg: AmiMessage) -> None:
@@ -371,8 +193,15 @@ class CallModel:
         dest.dial_status = status
         caller = self.channels.get(msg.get("Uniqueid") or "")
         self.publish(
-            ev.DialEnded(self.pbx, caller.uniqueid if caller else None, dest.uniqueid,
-                         dest.name, status, dest.linkedid, _ts(msg, self.clock))
+            ev.DialEnded(
+                self.pbx,
+                caller.uniqueid if caller else None,
+                dest.uniqueid,
+                dest.name,
+                status,
+                dest.linkedid,
+                event_time(msg, self.clock),
+            )
         )
 
     def _bridge(self, msg: AmiMessage) -> Bridge:
@@ -391,7 +220,7 @@ class CallModel:
         if chan is None:
             return
         bridge = self._bridge(msg)
-        ts = _ts(msg, self.clock)
+        ts = event_time(msg, self.clock)
         if chan.bridge_id is not None and chan.bridge_id != bridge.bridge_id:
             self._leave_bridge(chan, ts, False)
         if self._bridged_in_window is not None:
@@ -400,8 +229,9 @@ class CallModel:
             return
         chan.bridge_id = bridge.bridge_id
         bridge.channels.add(chan.uniqueid)
-        self.publish(ev.BridgeJoined(self.pbx, bridge.bridge_id, chan.uniqueid, chan.name,
-                                     chan.linkedid, ts))
+        self.publish(
+            ev.BridgeJoined(self.pbx, bridge.bridge_id, chan.uniqueid, chan.name, chan.linkedid, ts)
+        )
 
     def _leave_bridge(self, chan: Channel, ts: float, resync: bool) -> None:
         bid = chan.bridge_id
@@ -411,8 +241,9 @@ class CallModel:
         bridge = self.bridges.get(bid)
         if bridge is not None:
             bridge.channels.discard(chan.uniqueid)
-        self.publish(ev.BridgeLeft(self.pbx, bid, chan.uniqueid, chan.name, chan.linkedid, ts,
-                                   resync))
+        self.publish(
+            ev.BridgeLeft(self.pbx, bid, chan.uniqueid, chan.name, chan.linkedid, ts, resync)
+        )
 
     def _on_bridgeleave(self, msg: AmiMessage) -> None:
         chan = self.channels.get(msg.get("Uniqueid") or "")
@@ -420,13 +251,13 @@ class CallModel:
             return
         if self._bridged_in_window is not None:
             self._bridged_in_window.add(chan.uniqueid)
-        self._leave_bridge(chan, _ts(msg, self.clock), False)
+        self._leave_bridge(chan, event_time(msg, self.clock), False)
 
     def _on_bridgedestroy(self, msg: AmiMessage) -> None:
         bridge = self.bridges.pop(msg.get("BridgeUniqueid") or "", None)
         if bridge is None:
             return
-        ts = _ts(msg, self.clock)
+        ts = event_time(msg, self.clock)
         for uid in list(bridge.channels):
             chan = self.channels.get(uid)
             if chan is not None and chan.bridge_id == bridge.bridge_id:
@@ -451,9 +282,15 @@ class CallModel:
         if chan is None:
             return
         self.publish(
-            ev.DtmfReceived(self.pbx, chan.uniqueid, chan.name, msg.get("Digit") or "",
-                            _int(msg.get("DurationMs")), msg.get("Direction") or "",
-                            _ts(msg, self.clock))
+            ev.DtmfReceived(
+                self.pbx,
+                chan.uniqueid,
+                chan.name,
+                msg.get("Digit") or "",
+                to_int(msg.get("DurationMs")),
+                msg.get("Direction") or "",
+                event_time(msg, self.clock),
+            )
         )
 
     def _on_localbridge(self, msg: AmiMessage) -> None:
@@ -462,8 +299,9 @@ class CallModel:
         if one is None or two is None:
             return
         one.local_peer, two.local_peer = two.uniqueid, one.uniqueid
-        self.publish(ev.LocalPairLinked(self.pbx, one.uniqueid, two.uniqueid,
-                                        _ts(msg, self.clock)))
+        self.publish(
+            ev.LocalPairLinked(self.pbx, one.uniqueid, two.uniqueid, event_time(msg, self.clock))
+        )
 
     def _on_rename(self, msg: AmiMessage) -> None:
         chan = self.channels.get(msg.get("Uniqueid") or "")
@@ -475,45 +313,75 @@ class CallModel:
             del self.by_name[old]
         chan.name = new
         self.by_name[new] = chan.uniqueid
-        self.publish(ev.ChannelRenamed(self.pbx, chan.uniqueid, old, new, _ts(msg, self.clock)))
+        self.publish(
+            ev.ChannelRenamed(self.pbx, chan.uniqueid, old, new, event_time(msg, self.clock))
+        )
 
     def _on_mixmonitorstart(self, msg: AmiMessage) -> None:
         chan = self.channels.get(msg.get("Uniqueid") or "")
         if chan is None:
             return
         chan.recording = True
-        self.publish(ev.RecordingStarted(self.pbx, chan.uniqueid, chan.name,
-                                         chan.vars.get("MIXMONITOR_FILENAME"),
-                                         _ts(msg, self.clock)))
+        self.publish(
+            ev.RecordingStarted(
+                self.pbx,
+                chan.uniqueid,
+                chan.name,
+                chan.vars.get("MIXMONITOR_FILENAME"),
+                event_time(msg, self.clock),
+            )
+        )
 
     def _on_mixmonitorstop(self, msg: AmiMessage) -> None:
         chan = self.channels.get(msg.get("Uniqueid") or "")
         if chan is None or not chan.recording:
             return
         chan.recording = False
-        self.publish(ev.RecordingStopped(self.pbx, chan.uniqueid, chan.name,
-                                         chan.vars.get("MIXMONITOR_FILENAME"),
-                                         _ts(msg, self.clock)))
+        self.publish(
+            ev.RecordingStopped(
+                self.pbx,
+                chan.uniqueid,
+                chan.name,
+                chan.vars.get("MIXMONITOR_FILENAME"),
+                event_time(msg, self.clock),
+            )
+        )
 
     def _on_chanspystart(self, msg: AmiMessage) -> None:
         self.publish(
-            ev.SpyStarted(self.pbx, msg.get("SpyerUniqueid") or "", msg.get("SpyerChannel") or "",
-                          msg.get("SpyeeUniqueid") or "", msg.get("SpyeeChannel") or "",
-                          _ts(msg, self.clock))
+            ev.SpyStarted(
+                self.pbx,
+                msg.get("SpyerUniqueid") or "",
+                msg.get("SpyerChannel") or "",
+                msg.get("SpyeeUniqueid") or "",
+                msg.get("SpyeeChannel") or "",
+                event_time(msg, self.clock),
+            )
         )
 
     def _on_chanspystop(self, msg: AmiMessage) -> None:
         self.publish(
-            ev.SpyStopped(self.pbx, msg.get("SpyerUniqueid") or "", msg.get("SpyerChannel") or "",
-                          msg.get("SpyeeUniqueid"), msg.get("SpyeeChannel"),
-                          _ts(msg, self.clock))
+            ev.SpyStopped(
+                self.pbx,
+                msg.get("SpyerUniqueid") or "",
+                msg.get("SpyerChannel") or "",
+                msg.get("SpyeeUniqueid"),
+                msg.get("SpyeeChannel"),
+                event_time(msg, self.clock),
+            )
         )
 
     def _on_originateresponse(self, msg: AmiMessage) -> None:
         self.publish(
-            ev.OriginateResult(self.pbx, msg.get("ActionID"), msg.get("Response") == "Success",
-                               _int(msg.get("Reason")), msg.get("Channel") or "",
-                               known(msg.get("Uniqueid")), _ts(msg, self.clock))
+            ev.OriginateResult(
+                self.pbx,
+                msg.get("ActionID"),
+                msg.get("Response") == "Success",
+                to_int(msg.get("Reason")),
+                msg.get("Channel") or "",
+                known(msg.get("Uniqueid")),
+                event_time(msg, self.clock),
+            )
         )
 
     # ------------------------------------------------------------------ resync
