@@ -17,20 +17,24 @@ from typing import Any
 
 from aiohttp import web
 
+from contactcenter.callback_call import CallbackCalls
+from contactcenter.callback_dialer import CallbackDialer
 from contactcenter.config.loader import database_url, resolve
 from contactcenter.config.schema import Settings
 from contactcenter.domain.clock import Clock
 from contactcenter.ivr.channel_watch import ChannelWatch
+from contactcenter.ivr.connected_call import AmiAgentLegs
 from contactcenter.ivr.handler import make_ivr_handler
 from contactcenter.ivr.lookups import HttpCrmLookup, LocalCustomerLookup, LookupRouter
 from contactcenter.ivr.registry import FlowRegistry
 from contactcenter.ivr.voice_queue import VoiceQueue
 from contactcenter.monitoring.service import MonitorService
-from contactcenter.recording.cli import policies_from_queues_file
 from contactcenter.recording.index import RecordingIndex
 from contactcenter.recording.paths import RecordingPaths
 from contactcenter.recording.service import RecordingService
-from contactcenter.routing.config_loader import load_routing_config
+from contactcenter.routing.config import RoutingConfig
+from contactcenter.routing.config_editor import RoutingConfigEditor, load_merged
+from contactcenter.routing.config_merge import MergedConfig, load_routing_sources
 from contactcenter.routing.service import RoutingService
 from contactcenter.server_hooks import CallSideHooks, IvrActivity
 from contactcenter.server_status import ServerStatus
@@ -38,6 +42,8 @@ from contactcenter.storage.audit import AuditLog
 from contactcenter.storage.customers import CustomerStore
 from contactcenter.storage.database import Database
 from contactcenter.storage.interaction_log import InteractionLog
+from contactcenter.storage.routing_config import RoutingConfigStore
+from contactcenter.storage.users import UserStore
 from contactcenter.telephony.agi.server import FastAgiServer
 from contactcenter.telephony.ami.client import AmiEndpoint
 from contactcenter.telephony.ami.link import AmiPool, PbxLink
@@ -47,6 +53,11 @@ from contactcenter.web.auth import AUTH_KEY, add_auth
 from contactcenter.web.monitoring_api import add_monitoring_routes
 from contactcenter.web.panel import add_panel
 from contactcenter.web.recordings_api import add_recording_routes
+from contactcenter.web.routing_admin_api import (
+    add_routing_admin_routes,
+    recording_policies,
+    recording_problems,
+)
 from contactcenter.web.security import WebSecuritySettings
 from contactcenter.web.status import add_status_routes, make_registry
 
@@ -71,8 +82,13 @@ class ContactCenter:
             await self.db.create_all()
             self.audit = AuditLog(self.db, clock)
             queues_file = resolve(s, s.routing.queues_file)
-            self.routing_config = load_routing_config(queues_file, resolve(s, s.routing.agents_file))
-            self.routing = RoutingService(self.routing_config, clock, InteractionLog(self.db))
+            # Files are the baseline, the database's entries override them (docs/routing.md).
+            sources = load_routing_sources(queues_file, resolve(s, s.routing.agents_file))
+            merged, stored = await load_merged(sources, RoutingConfigStore(self.db))
+            self.routing = RoutingService(merged.config, clock, InteractionLog(self.db))
+            self.routing_editor = RoutingConfigEditor(
+                sources, RoutingConfigStore(self.db), self.routing, clock, merged, stored,
+                checks=[recording_problems])
             await self.routing.start()
 
             self.watch = ChannelWatch()
@@ -83,10 +99,10 @@ class ContactCenter:
             ])
             self.recording = RecordingService(
                 RecordingIndex(self.db), RecordingPaths(resolve(s, s.recordings_dir)),
-                policies_from_queues_file(queues_file), self._ami_for, clock, self.audit,
+                recording_policies(merged), self._ami_for, clock, self.audit,
                 close_grace_s=5.0,
-                start_via_ami=False,  # our AMI user has no "system" class: EXEC MixMonitor
             )
+            self.routing_editor.listeners.append(self._routing_config_applied)
             self.monitor = MonitorService(self._ami_for, self.audit, clock, self._dial_string_for)
             for link in self.pool:
                 link.subscribe_ami(self.recording.on_ami_event)
@@ -102,14 +118,25 @@ class ContactCenter:
                 sources["crm"] = HttpCrmLookup(s.crm.url_template, timeout_s=s.crm.timeout_s)
             self.lookups = LookupRouter(sources)
             self.hooks = CallSideHooks(self.recording, self.monitor, self.routing, self._pbx_of)
-            self.voice = VoiceQueue(self.routing, clock, self.watch, self.hooks, self._pbx_of)
-            self.ivr_activity = IvrActivity()
+            self.voice = VoiceQueue(
+                self.routing, clock, self.watch, self.hooks, self._pbx_of,
+                legs=AmiAgentLegs(lambda pbx, headers: self._ami_for(pbx).send_action(headers)),
+                transfer_dial=self.ivr_settings.transfer_dial_string)
+            self.ivr_activity = IvrActivity(routing=self.routing)  # also registers callbacks
             handler = make_ivr_handler(self.flows, queue=self.voice, lookups=self.lookups,
                                        events=self.ivr_activity, clock=clock,
                                        settings=self.ivr_settings)
             self.agi = FastAgiServer(s.fastagi.host, s.fastagi.port,
                                      allowed_networks=s.fastagi.allowed_networks, clock=clock)
             self.agi.route("ivr", self._resume_or_run(handler))
+            # Callbacks: the agent leg is originated first; its AGI dials the customer.
+            self.callback_dialer = CallbackDialer(self.routing, self._ami_for)
+            for link in self.pool:
+                link.subscribe(self.callback_dialer.on_telephony_event)
+            self.callback_dialer.start()
+            self.callbacks = CallbackCalls(self.callback_dialer, self.routing, self.watch, clock,
+                                           self.hooks, self._pbx_of)
+            self.agi.route("callback", self.callbacks.handle)
             await self.agi.start()
 
             self.status = ServerStatus(self)
@@ -135,6 +162,7 @@ class ContactCenter:
         add_recording_routes(app, self.recording)
         add_monitoring_routes(app, self.monitor)
         add_panel(app, self)
+        add_routing_admin_routes(app, self.routing_editor, self.audit)
         self.hooks.publish = app[AUTH_KEY].live.publish  # screen pops to the agent's topic
         self.web_app = app
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
@@ -173,6 +201,14 @@ class ContactCenter:
             log.exception("reconcile after AMI resync failed")
 
     @property
+    def routing_config(self) -> RoutingConfig:
+        """The routing configuration in force: files + database, as last applied."""
+        return self.routing.config
+
+    def _routing_config_applied(self, merged: MergedConfig) -> None:
+        self.recording.policies = recording_policies(merged)
+
+    @property
     def agi_port(self) -> int:
         """The bound FastAGI port."""
         return self.agi.port
@@ -186,8 +222,13 @@ class ContactCenter:
                 return link.name
         return next(iter(self.pool)).name if len(self.pool) else ""
 
-    def _dial_string_for(self, actor: Any) -> str | None:
-        agent = self.routing_config.agents.get(getattr(actor, "agent_id", None) or "")
+    async def _dial_string_for(self, actor: Any) -> str | None:
+        """Where a supervisor's spy leg rings: their own phone, else their agent's dial string."""
+        user = await UserStore(self.db).get(actor.user_id) if hasattr(actor, "user_id") else None
+        if user is not None and user.phone:
+            return user.phone
+        agent_id = user.agent_id if user is not None else getattr(actor, "agent_id", None)
+        agent = self.routing_config.agents.get(agent_id or "")
         return agent.dial_string if agent is not None else None
 
     async def stop(self) -> None:
@@ -195,6 +236,8 @@ class ContactCenter:
         steps = [
             ("web", lambda: self._runner.cleanup() if self._runner else _none()),
             ("fastagi", lambda: self.agi.stop(grace=1.0) if hasattr(self, "agi") else _none()),
+            ("callbacks", lambda: self.callback_dialer.close()
+             if hasattr(self, "callback_dialer") else _none()),
             ("monitor", lambda: self.monitor.close() if hasattr(self, "monitor") else _none()),
             ("recording", lambda: self.recording.close() if hasattr(self, "recording") else _none()),
             ("ami", lambda: self.pool.stop() if hasattr(self, "pool") else _none()),

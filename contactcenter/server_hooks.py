@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
+from contactcenter.ivr.callback_request import request_callback
 from contactcenter.ivr.ports import IvrResult, Step, VoiceMessage
 from contactcenter.ivr.voice_queue import ConnectedCall
 from contactcenter.monitoring.ports import LiveCall
@@ -38,7 +39,7 @@ class CallSideHooks:
         self.pbx_of, self.publish = pbx_of, publish
 
     async def before_dial(self, call: CallControl, interaction_id: str, queue: str) -> None:
-        """Start the queue's recording in the call (MixMonitor with ``b``: only once bridged)."""
+        """Start the queue's recording in the call (``b``: only once bridged; muted if on demand)."""
         try:
             await self.recording.start_in_call(call, interaction_id, queue, call.env.callerid,
                                                self.pbx_of(call.env.uniqueid))
@@ -73,20 +74,28 @@ class CallSideHooks:
 class IvrActivity:
     """The IVR's event sink for the running server."""
 
-    def __init__(self, keep: int = 200) -> None:
+    def __init__(self, keep: int = 200, routing: RoutingService | None = None) -> None:
         self.results: deque[IvrResult] = deque(maxlen=keep)
         self.messages: deque[VoiceMessage] = deque(maxlen=keep)
         self.fallbacks = 0
         self.calls = 0
+        self.routing = routing  # registers the callbacks asked for by ``purpose: callback``
 
     async def step(self, call_id: str, step: Step) -> None:
         """Steps travel with the queue request; nothing more to do per step here."""
 
-    async def voice_message(self, message: VoiceMessage) -> None:
-        """Keep the message for the API (a ticket channel will pick these up)."""
+    async def voice_message(self, message: VoiceMessage) -> str | None:
+        """Keep the message for the API (a ticket channel will pick these up); a callback
+        message also registers the callback, with the recorded name in its screen pop."""
         self.messages.append(message)
         log.info("call=%s: voice message %s (%s) recorded to %s", message.call_id,
                  message.node, message.purpose, message.filename)
+        if message.purpose != "callback" or self.routing is None:
+            return None
+        name_file = {"callback_name_file": f"{message.filename}.{message.format}"}
+        done = await request_callback(self.routing, message.call_id, message.caller_id,
+                                      name_file)
+        return done.detail
 
     async def finished(self, result: IvrResult) -> None:
         """Count the call and any fallback (a flow that failed at run time)."""

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import time
-from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import Histogram
 
 from contactcenter.domain import routing_events as rev
 from contactcenter.routing.service import RoutingService
-from contactcenter.web.status import FastAgiHealth, FlowHealth, LinkHealth, QueueHealth
+from contactcenter.web.status import (
+    FastAgiHealth,
+    FloorHealth,
+    FlowHealth,
+    LinkHealth,
+    floor_health,
+)
 
 if TYPE_CHECKING:
     from contactcenter.app import ContactCenter
@@ -44,20 +49,9 @@ class ServerStatus:
                           dict(reg.errors), reg.reloads_total, reg.reload_errors_total,
                           self.server.ivr_activity.fallbacks)
 
-    def queues(self) -> list[QueueHealth]:
-        """Per queue: waiting, connected, longest wait, agents by state."""
-        snap = self.server.routing.snapshot()
-        connected: Counter[str] = Counter()
-        for agent in snap.agents.values():
-            for work in agent.work:
-                if work.get("state") == "connected":
-                    connected[work.get("queue", "")] += 1
-        return [QueueHealth(q.name, q.waiting, connected[q.name], q.longest_wait_s,
-                            dict(q.agents)) for q in snap.queues.values()]
-
-    def agents_by_state(self) -> dict[str, int]:
-        """All configured agents by their shown state."""
-        return dict(Counter(a.state for a in self.server.routing.snapshot().agents.values()))
+    def floor(self) -> FloorHealth:
+        """Queues and agents from one routing snapshot."""
+        return floor_health(self.server.routing.snapshot())
 
     def observe_routing(self, routing: RoutingService, histogram: Histogram) -> None:
         """Time (real) from entry to the first offer of interactions offered at once or later."""

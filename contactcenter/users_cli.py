@@ -1,4 +1,4 @@
-"""``contactcenter users ...``: create, list, disable and re-enable web users from the shell.
+"""``contactcenter users ...``: create, list, edit, disable and re-enable web users from the shell.
 
 This is how the first admin is made (``contactcenter users add alice --role admin``). The
 password is read from the terminal twice, or once from standard input with
@@ -24,11 +24,12 @@ from contactcenter.web.sessions import SessionManager
 from contactcenter.web.users_api import check_new_password
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/contactcenter.sqlite3"
+_PHONE_HELP = "dial string monitoring rings, e.g. Local/2001@contactcenter-agents"
 DATABASE_ENV = "CC_DATABASE_URL"
 
 
 def add_user_commands(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Register ``users add|list|disable|enable|passwd``; each sets ``args.func(args) -> int``."""
+    """Register ``users add|list|edit|disable|enable|passwd``; each sets ``args.func(args) -> int``."""
     users = subparsers.add_parser("users", help="manage web panel users")
     # SUPPRESS so a --database-url given to the parent parser is not overwritten by None.
     users.add_argument(
@@ -42,8 +43,15 @@ def add_user_commands(subparsers: argparse._SubParsersAction) -> argparse.Argume
     add.add_argument("username")
     add.add_argument("--role", required=True, choices=ROLES)
     add.add_argument("--agent-id", default=None, help="routing agent id (for agents)")
+    add.add_argument("--phone", default=None, help=_PHONE_HELP)
     add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     add.set_defaults(func=run_users_command)
+
+    edit = commands.add_parser("edit", help="change a user's phone or agent id")
+    edit.add_argument("username")
+    edit.add_argument("--phone", default=None, help=_PHONE_HELP + ' ("" removes it)')
+    edit.add_argument("--agent-id", default=None, help='routing agent id ("" removes it)')
+    edit.set_defaults(func=run_users_command)
 
     lst = commands.add_parser("list", help="list users")
     lst.set_defaults(func=run_users_command)
@@ -115,19 +123,20 @@ async def _run(args: argparse.Namespace, password: str | None, out: TextIO) -> i
         if command == "list":
             for u in await store.list_users():
                 state = "disabled" if u.disabled else "enabled"
-                print(f"{u.id}\t{u.username}\t{u.role}\t{u.agent_id or '-'}\t{state}", file=out)
+                print(f"{u.id}\t{u.username}\t{u.role}\t{u.agent_id or '-'}\t{state}"
+                  f"\t{u.phone or '-'}", file=out)
             return 0
         if command == "add":
             assert password is not None
             hashed = await asyncio.to_thread(hash_password, password)
             user = await store.create_user(
-                args.username, hashed, args.role, args.agent_id, clock.time()
+                args.username, hashed, args.role, args.agent_id, clock.time(), phone=args.phone
             )
             await audit.record(
                 actor,
                 "users.create",
                 target=user.username,
-                detail={"role": user.role, "agent_id": user.agent_id},
+                detail={"role": user.role, "agent_id": user.agent_id, "phone": user.phone},
             )
             print(f"created {user.role} {user.username} (id {user.id})", file=out)
             return 0
@@ -135,6 +144,8 @@ async def _run(args: argparse.Namespace, password: str | None, out: TextIO) -> i
         if user is None:
             raise UserError(f"no user {args.username!r}")
         sessions = SessionManager(store, clock)
+        if command == "edit":
+            return await _edit(args, store, sessions, audit, actor, user.id, clock, out)
         if command == "passwd":
             assert password is not None
             hashed = await asyncio.to_thread(hash_password, password)
@@ -156,6 +167,21 @@ async def _run(args: argparse.Namespace, password: str | None, out: TextIO) -> i
         return 0
     finally:
         await db.close()
+
+
+async def _edit(args: argparse.Namespace, store: UserStore, sessions: SessionManager,
+                audit: AuditLog, actor: str, user_id: int, clock: Clock, out: TextIO) -> int:
+    changes = {name: (value or None) for name, value in (("phone", args.phone),
+                                                          ("agent_id", args.agent_id))
+               if value is not None}
+    if not changes:
+        raise UserError("nothing to change: give --phone and/or --agent-id")
+    user = await store.update_user(user_id, clock.time(), **changes)
+    if "agent_id" in changes:  # a new agent link changes rights; a phone does not
+        await sessions.end_user(user.id)
+    await audit.record(actor, "users.update", target=user.username, detail=changes)
+    print(f"{user.username}: " + ", ".join(f"{k}={v or '-'}" for k, v in changes.items()), file=out)
+    return 0
 
 
 def main(

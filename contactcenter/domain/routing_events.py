@@ -131,13 +131,36 @@ class Overflowed(RoutingEvent):
 
 @dataclass(frozen=True, slots=True)
 class Transferred(RoutingEvent):
-    """An agent sent a connected interaction to another queue."""
+    """An agent sent a connected interaction to another queue, or (``to_number`` set and
+    ``to_queue`` empty) blind to an outside number, which ends it (``Completed`` follows)."""
 
     interaction_id: str
     queue: str
     to_queue: str
     agent_id: str | None
+    to_number: str | None = None
     kind: ClassVar[str] = "transfer"
+
+
+@dataclass(frozen=True, slots=True)
+class Held(RoutingEvent):
+    """The agent put a connected interaction on hold (the customer hears music)."""
+
+    interaction_id: str
+    agent_id: str
+    queue: str
+    kind: ClassVar[str] = "hold"
+
+
+@dataclass(frozen=True, slots=True)
+class Unheld(RoutingEvent):
+    """A hold ended (resumed, transferred or finished); ``held_s`` is how long it lasted."""
+
+    interaction_id: str
+    agent_id: str
+    queue: str
+    held_s: float
+    kind: ClassVar[str] = "unhold"
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,7 +281,8 @@ EVENT_TYPES: dict[str, type[RoutingEvent]] = {
     cls.kind: cls
     for cls in (
         Entered, Position, Offered, Ringing, RingNoAnswer, Connected, Abandoned, Overflowed,
-        Transferred, Relaxed, Exited, Completed, CallbackRequested, CallbackScheduled,
+        Transferred, Held, Unheld, Relaxed, Exited, Completed, CallbackRequested,
+        CallbackScheduled,
         AgentLoggedIn, AgentLoggedOut, AgentPaused, AgentUnpaused, WrapupDone, AgentStateChanged,
     )
 }

@@ -33,7 +33,11 @@ class InteractionRecord:
 
 @dataclass(frozen=True, slots=True)
 class AgentRecord:
-    """An agent's presence and queues, restored on restart."""
+    """An agent's presence, queues and wrap-ups in progress, restored on restart.
+
+    ``wrapups`` holds one mapping per wrap-up slot: ``interaction_id``, ``channel``, ``queue``,
+    ``offer_id``, ``since`` (when the wrap-up started) and ``connected_at``.
+    """
 
     agent_id: str
     presence: str
@@ -42,3 +46,4 @@ class AgentRecord:
     answered_today: int = 0
     day: int = 0
     updated_at: float = 0.0
+    wrapups: list[dict[str, Any]] = field(default_factory=list)

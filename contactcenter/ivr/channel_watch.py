@@ -4,7 +4,9 @@ A FastAGI session cannot learn that the agent answered until ``EXEC Dial`` retur
 the conversation, and while a caller waits on hold no AGI command is in flight to read keys. The
 call model's typed events fill both gaps: ``DialEnded(ANSWER)`` for the caller's channel marks
 the moment of connection (agent channel included), ``DtmfReceived`` carries keys pressed on
-hold. The watch is fed by every PBX link and keyed by the caller channel's uniqueid.
+hold. The watch is fed by every PBX link and keyed by the caller channel's uniqueid. Once the
+agent answered, the agent's leg is watched too: while the agent has the caller on hold their leg
+sits in the dialplan, not in the caller's Dial, so only AMI can tell that it ended.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ class ChannelFeed:
     answers: asyncio.Queue[DialAnswer] = field(default_factory=asyncio.Queue)
     digits: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
     dial_starts: asyncio.Queue[str] = field(default_factory=asyncio.Queue)  # agent channel
+    leg_gone: asyncio.Event = field(default_factory=asyncio.Event)  # the watched agent leg
+    leg_uniqueid: str = ""
 
 
 class ChannelWatch:
@@ -39,6 +43,7 @@ class ChannelWatch:
 
     def __init__(self) -> None:
         self._feeds: dict[str, ChannelFeed] = {}
+        self._legs: dict[str, ChannelFeed] = {}  # agent leg uniqueid -> the caller's feed
 
     def watch(self, uniqueid: str) -> ChannelFeed:
         """Start watching one channel (idempotent)."""
@@ -46,7 +51,20 @@ class ChannelWatch:
 
     def forget(self, uniqueid: str) -> None:
         """Stop watching; late events for it are dropped."""
-        self._feeds.pop(uniqueid, None)
+        feed = self._feeds.pop(uniqueid, None)
+        if feed is not None:
+            self._legs.pop(feed.leg_uniqueid, None)
+
+    def watch_leg(self, uniqueid: str, leg_uniqueid: str) -> asyncio.Event:
+        """Watch the agent leg connected to caller ``uniqueid`` (replacing an earlier one);
+        the returned event is set when that leg hangs up."""
+        feed = self.watch(uniqueid)
+        self._legs.pop(feed.leg_uniqueid, None)
+        feed.leg_uniqueid = leg_uniqueid
+        feed.leg_gone = asyncio.Event()
+        if leg_uniqueid:
+            self._legs[leg_uniqueid] = feed
+        return feed.leg_gone
 
     def on_event(self, event: object) -> None:
         """Subscriber for ``PbxLink.subscribe``: deliver the events a watcher waits for."""
@@ -58,6 +76,8 @@ class ChannelWatch:
             feed = self._feeds.get(event.caller_uniqueid)
             if feed is not None:
                 feed.dial_starts.put_nowait(event.dest_name)
+        elif isinstance(event, ev.ChannelHungUp) and event.uniqueid in self._legs:
+            self._legs.pop(event.uniqueid).leg_gone.set()
         elif isinstance(event, ev.DtmfReceived) and event.direction == "Received":
             feed = self._feeds.get(event.uniqueid)
             if feed is not None:

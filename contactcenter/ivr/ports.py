@@ -115,8 +115,9 @@ class IvrEvents(Protocol):
         """A node ran."""
         ...
 
-    async def voice_message(self, message: VoiceMessage) -> None:
-        """A voice message was recorded."""
+    async def voice_message(self, message: VoiceMessage) -> str | None:
+        """A voice message was recorded; for ``purpose: callback``, what became of the
+        callback request ("requested" or "refused: ..."), shown in the flow's result."""
         ...
 
     async def finished(self, result: IvrResult) -> None:

@@ -404,17 +404,26 @@ class FlowRunner:
             # Hanging up is how most callers end a message: keep it in that case too.
             detail.update(recording=f"{filename}.{fmt}", purpose=n.purpose, ended_by=ended_by)
             if ended_by != "error":
-                await self._store_message(flow, n, filename, fmt, ended_by)
+                status = await self._store_message(flow, n, filename, fmt, ended_by)
+                if n.purpose == "callback" and status is not None:
+                    # The sink registered the callback or refused it (caller id not dialable,
+                    # no place in line to keep); the flow may branch on ``callback``.
+                    detail["callback"] = status
+                    self.vars["callback"] = "requested" if status == "requested" else "refused"
+                    if status != "requested":
+                        log.warning("ivr call=%s node=%s: callback %s", self.call_id, n.id,
+                                    status)
         return n.next
 
     async def _store_message(self, flow: m.Flow, n: m.MessageNode, filename: str, fmt: str,
-                             ended_by: str) -> None:
+                             ended_by: str) -> str | None:
         msg = VoiceMessage(self.call_id, flow.name, n.id, n.purpose, filename, fmt,
                            self.call.env.callerid, dict(self.vars), self.clock.time(), ended_by)
         try:
-            await self.events.voice_message(msg)
+            return await self.events.voice_message(msg)
         except Exception:  # logged; the caller still goes on to the next node
             log.exception("ivr call=%s: storing voice message failed", self.call_id)
+            return None
 
     async def _GotoNode(self, flow: m.Flow, n: m.GotoNode, detail: dict) -> str:
         return n.target

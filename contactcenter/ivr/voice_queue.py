@@ -7,10 +7,11 @@ interaction (``docs/routing.md``, "What the voice glue does"):
 
     enqueue (id = the AGI channel's uniqueid) -> SET MUSIC ON
     Position  -> at most every announce interval: position / expected wait, music back on
-    Offered   -> EXEC Dial(agent dial string, ring timeout); AMI DialEnd(ANSWER) -> answered
+    Offered   -> EXEC Dial(agent dial string, ring timeout, g); AMI DialEnd(ANSWER) -> answered
                  NOANSWER/BUSY/... -> offer_failed, music on, wait again (caller keeps the head)
-                 Dial returns after an answer -> complete -> "connected"
-    Exited    -> "exit" with the destination; Overflowed/Relaxed -> keep waiting
+                 Dial returns after an answer -> the conversation (``connected_call.py``): hold,
+                 resume, transfers; then complete -> "connected", or back in line (transfer)
+    Exited    -> "exit" with the destination; Overflowed/Transferred -> the new queue's config
     caller gone (pushed HANGUP while idle, or during a command) -> abandon / complete
 
 While the caller waits, no AGI command is in flight: the music is a channel generator, keys
@@ -28,7 +29,9 @@ from typing import Any, Protocol
 from contactcenter.domain import routing_events as rev
 from contactcenter.domain.clock import Clock
 from contactcenter.domain.interaction import Interaction
+from contactcenter.ivr.callback_request import request_callback
 from contactcenter.ivr.channel_watch import ChannelWatch, DialAnswer
+from contactcenter.ivr.connected_call import AgentLegs, Conversation
 from contactcenter.ivr.ports import QueueOutcome, QueueRequest
 from contactcenter.routing.errors import RoutingError
 from contactcenter.routing.service import RoutingService
@@ -78,9 +81,17 @@ class VoiceQueue:
     """``QueuePort`` for calls: one routing interaction per queued call."""
 
     def __init__(self, routing: RoutingService, clock: Clock, watch: ChannelWatch,
-                 hooks: CallHooks | None = None, pbx_of: Callable[[str], str] | None = None) -> None:
+                 hooks: CallHooks | None = None, pbx_of: Callable[[str], str] | None = None,
+                 legs: AgentLegs | None = None, transfer_dial: Callable[[str], str] | None = None,
+                 transfer_ring_s: int = 45) -> None:
         self.routing, self.clock, self.watch, self.hooks = routing, clock, watch, hooks
         self.pbx_of = pbx_of or (lambda _uid: "")
+        self.legs, self.transfer_dial, self.transfer_ring_s = legs, transfer_dial, transfer_ring_s
+        self.conversations: dict[str, Conversation] = {}  # interaction id -> connected call
+
+    def conversation(self, iid: str) -> Conversation | None:
+        """The connected call of interaction ``iid`` (for the agent's call controls), if any."""
+        return self.conversations.get(iid)
 
     async def run(self, call: CallControl, request: QueueRequest) -> QueueOutcome:
         """Keep the call until connected, abandoned, or sent out of the queue."""
@@ -156,6 +167,8 @@ class _QueuedCall:
         self.o, self.call, self.iid, self.queue, self.feed = owner, call, iid, queue, feed
         self.max_wait_s = max_wait_s
         self.connected = False
+        self.conv: Conversation | None = None
+        self.back_in_line = False  # a transfer put the caller back in a queue
         self.last_announce = -1e18
         self.cfg = owner.routing.queue_config(queue)
 
@@ -197,6 +210,12 @@ class _QueuedCall:
                         if outcome is not None:
                             return outcome
                         next_update = asyncio.ensure_future(inbox.get())
+                        if self.back_in_line:  # keys pressed while talking are not for the queue
+                            self.back_in_line = False
+                            key.cancel()
+                            while not self.feed.digits.empty():
+                                self.feed.digits.get_nowait()
+                            key = asyncio.ensure_future(self.feed.digits.get())
             finally:
                 for fut in (next_update, hangup, key, limit):
                     fut.cancel()
@@ -223,6 +242,15 @@ class _QueuedCall:
             # plays its sound and hangs up first, so on_exit never runs for it.
             dest = event.destination or {}
             log.info("queue call=%s exit reason=%s destination=%s", self.iid, event.reason, dest)
+            if dest.get("type") == "callback":
+                # Call the caller id back, keeping the place (the interaction is re-opened);
+                # an undialable caller id is a plain exit (the flow's on_exit decides).
+                done = await request_callback(self.o.routing, self.iid, self.call.env.callerid)
+                if not done.ok:
+                    return QueueOutcome("exit", detail=f"{event.reason}:callback {done.detail}")
+                if dest.get("target"):
+                    await self.call.stream_file(str(dest["target"]))
+                return QueueOutcome("callback", detail=f"{event.reason}:callback")
             if dest.get("type") in {"message", "hangup"}:
                 if dest.get("target"):
                     await self.call.stream_file(str(dest["target"]))
@@ -230,7 +258,21 @@ class _QueuedCall:
             return QueueOutcome("exit", detail=f"{event.reason}:{dest.get('type')}")
         elif isinstance(event, (rev.Abandoned, rev.Completed)):
             return QueueOutcome("abandoned" if isinstance(event, rev.Abandoned) else "connected")
+        elif isinstance(event, (rev.Overflowed, rev.Transferred)) and event.to_queue:
+            await self._switch_queue(event.to_queue)
         return None
+
+    async def _switch_queue(self, queue: str, music: bool = False) -> None:
+        """The call waits in another queue now: its announcements and music class apply."""
+        if queue != self.queue:
+            try:
+                self.queue, self.cfg = queue, self.o.routing.queue_config(queue)
+            except RoutingError:
+                pass
+            else:
+                music = True
+        if music and not self.connected:
+            await self._music(True)
 
     async def _music(self, on: bool) -> None:
         await self.call.set_music(on, self.cfg.announce.moh_class if on else "")
@@ -270,7 +312,10 @@ class _QueuedCall:
         await self.call.set_variable("CC_AGENT", offer.agent_id)
         watcher = asyncio.ensure_future(self._await_answer(offer))
         try:
-            status = await self.call.dial(offer.dial_string, max(1, round(offer.ring_timeout_s)))
+            # g: Dial returns 0 when the agent's side leaves the bridge (hangup or Redirect),
+            # so the caller's AGI goes on (app_dial.c OPT_GO_ON).
+            status = await self.call.dial(offer.dial_string, max(1, round(offer.ring_timeout_s)),
+                                          "g")
         finally:
             if self.connected:
                 await watcher  # let its reports (offer_answered, hooks) finish
@@ -279,13 +324,60 @@ class _QueuedCall:
         if status == "ANSWER" or self.connected:
             if not self.connected:  # AMI was down: learn it from Dial itself
                 await self._answered(offer, DialAnswer(self.o.pbx_of(self.iid), "", ""))
-            await self.o.routing.complete(self.iid)
-            if hooks is not None:
-                await hooks.ended(self.iid)
-            return QueueOutcome("connected", detail=offer.agent_id)
+            return await self._conversation(offer)
         await self.o.routing.offer_failed(offer.offer_id, FAILED_STATUS.get(status, "no-answer"))
         await self._music(True)
         return None
+
+    async def _conversation(self, offer: rev.Offered) -> QueueOutcome | None:
+        """The agent answered and the first bridge is over: holds, resumes, transfers."""
+        conv = self.conv
+        kind, target = await conv.follow() if conv is not None else ("ended", "")
+        self._forget_conversation()
+        hooks = self.o.hooks
+        if kind in ("ended", "gone"):
+            try:
+                await self.o.routing.complete(self.iid)
+            except RoutingError as exc:  # ended meanwhile, or a transfer raced the hangup
+                log.info("queue call=%s: complete: %s", self.iid, exc)
+                state = self.o.routing.state_of(self.iid)
+                if state is not None and state.value in ("waiting", "offered"):
+                    kind, target = "queue", self.queue  # back in line: the updates say where
+            if kind != "queue" and hooks is not None:
+                await hooks.ended(self.iid)
+            if kind == "gone":  # the agent's leg ended while the caller was on hold
+                await self.call.stream_file("vm-goodbye")
+                await self.call.hangup()
+            if kind != "queue":
+                return QueueOutcome("connected", detail=offer.agent_id)
+        self.connected = False
+        if hooks is not None:
+            await hooks.ended(self.iid)
+        if kind == "queue":
+            self.back_in_line = True
+            log.info("queue call=%s: transferred by agent %s to %s", self.iid, offer.agent_id,
+                     target)
+            await self._switch_queue(target, music=True)  # no silence while the line moves
+            return None
+        return await self._transfer_out(target, offer.agent_id)
+
+    async def _transfer_out(self, number: str, agent_id: str) -> QueueOutcome:
+        """The agent sent the caller to an outside number: dial it, end with that call."""
+        status = "CHANUNAVAIL"
+        if self.o.transfer_dial is not None:
+            dial = self.o.transfer_dial(number)
+            log.info("queue call=%s: agent %s transfers to %s (%s)", self.iid, agent_id, number,
+                     dial)
+            status = await self.call.dial(dial, self.o.transfer_ring_s, "g")
+        if status != "ANSWER":
+            await self.call.stream_file("vm-goodbye")
+        await self.call.hangup()
+        return QueueOutcome("connected", detail=f"transfer:{number}:{status.lower()}")
+
+    def _forget_conversation(self) -> None:
+        if self.conv is not None and self.o.conversations.get(self.iid) is self.conv:
+            del self.o.conversations[self.iid]
+        self.conv = None
 
     async def _await_answer(self, offer: rev.Offered) -> None:
         await self._answered(offer, await self.feed.answers.get())
@@ -294,25 +386,32 @@ class _QueuedCall:
         if self.connected:
             return
         self.connected = True  # before any await: _dial relies on it to wait for us
+        pbx = leg.pbx or self.o.pbx_of(self.iid)
+        leg_gone = self.o.watch.watch_leg(self.iid, leg.agent_uniqueid)
+        self.conv = Conversation(self.o.routing, self.call, self.iid, offer.agent_id,  # type: ignore[arg-type]
+                                 leg.agent_channel, pbx, self.o.legs, leg_gone, self._music)
+        self.o.conversations[self.iid] = self.conv
         await self.o.routing.offer_answered(offer.offer_id)
         hooks = self.o.hooks
         if hooks is not None:
             env = self.call.env
             await hooks.connected(ConnectedCall(
                 self.iid, offer.agent_id, self.queue, env.callerid, env.channel,
-                leg.agent_channel, leg.pbx or self.o.pbx_of(self.iid), self.o.clock.time(),
-                {}))
+                leg.agent_channel, pbx, self.o.clock.time(), {}))
 
     async def _caller_gone(self) -> None:
+        conv = self.conv
+        self._forget_conversation()
+        if conv is not None and conv.state in ("held", "resuming"):
+            await conv.drop_leg()  # nobody else would hang up the agent's leg on hold
         try:
-            if self.connected:
-                await self.o.routing.complete(self.iid)
-                if self.o.hooks is not None:
-                    await self.o.hooks.ended(self.iid)
-            else:
-                await self.o.routing.abandon(self.iid)
+            # abandon completes a connected interaction (and ends a hold); a transfer may
+            # already have put it back in line, where leaving is abandoning.
+            await self.o.routing.abandon(self.iid)
         except RoutingError as exc:  # already ended by a timer or another path
             log.debug("queue call=%s: %s", self.iid, exc)
+        if self.connected and self.o.hooks is not None:
+            await self.o.hooks.ended(self.iid)
 
 
 __all__ = ["Awaitable", "CallHooks", "ConnectedCall", "VoiceCall", "VoiceQueue"]

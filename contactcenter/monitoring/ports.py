@@ -51,19 +51,11 @@ class LiveCall:
     started_at: float  # epoch seconds (clock time)
 
 
-def mixmonitor(channel: str, file: str, options: str = "b") -> Headers:
-    """``MixMonitor`` on ``channel`` writing ``file`` (``b``: only while bridged)."""
-    return actions.MixMonitor(channel, file, options)
-
-
+# No ``MixMonitor`` builder here on purpose: that AMI action needs the ``system`` write class,
+# which our AMI user lacks; recordings start in the call (AGI ``EXEC MixMonitor``).
 def mixmonitor_mute(channel: str, muted: bool, direction: str = "both") -> Headers:
-    """``MixMonitorMute``: State 1 pauses (silence is written), 0 resumes."""
+    """``MixMonitorMute`` (``call`` class): State 1 mutes (silence is written), 0 unmutes."""
     return actions.MixMonitorMute(channel, muted, direction)
-
-
-def stop_mixmonitor(channel: str) -> Headers:
-    """``StopMixMonitor`` on ``channel``."""
-    return actions.StopMixMonitor(channel)
 
 
 def hangup(channel: str, cause: int | None = None) -> Headers:

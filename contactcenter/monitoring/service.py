@@ -6,23 +6,25 @@ switching mode replaces the leg (hang up, originate again with the new options) 
 always the one the server chose and audited, never one toggled by DTMF on the phone. Stop sends
 the leg's hangups, waits up to ``stop_timeout_s`` (clock seconds) for ChanSpyStop/Hangup and
 then sends the second round and ends the session regardless (see spy_leg.py). The dial string
-comes from ``dial_string_for(actor)`` (server config), never from the request. Audit rows:
+comes from ``dial_string_for(actor)`` (the user's own phone, else their agent's dial string;
+it may be a coroutine function), never from the request. Audit rows:
 ``monitor.start`` / ``monitor.switch`` / ``monitor.stop`` with outcome ok / refused / failed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from contactcenter.domain.clock import Clock
+from contactcenter.monitoring import ports
 from contactcenter.monitoring.chanspy import SpyMode, check_exact_channel
 from contactcenter.monitoring.spy_leg import SpyLeg
-from contactcenter.monitoring import ports
 from contactcenter.storage.audit import AuditLog
 from contactcenter.telephony.ami.protocol import check_value
 
@@ -89,7 +91,7 @@ class MonitorService:
         ami: Mapping[str, ports.AmiPort] | Callable[[str], ports.AmiPort],
         audit: AuditLog,
         clock: Clock,
-        dial_string_for: Callable[[Any], str | None],
+        dial_string_for: Callable[[Any], str | None | Awaitable[str | None]],
         stop_timeout_s: float = 3.0,
     ) -> None:
         self._ami = ami
@@ -154,6 +156,8 @@ class MonitorService:
             await self._refuse(actor, "monitor.start", interaction_id,
                                MonitorError("already monitoring a call: switch or stop it first"))
         dial = self._dial_string_for(actor)
+        if inspect.isawaitable(dial):
+            dial = await dial
         try:
             check_value(dial or "", "dial string")
             check_exact_channel(call.agent_channel)
@@ -267,7 +271,7 @@ class MonitorService:
     async def _send_quietly(port: ports.AmiPort, headers: ports.Headers) -> None:
         try:
             await port.send_action(headers)
-        except Exception as exc:  # "No such channel": the leg is already gone, which is the goal
+        except Exception as exc:  # noqa: BLE001 - "No such channel": the leg is gone, the goal
             log.debug("monitor hangup %s: %s", headers, exc)
 
     # ------------------------------------------------------------------ events

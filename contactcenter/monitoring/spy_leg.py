@@ -28,8 +28,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
-from contactcenter.monitoring.chanspy import SpyMode, chanspy_data
 from contactcenter.monitoring import ports
+from contactcenter.monitoring.chanspy import SpyMode, chanspy_data
 
 
 class LegState(str, enum.Enum):

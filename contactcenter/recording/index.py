@@ -11,14 +11,41 @@ import sqlalchemy as sa
 from contactcenter.storage import recordings as t
 from contactcenter.storage.database import Database
 
+# Kinds of silent stretch in a file. A pause was asked for (card numbers); "not_started" is an
+# on-demand recording nobody has started yet; "stopped" is a recording someone stopped. The
+# file runs on through all of them (muted), so offsets stay those of the call.
+PAUSE, NOT_STARTED, STOPPED = "pause", "not_started", "stopped"
+KINDS = frozenset({PAUSE, NOT_STARTED, STOPPED})
+# Row status of an on-demand recording that nobody started: its all-silent file was deleted.
+STATUS_DISCARDED = "discarded"
+
 
 @dataclass(frozen=True, slots=True)
 class Pause:
-    """A paused stretch, in seconds from the recording's start (``end`` None while paused)."""
+    """A silent stretch, in seconds from the recording's start (``end`` None while it lasts)."""
 
     start: float
     end: float | None
     by: str = ""
+    kind: str = PAUSE
+
+    def as_json(self) -> dict[str, Any]:
+        """``{start, end, by, kind}``."""
+        return {"start": self.start, "end": self.end, "by": self.by, "kind": self.kind}
+
+
+def recorded_spans(silent: tuple[Pause, ...], duration: float) -> list[tuple[float, float]]:
+    """The stretches of ``[0, duration]`` that hold audio: everything outside ``silent``."""
+    spans, at = [], 0.0
+    for gap in sorted(silent, key=lambda p: p.start):
+        start = min(max(gap.start, 0.0), duration)
+        end = duration if gap.end is None else min(max(gap.end, start), duration)
+        if start > at:
+            spans.append((round(at, 3), round(start, 3)))
+        at = max(at, end)
+    if duration > at:
+        spans.append((round(at, 3), round(duration, 3)))
+    return spans
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,11 +68,22 @@ class Recording:
     sample_rate: int | None = None
     channels: int | None = None
     size_bytes: int | None = None
-    pauses: tuple[Pause, ...] = field(default_factory=tuple)
+    pauses: tuple[Pause, ...] = field(default_factory=tuple)  # every kind, in order
     purged_at: datetime | None = None
+
+    def silent(self, *kinds: str) -> tuple[Pause, ...]:
+        """The silent stretches of these kinds (all kinds when none are named)."""
+        return tuple(p for p in self.pauses if not kinds or p.kind in kinds)
+
+    def recorded(self) -> list[tuple[float, float]] | None:
+        """Stretches of the file that hold audio; None until the duration is known."""
+        if self.duration_s is None:
+            return None
+        return recorded_spans(self.pauses, self.duration_s)
 
     def as_json(self) -> dict[str, Any]:
         """A JSON-ready dict (ISO times)."""
+        recorded = self.recorded()
         return {
             "id": self.id,
             "interaction_id": self.interaction_id,
@@ -61,7 +99,10 @@ class Recording:
             "sample_rate": self.sample_rate,
             "channels": self.channels,
             "size_bytes": self.size_bytes,
-            "pauses": [{"start": p.start, "end": p.end, "by": p.by} for p in self.pauses],
+            "pauses": [p.as_json() for p in self.silent(PAUSE)],
+            "off": [p.as_json() for p in self.silent(NOT_STARTED, STOPPED)],
+            "recorded": None if recorded is None else [list(span) for span in recorded],
+            "recorded_s": None if recorded is None else round(sum(b - a for a, b in recorded), 3),
         }
 
 
@@ -89,7 +130,9 @@ def _from_row(r: t.RecordingRow) -> Recording:
         sample_rate=r.sample_rate,
         channels=r.channels,
         size_bytes=r.size_bytes,
-        pauses=tuple(Pause(p["start"], p.get("end"), p.get("by", "")) for p in (r.pauses or [])),
+        pauses=tuple(
+            Pause(p["start"], p.get("end"), p.get("by", ""), p.get("kind", PAUSE)) for p in (r.pauses or [])
+        ),
         purged_at=_aware(r.purged_at),
     )
 
@@ -114,7 +157,7 @@ class RecordingIndex:
             started_at=rec.started_at, ended_at=rec.ended_at, file=rec.file, status=rec.status,
             error=rec.error, duration_s=rec.duration_s, sample_rate=rec.sample_rate,
             channels=rec.channels, size_bytes=rec.size_bytes,
-            pauses=[{"start": p.start, "end": p.end, "by": p.by} for p in rec.pauses],
+            pauses=[p.as_json() for p in rec.pauses],
         )
         async with self._db.session() as s:
             s.add(row)
@@ -188,9 +231,9 @@ class RecordingIndex:
             return _from_row(row)
 
     async def set_pauses(self, recording_id: str, pauses: list[Pause]) -> None:
-        """Replace the pause list."""
+        """Replace the list of silent stretches (pauses and off stretches alike)."""
         async with self._db.session() as s:
             row = await s.get(t.RecordingRow, recording_id)
             if row is not None:
-                row.pauses = [{"start": p.start, "end": p.end, "by": p.by} for p in pauses]
+                row.pauses = [p.as_json() for p in pauses]
                 await s.commit()

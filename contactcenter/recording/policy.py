@@ -60,5 +60,5 @@ def policy_from_mapping(data: Mapping[str, Any] | None) -> RecordingPolicy:
         raise ValueError("retention_days must be a whole number of days")
     agent_access = data.get("agent_access", False)
     if not isinstance(agent_access, bool):
-        raise ValueError("agent_access must be true or false")
+        raise ValueError("agent_access must be true or false")  # noqa: TRY004 - one error type
     return RecordingPolicy(parsed, retention, agent_access)

@@ -2,13 +2,20 @@
 
 Design note
 -----------
-* Start: on the queue engine's "connected" event, a queue whose policy is ``always`` gets an
-  AMI ``MixMonitor`` on the caller's channel with option ``b`` (both sides, only while bridged),
-  file ``root/YYYY/MM/DD/<interaction>-<id>.wav``. Deployments whose AMI user lacks the
-  ``system`` class start it inside the call instead (``start_in_call``: AGI ``EXEC MixMonitor``
-  before Dial, same file and options). ``on_demand`` queues start on ``start()``.
-* Pause/resume: ``MixMonitorMute`` (Direction both) keeps the clock running and writes silence,
-  so the file stays aligned with the call; each pause is stored as offsets from the bridge.
+* One file per call, started inside the call: before the agent is dialled the AGI session runs
+  ``EXEC MixMonitor <file>,b`` (both sides, only while bridged) for ``always`` and ``on_demand``
+  queues alike, file ``root/YYYY/MM/DD/<interaction>-<id>.wav``. AMI's ``MixMonitor`` action
+  needs the ``system`` write class, which our AMI user does not have; everything after the
+  start uses ``MixMonitorMute`` (``call`` class) instead.
+* ``on_demand``: muted over AMI as soon as ``EXEC MixMonitor`` returns, still before Dial, so
+  not one frame of the conversation is heard before someone asks (app_mixmonitor has no
+  "start muted" option). ``start()`` unmutes, ``stop()`` mutes again; both queue modes share
+  them. The file keeps running through every muted stretch (silence), so it stays aligned
+  with the call and one file holds every span that was recorded.
+* The index tells the silent stretches apart (``index.Pause.kind``): ``not_started`` (an
+  on-demand recording nobody started yet), ``pause`` (pause/resume, e.g. a card number) and
+  ``stopped``; offsets are seconds from the bridge. An on-demand recording never started is
+  deleted at the end and its row marked ``discarded``.
 * Close: a ``Hangup`` of the recorded channel, ``MixMonitorStop`` or ``on_call_ended`` ends the
   entry; the file is read with soundfile in a thread once Asterisk has closed it (retried for
   a short grace period). A missing or corrupt file sets the status, it never raises.
@@ -18,6 +25,7 @@ Design note
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import Callable, Mapping
@@ -27,7 +35,15 @@ from typing import Any
 
 from contactcenter.domain.clock import Clock
 from contactcenter.monitoring import ports
-from contactcenter.recording.index import Pause, Recording, RecordingIndex
+from contactcenter.recording.index import (
+    NOT_STARTED,
+    PAUSE,
+    STATUS_DISCARDED,
+    STOPPED,
+    Pause,
+    Recording,
+    RecordingIndex,
+)
 from contactcenter.recording.metadata import AudioMetadata, MetadataProblem, read_metadata
 from contactcenter.recording.paths import RecordingPaths
 from contactcenter.recording.policy import PolicyBook, RecordingMode
@@ -56,8 +72,12 @@ class _Active:
     channel: str
     pbx: str
     t0: float | None  # clock.monotonic() when the bridge began; None until connected
-    paused_at: float | None = None
-    pauses: list[Pause] = field(default_factory=list)
+    spans: list[Pause] = field(default_factory=list)  # silent stretches, the last maybe open
+    ever_on: bool = True  # some audio was let through (False: on demand, never started)
+
+    def open_kind(self) -> str | None:
+        """Kind of the silent stretch going on now; None while audio is recorded."""
+        return self.spans[-1].kind if self.spans and self.spans[-1].end is None else None
 
 
 class RecordingService:
@@ -72,7 +92,6 @@ class RecordingService:
         clock: Clock,
         audit: AuditLog | None = None,
         close_grace_s: float = 2.0,
-        start_via_ami: bool = True,
     ) -> None:
         self.index = index
         self.paths = paths
@@ -81,7 +100,6 @@ class RecordingService:
         self._clock = clock
         self._audit = audit
         self._close_grace_s = close_grace_s
-        self._start_via_ami = start_via_ami
         self._live: dict[str, ports.LiveCall] = {}
         self._active: dict[str, _Active] = {}  # interaction id -> active recording
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -137,106 +155,127 @@ class RecordingService:
         return rec, self.paths.asterisk_path(rel)
 
     # ------------------------------------------------------------- lifecycle
-    async def on_call_connected(self, call: ports.LiveCall) -> Recording | None:
-        """A call reached an agent: start recording if the queue's policy is ``always``."""
-        self._live[call.interaction_id] = call
-        active = self._active.get(call.interaction_id)
-        if active is not None:  # started in the call (AGI) before the bridge
-            active.call, active.t0 = call, self._clock.monotonic()
-            return await self.index.update(active.rec_id, agent_id=call.agent_id)
-        if self.policies.for_queue(call.queue).mode is RecordingMode.ALWAYS and self._start_via_ami:
-            return await self._start(call, actor=None)
-        return None
-
     async def start_in_call(
         self, call: CallControl, interaction_id: str, queue: str, caller_id: str | None, pbx: str
     ) -> Recording | None:
-        """For AGI-driven setups: ``EXEC MixMonitor <file>,b`` before Dial when policy is always."""
-        if self.policies.for_queue(queue).mode is not RecordingMode.ALWAYS:
+        """Before Dial: ``EXEC MixMonitor <file>,b``; muted at once for ``on_demand`` queues."""
+        mode = self.policies.for_queue(queue).mode
+        if mode is RecordingMode.NEVER or interaction_id in self._active:
+            return None  # (a re-offer to another agent keeps the recording it has)
+        channel = call.env.channel
+        rec, target = await self._new_entry(interaction_id, queue, caller_id, pbx, channel, None)
+        code = await call.exec("MixMonitor", f"{target},b")
+        if code != 0:
+            await self.index.add(replace(rec, status=t.STATUS_FAILED,
+                                         error=f"EXEC MixMonitor returned {code}"))
+            log.warning("call=%s: MixMonitor did not start (%s)", interaction_id, code)
             return None
-        if interaction_id in self._active:
+        spans: list[Pause] = []
+        if mode is RecordingMode.ON_DEMAND:
+            try:
+                await self._port(pbx).send_action(ports.mixmonitor_mute(channel, True))
+            except Exception as exc:  # noqa: BLE001 - any failure: the call must go unrecorded
+                # Never record what nobody asked to record: take the monitor off the call.
+                with contextlib.suppress(Exception):
+                    await call.exec("StopMixMonitor")
+                await self.index.add(replace(rec, status=t.STATUS_FAILED,
+                                             error=f"could not start muted: {str(exc)[:160]}"))
+                log.warning("call=%s: on-demand recording not armed: %s", interaction_id, exc)
+                return None
+            spans.append(Pause(0.0, None, "", NOT_STARTED))
+        rec = await self.index.add(replace(rec, pauses=tuple(spans)))
+        self._active[interaction_id] = _Active(
+            rec.id, None, interaction_id, channel, pbx, None, spans,
+            ever_on=mode is RecordingMode.ALWAYS,
+        )
+        return rec
+
+    async def on_call_connected(self, call: ports.LiveCall) -> Recording | None:
+        """A call reached an agent: offsets of its recording count from now."""
+        self._live[call.interaction_id] = call
+        active = self._active.get(call.interaction_id)
+        if active is None:
             return None
-        rec, target = await self._new_entry(interaction_id, queue, caller_id, pbx, call.env.channel, None)
-        await call.exec("MixMonitor", f"{target},b")
-        await self.index.add(rec)
-        self._active[interaction_id] = _Active(rec.id, None, interaction_id, call.env.channel, pbx, None)
+        active.call = call
+        if active.t0 is None:
+            active.t0 = self._clock.monotonic()
+        return await self.index.update(active.rec_id, agent_id=call.agent_id)
+
+    def _offset(self, active: _Active) -> float:
+        now = self._clock.monotonic()
+        return round(max(0.0, now - (active.t0 if active.t0 is not None else now)), 3)
+
+    def _close_span(self, active: _Active, at: float) -> None:
+        last = active.spans[-1]
+        active.spans[-1] = replace(last, end=max(at, last.start))
+
+    async def _controlled(self, interaction_id: str, actor: Any) -> _Active:
+        """The active recording of a call the actor may control, or RecordingError."""
+        active = self._active.get(interaction_id)
+        call = self._live.get(interaction_id)
+        self._check_actor(actor, active.call if active and active.call else call)
+        if active is None:
+            raise RecordingError("not recording")
+        return active
+
+    async def _set(self, active: _Active, muted: bool, close: str | None, open_kind: str | None,
+                   actor: Any, action: str) -> Recording:
+        """Mute or unmute on the PBX, then close/open silent stretches and audit."""
+        if muted != (active.open_kind() is not None):
+            await self._port(active.pbx).send_action(ports.mixmonitor_mute(active.channel, muted))
+        at = self._offset(active)
+        if close is not None and active.open_kind() == close:
+            self._close_span(active, at)
+        if open_kind is not None:
+            active.spans.append(Pause(at, None, ports.actor_name(actor), open_kind))
+        if not muted:
+            active.ever_on = True
+        await self.index.set_pauses(active.rec_id, active.spans)
+        await self._audit_row(actor, action, active.interaction_id, recording=active.rec_id)
+        rec = await self.index.get(active.rec_id)
+        assert rec is not None
         return rec
 
     async def start(self, interaction_id: str, actor: Any) -> Recording:
-        """Start recording a connected call now (``on_demand`` queues, or a restart after stop)."""
+        """Start (unmute) the call's recording: ``on_demand`` queues, or again after a stop."""
         call = self._live.get(interaction_id)
-        self._check_actor(actor, call)
+        active = self._active.get(interaction_id)
+        self._check_actor(actor, active.call if active and active.call else call)
         if call is None:
             raise RecordingError("no connected call with this interaction id")
         if self.policies.for_queue(call.queue).mode is RecordingMode.NEVER:
             await self._audit_row(actor, "recording.start", interaction_id, "refused", reason="policy never")
             raise RecordingError("this queue is never recorded")
-        if interaction_id in self._active:
-            raise RecordingError("already recording")
-        return await self._start(call, actor)
-
-    async def _start(self, call: ports.LiveCall, actor: Any | None) -> Recording:
-        rec, target = await self._new_entry(
-            call.interaction_id, call.queue, call.caller_id, call.pbx, call.caller_channel, call.agent_id
-        )
-        self._active[call.interaction_id] = _Active(
-            rec.id, call, call.interaction_id, call.caller_channel, call.pbx, self._clock.monotonic()
-        )
-        try:
-            await self._port(call.pbx).send_action(ports.mixmonitor(call.caller_channel, target, "b"))
-        except Exception as exc:  # the call goes on; the index says why there is no file
-            self._active.pop(call.interaction_id, None)
-            await self.index.add(
-                replace(rec, status=t.STATUS_FAILED, error=f"MixMonitor refused: {str(exc)[:180]}")
-            )
-            raise RecordingError(f"MixMonitor failed: {exc}") from exc
-        await self.index.add(rec)
-        if actor is not None:
-            await self._audit_row(actor, "recording.start", call.interaction_id, recording=rec.id)
-        return rec
+        if active is None:
+            raise RecordingError("this call has no recording to start (MixMonitor starts in the "
+                                 "call before the agent is dialled)")
+        kind = active.open_kind()
+        if kind in (None, PAUSE):
+            raise RecordingError("already recording" if kind is None else "already recording (paused)")
+        return await self._set(active, False, kind, None, actor, "recording.start")
 
     async def pause(self, interaction_id: str, actor: Any) -> Recording:
         """Mute the recording (silence is written) and mark the pause in the index."""
-        return await self._mute(interaction_id, actor, True)
+        active = await self._controlled(interaction_id, actor)
+        kind = active.open_kind()
+        if kind is not None:
+            raise RecordingError("already paused" if kind == PAUSE else "not recording")
+        return await self._set(active, True, None, PAUSE, actor, "recording.pause")
 
     async def resume(self, interaction_id: str, actor: Any) -> Recording:
         """Unmute the recording and close the open pause."""
-        return await self._mute(interaction_id, actor, False)
-
-    async def _mute(self, interaction_id: str, actor: Any, muted: bool) -> Recording:
-        active = self._active.get(interaction_id)
-        self._check_actor(actor, active.call if active else self._live.get(interaction_id))
-        if active is None:
-            raise RecordingError("not recording")
-        if muted == (active.paused_at is not None):
-            raise RecordingError("already paused" if muted else "not paused")
-        await self._port(active.pbx).send_action(ports.mixmonitor_mute(active.channel, muted))
-        now = self._clock.monotonic()
-        offset = round(max(0.0, now - (active.t0 if active.t0 is not None else now)), 3)
-        if muted:
-            active.paused_at = now
-            active.pauses.append(Pause(offset, None, ports.actor_name(actor)))
-        else:
-            active.paused_at = None
-            last = active.pauses[-1]
-            active.pauses[-1] = Pause(last.start, offset, last.by)
-        await self.index.set_pauses(active.rec_id, active.pauses)
-        await self._audit_row(actor, "recording.pause" if muted else "recording.resume", interaction_id, recording=active.rec_id)
-        rec = await self.index.get(active.rec_id)
-        assert rec is not None
-        return rec
+        active = await self._controlled(interaction_id, actor)
+        if active.open_kind() != PAUSE:
+            raise RecordingError("not paused")
+        return await self._set(active, False, PAUSE, None, actor, "recording.resume")
 
     async def stop(self, interaction_id: str, actor: Any) -> Recording:
-        """Stop recording before the call ends (``StopMixMonitor``) and index the file."""
-        active = self._active.get(interaction_id)
-        self._check_actor(actor, active.call if active else self._live.get(interaction_id))
-        if active is None:
+        """Stop recording (mute until the call ends or someone starts it again)."""
+        active = await self._controlled(interaction_id, actor)
+        kind = active.open_kind()
+        if kind in (NOT_STARTED, STOPPED):
             raise RecordingError("not recording")
-        await self._port(active.pbx).send_action(ports.stop_mixmonitor(active.channel))
-        await self._audit_row(actor, "recording.stop", interaction_id, recording=active.rec_id)
-        rec = await self._finish(interaction_id)
-        assert rec is not None
-        return rec
+        return await self._set(active, True, PAUSE, STOPPED, actor, "recording.stop")
 
     async def on_call_ended(self, interaction_id: str) -> Recording | None:
         """The call is over: close and index its recording."""
@@ -258,14 +297,18 @@ class RecordingService:
         active = self._active.pop(interaction_id, None)
         if active is None:
             return None
-        now = self._clock.monotonic()
-        if active.paused_at is not None and active.pauses:
-            last = active.pauses[-1]
-            end = round(max(0.0, now - (active.t0 or now)), 3)
-            active.pauses[-1] = Pause(last.start, end, last.by)
-            await self.index.set_pauses(active.rec_id, active.pauses)
+        if active.open_kind() is not None:
+            self._close_span(active, self._offset(active))
+            await self.index.set_pauses(active.rec_id, active.spans)
         await self.index.update(active.rec_id, ended_at=self._now())
-        return await self.refresh_metadata(active.rec_id, wait=True)
+        rec = await self.refresh_metadata(active.rec_id, wait=True)
+        if active.ever_on or rec is None:
+            return rec
+        # On demand and never started: the file is silence from end to end; keep no file.
+        with contextlib.suppress(OSError, ValueError, RuntimeError):
+            await asyncio.to_thread(self.paths.resolve(rec.file).unlink, True)
+        return await self.index.update(rec.id, status=STATUS_DISCARDED, size_bytes=None,
+                                       error="on-demand recording never started; file deleted")
 
     async def refresh_metadata(self, recording_id: str, wait: bool = False) -> Recording | None:
         """Read the file's metadata (soundfile, in a thread) and store it or the problem."""

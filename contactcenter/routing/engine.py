@@ -21,12 +21,15 @@ highest priority first, then longest waiting *since first arrival*, then arrival
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from contactcenter.domain.agent import AgentState
 from contactcenter.domain.interaction import (
     CallbackRequest,
     Interaction,
+    check_data,
     check_wire_safe,
 )
 from contactcenter.domain.interaction import (
@@ -39,12 +42,15 @@ from contactcenter.domain.routing_events import (
     AgentUnpaused,
     CallbackRequested,
     Connected,
+    Held,
     Ringing,
     RoutingEvent,
     Transferred,
+    Unheld,
 )
 from contactcenter.domain.skills import requirement
 from contactcenter.routing.agent_state import step
+from contactcenter.routing.engine_config import EngineConfig
 from contactcenter.routing.engine_restore import EngineRestore
 from contactcenter.routing.engine_state import (  # re-exported: callers import them from here
     CHANNELS,
@@ -57,8 +63,18 @@ from contactcenter.routing.engine_state import (  # re-exported: callers import 
 )
 from contactcenter.routing.errors import Conflict
 
+HOLD_KEY = "on_hold_since"  # in an interaction's data while its customer is on hold
+_OUTSIDE_NUMBER = re.compile(r"\+?[0-9]{1,20}")
 
-class Engine(EngineRestore):
+
+def check_outside_number(number: str) -> str:
+    """A number an agent may transfer to: digits, optionally a leading +, at most 20."""
+    if not isinstance(number, str) or not _OUTSIDE_NUMBER.fullmatch(number):
+        raise ValueError("number must be digits, optionally after a +, at most 20")
+    return number
+
+
+class Engine(EngineConfig, EngineRestore):
     """Routes interactions to agents; every public method takes ``now`` and returns events."""
 
     def enqueue(self, interaction: Interaction, now: float) -> list[RoutingEvent]:
@@ -140,6 +156,7 @@ class Engine(EngineRestore):
         self._begin(now)
         rec = self._get(iid)
         if rec.state is IS.CONNECTED:
+            self._end_hold(rec)
             self._complete(rec)
             return self._end()
         stage = rec.state.value
@@ -163,6 +180,7 @@ class Engine(EngineRestore):
         rec = self._get(iid)
         if rec.state is not IS.CONNECTED:
             raise Conflict(f"interaction {iid} is {rec.state.value}, not connected")
+        self._end_hold(rec)
         self._complete(rec)
         return self._end()
 
@@ -175,6 +193,7 @@ class Engine(EngineRestore):
             raise Conflict(f"interaction {iid} is {rec.state.value}, not connected")
         agent = self.agents[rec.agent_id]  # type: ignore[index]
         slot = agent.slots[rec.offer_id]  # type: ignore[index]
+        self._end_hold(rec)
         del self.offers[rec.offer_id]  # type: ignore[arg-type]
         slot.state = step(slot.state, "transfer")
         self._emit(Transferred(now, iid, rec.queue, queue.name, agent.id))
@@ -182,6 +201,51 @@ class Engine(EngineRestore):
         self._start_wrapup(agent, slot)
         self._move(rec, queue)
         return self._end()
+
+    def transfer_out(self, iid: str, number: str, now: float) -> list[RoutingEvent]:
+        """An agent sends a connected interaction blind to an outside number: it ends here
+        (``Transferred`` with ``to_number``, then ``Completed``; the agent goes to wrap-up)."""
+        check_outside_number(number)
+        self._begin(now)
+        rec = self._connected(iid)
+        self._end_hold(rec)
+        self._emit(Transferred(now, iid, rec.queue, "", rec.agent_id, number))
+        self._complete(rec)
+        return self._end()
+
+    def hold(self, iid: str, now: float) -> list[RoutingEvent]:
+        """The agent puts a connected interaction on hold (``data[HOLD_KEY]`` = since when)."""
+        self._begin(now)
+        rec = self._connected(iid)
+        if HOLD_KEY in rec.data:
+            raise Conflict(f"interaction {iid} is already on hold")
+        rec.data[HOLD_KEY] = now
+        self._emit(Held(now, iid, rec.agent_id or "", rec.queue))
+        self._touch(rec)
+        return self._end()
+
+    def unhold(self, iid: str, now: float) -> list[RoutingEvent]:
+        """The customer on hold is talking to the agent again."""
+        self._begin(now)
+        rec = self._connected(iid)
+        if HOLD_KEY not in rec.data:
+            raise Conflict(f"interaction {iid} is not on hold")
+        self._end_hold(rec)
+        return self._end()
+
+    def _connected(self, iid: str) -> Live:
+        rec = self._get(iid)
+        if rec.state is not IS.CONNECTED:
+            raise Conflict(f"interaction {iid} is {rec.state.value}, not connected")
+        return rec
+
+    def _end_hold(self, rec: Live) -> None:
+        """Close a hold in progress (resume, transfer, end of the call): ``Unheld``."""
+        since = rec.data.pop(HOLD_KEY, None)
+        if since is not None:
+            held = max(0.0, self._now - float(since))
+            self._emit(Unheld(self._now, rec.id, rec.agent_id or "", rec.queue, held))
+            self._touch(rec)
 
     def leave(self, iid: str, now: float) -> list[RoutingEvent]:
         """The caller pressed the queue's leave key: go to its leave destination."""
@@ -204,18 +268,38 @@ class Engine(EngineRestore):
         self._exit(rec, reason, None)
         return self._end()
 
-    def request_callback(self, iid: str, number: str, now: float) -> list[RoutingEvent]:
-        """A waiting customer asks to be called back; they keep their place in line."""
+    def request_callback(
+        self, iid: str, number: str, now: float, data: Mapping[str, Any] | None = None
+    ) -> list[RoutingEvent]:
+        """A customer asks to be called back at ``number``; they keep their place in line.
+
+        Accepted while waiting, and also shortly after an exit or a withdraw (the IVR's own
+        max wait, a queue exit or leave destination of type callback): the interaction is then
+        re-opened as a callback with its original key. ``data`` (e.g. the file of the recorded
+        name) is added to the screen pop. A second request for a callback only adds its data.
+        """
         request = CallbackRequest(number)
+        extra = check_data(data or {})
         self._begin(now)
-        rec = self._get(iid)
-        if rec.state is not IS.WAITING:
+        rec = self.live.get(iid)
+        reopened = rec is None
+        if rec is None:
+            rec = self._reopen(iid)
+        elif rec.callback is not None:
+            rec.data.update(extra)
+            self._touch(rec)
+            return self._end()
+        elif rec.state is not IS.WAITING:
             raise Conflict(f"interaction {iid} is {rec.state.value}, not waiting")
         rec.callback = request
-        rec.gen += 1  # stops announcements and max wait: nobody is holding any more
-        self._arm_queue_timers(rec, announce=False)
+        rec.data.update(extra)
         self._emit(CallbackRequested(now, iid, rec.queue, number))
-        self._touch(rec)
+        if reopened:
+            self._enter_line(rec)  # its own key: ahead of everyone who arrived after it
+        else:
+            rec.gen += 1  # stops announcements and max wait: nobody is holding any more
+            self._arm_queue_timers(rec, announce=False)
+            self._touch(rec)
         return self._end()
 
     def agent_login(
@@ -306,10 +390,12 @@ class Engine(EngineRestore):
 __all__ = [
     "CHANNELS",
     "CUSTOMER_FAILURES",
+    "HOLD_KEY",
     "MAX_REASON",
     "RING_GRACE_S",
     "Engine",
     "Live",
     "QueueStats",
+    "check_outside_number",
     "check_reason",
 ]

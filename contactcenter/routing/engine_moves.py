@@ -30,11 +30,13 @@ from contactcenter.routing.agent_state import AgentRuntime, Slot, step
 from contactcenter.routing.engine_state import (
     CHANNELS,
     CUSTOMER_FAILURES,
+    REOPEN_KEPT,
+    REOPEN_WINDOW_S,
     RING_GRACE_S,
     EngineState,
     Live,
 )
-from contactcenter.routing.errors import Conflict
+from contactcenter.routing.errors import Conflict, NotFound
 from contactcenter.routing.strategies import choose, eligible
 
 
@@ -102,7 +104,33 @@ class EngineMoves(EngineState):
             return
         self._close(rec, IS.EXITED)
         self.stats[rec.queue].exited += 1
+        self._keep_exited(rec)
         self._emit(Exited(self._now, rec.id, rec.queue, reason, dest.as_dict() if dest else None))
+
+    def _keep_exited(self, rec: Live) -> None:
+        """Remember an exit for a while: the customer may still ask for a callback (reopen)."""
+        kept = self._exited
+        kept[rec.id] = (self._now, rec)
+        kept.move_to_end(rec.id)
+        while kept and (len(kept) > REOPEN_KEPT
+                        or next(iter(kept.values()))[0] < self._now - REOPEN_WINDOW_S):
+            kept.popitem(last=False)
+
+    def _reopen(self, iid: str) -> Live:
+        """Take back a recently exited interaction, closed no more than REOPEN_WINDOW_S ago.
+
+        The caller then gives it a callback and puts it in line: its key (priority, first
+        arrival, sequence) is the original one, so it keeps its place.
+        """
+        if iid in self.live:
+            raise Conflict(f"interaction {iid} is open")
+        item = self._exited.pop(iid, None)
+        if item is None or item[0] < self._now - REOPEN_WINDOW_S:
+            raise NotFound(f"no recently exited interaction {iid!r}")
+        rec = item[1]
+        self.live[iid] = rec
+        self.stats[rec.queue].exited -= 1  # it did not leave after all
+        return rec
 
     def _close(self, rec: Live, state: IS) -> None:
         rec.state = state
@@ -250,9 +278,12 @@ class EngineMoves(EngineState):
         disposition: str | None,
         notes: str | None,
         refill: bool = True,
+        ended_at: float | None = None,
     ) -> None:
         self._wrapping.pop(slot.offer_id, None)
-        handle = self._now - (slot.connected_at if slot.connected_at is not None else slot.since)
+        # ``ended_at``: a wrap-up that timed out while the server was down ended back then.
+        end = self._now if ended_at is None else min(ended_at, self._now)
+        handle = end - (slot.connected_at if slot.connected_at is not None else slot.since)
         self.handle[slot.queue].add(handle)
         self._emit(
             WrapupDone(

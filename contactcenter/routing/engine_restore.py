@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from contactcenter.domain.agent import AgentState
 from contactcenter.domain.interaction import (
@@ -16,13 +17,14 @@ from contactcenter.domain.routing_events import (
 )
 from contactcenter.domain.routing_records import AgentRecord, InteractionRecord
 from contactcenter.domain.skills import relax, requirement
-from contactcenter.routing.agent_state import Slot
-from contactcenter.routing.engine_state import Live
+from contactcenter.routing.agent_state import AgentRuntime, Slot
+from contactcenter.routing.engine_state import CHANNELS, Live
 from contactcenter.routing.engine_timers import EngineTimers
 
 
 class EngineRestore(EngineTimers):
-    """``restore``: agents first, then connected interactions, then the lines in order."""
+    """``restore``: agents (with their wrap-ups) first, then connected interactions, then the
+    lines in order."""
 
     def restore(
         self, agents: Iterable[AgentRecord], interactions: Iterable[InteractionRecord], now: float
@@ -30,9 +32,12 @@ class EngineRestore(EngineTimers):
         """Rebuild from stored rows: agents first, then open interactions in line order.
 
         Offers that were ringing are void (the dial died with the old process): the
-        interaction goes back to its place and the agent is freed, not paused.
+        interaction goes back to its place and the agent is freed, not paused. A wrap-up in
+        progress is restored with its remaining time (counted from when it started); one whose
+        time ran out meanwhile ends at once as timed out (``WrapupDone`` without disposition).
         """
         self._begin(now)
+        overdue: list[tuple[AgentRuntime, Slot, float]] = []
         for row in agents:
             agent = self.agents.get(row.agent_id)
             if agent is None or row.presence == AgentState.LOGGED_OUT.value:
@@ -41,8 +46,16 @@ class EngineRestore(EngineTimers):
             agent.presence = AgentState(row.presence)
             agent.pause_reason = row.pause_reason
             agent.answered_today, agent.day = row.answered_today, row.day
+            for item in row.wrapups:  # before _attach: a wrap-up holds its slot
+                due = self._restore_wrapup(agent, item)
+                if due is not None:
+                    overdue.append((agent, due[0], due[1]))
             self._attach(agent)
             self._agent_changed(agent)
+        # Wrap-ups whose time ran out while the server was away end now, as timed out, with
+        # the handle time they had at their deadline.
+        for agent, slot, deadline in overdue:
+            self._finish_wrapup(agent, slot, None, None, refill=False, ended_at=deadline)
         rows = sorted(interactions, key=lambda r: (-r.priority, r.arrived_at, r.seq))
         for row in rows:
             self._seq = max(self._seq, row.seq)
@@ -56,6 +69,33 @@ class EngineRestore(EngineTimers):
         for agent in self.agents.values():
             self._fill(agent)
         return self._end()
+
+    def _restore_wrapup(
+        self, agent: AgentRuntime, item: Mapping[str, Any]
+    ) -> tuple[Slot, float] | None:
+        """Give ``agent`` back a stored wrap-up slot; its timer counts from when it started.
+
+        Returns (slot, deadline) when the deadline has already passed (the caller ends it).
+        """
+        try:
+            queue = self.queues[str(item["queue"])]
+            channel, offer_id = str(item["channel"]), str(item["offer_id"])
+            since = float(item["since"])
+            connected = item.get("connected_at")
+            slot = Slot(str(item["interaction_id"]), channel, queue.name, offer_id,
+                        AgentState.WRAPUP, since, None if connected is None else float(connected))
+        except (KeyError, TypeError, ValueError):
+            return None  # a queue no longer configured, or a damaged row: nothing to hold
+        if channel not in CHANNELS or offer_id in agent.slots:
+            return None
+        agent.slots[offer_id] = slot
+        agent.used[channel] = agent.used.get(channel, 0) + 1
+        deadline = since + queue.wrapup_s
+        if deadline <= self._now:
+            return slot, deadline
+        self._wrapping[offer_id] = agent.id
+        self._timer(deadline, "wrapup", offer_id, 0, 0)
+        return None
 
     def _restore_one(self, row: InteractionRecord) -> None:
         queue = self.queues.get(row.queue)

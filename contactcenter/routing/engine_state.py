@@ -10,9 +10,11 @@ from __future__ import annotations
 import heapq
 import itertools
 import random
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
+from contactcenter.domain.agent import AgentState
 from contactcenter.domain.interaction import (
     CallbackRequest,
     check_wire_safe,
@@ -38,6 +40,10 @@ RING_GRACE_S = 5.0  # the voice side's Dial timeout fires first; this only catch
 CHANNELS = ("voice", "chat", "ticket")
 CUSTOMER_FAILURES = frozenset({"callback-no-answer", "callback-busy", "callback-failed"})
 MAX_REASON = 64
+# An exited interaction can be re-opened as a callback with its place for this long (the IVR
+# asks "call you back?" after its own max wait); at most this many are remembered.
+REOPEN_WINDOW_S = 900.0
+REOPEN_KEPT = 10_000
 
 
 @dataclass(slots=True, eq=False)
@@ -114,6 +120,7 @@ class EngineState:
         self._dirty_live: dict[str, Live] = {}
         self._dirty_agents: set[str] = set()
         self._wrapping: dict[str, str] = {}  # offer id of a wrap-up slot -> agent id
+        self._exited: OrderedDict[str, tuple[float, Live]] = OrderedDict()  # id -> (when, rec)
         self._now = 0.0
 
     def _begin(self, now: float) -> None:
@@ -229,4 +236,9 @@ class EngineState:
             answered_today=agent.answered_today,
             day=agent.day,
             updated_at=self._now,
+            wrapups=[
+                {"interaction_id": s.interaction_id, "channel": s.channel, "queue": s.queue,
+                 "offer_id": s.offer_id, "since": s.since, "connected_at": s.connected_at}
+                for s in agent.slots.values() if s.state is AgentState.WRAPUP
+            ],
         )

@@ -176,6 +176,17 @@ class RoutingService:
             stream.put(Offered(now, iid, rec.offer_id, rec.agent_id, rec.queue, rec.channel,
                                dial, ring, number, rec.attempts))
 
+    def callback_offers(self) -> list[Offered]:
+        """Callbacks being offered right now, as ``Offered`` again: for a dialer that starts
+        after routing (the restore offers due callbacks before anyone subscribed)."""
+        now, out = self.clock.time(), []
+        for rec in self.engine.live.values():
+            if rec.callback is not None and rec.state is InteractionState.OFFERED:
+                stream = _Stream()
+                self._replay_state(rec.id, stream, now)
+                out.extend(e for e in stream.items if isinstance(e, Offered))
+        return out
+
     async def updates(self, iid: str) -> AsyncIterator[RoutingEvent]:
         """Events about ``iid`` (Entered, Position, Offered, Connected, Overflowed, ...),
         ending with its terminal one (Completed, Abandoned or Exited)."""
@@ -230,6 +241,19 @@ class RoutingService:
         """Send a connected interaction to another queue; the agent goes to wrap-up."""
         self._call(self.engine.transfer, iid, queue)
 
+    async def transfer_out(self, iid: str, number: str) -> None:
+        """Blind transfer of a connected interaction to an outside number: it ends (logged
+        as ``transfer`` with ``to_number``, then ``complete``); the agent goes to wrap-up."""
+        self._call(self.engine.transfer_out, iid, number)
+
+    async def hold(self, iid: str) -> None:
+        """The agent put a connected interaction on hold (logged ``hold``)."""
+        self._call(self.engine.hold, iid)
+
+    async def unhold(self, iid: str) -> None:
+        """The hold is over (logged ``unhold`` with ``held_s``; ending the call does it too)."""
+        self._call(self.engine.unhold, iid)
+
     async def leave(self, iid: str) -> None:
         """The caller pressed the queue's leave key (an Exited or Overflowed update follows)."""
         self._call(self.engine.leave, iid)
@@ -238,9 +262,22 @@ class RoutingService:
         """Take a waiting interaction out of line; an ``Exited(reason, None)`` update follows."""
         self._call(self.engine.withdraw, iid, reason)
 
-    async def request_callback(self, iid: str, number: str) -> None:
-        """A waiting caller wants a callback at ``number``; they keep their place."""
-        self._call(self.engine.request_callback, iid, number)
+    async def request_callback(
+        self, iid: str, number: str, data: dict[str, Any] | None = None
+    ) -> None:
+        """A caller wants a callback at ``number``; they keep their place. Also right after
+        the interaction exited (it is re-opened with its original key); ``data`` joins the
+        screen pop. NotFound when there is nothing open or recently exited under ``iid``."""
+        fresh = iid not in self._streams  # a re-opened interaction gets a new update stream
+        if fresh:
+            self._streams[iid] = _Stream()
+        try:
+            events = self.engine.request_callback(iid, number, self.clock.time(), data)
+        except Exception:
+            if fresh:
+                del self._streams[iid]
+            raise
+        self._dispatch(events)
 
     async def reconcile(self, live_ids: Collection[str], channel: str = "voice") -> list[str]:
         """After a restart or AMI reconnect: end ``channel`` interactions whose customer is
@@ -290,6 +327,17 @@ class RoutingService:
     def snapshot(self) -> Snapshot:
         """Per-queue and per-agent figures now."""
         return snapshot(self.engine, self.clock.time())
+
+    # ----------------------------------------------------------------- configuration
+    def check_config(self, config: RoutingConfig) -> list[str]:
+        """Why ``config`` cannot be applied now (empty: it can); see routing/engine_config.py."""
+        return self.engine.check_config(config)
+
+    async def apply_config(self, config: RoutingConfig) -> None:
+        """Run on ``config`` from now on, without a restart (``ConfigRefused``: nothing changed).
+        Stores no configuration: the caller saves it first (the admin API does)."""
+        self._call(self.engine.apply_config, config)
+        self.config = config
 
     def subscribe(self, fn: Subscriber) -> Callable[[], None]:
         """Call ``fn(event)`` for every event (synchronously; keep it short). Returns an
@@ -356,6 +404,7 @@ class RoutingService:
         while True:
             await self._writer_wake.wait()
             self._writer_wake.clear()
+            await asyncio.sleep(0.01)  # gather ~10 ms of dispatches: a commit costs ~1 ms of CPU
             while self._pending:
                 batch, self._pending = self._pending, []
                 events = [e for item in batch for e in item[0]]

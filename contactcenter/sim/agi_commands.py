@@ -4,6 +4,8 @@ Design note: a digit-reading command takes the caller's next step. ``Press(d, af
 becomes DTMF on the AGI channel: the first digit ``s`` clock seconds into the command, the
 next ones ``DIGIT_GAP`` apart, each a DTMFBegin then, 150 ms later, a DTMFEnd. Playback
 lengths come from ``sounds.py``. A hangup while a command waits makes it return ``-1``.
+Music on hold is a generator on the channel: anything that opens a sound file or bridges the
+channel stops it (MusicOnHoldStop), as main/file.c and app_dial.c deactivate the generator.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import random
 from typing import TYPE_CHECKING
 
 from . import agi_wire as wire
+from .bridge_app import bridge
 from .channels import SimChannel
 from .dial import dial
 from .dialplan import first_of, flag
@@ -25,6 +28,9 @@ if TYPE_CHECKING:
 DIGIT_GAP = 0.3
 DTMF_MS = 150
 _SAY = {("SAY", "DIGITS"), ("SAY", "NUMBER"), ("SAY", "ALPHA"), ("SAY", "DATETIME")}
+# Commands that open a sound file (or speak), which stops music on hold.
+_PLAYS = _SAY | {("STREAM", "FILE"), ("CONTROL", "STREAM", "FILE"), ("GET", "OPTION"),
+                 ("GET", "DATA")}
 
 
 class Hungup(Exception):
@@ -39,6 +45,16 @@ class CommandRunner:
         self.pbx, self.clock, self.ch = session.pbx, session.clock, session.ch
         self.dead_hangup_sent = False
         self._t0 = 0.0
+        self.music: str | None = None  # the class playing on the channel, None when silent
+
+    def _music_on(self, moh_class: str) -> None:
+        self.pbx.emit_ch("MusicOnHoldStart", self.ch, [("Class", moh_class)])
+        self.music = moh_class
+
+    def _music_off(self) -> None:
+        if self.music is not None:
+            self.music = None
+            self.pbx.emit_ch("MusicOnHoldStop", self.ch)
 
     # -- plumbing ------------------------------------------------------------------------
     def _dead(self) -> bool:
@@ -178,10 +194,13 @@ class CommandRunner:
             return "1"
         if w == ("SET", "MUSIC"):
             if a[0].lower() == "on":
-                pbx.emit_ch("MusicOnHoldStart", ch, [("Class", a[1] if len(a) > 1 else "default")])
+                self._music_on(a[1] if len(a) > 1 else "default")
             else:
+                self.music = None
                 pbx.emit_ch("MusicOnHoldStop", ch)
             return "0"
+        if w in _PLAYS:
+            self._music_off()
         if w in {("STREAM", "FILE"), ("CONTROL", "STREAM", "FILE")}:
             return await self._stream(a[0], a[1], with_endpos=True)
         if w in _SAY:
@@ -306,6 +325,7 @@ class CommandRunner:
         ch, pbx, name = self.ch, self.pbx, app.lower()
         dead = self._dead()
         if name == "playback":
+            self._music_off()
             files = data.split(",")[0].split("&")
             lengths = [self._sound(f) for f in files]
             if dead or any(x is None for x in lengths):
@@ -322,7 +342,9 @@ class CommandRunner:
         if dead:
             return "-1"
         if name == "dial":
-            return str(await dial(self.s.dp, ch, data, self.s.call))
+            return str(await dial(self.s.dp, ch, data, self.s.call, self._music_off))
+        if name == "bridge":
+            return await bridge(self.s.dp, ch, data, self._music_off)
         if name == "mixmonitor":
             filename, _, rest = data.partition(",")
             return self._mixmonitor(ch, filename, rest.split(",")[0])
@@ -331,16 +353,18 @@ class CommandRunner:
                 pbx.emit_ch("MixMonitorStop", ch)
             return "0"
         if name in ("startmusiconhold", "musiconhold"):
-            pbx.emit_ch("MusicOnHoldStart", ch, [("Class", data.split(",")[0] or "default")])
+            self._music_on(data.split(",")[0] or "default")
             if name == "startmusiconhold":
                 return "0"
             parts = data.split(",")
             try:
                 await self._until(float(parts[1]) if len(parts) > 1 and parts[1] else 10**9)
             finally:
+                self.music = None
                 pbx.emit_ch("MusicOnHoldStop", ch)
             return "0"
         if name == "stopmusiconhold":
+            self.music = None
             pbx.emit_ch("MusicOnHoldStop", ch)
             return "0"
         if name == "wait":

@@ -43,6 +43,8 @@ class AgiSession:
         """Send text to the server (ignored once the socket is gone)."""
         if self._writer is not None and not self._writer.is_closing():
             self._writer.write(text.encode())
+            if self.pbx.config.agi_trace is not None:
+                self.pbx.config.agi_trace(self.ch.uniqueid, "sent", text)
 
     async def run(self) -> str:
         """Run the session; returns AGISTATUS (SUCCESS, HANGUP or FAILURE)."""
@@ -85,6 +87,8 @@ class AgiSession:
                         break
                     buffer.receive_data(data)
                     continue
+                if self.pbx.config.agi_trace is not None:
+                    self.pbx.config.agi_trace(ch.uniqueid, "read", line)
                 self._busy = True
                 self._idle.clear()
                 try:

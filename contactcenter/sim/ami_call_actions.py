@@ -97,15 +97,20 @@ class CallActions(ActionGroup):
         self.redirect(ch, msg.get("Context") or "", msg.get("Exten") or "s", priority)
 
     def redirect(self, ch: SimChannel, context: str, exten: str, priority: int) -> None:
-        """Send ``ch`` to a new dialplan location (quirk 16 when it runs AGI)."""
+        """Send ``ch`` to a new dialplan location (quirk 16 when it runs AGI). A callee in a
+        Dial bridge leaves it and the caller's Dial returns (``dial.py``, ``bridge_app.py``)."""
         ch.context, ch.exten, ch.priority = context, exten, priority
+        app, data = ch.application, ch.app_data
+        if not app:  # a dialled PJSIP leg runs no dialplan: app_dial names it AppDial
+            app, data = ("AGI", data) if ch.in_agi or ch.bridge is None else (
+                "AppDial", "(Outgoing Line)")
         self.pbx.emit_ch(
             "Newexten",
             ch,
             [
                 ("Extension", exten),
-                ("Application", ch.application or "AGI"),
-                ("AppData", ch.app_data),
+                ("Application", app),
+                ("AppData", data),
             ],
             privilege="dialplan,all",
         )

@@ -1,17 +1,21 @@
 """The Dial() application of the simulated PBX (used by AGI ``EXEC Dial`` and Originate).
 
 Design note: Dial owns the callee leg from creation to hangup. It rings the target, bridges on
-answer, then waits for the first of: the caller hangs up (returns -1), the callee side ends
-(returns 0) or the caller is redirected (returns 0). Event order follows transcripts 02/05:
-the DIAL* VarSets, DialBegin/DialEnd with a Dest block, BridgeCreate/Enter, BRIDGEPEER, and on
-the way out BridgeLeave, ANSWEREDTIME/DIALEDTIME, BridgeDestroy, DIALSTATUS, hangups.
+answer, then waits for the first of: the caller hangs up (returns -1), the caller is redirected
+(returns 0), the callee side ends or the callee is redirected (the bridge dissolves; returns
+-1, or 0 with option ``g``: app_dial.c OPT_GO_ON; a redirected callee then runs its new
+location, ``bridge_app.park``). Event order follows transcripts 02/05: the DIAL* VarSets,
+DialBegin/DialEnd with a Dest block, BridgeCreate/Enter, BRIDGEPEER, and on the way out
+BridgeLeave, ANSWEREDTIME/DIALEDTIME, BridgeDestroy, DIALSTATUS, hangups.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from .bridge_app import park
 from .channels import SimChannel
 from .dialplan import Dialplan, first_of, flag
 
@@ -33,11 +37,17 @@ _RESET = (
 )
 
 
-async def dial(dp: Dialplan, caller: SimChannel, data: str, call: SimCall | None) -> int:
-    """Run ``Dial(<data>)`` on ``caller``; returns the application's result (0 or -1)."""
+async def dial(dp: Dialplan, caller: SimChannel, data: str, call: SimCall | None,
+               on_answer: Callable[[], None] | None = None) -> int:
+    """Run ``Dial(<data>)`` on ``caller``; returns the application's result (0 or -1).
+
+    ``on_answer`` runs once the callee answered, right before the bridge (the caller's music
+    stops).
+    """
     pbx, clock = dp.pbx, dp.clock
     parts = data.split(",")
     dial_string = parts[0].split("&")[0].strip()
+    go_on = len(parts) > 2 and "g" in parts[2]
     try:
         timeout = float(parts[1]) if len(parts) > 1 and parts[1].strip() else None
     except ValueError:
@@ -71,6 +81,8 @@ async def dial(dp: Dialplan, caller: SimChannel, data: str, call: SimCall | None
     if call is not None:
         call.connected_to = dial_string
         call.set_outcome("dial-answered")
+    if on_answer is not None:
+        on_answer()  # app_dial deactivates the caller's generator right before the bridge
     bridge = pbx.bridge_create()
     if near is not far:
         pbx.newexten(near, "AppDial", "(Outgoing Line)", exten="")
@@ -114,16 +126,22 @@ async def dial(dp: Dialplan, caller: SimChannel, data: str, call: SimCall | None
             pbx.hangup(near, 16)
             pbx.device_state(f"PJSIP/{target.exten}", "NOT_INUSE")
         return -1 if caller.redirect_to is None else 0
-    # the callee side ended: the caller stays, Dial returns 0
-    await asyncio.wait([far_owner], timeout=clock.real(1.0))
+    # The callee side ended or was redirected: the bridge dissolves, the caller stays. Dial
+    # returns -1 (ast_bridge_call's result), 0 with g; in AGI the session goes on either way.
+    redirected = near.redirect_to is not None and not near.hangup_asked and not near.gone
+    if not redirected:
+        await asyncio.wait([far_owner], timeout=clock.real(1.0))
     pbx.set_var(caller, "BRIDGEPEER", "")
     pbx.set_var(near, "BRIDGEPEER", "")
     pbx.bridge_leave(near)
     pbx.bridge_leave(caller)
     pbx.bridge_destroy(bridge)
-    pbx.hangup(near)
-    if near is far:
-        pbx.device_state(f"PJSIP/{target.exten}", "NOT_INUSE")
+    if redirected:
+        park(dp, near)
+    else:
+        pbx.hangup(near)
+        if near is far:
+            pbx.device_state(f"PJSIP/{target.exten}", "NOT_INUSE")
     timing()
     pbx.set_var(caller, "DIALSTATUS", "ANSWER")
-    return 0
+    return 0 if go_on else -1

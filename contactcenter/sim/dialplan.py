@@ -38,6 +38,7 @@ class Target:
     answer_after: float | None
     talk_for: float | None
     audio: bool
+    busy: bool = False  # the phone refuses the call (Phone.busy)
 
 
 async def first_of(*aws: asyncio.Future | asyncio.Task) -> None:
@@ -59,6 +60,9 @@ class Dialplan:
         self.pbx = pbx
         self.clock = pbx.clock
         self.agi_runner = None  # set by the simulator: async (ch, url, call) -> None
+        # Callee legs redirected out of a bridge, running their new location (bridge_app.py);
+        # Bridge() may take them over from these tasks.
+        self.parked: dict[SimChannel, asyncio.Task] = {}
 
     # -- targets -------------------------------------------------------------------------
     def resolve(self, dial_string: str) -> Target | None:
@@ -77,6 +81,7 @@ class Dialplan:
                     phone.answer_after,
                     phone.talk_for,
                     phone.audio,
+                    phone.busy,
                 )
             if context in SIM_AGENT_CONTEXTS:
                 return Target(
@@ -94,6 +99,7 @@ class Dialplan:
                 phone.answer_after,
                 phone.talk_for,
                 phone.audio,
+                phone.busy,
             )
         return None
 
@@ -172,6 +178,9 @@ class Dialplan:
         watch: list[asyncio.Event],
     ) -> str:
         """Let the callee ring; returns ANSWER, NOANSWER, CANCEL (a ``watch`` flag) or BUSY."""
+        if target.busy:  # 486 Busy Here at once: no ringing, the leg ends with cause 17
+            far.hangup_cause = 17
+            return "BUSY"
         if target.answer_after == 0.0:
             self._answer_far_side(far, target)
             return "ANSWER"
@@ -214,8 +223,8 @@ class Dialplan:
         if target.talk_for is not None:
             waits.append(asyncio.ensure_future(self.clock.sleep(target.talk_for)))
         await first_of(*waits)
-        if far.gone:
-            return
+        if far.gone or (far.redirect_to is not None and not far.hangup_asked):
+            return  # gone, or redirected (its new location owns it now)
         if not far.hangup_requested.is_set():  # the agent hangs up after talking
             if near is not far:
                 self.pbx.newexten(far, "Hangup", "", priority=4)

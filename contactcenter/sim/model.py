@@ -7,6 +7,7 @@ refused with ``ValueError`` so that a bad script fails where it is written, not 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,6 +52,7 @@ class Phone:
     talk_for: float | None = 30.0  # None: stays until the other side hangs up
     caller_id: str = ""  # what the phone shows as its own number (defaults to the extension)
     audio: bool = True  # carries RTP-like audio (ChanSpy wakes up on it, quirk 17)
+    busy: bool = False  # refuses every call at once: the dialler gets BUSY (cause 17)
 
     def __post_init__(self) -> None:
         check_safe("dial_string", self.dial_string)
@@ -91,6 +93,27 @@ class CallerScript:
             raise ValueError("exten must not be empty")
 
 
+# AMI write classes (manager.conf labels, manager.c ``perms[]``).
+WRITE_CLASSES = frozenset({
+    "system", "call", "log", "verbose", "command", "agent", "user", "config", "dtmf",
+    "reporting", "cdr", "dialplan", "originate", "agi", "cc", "aoc", "test", "security",
+    "message", "all", "none",
+})
+# What dialplan/manager_contactcenter.conf grants our AMI user (``write =``); a test keeps the
+# two equal, so the simulator refuses exactly what a real Asterisk would refuse the server.
+CONTACTCENTER_WRITE = "call,originate,reporting"
+
+
+def parse_write_classes(value: str) -> frozenset[str]:
+    """``"call,originate"`` -> the class names; ValueError on a name Asterisk does not know."""
+    check_safe("write classes", value)
+    names = frozenset(n.strip() for n in value.split(",") if n.strip())
+    unknown = names - WRITE_CLASSES
+    if unknown:
+        raise ValueError(f"unknown AMI class(es): {', '.join(sorted(unknown))}")
+    return names
+
+
 @dataclass(slots=True)
 class SimConfig:
     """How the simulated Asterisk listens and where it hands inbound calls."""
@@ -98,6 +121,9 @@ class SimConfig:
     ami_host: str = "127.0.0.1"
     ami_port: int = 0
     ami_users: dict[str, str] = field(default_factory=lambda: {"cc": "ccsecret"})
+    # Per-user ``write =`` of manager.conf; a user not listed gets ``default_write``.
+    ami_write: dict[str, str] = field(default_factory=dict)
+    default_write: str = CONTACTCENTER_WRITE
     agi_url: str = "agi://127.0.0.1:4573/ivr?flow=main"
     clock: Clock = field(default_factory=Clock)
     recordings_dir: Path | None = None
@@ -106,3 +132,16 @@ class SimConfig:
     agi_connect_delay: float = 0.5  # clock seconds between ;2 Answer and the AGI connection
     sound_lengths: dict[str, float] = field(default_factory=dict)  # extra/overriding lengths
     missing_sounds: frozenset[str] = frozenset({"nonexistent-file"})
+    # Optional wire tap for benchmarks: called with (AGI channel uniqueid, "read" | "sent", text)
+    # for every command line read from the server and every text written to it, at that moment.
+    agi_trace: Callable[[str, str, str], None] | None = None
+
+    def __post_init__(self) -> None:
+        parse_write_classes(self.default_write)
+        for user, classes in self.ami_write.items():
+            check_safe("AMI user", user)
+            parse_write_classes(classes)
+
+    def write_classes(self, user: str) -> frozenset[str]:
+        """The write classes of AMI user ``user`` (manager.conf ``write =``)."""
+        return parse_write_classes(self.ami_write.get(user, self.default_write))

@@ -7,7 +7,9 @@ ChanSpyStart ~100 ms after answer; after the spyer is hung up, ChanSpyStop follo
 later only if the spied-on channel carries audio, else when the spied-on call ends (04b).
 ChanSpy's spec is a name prefix unless option ``u`` asks for an exact name/uniqueid, and
 option ``E`` ends the spy leg with the spied-on channel (otherwise it spies on the next match).
-``ChannelId``/``OtherChannelId`` become the uniqueids of the originated channels.
+``ChannelId``/``OtherChannelId`` become the uniqueids of the originated channels. An Originate
+into ``[contactcenter-callback]`` runs that context as the dialplan file does: Answer, then
+``AGI(agi://<server>/callback)`` on the answered channel.
 """
 
 from __future__ import annotations
@@ -37,6 +39,17 @@ class OriginateRequest:
     action_id: str | None = None
     channel_id: str | None = None  # uniqueid for the originated channel (``;1``)
     other_channel_id: str | None = None  # uniqueid for the other half of a Local pair
+
+
+# Contexts of dialplan/extensions_contactcenter.conf that run a FastAGI script of the server
+# (context -> script); the server's host and port come from ``SimConfig.agi_url``.
+AGI_CONTEXTS = {"contactcenter-callback": "callback"}
+
+
+def script_url(agi_url: str, script: str) -> str:
+    """``agi://host:port/ivr?flow=main`` -> ``agi://host:port/<script>``."""
+    scheme, sep, rest = agi_url.partition("://")
+    return f"{scheme}{sep}{rest.split('/', 1)[0]}/{script}"
 
 
 def parse_callerid(text: str | None) -> tuple[str | None, str | None] | None:
@@ -125,9 +138,9 @@ class Originator:
             status = await self.dp.ring(near, far, target, req.timeout, [])
         if status != "ANSWER":
             pbx.dial_end(None, near, status)
-            self.dp.drop_leg(near, far, 16)
-            if report:
-                self._response(req, False, None, 3 if status == "NOANSWER" else 1)
+            self.dp.drop_leg(near, far, 17 if status == "BUSY" else 16)
+            if report:  # Reason: the last control frame seen (3 ringing, 5 busy, 1 hangup)
+                self._response(req, False, None, {"NOANSWER": 3, "BUSY": 5}.get(status, 1))
             if answered:
                 answered(False)
             return
@@ -148,6 +161,9 @@ class Originator:
 
     async def run_near(self, ch: SimChannel, req: OriginateRequest) -> None:
         """Run the originated channel's application or dialplan location until it ends."""
+        if not req.application and req.context in AGI_CONTEXTS:
+            await self._run_agi_context(ch, req)
+            return
         app = req.application.lower()
         if app == "chanspy":
             await self.chanspy(ch, req.data)
@@ -187,6 +203,20 @@ class Originator:
                 await first_of(flag(ch.hangup_requested))
         if not ch.gone:
             self.dp.end_pair(ch)
+
+    async def _run_agi_context(self, ch: SimChannel, req: OriginateRequest) -> None:
+        """A context of dialplan/extensions_contactcenter.conf that answers and runs FastAGI
+        on the server (``[contactcenter-callback]``: the agent answered a callback leg)."""
+        url = script_url(self.pbx.config.agi_url, AGI_CONTEXTS[req.context])
+        pbx = self.pbx
+        pbx.newexten(ch, "NoOp", f"contactcenter callback {req.exten}", priority=1,
+                     context=req.context, exten=req.exten)
+        pbx.newexten(ch, "Answer", "", priority=2)
+        pbx.newexten(ch, "Gosub", "contactcenter-subs,agi-url,1", priority=3)
+        pbx.newexten(ch, "AGI", url, priority=4)
+        assert self.dp.agi_runner is not None
+        await self.dp.agi_runner(ch, url, None)
+        await self.dp.after_agi(ch)
 
     async def chanspy(self, spyer: SimChannel, data: str) -> None:
         """ChanSpy(<spec>,<options>) on ``spyer``.

@@ -12,9 +12,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from typing import Any
 
-from sqlalchemy import JSON, Float, Index, Integer, String, select
+from sqlalchemy import JSON, Float, Index, Integer, MetaData, String, event, inspect, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, mapped_column
 
 from contactcenter.domain.interaction import OPEN_STATES
@@ -75,6 +76,25 @@ class RoutingAgentRow(Base):
     answered_today: Mapped[int] = mapped_column(Integer, default=0)
     day: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[float] = mapped_column(Float)
+    # Wrap-ups in progress (AgentRecord.wrapups), so a restart keeps them; added later.
+    wrapups: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
+
+
+# Columns added to ``routing_agents`` after its first release: (name, DDL type).
+_LATER_AGENT_COLUMNS = (("wrapups", "JSON"),)
+
+
+@event.listens_for(Base.metadata, "after_create")
+def _add_missing_agent_columns(target: MetaData, connection: Connection, **_: object) -> None:
+    # create_all() never alters an existing table: bring an older routing_agents up to date.
+    inspector = inspect(connection)
+    if not inspector.has_table(RoutingAgentRow.__tablename__):
+        return
+    have = {c["name"] for c in inspector.get_columns(RoutingAgentRow.__tablename__)}
+    for name, ddl in _LATER_AGENT_COLUMNS:
+        if name not in have:
+            connection.execute(
+                text(f"ALTER TABLE {RoutingAgentRow.__tablename__} ADD COLUMN {name} {ddl}"))
 
 
 def _event_row(ev: RoutingEvent) -> dict[str, Any]:
@@ -145,7 +165,7 @@ class InteractionLog:
                 AgentRecord(
                     agent_id=r.agent_id, presence=r.presence, pause_reason=r.pause_reason,
                     queues=list(r.queues or []), answered_today=r.answered_today, day=r.day,
-                    updated_at=r.updated_at,
+                    updated_at=r.updated_at, wrapups=list(r.wrapups or []),
                 )
                 for r in result.scalars()
             ]

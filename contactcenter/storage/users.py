@@ -1,8 +1,10 @@
 """People who log in to the web panel, and their sessions.
 
 Design note: ``users`` holds one row per person (role agent / supervisor / admin, an optional
-link to a routing agent id, a self-describing password hash produced by the web layer, and a
-disabled flag). ``web_sessions`` holds only the SHA-256 of each session token, never the token,
+link to a routing agent id, an optional phone (the dial string a supervisor monitors calls
+from, so a supervisor need not be a routable agent), a self-describing password hash produced
+by the web layer, and a disabled flag). Columns added after a database was created are added to
+it by ``_add_missing_columns`` when the schema is created, so existing databases keep working. ``web_sessions`` holds only the SHA-256 of each session token, never the token,
 so a leaked database does not leak live sessions. Looking a session up joins the user and
 refuses disabled users, so disabling someone takes effect on their very next request even
 before their rows are deleted. Times are epoch seconds from the caller's ``Clock``.
@@ -15,9 +17,12 @@ from dataclasses import dataclass
 from types import EllipsisType
 
 import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
+from contactcenter.domain.agent import check_dial_string
 from contactcenter.storage.base import Base
 from contactcenter.storage.database import Database
 
@@ -36,9 +41,27 @@ class UserRow(Base):
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     role: Mapped[str] = mapped_column(sa.String(20))
     agent_id: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
+    phone: Mapped[str | None] = mapped_column(sa.String(130), nullable=True)
     disabled: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     created_at: Mapped[float] = mapped_column(sa.Float)
     updated_at: Mapped[float] = mapped_column(sa.Float)
+
+
+# Columns added to ``users`` after its first release: (name, DDL type), added when missing.
+_LATER_COLUMNS = (("phone", "VARCHAR(130)"),)
+
+
+@event.listens_for(Base.metadata, "after_create")
+def _add_missing_columns(target: sa.MetaData, connection: Connection, **_: object) -> None:
+    # create_all() creates missing tables but never alters existing ones; this runs after
+    # every create_all() and brings an older users table up to date (SQLite and PostgreSQL).
+    inspector = sa.inspect(connection)
+    if not inspector.has_table(UserRow.__tablename__):
+        return
+    have = {c["name"] for c in inspector.get_columns(UserRow.__tablename__)}
+    for name, ddl in _LATER_COLUMNS:
+        if name not in have:
+            connection.execute(sa.text(f"ALTER TABLE {UserRow.__tablename__} ADD COLUMN {name} {ddl}"))
 
 
 class SessionRow(Base):
@@ -72,6 +95,7 @@ class User:
     disabled: bool
     created_at: float
     updated_at: float
+    phone: str | None = None  # dial string for monitoring (ChanSpy legs ring it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +143,19 @@ def validate_agent_id(agent_id: str | None) -> str | None:
     return agent_id
 
 
+def validate_phone(phone: str | None) -> str | None:
+    """The phone (or None; "" clears it) if it is one device's dial string, else UserError."""
+    if phone is None or phone == "":
+        return None
+    if not isinstance(phone, str):
+        raise UserError("phone must be a string")
+    _check_text("phone", phone)
+    try:
+        return check_dial_string(phone)  # the agents file's rule: one device, no , & or spaces
+    except ValueError as exc:
+        raise UserError(f"phone: {exc}") from None
+
+
 def _user(row: UserRow) -> User:
     return User(
         id=row.id,
@@ -128,6 +165,7 @@ def _user(row: UserRow) -> User:
         disabled=bool(row.disabled),
         created_at=row.created_at,
         updated_at=row.updated_at,
+        phone=row.phone,
     )
 
 
@@ -138,7 +176,8 @@ class UserStore:
         self._db = db
 
     async def create_user(
-        self, username: str, password_hash: str, role: str, agent_id: str | None, now: float
+        self, username: str, password_hash: str, role: str, agent_id: str | None, now: float,
+        phone: str | None = None,
     ) -> User:
         """Insert a user; UserError when a field is invalid or the username is taken."""
         row = UserRow(
@@ -146,6 +185,7 @@ class UserStore:
             password_hash=password_hash,
             role=validate_role(role),
             agent_id=validate_agent_id(agent_id),
+            phone=validate_phone(phone),
             disabled=False,
             created_at=now,
             updated_at=now,
@@ -205,8 +245,9 @@ class UserStore:
         agent_id: str | None | EllipsisType = ...,
         disabled: bool | None = None,
         password_hash: str | None = None,
+        phone: str | None | EllipsisType = ...,
     ) -> User:
-        """Change fields (``agent_id=...`` keeps it); disabling or a new password ends sessions."""
+        """Change fields (``...`` keeps agent_id / phone); disabling or a new password ends sessions."""
         async with self._db.session() as s:
             row = await s.get(UserRow, user_id)
             if row is None:
@@ -215,6 +256,8 @@ class UserStore:
                 row.role = validate_role(role)
             if agent_id is not ...:
                 row.agent_id = validate_agent_id(agent_id)
+            if phone is not ...:
+                row.phone = validate_phone(phone)
             if disabled is not None:
                 row.disabled = bool(disabled)
             if password_hash is not None:

@@ -4,12 +4,16 @@ Design note: the auth middleware has already resolved the session cookie before 
 runs (the route requires a logged-in role), and the handler checks Origin against the allowed
 origins *before* upgrading, so a cross-site page cannot ride a victim's cookie. After the
 upgrade, the client subscribes to topics; each topic is checked against ``TopicRule``s (fail
-closed: a topic no rule allows is refused). ``publish`` serialises a message once and puts the
-same text on every subscriber's bounded queue; one sender task per socket drains it, so a slow
-client never delays the others, and a client whose queue overflows is closed (code 1013) so it
-reconnects and reloads state instead of silently missing updates. Ending a session (logout,
-user disabled, password changed) closes its sockets at once; a periodic re-check also closes
-sockets whose session expired or was revoked by another process.
+closed: a topic no rule allows is refused). ``publish`` serialises a message once, to bytes, and
+hands the same frame payload to every subscriber. A client whose socket is keeping up gets it
+written at once, in the publishing call (no task, no queue, no loop iteration per client: that
+per-client overhead was most of the server's fan-out cost). Only when a socket's transport asks
+to pause (the peer reads too slowly) does that client get a flusher task and a bounded backlog;
+frames keep their order behind it, a slow client never delays the others, and a client whose
+backlog overflows is closed (code 1013) so it reconnects and reloads state instead of silently
+missing updates. Memory per client is thus bounded by the transport's high-water mark plus the
+backlog. Ending a session (logout, user disabled, password changed) closes its sockets at once;
+a periodic re-check also closes sockets whose session expired or was revoked by another process.
 
 Wire, client -> server: {"type": "subscribe" | "unsubscribe", "topics": [...]}, {"type": "ping"}.
 Server -> client: {"type": "hello", "user": {...}}, {"type": "subscribed", "topics": [...],
@@ -24,7 +28,8 @@ import contextlib
 import json
 import logging
 import re
-from collections.abc import Iterable
+from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,14 +86,74 @@ def default_topic_rules() -> list[TopicRule]:
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class RawJson:
+    """Data already encoded as one JSON value; ``publish`` splices it in instead of re-encoding."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Deferred:
+    """Data built only if the topic has subscribers: ``build()`` returns it (or ``RawJson``),
+    or None when there is nothing to send after all."""
+
+    build: Callable[[], Any]
+
+
 @dataclass(eq=False)
 class _Client:
     ws: web.WebSocketResponse
     actor: Actor
     session_id: int
-    queue: asyncio.Queue[str | None]
     topics: set[str] = field(default_factory=set)
+    backlog: deque[bytes] = field(default_factory=deque)  # frames behind a send that waits
+    flusher: asyncio.Task[None] | None = None  # set while a send waits for the socket to drain
     closing: bool = False
+
+
+class _Rest:
+    """The rest of a coroutine that has already run up to its first suspension (``first``).
+
+    Awaiting it from a task continues the same coroutine exactly as a task would have: the
+    future it yielded is handed on, and whatever the task sends or throws goes back into it.
+    """
+
+    __slots__ = ("coro", "first")
+
+    def __init__(self, coro: Coroutine[Any, Any, None], first: Any) -> None:
+        self.coro, self.first = coro, first
+
+    def __await__(self) -> Generator[Any, Any, None]:
+        value = self.first
+        while True:
+            try:
+                sent = yield value
+            except BaseException as exc:  # noqa: BLE001 -- cancellation too: the coroutine decides
+                try:
+                    value = self.coro.throw(exc)
+                except StopIteration:
+                    return
+            else:
+                try:
+                    value = self.coro.send(sent)
+                except StopIteration:
+                    return
+
+
+def _send_now(ws: web.WebSocketResponse, payload: bytes) -> Awaitable[None] | None:
+    """Write one text frame; None when it went out without waiting, else the rest to await.
+
+    aiohttp writes an uncompressed frame to the transport synchronously and only waits when the
+    transport has asked to pause. Running ``send_frame`` by hand up to its first suspension makes
+    the common case cost one call; the rare wait is returned for a task to finish.
+    """
+    coro = ws.send_frame(payload, WSMsgType.TEXT)
+    try:
+        first = coro.send(None)
+    except StopIteration:
+        return None
+    return _Rest(coro, first)
 
 
 class LiveHub:
@@ -141,23 +206,55 @@ class LiveHub:
         return len(self._by_topic.get(topic, ()))
 
     def publish(self, topic: str, data: Any) -> int:
-        """Send ``data`` to every subscriber of ``topic``; returns how many got it queued."""
+        """Send ``data`` (or ``RawJson``, ``Deferred``) to every subscriber of ``topic``; returns
+        how many got it."""
         subscribers = self._by_topic.get(topic)
         if not subscribers:
             return 0
+        if isinstance(data, Deferred):
+            data = data.build()
+            if data is None:
+                return 0
         self._seq += 1
-        text = json.dumps(
-            {"type": "event", "topic": topic, "data": data, "seq": self._seq},
-            separators=(",", ":"),
-        )
+        body = data.text if isinstance(data, RawJson) else json.dumps(data, separators=(",", ":"))
+        payload = (f'{{"type":"event","topic":{json.dumps(topic)},"data":{body},'
+                   f'"seq":{self._seq}}}').encode()
         sent = 0
-        for client in list(subscribers):
-            try:
-                client.queue.put_nowait(text)
-                sent += 1
-            except asyncio.QueueFull:
-                self._spawn(self._close(client, CLOSE_TOO_SLOW, "too slow; reconnect"))
+        for client in list(subscribers):  # a failed send unsubscribes that client
+            sent += self._deliver(client, payload)
         return sent
+
+    def _deliver(self, client: _Client, payload: bytes) -> bool:
+        """Send now, or behind the send already waiting; close a client whose backlog is full."""
+        if client.closing:
+            return False
+        if client.flusher is not None:
+            if len(client.backlog) >= self.queue_size:
+                self._spawn(self._close(client, CLOSE_TOO_SLOW, "too slow; reconnect"))
+                return False
+            client.backlog.append(payload)
+            return True
+        try:
+            rest = _send_now(client.ws, payload)
+        except (ConnectionError, RuntimeError):  # the socket is going: its handler cleans up
+            client.closing = True
+            self._forget(client)
+            return False
+        if rest is not None:
+            client.flusher = asyncio.create_task(self._flush(client, rest))
+        return True
+
+    async def _flush(self, client: _Client, rest: Awaitable[None]) -> None:
+        """Finish the send that had to wait, then the backlog, in order."""
+        try:
+            await rest
+            while client.backlog and not client.closing:
+                await client.ws.send_frame(client.backlog.popleft(), WSMsgType.TEXT)
+        except (ConnectionError, RuntimeError):
+            client.closing = True
+            self._forget(client)
+        finally:
+            client.flusher = None
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -215,10 +312,16 @@ class LiveHub:
             return
         client.closing = True
         self._forget(client)
-        with contextlib.suppress(asyncio.QueueFull):
-            client.queue.put_nowait(None)
+        self._stop_flusher(client)
         with contextlib.suppress(Exception):
             await client.ws.close(code=code, message=message.encode())
+
+    @staticmethod
+    def _stop_flusher(client: _Client) -> None:
+        # Frames are written whole before any wait, so cancelling never cuts one in half.
+        client.backlog.clear()
+        if client.flusher is not None:
+            client.flusher.cancel()
 
     def _forget(self, client: _Client) -> None:
         self._clients.discard(client)
@@ -242,9 +345,8 @@ class LiveHub:
         if not ws.can_prepare(request).ok:
             raise json_error(web.HTTPBadRequest, "websocket upgrade expected")
         await ws.prepare(request)
-        client = _Client(ws, session.actor, session.id, asyncio.Queue(self.queue_size))
+        client = _Client(ws, session.actor, session.id)
         self._clients.add(client)
-        sender = asyncio.create_task(self._sender(client))
         self._reply(
             client,
             {
@@ -265,27 +367,16 @@ class LiveHub:
         finally:
             self._forget(client)
             client.closing = True
-            sender.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sender
+            flusher = client.flusher
+            self._stop_flusher(client)
+            if flusher is not None:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await flusher
             await ws.close()
         return ws
 
     def _reply(self, client: _Client, message: dict[str, Any]) -> None:
-        try:
-            client.queue.put_nowait(json.dumps(message, separators=(",", ":")))
-        except asyncio.QueueFull:
-            self._spawn(self._close(client, CLOSE_TOO_SLOW, "too slow; reconnect"))
-
-    async def _sender(self, client: _Client) -> None:
-        while True:
-            text = await client.queue.get()
-            if text is None:
-                return
-            try:
-                await client.ws.send_str(text)
-            except (ConnectionError, RuntimeError):
-                return
+        self._deliver(client, json.dumps(message, separators=(",", ":")).encode())
 
     def _on_text(self, client: _Client, text: str) -> None:
         try:

@@ -3,9 +3,9 @@
 Design note: pages and static files are public (they hold no data); everything they show comes
 from the JSON routes below, each declaring its roles, so the auth middleware guards the data
 and CSRF-checks every change. An agent acts only on their own agent id (taken from the session,
-never from the request). Call control goes through the server: hang-up is an AMI ``Hangup`` of
-the agent's own leg of the call the queue engine connected; transfer re-queues through
-routing. Flow edits are validated with the IVR loader (schema, graph, subflows) before anything
+never from the request). Call controls (hang up, transfer, hold, resume) are in
+``call_controls.py``; they act on the agent's own leg of the call the queue engine connected.
+Flow edits are validated with the IVR loader (schema, graph, subflows) before anything
 touches the disk; an invalid flow is refused with ``file:line:col`` errors and the file is left
 as it was; a valid one is written atomically and picked up by the registry at once.
 """
@@ -30,11 +30,10 @@ from contactcenter.ivr.loader import check_subflows, flow_name, is_flow_file, lo
 from contactcenter.ivr.registry import FlowRegistry
 from contactcenter.monitoring.service import MonitorService
 from contactcenter.routing.config import RoutingConfig
-from contactcenter.routing.errors import RoutingError
 from contactcenter.routing.service import RoutingService
 from contactcenter.storage.interaction_log import RoutingInteractionRow
-from contactcenter.telephony.ami import actions
 from contactcenter.web.auth import AUTH_KEY
+from contactcenter.web.call_controls import CallControls, own_agent
 from contactcenter.web.roles import (
     ADMIN,
     ANY_USER,
@@ -51,7 +50,6 @@ STATIC_DIR = Path(__file__).with_name("static")
 PAGES = ("login", "agent", "wallboard", "admin")
 MAX_FLOW_BYTES = 256 * 1024
 HISTORY_SCAN = 2000
-_UNSAFE = ("\r", "\n", "\x00")
 
 
 class PanelServices(Protocol):
@@ -63,24 +61,12 @@ class PanelServices(Protocol):
     monitor: MonitorService
     pool: Any  # AmiPool: pool[pbx].send_action(headers)
     audit: Any  # AuditLog: await record(actor, action, target, outcome, detail)
+    voice: Any  # VoiceQueue: the connected calls' controls
     routing_config: RoutingConfig
     clock: Clock
 
 
 PANEL_KEY = web.AppKey("cc_panel", object)
-
-
-def _safe(value: str, what: str) -> str:
-    if any(c in value for c in _UNSAFE):
-        raise json_error(web.HTTPBadRequest, f"{what} contains CR, LF or NUL")
-    return value
-
-
-def _own_agent(request: web.Request) -> str:
-    actor: Actor = request["actor"]
-    if not actor.agent_id:
-        raise json_error(web.HTTPConflict, "your user is not linked to an agent")
-    return actor.agent_id
 
 
 def _error_json(err: SourceError) -> dict[str, Any]:
@@ -103,8 +89,7 @@ class Panel:
             web.get("/", self.index), *pages,
             web.get("/api/panel/me", self.me),
             web.get("/api/panel/current", self.current),
-            web.post("/api/panel/hangup", self.hangup),
-            web.post("/api/panel/transfer", self.transfer),
+            *CallControls(self.s).routes(),
             web.get("/api/panel/wallboard", self.wallboard),
             web.get("/api/panel/config", self.config),
             web.get("/api/panel/flows", self.list_flows),
@@ -169,7 +154,7 @@ class Panel:
     @requires(*ANY_USER)
     async def current(self, request: web.Request) -> web.Response:
         """My interactions now: the screen-pop data and the caller's previous interactions."""
-        agent_id = _own_agent(request)
+        agent_id = own_agent(request)
         view = self.s.routing.agent(agent_id)
         items = []
         for work in view.work:
@@ -199,61 +184,6 @@ class Panel:
                 if len(found) >= limit:
                     break
         return found
-
-    def _my_call(self, agent_id: str, interaction_id: str | None) -> Any:
-        for call in self.s.monitor.live_calls():
-            if call.agent_id == agent_id and interaction_id in (None, call.interaction_id):
-                return call
-        raise json_error(web.HTTPConflict, "you have no connected call")
-
-    @requires(*ANY_USER)
-    async def hangup(self, request: web.Request) -> web.Response:
-        """Hang up my connected call (AMI Hangup of my leg; the caller's side follows)."""
-        agent_id = _own_agent(request)
-        body = await read_json_object(request)
-        iid = body.get("interaction_id")
-        if iid is not None and not isinstance(iid, str):
-            raise json_error(web.HTTPBadRequest, "interaction_id must be a string")
-        call = self._my_call(agent_id, iid)
-        channel = _safe(call.agent_channel, "channel")
-        try:
-            reply = await self.s.pool[call.pbx].send_action(actions.Hangup(channel))
-        except Exception as exc:  # noqa: BLE001 - any link failure: audited, answered 502
-            await self.s.audit.record(request["actor"].username, "call.hangup",
-                                      call.interaction_id, "failed", {"error": str(exc)[:200]})
-            raise json_error(web.HTTPBadGateway, f"hangup failed: {exc}") from None
-        ok = str(reply.get("Response", "")).lower() == "success" if hasattr(reply, "get") else True
-        await self.s.audit.record(request["actor"].username, "call.hangup", call.interaction_id,
-                                  "ok" if ok else "failed", {"channel": channel})
-        if not ok:
-            raise json_error(web.HTTPBadGateway, "the PBX refused the hangup")
-        return web.json_response({"interaction_id": call.interaction_id, "channel": channel})
-
-    @requires(*ANY_USER)
-    async def transfer(self, request: web.Request) -> web.Response:
-        """Transfer my connected interaction to a queue {queue, interaction_id?}."""
-        agent_id = _own_agent(request)
-        body = await read_json_object(request)
-        queue = body.get("queue")
-        if not isinstance(queue, str) or queue not in self.s.routing_config.queues:
-            raise json_error(web.HTTPBadRequest, "queue must name a configured queue")
-        iid = body.get("interaction_id")
-        if iid is None:
-            connected = [w for w in self.s.routing.agent(agent_id).work if w["state"] == "busy"]
-            if not connected:
-                raise json_error(web.HTTPConflict, "you have no connected interaction")
-            iid = connected[0]["interaction_id"]
-        if not isinstance(iid, str):
-            raise json_error(web.HTTPBadRequest, "interaction_id must be a string")
-        if all(w["interaction_id"] != iid for w in self.s.routing.agent(agent_id).work):
-            raise json_error(web.HTTPForbidden, "not your interaction")
-        try:
-            await self.s.routing.transfer(iid, queue)
-        except (RoutingError, ValueError) as exc:
-            raise json_error(web.HTTPConflict, str(exc)) from None
-        await self.s.audit.record(request["actor"].username, "call.transfer", iid, "ok",
-                                  {"queue": queue})
-        return web.json_response({"interaction_id": iid, "queue": queue})
 
     # --- supervisor -------------------------------------------------------------------------
 

@@ -3,8 +3,10 @@
 Design note: a recording is reached by its id only (32 hex chars); the file path comes from
 the index and goes through ``RecordingPaths.resolve`` (symlinks and ``..`` resolved first, then
 required to be under the root) before aiohttp's ``FileResponse`` serves it, which handles
-``Range``/``If-Range`` so a browser player can seek. Anything that is not the caller's to hear
-is a 404, so ids cannot be probed; a path that escapes the root is a 403 (and logged).
+``Range``/``If-Range`` so a browser player can seek. An unknown id is a 404; a recording the
+caller may not hear (another agent's call, a queue without ``agent_access``) is a 403, which
+tells nothing useful since ids are 128 random bits; a path that escapes the root is a 403 (and
+logged). Lists only ever show what the caller may hear.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from contactcenter.recording.access import may_access
+from contactcenter.recording.index import STATUS_DISCARDED
 from contactcenter.recording.paths import UnsafePathError
 from contactcenter.recording.service import RecordingError, RecordingForbidden, RecordingService
 from contactcenter.storage import recordings as t
@@ -41,8 +44,10 @@ async def _visible(request: web.Request) -> Any:
     if not _ID.match(rec_id):
         raise web.HTTPNotFound()
     rec = await service.index.get(rec_id)
-    if rec is None or not may_access(_actor(request), rec, service.policies):
+    if rec is None:
         raise web.HTTPNotFound()
+    if not may_access(_actor(request), rec, service.policies):
+        raise web.HTTPForbidden()
     return rec
 
 
@@ -80,7 +85,7 @@ async def download_recording(request: web.Request) -> web.StreamResponse:
     """GET /api/recordings/{id}/audio: the WAV, with Range support."""
     rec = await _visible(request)
     service = request.app[SERVICE_KEY]
-    if rec.status in (t.STATUS_PURGED, t.STATUS_MISSING, t.STATUS_FAILED):
+    if rec.status in (t.STATUS_PURGED, t.STATUS_MISSING, t.STATUS_FAILED, STATUS_DISCARDED):
         raise web.HTTPNotFound()
     try:
         path = service.paths.resolve(rec.file)
@@ -112,7 +117,7 @@ async def _control(request: web.Request, op: str) -> web.Response:
 
 @requires(*ANY_USER)
 async def start_recording(request: web.Request) -> web.Response:
-    """POST /api/calls/{interaction_id}/recording/start (on-demand queues)."""
+    """POST /api/calls/{interaction_id}/recording/start (on-demand queues, or after a stop)."""
     return await _control(request, "start")
 
 
@@ -130,7 +135,7 @@ async def resume_recording(request: web.Request) -> web.Response:
 
 @requires(*ANY_USER)
 async def stop_recording(request: web.Request) -> web.Response:
-    """POST /api/calls/{interaction_id}/recording/stop."""
+    """POST /api/calls/{interaction_id}/recording/stop (muted until started again or hung up)."""
     return await _control(request, "stop")
 
 

@@ -9,6 +9,7 @@ time, so a scrape always shows the present and nothing can drift out of date.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
@@ -18,6 +19,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram,
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from contactcenter.domain.agent import AgentState
+from contactcenter.routing.snapshot import Snapshot
 from contactcenter.web.roles import requires
 
 LINK_STATES = ("connected", "connecting", "down")
@@ -59,6 +62,26 @@ class QueueHealth:
 
 
 @dataclass(frozen=True, slots=True)
+class FloorHealth:
+    """Queues and agents, read from one routing snapshot so that their figures agree."""
+
+    queues: list[QueueHealth] = field(default_factory=list)
+    agents: dict[str, int] = field(default_factory=dict)  # state -> count, every agent
+
+
+def floor_health(snap: Snapshot) -> FloorHealth:
+    """Per queue: waiting, connected, longest wait, agents by state; all agents by state."""
+    connected: Counter[str] = Counter()
+    for agent in snap.agents.values():
+        for work in agent.work:  # a work slot carries the agent's state: busy = connected
+            if work.get("state") == AgentState.BUSY:
+                connected[work.get("queue", "")] += 1
+    queues = [QueueHealth(q.name, q.waiting, connected[q.name], q.longest_wait_s, dict(q.agents))
+              for q in snap.queues.values()]
+    return FloorHealth(queues, dict(Counter(a.state for a in snap.agents.values())))
+
+
+@dataclass(frozen=True, slots=True)
 class FlowHealth:
     """The flow registry: loaded flows, files refused, reload counters."""
 
@@ -78,9 +101,7 @@ class StatusSource(Protocol):
 
     def flows(self) -> FlowHealth: ...
 
-    def queues(self) -> list[QueueHealth]: ...
-
-    def agents_by_state(self) -> dict[str, int]: ...
+    def floor(self) -> FloorHealth: ...
 
 
 STATUS_KEY = web.AppKey("cc_status", StatusSource)
@@ -135,7 +156,8 @@ class ServerCollector(Collector):
                                     labels=["queue"])
         queue_agents = GaugeMetricFamily("cc_queue_agents", "Agents of the queue by state",
                                          labels=["queue", "state"])
-        for q in self.source.queues():
+        floor = self.source.floor()  # one routing snapshot per scrape
+        for q in floor.queues:
             waiting.add_metric([q.name], q.waiting)
             connected.add_metric([q.name], q.connected)
             longest.add_metric([q.name], q.longest_wait_s)
@@ -143,7 +165,7 @@ class ServerCollector(Collector):
                 queue_agents.add_metric([q.name, st], n)
         yield from (waiting, connected, longest, queue_agents)
         agents = GaugeMetricFamily("cc_agents", "Agents by state", labels=["state"])
-        for st, n in sorted(self.source.agents_by_state().items()):
+        for st, n in sorted(floor.agents.items()):
             agents.add_metric([st], n)
         yield agents
 

@@ -2,7 +2,8 @@
 
 Every change is audited with the acting admin's name and the fields that changed (never a
 password). A change to someone's role, agent link, password or enabled state ends all their
-sessions at once (their websockets close too), so nobody keeps rights they lost. The last
+sessions at once (their websockets close too), so nobody keeps rights they lost; a new phone
+(the dial string monitoring rings) grants no rights, so it leaves sessions alone. The last
 enabled admin cannot be disabled or demoted, so the panel cannot lock everyone out.
 """
 
@@ -21,7 +22,8 @@ from contactcenter.web.security import json_error, read_json_object
 from contactcenter.web.sessions import SessionManager
 
 MIN_PASSWORD, MAX_PASSWORD = 8, 1024
-_PATCH_FIELDS = {"role", "agent_id", "disabled", "password"}
+_PATCH_FIELDS = {"role", "agent_id", "disabled", "password", "phone"}
+_NO_LOGOUT = {"phone"}  # changes that grant or take no rights
 
 
 def check_new_password(password: Any) -> str:
@@ -48,6 +50,7 @@ def user_json(user: User | Actor) -> dict[str, Any]:
         "agent_id": user.agent_id,
     }
     if isinstance(user, User):
+        data["phone"] = user.phone
         data["disabled"] = user.disabled
     return data
 
@@ -110,7 +113,7 @@ class UsersApi:
 
     @requires(ADMIN)
     async def create_user(self, request: web.Request) -> web.Response:
-        """Create a user from {username, role, password, agent_id?}."""
+        """Create a user from {username, role, password, agent_id?, phone?}."""
         actor: Actor = request["actor"]
         body = await read_json_object(request)
         try:
@@ -120,7 +123,7 @@ class UsersApi:
                 raise UserError("username and role are required strings")
             password_hash = await asyncio.to_thread(self.hasher, password)
             user = await self.store.create_user(
-                username, password_hash, role, agent_id, self.clock.time()
+                username, password_hash, role, agent_id, self.clock.time(), phone=body.get("phone")
             )
         except UserError as exc:
             await self.audit.record(
@@ -135,13 +138,13 @@ class UsersApi:
             actor.username,
             "users.create",
             target=user.username,
-            detail={"role": user.role, "agent_id": user.agent_id},
+            detail={"role": user.role, "agent_id": user.agent_id, "phone": user.phone},
         )
         return web.json_response(user_json(user), status=201)
 
     @requires(ADMIN)
     async def update_user(self, request: web.Request) -> web.Response:
-        """Change {role?, agent_id?, disabled?, password?} of a user; their sessions end."""
+        """Change {role?, agent_id?, disabled?, password?, phone?}; their sessions end (not for phone)."""
         actor: Actor = request["actor"]
         user = await self._user_or_404(request)
         body = await read_json_object(request)
@@ -156,6 +159,8 @@ class UsersApi:
                 changes["role"] = body["role"]
             if "agent_id" in body:
                 changes["agent_id"] = body["agent_id"]
+            if "phone" in body:
+                changes["phone"] = body["phone"]
             if "disabled" in body:
                 if not isinstance(body["disabled"], bool):
                     raise UserError("disabled must be true or false")
@@ -180,7 +185,7 @@ class UsersApi:
                 detail={"reason": str(exc)},
             )
             raise json_error(web.HTTPBadRequest, str(exc)) from None
-        if changes:
+        if set(changes) - _NO_LOGOUT:
             await self.sessions.end_user(user.id)
         shown = {k: v for k, v in changes.items() if k != "password_hash"}
         if "password_hash" in changes:

@@ -13,6 +13,10 @@ callback only notes what changed and wakes one task. The task publishes
 
 Throttling runs in real seconds, not Clock seconds: it protects browsers and the event loop,
 which live in real time even when a test speeds the floor's clock up.
+
+Both documents are handed to the hub as ``Deferred``: they are built only when somebody is
+subscribed to the topic. At 200 calls/s on a floor of 600 agents, building agent views and
+floor snapshots nobody receives cost the server more CPU than routing the calls.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import json
 import logging
 from collections.abc import Callable, Iterable
@@ -28,6 +33,7 @@ from typing import Any
 from contactcenter.domain.routing_events import RoutingEvent
 from contactcenter.routing.service import RoutingService
 from contactcenter.routing.snapshot import Snapshot
+from contactcenter.web.live import Deferred, RawJson
 
 log = logging.getLogger(__name__)
 
@@ -42,11 +48,17 @@ def call_json(call: Any) -> dict[str, Any]:
             "started_at": call.started_at}
 
 
+def _fields(view: Any) -> dict[str, Any]:
+    """A freshly built view dataclass as a dict (shallow: its containers are its own copies,
+    which ``dataclasses.asdict`` would deep-copy once more)."""
+    return {f.name: getattr(view, f.name) for f in dataclasses.fields(view)}
+
+
 def wallboard_data(snap: Snapshot, calls: Iterable[Any], sessions: Iterable[Any]) -> dict[str, Any]:
     """The wallboard document: per-queue figures, agents by state, live calls, spy sessions."""
     return {
         "at": snap.at,
-        "queues": [dataclasses.asdict(q) for q in snap.queues.values()],
+        "queues": [_fields(q) for q in snap.queues.values()],
         "agents": [
             {"id": a.id, "name": a.name, "state": a.state, "pause_reason": a.pause_reason,
              "queues": a.queues, "answered_today": a.answered_today}
@@ -64,7 +76,7 @@ def agent_message(routing: RoutingService, agent_id: str) -> dict[str, Any]:
     for q in view.queues:
         with contextlib.suppress(Exception):
             wrapup[q] = routing.queue_config(q).wrapup_s
-    return {"type": "agent", "agent": dataclasses.asdict(view), "wrapup_s": wrapup}
+    return {"type": "agent", "agent": _fields(view), "wrapup_s": wrapup}
 
 
 class WallboardPublisher:
@@ -123,20 +135,25 @@ class WallboardPublisher:
         agents, self._agents = self._agents, set()
         for agent_id in agents:
             try:
-                self.publish(f"agent.{agent_id}", agent_message(self.routing, agent_id))
+                self.publish(f"agent.{agent_id}",
+                             Deferred(functools.partial(agent_message, self.routing, agent_id)))
             except Exception:  # an unknown agent id must not stop the floor's updates
                 log.debug("agent view %s not published", agent_id, exc_info=True)
         self._dirty = False
-        data = self.current()
-        at = data.pop("at")
-        text = json.dumps(data, sort_keys=True, default=str)
-        if text == self._last_text:
+        if not self.publish(WALLBOARD_TOPIC, Deferred(self._wallboard_if_changed)):
             return False
-        self._last_text = text
-        data["at"] = at
-        self.publish(WALLBOARD_TOPIC, data)
         self.published += 1
         return True
+
+    def _wallboard_if_changed(self) -> RawJson | None:
+        data = self.current()
+        at = data.pop("at")
+        # One encoding serves both the "did it change" test and the frame sent to every client.
+        text = json.dumps(data, sort_keys=True, default=str, separators=(",", ":"))
+        if text == self._last_text:
+            return None
+        self._last_text = text
+        return RawJson(f'{text[:-1]},"at":{json.dumps(at)}}}')
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()

@@ -1,5 +1,5 @@
 """In Chromium: an admin's invalid flow edit is refused with its line number and nothing
-changes; a valid edit is saved and hot-reloaded; users are created and disabled."""
+changes; a valid edit is saved and hot-reloaded; users are created, edited and disabled."""
 
 from __future__ import annotations
 
@@ -61,11 +61,22 @@ async def test_invalid_flow_edit_is_refused_with_line_then_valid_edit_is_live(br
         await page.click("#user-create")
         row = page.locator('#users tr[data-user="newbie"]')
         await expect(row).to_contain_text("1002", timeout=T)
+        # Edit: a phone for monitoring and a password reset (the role stays as it was).
+        await row.locator("button.user-edit").click()
+        await expect(page.locator("#edit-username")).to_have_text("newbie", timeout=T)
+        await page.fill("#edit-phone", "PJSIP/2002")
+        await page.fill("#edit-password", "another long password")
+        await page.click("#user-save")
+        await expect(row).to_contain_text("PJSIP/2002", timeout=T)
+        await expect(page.locator("#user-edit")).to_be_hidden()
         await row.locator("button.user-toggle").click()
         await expect(row).to_contain_text("disabled", timeout=T)
         user = await _user(server, "newbie")
         assert user.disabled and user.role == "agent" and user.agent_id == "1002"
+        assert user.phone == "PJSIP/2002"
         await expect(page.locator('#audit tr[data-action="users.create"]')).to_have_count(1)
+        update = (await server.audit.list(action_prefix="users.update"))[-1]
+        assert update.detail == {"phone": "PJSIP/2002", "password": "changed"}
 
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 
-from floor import login, running_floor
+from floor import PASSWORD, login, running_floor
 
 from contactcenter.sim import CallerScript, Phone, Press
 
@@ -175,3 +175,62 @@ async def test_stop_always_ends_on_a_silent_call(tmp_path):
         finally:
             await local_sup.close()
             await pjsip_sup.close()
+
+
+async def test_supervisor_with_own_phone_monitors_without_being_an_agent(tmp_path):
+    """The spy leg rings the user's own phone (set over the users API), not an agent's."""
+    async with running_floor(tmp_path, speed=20) as floor:
+        call = await _connected_call(floor, audio=True)
+        floor.sim.add_phone(Phone("PJSIP/2001", answer_after=0.5, talk_for=None))
+        floor.sim.add_phone(Phone("PJSIP/2002", answer_after=0.5, talk_for=None))
+        admin = await _login(floor, "root", "admin")
+        url = f"{floor.web_url}/api/monitoring"
+        sue = bare = None
+        try:
+            async with admin.post(f"{floor.web_url}/api/users", json={
+                    "username": "sue", "role": "supervisor", "password": PASSWORD,
+                    "phone": "PJSIP/2001"}) as r:
+                assert r.status == 201, await r.text()
+                sue_id = (await r.json())["id"]
+            sue = await _login(floor, "sue", "supervisor")
+            assert "sue" not in floor.server.routing_config.agents  # not routable
+
+            async with sue.post(f"{url}/sessions", json={
+                    "interaction_id": call.interaction_id, "mode": "listen"}) as r:
+                assert r.status == 201, await r.text()
+                session_id = (await r.json())["session_id"]
+            state = await _spying(floor, session_id)
+            [orig] = [o for o in floor.sim.requests("Originate") if o.get("Application") == "ChanSpy"]
+            assert orig["Channel"] == "PJSIP/2001"
+            assert orig["Data"] == f"{call.agent_channel},qEu"
+            start = _spy_starts(floor, call.agent_channel)[-1]
+            assert start["SpyerChannel"] == state["spyer"] and state["spyer"].startswith("PJSIP/2001-")
+            async with sue.delete(f"{url}/sessions/{session_id}") as r:
+                assert r.status == 200 and (await r.json())["confirmed"] is True
+
+            # A new phone is used from the next session on, without logging sue out.
+            async with admin.patch(f"{floor.web_url}/api/users/{sue_id}",
+                                   json={"phone": "PJSIP/2002"}) as r:
+                assert r.status == 200
+            async with sue.post(f"{url}/sessions", json={
+                    "interaction_id": call.interaction_id, "mode": "whisper"}) as r:
+                assert r.status == 201, await r.text()
+                session_id = (await r.json())["session_id"]
+            await _spying(floor, session_id)
+            spies = [o for o in floor.sim.requests("Originate") if o.get("Application") == "ChanSpy"]
+            assert [o["Channel"] for o in spies] == ["PJSIP/2001", "PJSIP/2002"]
+            async with sue.delete(f"{url}/sessions/{session_id}") as r:
+                assert r.status == 200
+
+            # A supervisor with neither a phone nor an agent id is refused, and it is audited.
+            bare = await _login(floor, "bare", "supervisor")
+            async with bare.post(f"{url}/sessions", json={
+                    "interaction_id": call.interaction_id, "mode": "listen"}) as r:
+                assert r.status == 409
+            starts = await floor.server.audit.list(action_prefix="monitor.start")
+            assert [(a.actor, a.outcome, (a.detail or {}).get("dial_string")) for a in reversed(starts)] == [
+                ("sue", "ok", "PJSIP/2001"), ("sue", "ok", "PJSIP/2002"), ("bare", "refused", None)]
+        finally:
+            for http in (admin, sue, bare):
+                if http is not None:
+                    await http.close()

@@ -34,10 +34,18 @@ async def _until(predicate, timeout: float = 20.0, step: float = 0.02):
     return await asyncio.wait_for(loop(), timeout)
 
 
-def _sales_phones(floor, talk_for: float) -> None:
+def _sales_phones(floor, talk_for: float, skill: str = "sales") -> None:
     for agent in floor.server.routing_config.agents.values():
-        if "sales" in agent.skills:
+        if skill in agent.skills:
             floor.sim.add_phone(Phone(agent.dial_string, answer_after=1.0, talk_for=talk_for))
+
+
+async def _closed(rec_svc, rec_id: str):
+    while True:
+        rec = await rec_svc.index.get(rec_id)
+        if rec.status != "recording" and rec.duration_s is not None:
+            return rec
+        await asyncio.sleep(0.05)
 
 
 async def test_connected_call_is_recorded_paused_and_indexed(tmp_path):
@@ -61,15 +69,7 @@ async def test_connected_call_is_recorded_paused_and_indexed(tmp_path):
                 assert r.status == 200, await r.text()
                 body = await r.json()
             await asyncio.wait_for(call.ended(), 30)
-            rec_id = body["id"]
-
-            async def complete():
-                while True:
-                    rec = await rec_svc.index.get(rec_id)
-                    if rec.status != "recording" and rec.duration_s is not None:
-                        return rec
-                    await asyncio.sleep(0.05)
-            rec = await asyncio.wait_for(complete(), 20)
+            rec = await asyncio.wait_for(_closed(rec_svc, body["id"]), 20)
             assert rec.status == "complete", rec
             assert rec.sample_rate == 8000 and rec.channels == 1
             assert abs(rec.duration_s - TALK_S) < 2.5, rec.duration_s
@@ -79,7 +79,8 @@ async def test_connected_call_is_recorded_paused_and_indexed(tmp_path):
             assert path in [p.resolve() for p in floor.sim.recordings]
             assert rec.size_bytes == path.stat().st_size
             [pause] = rec.pauses
-            assert 3.5 < pause.start < 6.5 and 9.5 < pause.end < 12.5
+            # 6 clock seconds passed between the pause's answer and the resume's request.
+            assert 0 < pause.start and pause.end - pause.start > 5.9, pause
             spans = await asyncio.to_thread(silent_spans, path)
             assert len(spans) == 1, spans
             start, end = spans[0]
@@ -106,11 +107,13 @@ async def _download_and_traversal(floor, sup, rec, path, tmp_path) -> None:
     async with sup.get(f"{base}/{rec.id}/audio", headers={"Range": "bytes=-100"}) as r:
         assert r.status == 206 and await r.read() == data[-100:]
 
-    # The agent on the call may not fetch it (sales has no agent_access), nor may another agent.
+    # The agent on the call may not fetch it: sales has no agent_access.
     agent = await _login(floor, "agent-own", "agent", rec.agent_id)
     try:
         async with agent.get(f"{base}/{rec.id}/audio") as r:
-            assert r.status == 404
+            assert r.status == 403
+        async with agent.get(f"{base}?interaction_id={rec.interaction_id}") as r:
+            assert (await r.json())["recordings"] == []
     finally:
         await agent.close()
 
@@ -172,3 +175,81 @@ async def _purge_exactly_past_retention(floor, rec, path) -> None:
     assert row.target == rec.id and row.actor == "system:retention" and row.outcome == "ok"
     assert row.detail["file"] == rec.file and row.detail["queue"] == "sales"
     assert (await run(past)).items == []  # nothing left to purge, nothing audited twice
+
+
+SUPPORT = [Press("2", after=0.5), Press("12345#", after=0.5)]  # support: on_demand, agent_access
+SUPPORT_TALK_S = 45.0  # room for every request below on a busy machine
+
+
+async def test_on_demand_starts_muted_in_the_call_and_only_its_agent_may_hear_it(tmp_path):
+    """Support is on_demand: MixMonitor runs from before Dial, muted over AMI (``call`` class),
+    until the agent starts it; stop and start again mute and unmute the same file. The agent
+    then downloads their own recording; another agent gets 403."""
+    async with running_floor(tmp_path, speed=20) as floor:
+        _sales_phones(floor, SUPPORT_TALK_S, skill="support")
+        rec_svc = floor.server.recording
+        sup = await _login(floor, "sup", "supervisor")
+        own = other = None
+        try:
+            call = await floor.sim.place_call(CallerScript(
+                caller_id="5557777", exten="200", steps=SUPPORT, hangup_after=600))
+            live = await _until(lambda: next(iter(rec_svc._live.values()), None))
+            iid = live.interaction_id
+            assert live.queue == "support"
+            [row] = await rec_svc.index.for_interaction(iid)
+            assert [(p.kind, p.end) for p in row.pauses] == [("not_started", None)]
+            assert floor.sim.requests("MixMonitorMute")[0]["State"] == "1"
+            other_id = next(a.id for a in floor.server.routing_config.agents.values()
+                            if "support" in a.skills and a.id != live.agent_id)
+            own = await _login(floor, "own", "agent", live.agent_id)
+            other = await _login(floor, "other", "agent", other_id)
+            url = f"{floor.web_url}/api/calls/{iid}/recording"
+
+            await floor.clock.sleep(4)
+            async with other.post(f"{url}/start") as r:
+                assert r.status == 403  # not their call
+            for http, op in ((own, "start"), (own, "pause"), (own, "resume"), (sup, "stop"),
+                             (own, "start")):
+                async with http.post(f"{url}/{op}") as r:
+                    assert r.status == 200, (op, await r.text())
+                async with http.post(f"{url}/{op}") as r:
+                    assert r.status == 409  # already started / paused / resumed / stopped
+                await floor.clock.sleep(4)
+            await asyncio.wait_for(call.ended(), 60)
+            rec = await asyncio.wait_for(_closed(rec_svc, row.id), 20)
+
+            assert rec.status == "complete", rec
+            assert abs(rec.duration_s - SUPPORT_TALK_S) < 2.5, rec.duration_s
+            assert [(p.kind, p.by) for p in rec.pauses] == [
+                ("not_started", ""), ("pause", "own"), ("stopped", "sup")]
+            path = rec_svc.paths.resolve(rec.file)
+            spans = await asyncio.to_thread(silent_spans, path)
+            assert len(spans) == 3, spans
+            for (start, end), gap in zip(spans, rec.pauses, strict=True):
+                assert abs(start - gap.start) < 0.5 and abs(end - gap.end) < 0.5, (spans, rec.pauses)
+            recorded = rec.recorded()
+            assert len(recorded) == 3 and abs(recorded[-1][1] - rec.duration_s) < 1e-6
+            # Never an AMI action our AMI user lacks the class for: MixMonitor ran in the call.
+            assert floor.sim.requests("MixMonitor") == [] and floor.sim.requests("Command") == []
+            assert [m["State"] for m in floor.sim.requests("MixMonitorMute")] == [
+                "1", "0", "1", "0", "1", "0"]
+            audit = await floor.server.audit.list(action_prefix="recording.")
+            assert [(a.actor, a.action) for a in reversed(audit)] == [
+                ("own", "recording.start"), ("own", "recording.pause"), ("own", "recording.resume"),
+                ("sup", "recording.stop"), ("own", "recording.start")]
+
+            base = f"{floor.web_url}/api/recordings"
+            async with own.get(f"{base}/{rec.id}/audio") as r:
+                assert r.status == 200 and await r.read() == path.read_bytes()
+            async with own.get(base) as r:
+                assert [x["id"] for x in (await r.json())["recordings"]] == [rec.id]
+            async with other.get(f"{base}/{rec.id}/audio") as r:
+                assert r.status == 403
+            async with other.get(f"{base}/{rec.id}") as r:
+                assert r.status == 403
+            async with other.get(base) as r:
+                assert (await r.json())["recordings"] == []
+        finally:
+            for http in (sup, own, other):
+                if http is not None:
+                    await http.close()

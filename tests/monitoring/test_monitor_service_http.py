@@ -13,8 +13,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from contactcenter.domain.clock import Clock
-from contactcenter.monitoring.service import MonitorService
 from contactcenter.monitoring.ports import LiveCall
+from contactcenter.monitoring.service import MonitorService
 from contactcenter.storage.audit import AuditLog
 from contactcenter.telephony.ami.protocol import AmiMessage
 from contactcenter.web.monitoring_api import add_monitoring_routes

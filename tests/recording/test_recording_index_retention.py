@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import soundfile
 
 from contactcenter.recording.index import Recording, RecordingIndex
-from contactcenter.recording.metadata import AudioMetadata, MetadataProblem, read_metadata, silent_spans
+from contactcenter.recording.metadata import (
+    AudioMetadata,
+    MetadataProblem,
+    read_metadata,
+    silent_spans,
+)
 from contactcenter.recording.paths import RecordingPaths
 from contactcenter.recording.policy import PolicyBook, RecordingMode, RecordingPolicy
 from contactcenter.recording.retention import purge
 from contactcenter.storage.audit import AuditLog
 
-NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
 
 def _wav(path, seconds, rate=8000, silent=None):

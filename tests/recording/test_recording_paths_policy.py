@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from contactcenter.recording.paths import RecordingPaths, UnsafePathError, safe_name
-from contactcenter.recording.policy import PolicyBook, RecordingMode, RecordingPolicy, policy_from_mapping
+from contactcenter.recording.policy import (
+    PolicyBook,
+    RecordingMode,
+    RecordingPolicy,
+    policy_from_mapping,
+)
 
 
 def test_dated_layout_and_asterisk_view(tmp_path):
     paths = RecordingPaths(tmp_path / "rec", asterisk_root="/var/spool/asterisk/monitor/cc")
-    at = datetime(2026, 3, 9, 23, 30, tzinfo=timezone.utc)
+    at = datetime(2026, 3, 9, 23, 30, tzinfo=UTC)
     rel = paths.relative_for("INT-42", "abc123", at)
     assert rel == "2026/03/09/INT-42-abc123.wav"
     assert paths.asterisk_path(rel) == "/var/spool/asterisk/monitor/cc/2026/03/09/INT-42-abc123.wav"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from contactcenter.recording.cli import add_recording_commands, policies_from_queues_file, run_purge
 from contactcenter.recording.index import Recording, RecordingIndex
@@ -18,7 +18,7 @@ async def test_purge_from_queue_yaml(tmp_path):
     book = policies_from_queues_file(qfile)
     assert book.for_queue("sales").retention_days == 10 and book.for_queue("vip").retention_days is None
     url = f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite3'}"
-    now = datetime(2026, 6, 1, tzinfo=timezone.utc)
+    now = datetime(2026, 6, 1, tzinfo=UTC)
     db = Database(url)
     await db.create_all()
     for rid, queue in (("r1", "sales"), ("r2", "vip")):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from aiohttp import web
@@ -48,7 +48,7 @@ async def client(database, tmp_path):
 
     def rec(rid, file, queue="open", agent="a1"):
         return Recording(rid, f"int-{rid[:4]}", agent, queue, "555", "pbx1", "PJSIP/1001-01",
-                         datetime(2026, 5, 1, tzinfo=timezone.utc), None, file, "complete")
+                         datetime(2026, 5, 1, tzinfo=UTC), None, file, "complete")
 
     await index.add(rec(GOOD, "2026/05/01/good.wav"))
     await index.add(rec(LINK, "2026/05/01/planted.wav"))
@@ -105,8 +105,11 @@ async def test_planted_symlink_and_escaping_index_path_are_forbidden(client):
 async def test_agent_access_only_own_calls_on_queues_that_allow_it(client):
     agent = {"X-Test-Role": "agent", "X-Test-Agent": "a1"}
     assert (await client.get(f"/api/recordings/{GOOD}/audio", headers=agent)).status == 200
-    assert (await client.get(f"/api/recordings/{OTHER_AGENT}/audio", headers=agent)).status == 404
-    assert (await client.get(f"/api/recordings/{NOACCESS}/audio", headers=agent)).status == 404
+    # Someone else's call, or a queue without agent_access: refused (ids are 128 random bits).
+    for rid in (OTHER_AGENT, NOACCESS):
+        assert (await client.get(f"/api/recordings/{rid}/audio", headers=agent)).status == 403
+        assert (await client.get(f"/api/recordings/{rid}", headers=agent)).status == 403
+    assert (await client.get(f"/api/recordings/{'0' * 32}/audio", headers=agent)).status == 404
     listed = await (await client.get("/api/recordings", headers=agent)).json()
     assert {r["id"] for r in listed["recordings"]} == {GOOD, LINK, ESCAPE}
     listed = await (await client.get("/api/recordings", headers=SUP)).json()

@@ -4,9 +4,14 @@ Invariants (checked after every step): each open interaction is in exactly one p
 agent exceeds its capacity on any channel; no free agent is left beside a waiting interaction
 it could take; offers within one (queue, channel, requirement) group follow priority then
 arrival order; relaxation, overflow and max wait have fired for everything that is due.
+Random ``apply_config`` steps (queues and agents added, changed, removed) run among the others,
+and the ready index, staffed capacity and per-agent caches are checked against a recomputation
+from scratch, so the invariants are known to hold across reconfiguration too.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -27,7 +32,8 @@ from contactcenter.domain.queue import (
 from contactcenter.domain.routing_events import Offered
 from contactcenter.domain.skills import satisfies
 from contactcenter.routing.engine import Engine
-from contactcenter.routing.errors import Conflict
+from contactcenter.routing.engine_config import ConfigRefused
+from contactcenter.routing.errors import RoutingError
 
 QUEUES = [
     QueueConfig("q1", strategy=Strategy.LONGEST_IDLE, skills={"en": 1}, wrapup_s=5,
@@ -46,7 +52,32 @@ AGENTS = [
     agent("a4", {"en": 2, "fr": 1}, ("q2", "q3", "q1"), voice=1, chat=3),
     agent("a5", {}, ("q2",), voice=1, chat=1, ticket=1),
 ]
-AGENT_IDS = [a.id for a in AGENTS]
+A6 = agent("a6", {"fr": 2, "en": 1}, ("q4", "q1"), voice=1, chat=2)
+Q4 = QueueConfig("q4", strategy=Strategy.FEWEST_TODAY, skills={"fr": 1}, wrapup_s=2,
+                 ring_timeout_s=6, overflow=(OverflowRule(30, "q1"),))
+_Q = {q.name: q for q in QUEUES}
+_A = {a.id: a for a in AGENTS}
+# Configurations the machine switches between: each changes strategies, skills, timers,
+# capacity, dial strings or queue lists, adds q4 / a6, or removes q3 / a5 (refused while busy).
+VARIANTS = [
+    make_config(QUEUES, AGENTS),
+    make_config([replace(_Q["q1"], skills={"en": 2}, strategy=Strategy.MOST_SKILLED,
+                         relaxation=(RelaxStep(10, lower_by=1),),
+                         overflow=(OverflowRule(60, "q3"),)),
+                 _Q["q2"], replace(_Q["q3"], max_wait_s=30)],
+                [replace(_A["a1"], skills={"en": 1}), *AGENTS[1:]]),
+    make_config([*QUEUES, Q4],
+                [*AGENTS[:1], replace(_A["a2"], skills={"en": 3, "fr": 2},
+                                      capacity={"voice": 1, "chat": 0, "ticket": 0}),
+                 _A["a3"], replace(_A["a4"], queues=("q4", "q2")), _A["a5"], A6]),
+    make_config([replace(_Q["q1"], relaxation=()), _Q["q2"], Q4],
+                [_A["a1"], replace(_A["a2"], queues=("q1",)), replace(_A["a3"], queues=("q4",)),
+                 replace(_A["a4"], queues=("q2", "q1")), A6]),
+    make_config([_Q["q1"], replace(_Q["q2"], strategy=Strategy.RANDOM, wrapup_s=10), _Q["q3"]],
+                [replace(_A["a1"], capacity={"voice": 0, "chat": 1, "ticket": 0},
+                         dial_string="PJSIP/a1b"), *AGENTS[1:]]),
+]
+AGENT_IDS = [*(a.id for a in AGENTS), "a6"]
 
 
 class EngineMachine(RuleBasedStateMachine):
@@ -58,6 +89,7 @@ class EngineMachine(RuleBasedStateMachine):
         self.now = 1000.0
         self.n = 0
         self.closed: set[str] = set()
+        self.used: dict[tuple[str, str], int] = {}  # slots per (agent, channel) after last step
 
     # ------------------------------------------------------------ helpers
     def _do(self, fn, *args) -> None:
@@ -67,7 +99,7 @@ class EngineMachine(RuleBasedStateMachine):
         }
         try:
             events = fn(*args, self.now)
-        except Conflict:
+        except RoutingError:  # refused, or names a queue / agent the config no longer has
             return
         self._check_fifo(before, events)
         for e in events:
@@ -82,6 +114,8 @@ class EngineMachine(RuleBasedStateMachine):
             rec = live.get(ev.interaction_id)
             if rec is None or rec.state is IS.WAITING:
                 continue
+            if rec.state is IS.OFFERED and rec.offer_id == ev.offer_id:
+                assert satisfies(self.engine.agents[ev.agent_id].config.skills, rec.req), ev
             group = (rec.queue, rec.channel, rec.req)
             key = (-rec.priority, rec.arrived_at, rec.seq)
             for iid, (q, ch, req, k) in before.items():
@@ -96,7 +130,7 @@ class EngineMachine(RuleBasedStateMachine):
         return data.draw(st.sampled_from(ids)) if ids else None
 
     # ------------------------------------------------------------ rules
-    @rule(queue=st.sampled_from(["q1", "q2", "q3"]), priority=st.integers(0, 2),
+    @rule(queue=st.sampled_from(["q1", "q2", "q3", "q4"]), priority=st.integers(0, 2),
           skills=st.dictionaries(st.sampled_from(["en", "fr"]), st.integers(1, 3), max_size=2),
           channel=st.sampled_from(["voice", "voice", "chat", "ticket"]))
     def arrive(self, queue, priority, skills, channel):
@@ -172,6 +206,35 @@ class EngineMachine(RuleBasedStateMachine):
     def wrapup(self, aid, disposition):
         self._do(self.engine.wrapup_done, aid, disposition, None)
 
+    @rule(variant=st.sampled_from(range(len(VARIANTS))))
+    def reconfigure(self, variant):
+        before = self._fingerprint()
+        try:
+            self._do_config(VARIANTS[variant])
+        except ConfigRefused as exc:
+            assert exc.problems
+            assert self._fingerprint() == before  # refused: nothing changed
+
+    def _do_config(self, config):
+        waiting = {iid: (r.queue, r.channel, r.req, (-r.priority, r.arrived_at, r.seq))
+                   for iid, r in self.engine.live.items() if r.state is IS.WAITING}
+        events = self.engine.apply_config(config, self.now)
+        assert self.engine.config is config
+        assert set(self.engine.queues) == set(config.queues)
+        assert {a: r.config for a, r in self.engine.agents.items()} == dict(config.agents)
+        self._check_fifo(waiting, events)
+        for e in events:
+            if e.terminal:
+                self.closed.add(e.interaction_id)
+
+    def _fingerprint(self):
+        e = self.engine
+        return (
+            e.config, sorted((i, r.state, r.queue, r.req, r.agent_id) for i, r in e.live.items()),
+            {a: (r.config, r.presence, r.queues, sorted(r.slots)) for a, r in e.agents.items()},
+            sorted(e.line.ids()), dict(e.staffed),
+        )
+
     # ------------------------------------------------------------ invariants
     @invariant()
     def one_place_each(self):
@@ -197,10 +260,39 @@ class EngineMachine(RuleBasedStateMachine):
 
     @invariant()
     def capacity_respected(self):
+        # A capacity lowered by a new config may be below the work in hand: then no new slot
+        # may be taken until the agent is back under it.
+        used = {}
         for a in self.engine.agents.values():
             for ch in ("voice", "chat", "ticket"):
                 n = sum(1 for s in a.slots.values() if s.channel == ch)
-                assert n == a.used.get(ch, 0) <= a.config.capacity.get(ch, 0)
+                assert n == a.used.get(ch, 0)
+                assert n <= a.config.capacity.get(ch, 0) or n <= self.used.get((a.id, ch), 0)
+                used[(a.id, ch)] = n
+        self.used = used
+
+    @invariant()
+    def indexes_match_a_recomputation(self):
+        e = self.engine
+        skills = {s for a in e.agents.values() for s in a.config.skills}
+        for q in e.queues:
+            for ch in ("voice", "chat", "ticket"):
+                ready = {a.id for a in e.agents.values() if q in a.queues and a.ready_for(ch)}
+                assert set(e.ready.candidates(q, ch, ())) == ready, (q, ch)
+                for s in skills:
+                    assert set(e.ready.candidates(q, ch, ((s, 1),))) == {
+                        a for a in ready if s in e.agents[a].config.skills}, (q, ch, s)
+                staffed = sum(a.config.capacity.get(ch, 0) for a in e.agents.values()
+                              if q in a.queues and a.presence is AgentState.AVAILABLE)
+                assert e.staffed.get((q, ch), 0) == staffed, (q, ch)
+        for a in e.agents.values():
+            for ch in ("voice", "chat", "ticket"):
+                assert e.ready.is_indexed(a.id, ch) == a.ready_for(ch)
+            assert set(a.queues) <= set(e.queues)
+            for q, (version, groups) in a.eligible_cache.items():
+                if version == e.line.version.get(q, 0):
+                    assert groups == [g for g in e.line.groups(q)
+                                      if satisfies(a.config.skills, g[1])], (a.id, q)
 
     @invariant()
     def no_idle_agent_beside_a_match(self):

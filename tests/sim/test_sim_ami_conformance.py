@@ -14,7 +14,8 @@ from contactcenter.sim import CallerScript, Press, SimConfig, Simulator
 
 @pytest.fixture
 async def sim():
-    s = Simulator(SimConfig(clock=Clock(speed=20)))
+    # The transcripts were captured with an AMI user whose write classes are "all".
+    s = Simulator(SimConfig(clock=Clock(speed=20), ami_write={"cc": "all"}))
     await s.start()
     yield s
     await s.stop()

@@ -42,12 +42,15 @@ async def test_dial_phone_that_never_answers_gives_noanswer_and_result_0():
 
 
 async def test_agent_hangs_up_after_talking_then_ivr_continues():
+    # ast_bridge_call returns -1 when the bridge ended for the callee: Dial returns -1 unless
+    # option g is given (app_dial.c OPT_GO_ON); the AGI carries on either way.
     async def ivr(c: AgiConn):
-        return [await c.cmd("EXEC Dial Local/1001@agents,20"), await c.cmd("CHANNEL STATUS")]
+        return [await c.cmd("EXEC Dial Local/1001@agents,20"), await c.cmd("CHANNEL STATUS"),
+                await c.cmd("EXEC Dial Local/1001@agents,20,g"), await c.cmd("CHANNEL STATUS")]
 
     phone = Phone("Local/1001@agents", answer_after=1.0, talk_for=3.0)
     sim, call, replies = await _run_call(ivr, CallerScript(hangup_after=60), [phone])
-    assert replies == ["200 result=0\n", "200 result=6\n"]
+    assert replies == ["200 result=-1\n", "200 result=6\n", "200 result=0\n", "200 result=6\n"]
     assert call.connected_to == "Local/1001@agents" and call.outcome == "dial-answered"
     names = [h[0][1] for h in sim.events.history]
     assert names.index("DialBegin") < names.index("BridgeEnter") < names.index("BridgeDestroy")

@@ -7,6 +7,7 @@ import pytest
 from aiohttp import WSMsgType
 
 from contactcenter.domain.clock import Clock
+from contactcenter.web.live import Deferred, RawJson
 
 TIMEOUT = 10.0  # only catches hangs
 
@@ -154,14 +155,77 @@ async def test_periodic_recheck_closes_sockets_of_sessions_revoked_elsewhere(mak
     assert await _close_code(ws) == 4001
 
 
-async def test_slow_consumer_is_closed_instead_of_blocking_others(env):
+async def test_slow_consumer_is_closed_and_never_holds_up_the_others(env):
     hub = env.services.live
     hub.queue_size = 4
     slow_client, _ = await env.logged_in("sup")
+    fast_client, _ = await env.logged_in("sup")
     slow, _ = await _connect(env, slow_client)
+    fast, _ = await _connect(env, fast_client)
     await _subscribe(slow, "wallboard")
-    # Flood faster than anything can drain: the queue (4) overflows on the same tick.
-    for i in range(50):
-        hub.publish("wallboard", {"i": i, "pad": "x" * 1000})
+    await _subscribe(fast, "wallboard")
+    # Nobody reads `slow`: once the kernel buffers are full its transport pauses, the next frames
+    # wait in its backlog (4), and the one after closes it. `fast` reads every frame meanwhile.
+    pad = "x" * 60_000
+    got = []
+    for i in range(2000):
+        assert hub.publish("wallboard", {"i": i, "pad": pad}) >= 1
+        event = await fast.receive_json(timeout=TIMEOUT)
+        got.append(event["data"]["i"])
+        if hub.subscriber_count("wallboard") == 1:
+            break
+    assert hub.subscriber_count("wallboard") == 1, "the slow client was never closed"
+    assert got == list(range(len(got)))
     assert await _close_code(slow) == 1013
-    assert hub.subscriber_count("wallboard") == 0
+    hub.publish("wallboard", {"i": "after"})
+    assert (await fast.receive_json(timeout=TIMEOUT))["data"] == {"i": "after"}
+    await fast.close()
+
+
+async def test_events_keep_their_order_and_text_frames(env):
+    client, _ = await env.logged_in("sup")
+    ws, _ = await _connect(env, client)
+    await _subscribe(ws, "wallboard")
+    hub = env.services.live
+    for i in range(20):
+        hub.publish("wallboard", {"i": i})
+    seqs = []
+    for i in range(20):
+        msg = await ws.receive(timeout=TIMEOUT)
+        assert msg.type == WSMsgType.TEXT
+        event = msg.json()
+        assert (event["type"], event["topic"], event["data"]) == ("event", "wallboard", {"i": i})
+        seqs.append(event["seq"])
+    assert seqs == sorted(seqs) and len(set(seqs)) == 20
+    await ws.close()
+
+
+async def test_raw_json_is_sent_as_the_same_document(env):
+    client, _ = await env.logged_in("sup")
+    ws, _ = await _connect(env, client)
+    await _subscribe(ws, "wallboard")
+    assert env.services.live.publish("wallboard", RawJson('{"waiting":3,"names":["a\\"b"]}')) == 1
+    event = await ws.receive_json(timeout=TIMEOUT)
+    assert event["data"] == {"waiting": 3, "names": ['a"b']}
+    await ws.close()
+
+
+async def test_deferred_data_is_built_only_when_someone_listens(env):
+    hub = env.services.live
+    built: list[int] = []
+
+    def build() -> dict[str, int]:
+        built.append(1)
+        return {"n": len(built)}
+
+    assert hub.publish("wallboard", Deferred(build)) == 0
+    assert built == []  # nobody subscribed: nothing was built
+    client, _ = await env.logged_in("sup")
+    ws, _ = await _connect(env, client)
+    await _subscribe(ws, "wallboard")
+    assert hub.publish("wallboard", Deferred(lambda: None)) == 0  # "nothing to send after all"
+    assert hub.publish("wallboard", Deferred(build)) == 1
+    event = await ws.receive_json(timeout=TIMEOUT)
+    assert (event["topic"], event["data"]) == ("wallboard", {"n": 1})
+    assert built == [1]
+    await ws.close()

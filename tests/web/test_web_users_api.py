@@ -22,6 +22,7 @@ async def test_admin_creates_lists_and_views_users(env, password):
         "username": "carol",
         "role": "agent",
         "agent_id": "1003",
+        "phone": None,
         "disabled": False,
     }
     async with admin.get(env.url("/api/users")) as resp:

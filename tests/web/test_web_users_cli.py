@@ -58,8 +58,8 @@ def test_users_add_first_admin_with_password_stdin(tmp_path):
     assert main(["--database-url", url, "users", "list"], stdout=out) == 0
     lines = out.getvalue().splitlines()
     assert [line.split("\t")[1:] for line in lines] == [
-        ["a1", "agent", "1001", "enabled"],
-        ["root", "admin", "-", "enabled"],
+        ["a1", "agent", "1001", "enabled", "-"],
+        ["root", "admin", "-", "enabled", "-"],
     ]
 
     assert main(["--database-url", url, "users", "disable", "a1"], stdout=io.StringIO()) == 0

@@ -182,6 +182,24 @@ class AgiSession(AgiLink):
         status = await self.get_variable("DIALSTATUS")
         return status or ""
 
+    async def bridge(
+        self, channel: str, options: str = "x", *, timeout: float = 12 * 3600.0
+    ) -> str:
+        """Bridge(channel[,options]) and return BRIDGERESULT (SUCCESS, FAILURE, NONEXISTENT...).
+
+        Bridge() takes the other channel from wherever it is (yanking it out of its dialplan)
+        and returns 0 when either side leaves. The default option ``x`` hangs the other
+        channel up then instead of sending it back to its dialplan (main/features.c).
+        """
+        for what, value in (("channel", channel), ("options", options)):
+            check_safe(value, what)
+            if "," in value:
+                raise ValueError(f"bridge {what} must not contain ',': {value!r}")
+        if not channel:
+            raise ValueError("bridge needs a channel")
+        await self.exec("Bridge", f"{channel},{options}" if options else channel, timeout=timeout)
+        return await self.get_variable("BRIDGERESULT", allow_dead=True) or ""
+
     async def record_file(
         self,
         filename: str,

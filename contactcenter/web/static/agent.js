@@ -1,13 +1,15 @@
-// The agent panel: own state live over agent.<id>, screen pop, call controls, wrap-up.
+// The agent panel: own state live over agent.<id>, screen pop, call controls (hang up, hold /
+// resume, transfer to a queue or a number), wrap-up.
 "use strict";
 
-const HIDDEN_KEYS = new Set(["caller_id", "flow", "ivr_path", "channel"]);
+const HIDDEN_KEYS = new Set(["caller_id", "flow", "ivr_path", "channel", "on_hold_since"]);
 let me = null;          // {agent_id, ...}
 let view = null;        // the last agent view
 let wrapupS = {};       // queue -> seconds
 let wrapupStart = null; // Date.now() when wrap-up began
 let wrapupQueue = null;
 let currentIid = null;
+let holdStart = null;   // Date.now() when the current call went on hold
 
 async function act(path, body, errorId) {
   cc.text(errorId, "");
@@ -25,8 +27,10 @@ function showAgent(agent) {
   cc.text("queues", agent.queues.join(", ") || "none");
   const connected = agent.work.find((w) => w.state === "busy");
   const wrapping = agent.work.find((w) => w.state === "wrapup");
-  document.getElementById("hangup").disabled = !connected;
-  document.getElementById("transfer").disabled = !connected;
+  for (const id of ["hangup", "hold", "resume", "transfer", "transfer-number-go"]) {
+    document.getElementById(id).disabled = !connected;
+  }
+  if (!connected) setHeld(false);
   if (agent.state === "wrapup" || wrapping) {
     if (prev !== "wrapup" || wrapupStart === null) {
       wrapupStart = Date.now();
@@ -44,7 +48,18 @@ function showAgent(agent) {
   if (connected || agent.work.length) refreshCurrent();
 }
 
+function setHeld(held) {
+  if (held && holdStart === null) holdStart = Date.now();
+  if (!held) holdStart = null;
+  document.getElementById("hold-shown").classList.toggle("hidden", !held);
+  document.getElementById("hold").classList.toggle("hidden", held);
+  document.getElementById("resume").classList.toggle("hidden", !held);
+  document.getElementById("pop").dataset.held = held ? "yes" : "no";
+  tick();
+}
+
 function tick() {
+  if (holdStart !== null) cc.text("hold-timer", cc.secs((Date.now() - holdStart) / 1000));
   if (wrapupStart === null) return;
   const elapsed = (Date.now() - wrapupStart) / 1000;
   const limit = wrapupS[wrapupQueue];
@@ -62,7 +77,9 @@ function kv(id, pairs) {
 
 function showPop(item) {
   const data = item.data || {};
+  if (currentIid !== item.interaction_id) holdStart = null;
   currentIid = item.interaction_id;
+  setHeld(item.state === "busy" && data.on_hold_since != null);
   document.getElementById("pop").classList.remove("hidden");
   document.getElementById("pop").dataset.interaction = item.interaction_id;
   cc.text("pop-caller", data.caller_id || "unknown");
@@ -123,8 +140,23 @@ async function main() {
     act(base + "/pause", { reason: document.getElementById("pause-reason").value }, "state-error");
   document.getElementById("hangup").onclick = () =>
     act("/api/panel/hangup", currentIid ? { interaction_id: currentIid } : {}, "call-error");
+  const mine = (extra) => Object.assign(currentIid ? { interaction_id: currentIid } : {}, extra);
   document.getElementById("transfer").onclick = () =>
-    act("/api/panel/transfer", { queue: sel.value }, "call-error");
+    act("/api/panel/transfer", mine({ queue: sel.value }), "call-error");
+  document.getElementById("transfer-number-go").onclick = () => {
+    const number = document.getElementById("transfer-number").value.trim();
+    if (!/^\+?[0-9]{1,20}$/.test(number)) {
+      cc.text("call-error", "A number is digits only, optionally after a +, at most 20.");
+      return;
+    }
+    act("/api/panel/transfer", mine({ number }), "call-error");
+  };
+  document.getElementById("hold").onclick = async () => {
+    if (await act("/api/panel/hold", mine({}), "call-error")) setHeld(true);
+  };
+  document.getElementById("resume").onclick = async () => {
+    if (await act("/api/panel/resume", mine({}), "call-error")) setHeld(false);
+  };
   document.getElementById("wrapup-done").onclick = async () => {
     const wrapping = view && view.work.find((w) => w.state === "wrapup");
     const payload = { disposition: document.getElementById("disposition").value,

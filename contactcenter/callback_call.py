@@ -1,0 +1,147 @@
+"""FastAGI script ``callback``: the agent answered a callback leg; now dial the customer.
+
+Design note. ``[contactcenter-callback]`` runs ``AGI(.../callback)`` on the agent's channel once
+the agent answers the Originate placed by ``callback_dialer``. This handler:
+
+    find the leg   by the channel's uniqueid (the Originate's ChannelId), else CC_CALLBACK;
+                   none (a stale or foreign call) -> hang up
+    ringing        reported if the phone's Newstate Ringing was not seen
+    before_dial    the queue's recording starts on the agent channel, as for inbound calls
+    EXEC Dial(Local/<number>@contactcenter-outbound, ring_timeout_s); the agent hears ringback
+    DialEnd ANSWER (AMI, via ChannelWatch) -> offer_answered -> connected hooks (screen pop with
+                   the interaction's data, recording, monitoring)
+    Dial returns after an answer, or either side hangs up after it -> complete -> wrap-up
+    NOANSWER -> offer_failed("callback-no-answer"), BUSY -> "callback-busy", other failures
+                   -> "callback-failed": the agent is released, the callback retried later
+    agent hangs up before the customer answers -> offer_failed("agent-hangup"): agent paused
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from contactcenter.callback_dialer import CallbackDialer, CallbackLeg
+from contactcenter.domain.clock import Clock
+from contactcenter.ivr.channel_watch import ChannelFeed, ChannelWatch, DialAnswer
+from contactcenter.ivr.voice_queue import CallHooks, ConnectedCall, VoiceCall
+from contactcenter.routing.errors import RoutingError
+from contactcenter.routing.service import RoutingService
+from contactcenter.telephony.agi.api import CallHangup
+
+log = logging.getLogger(__name__)
+
+OUTBOUND = "Local/{number}@contactcenter-outbound"  # dialplan/extensions_contactcenter.conf
+CUSTOMER_FAILED = {"NOANSWER": "callback-no-answer", "BUSY": "callback-busy",
+                   "CANCEL": "agent-hangup"}  # anything else: "callback-failed"
+
+
+class CallbackCalls:
+    """The FastAGI handler for script ``callback`` (one ``handle`` per answered agent leg)."""
+
+    def __init__(self, dialer: CallbackDialer, routing: RoutingService, watch: ChannelWatch,
+                 clock: Clock, hooks: CallHooks | None = None,
+                 pbx_of: Callable[[str], str] | None = None) -> None:
+        self.dialer, self.routing, self.watch, self.clock = dialer, routing, watch, clock
+        self.hooks = hooks
+        self.pbx_of = pbx_of or (lambda _uid: "")
+
+    async def handle(self, call: VoiceCall) -> None:
+        """Run one callback from the agent's answered channel to its end."""
+        env = call.env
+        leg = self.dialer.claim(channel_id=env.uniqueid)
+        if leg is None:
+            token = await call.get_variable("CC_CALLBACK")
+            leg = self.dialer.claim(leg_id=token) if token else None
+        if leg is None:
+            log.warning("callback AGI on %s (%s): no callback waits for this channel; hanging up",
+                        env.channel, env.uniqueid)
+            await call.hangup()
+            return
+        await _CallbackCall(self, call, leg).run()
+
+
+class _CallbackCall:
+    """One answered agent leg: dial the customer, report the outcome."""
+
+    def __init__(self, owner: CallbackCalls, call: VoiceCall, leg: CallbackLeg) -> None:
+        self.o, self.call, self.leg = owner, call, leg
+        self.offer = leg.offer
+        self.iid = leg.offer.interaction_id
+        self.connected = False
+        self.finished = False
+
+    async def run(self) -> None:
+        o, uid = self.o, self.call.env.uniqueid
+        await o.dialer.report_ringing(self.leg)
+        feed = o.watch.watch(uid)  # before Dial: the answer comes as an AMI DialEnd
+        try:
+            status = await self._dial(feed)
+            if status == "ANSWER" or self.connected:
+                await self._finish()
+            else:
+                reason = CUSTOMER_FAILED.get(status, "callback-failed")
+                log.info("callback %s: customer %s: %s", self.iid, self.leg.number, status)
+                await o.dialer.report_failed(self.leg, reason)
+            await self.call.hangup()
+        except CallHangup:
+            if self.connected:
+                await self._finish()
+            else:  # the agent gave up before the customer answered (no-op if reported)
+                await o.dialer.report_failed(self.leg, "agent-hangup")
+            raise
+        finally:
+            o.watch.forget(uid)
+            o.dialer.forget(self.leg)
+
+    async def _dial(self, feed: ChannelFeed) -> str:
+        o, offer = self.o, self.offer
+        if o.hooks is not None:
+            await o.hooks.before_dial(self.call, self.iid, offer.queue)
+        watcher = asyncio.ensure_future(self._await_answer(feed))
+        try:
+            status = await self.call.dial(OUTBOUND.format(number=self.leg.number),
+                                          max(1, round(offer.ring_timeout_s)))
+        finally:
+            if self.connected:
+                await watcher  # let its reports (offer_answered, hooks) finish
+            else:
+                watcher.cancel()
+        if status == "ANSWER" and not self.connected:  # AMI was down: learn it from Dial
+            await self._answered(DialAnswer(self.leg.pbx, "", ""))
+        return status
+
+    async def _await_answer(self, feed: ChannelFeed) -> None:
+        await self._answered(await feed.answers.get())
+
+    async def _answered(self, customer: DialAnswer) -> None:
+        if self.connected:
+            return
+        self.connected = True  # before any await: _dial relies on it to wait for us
+        o, offer = self.o, self.offer
+        try:
+            await o.routing.offer_answered(offer.offer_id)  # Connected gives the leg its data
+        except RoutingError as exc:
+            log.warning("callback %s: connected, but routing no longer has the offer: %s",
+                        self.iid, exc)
+            return
+        log.info("callback %s: agent %s connected to %s", self.iid, offer.agent_id,
+                 self.leg.number)
+        if o.hooks is not None:
+            env = self.call.env
+            await o.hooks.connected(ConnectedCall(
+                self.iid, offer.agent_id, offer.queue, self.leg.number, customer.agent_channel,
+                env.channel, customer.pbx or o.pbx_of(env.uniqueid), o.clock.time(),
+                dict(self.leg.data)))
+
+    async def _finish(self) -> None:
+        if self.finished:
+            return
+        self.finished = True
+        try:
+            await self.o.routing.complete(self.iid)
+        except RoutingError as exc:
+            log.debug("callback %s: %s", self.iid, exc)
+        if self.o.hooks is not None:
+            await self.o.hooks.ended(self.iid)

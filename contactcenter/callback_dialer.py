@@ -1,0 +1,258 @@
+"""The callback dialer: when a callback's turn comes, ring the agent first, then the customer.
+
+Design note. An ``Offered`` with a ``callback_number`` has nobody on hold to dial from, so this
+glue places the call itself, agent leg first (docs/routing.md, "Callbacks: which leg first"):
+
+    Offered(callback)    -> AMI Originate (Async) of the agent's dial string into
+                            [contactcenter-callback], caller id = the customer's number,
+                            ChannelId = "<leg id>-1" (how the FastAGI session finds its leg)
+    Newstate Ringing     -> offer_ringing
+    OriginateResponse Failure (not answered in ring_timeout_s, busy, unreachable), the agent
+    channel hung up before its AGI session took it, or the Originate refused
+                         -> offer_failed("no-answer" | "busy" | "unavailable"): the agent is
+                            paused, the callback goes back to its place (attempt not counted)
+    agent answers        -> [contactcenter-callback] runs AGI(.../callback): ``callback_call``
+                            dials the customer and reports the rest
+    the engine's own ring safety timer failed the offer -> hang the agent leg up
+
+The customer's number is checked (digits, optional leading +) before it is put in a caller id
+or a dial string. Legs live in memory: after a restart the engine puts offered callbacks back
+at their place, and an orphaned agent leg finds no leg here and is hung up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable, Coroutine, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from contactcenter.domain import routing_events as rev
+from contactcenter.ivr.callback_request import dialable_number
+from contactcenter.routing.errors import RoutingError
+from contactcenter.routing.service import RoutingService
+from contactcenter.telephony import events as tev
+from contactcenter.telephony.ami import actions
+from contactcenter.telephony.ami.client import AmiActionError
+from contactcenter.telephony.ami.protocol import AmiMessage
+
+log = logging.getLogger(__name__)
+
+CALLBACK_CONTEXT = "contactcenter-callback"  # dialplan/extensions_contactcenter.conf
+STATE_RINGING = 5  # Newstate ChannelState of a ringing outbound channel
+ORIGINATE_BUSY = 5  # OriginateResponse Reason: the agent's device was busy
+CAUSE_BUSY = 17  # Q.850 user busy
+
+
+class AmiPort(Protocol):
+    """One PBX's AMI link, as far as the dialer uses it (``PbxLink``)."""
+
+    @property
+    def name(self) -> str: ...
+
+    async def send_action(self, headers: Iterable[tuple[str, str]],
+                          timeout: float = 5.0) -> AmiMessage: ...
+
+    async def wait_ready(self, timeout: float = 10.0) -> None: ...
+
+
+@dataclass(eq=False)
+class CallbackLeg:
+    """One attempt of one callback: the agent leg we originated and what we told routing."""
+
+    offer: rev.Offered
+    number: str  # checked by dialable_number
+    leg_id: str
+    pbx: str = ""
+    ringing: bool = False
+    answered: bool = False  # the agent answered: a FastAGI session owns the leg
+    reported: bool = False  # the offer's outcome went to routing
+    data: dict[str, Any] = field(default_factory=dict)  # the screen pop, from Connected
+
+    @property
+    def channel_id(self) -> str:
+        """Uniqueid we ask Asterisk to give the agent channel."""
+        return f"{self.leg_id}-1"
+
+    @property
+    def other_channel_id(self) -> str:
+        """Uniqueid for the ``;2`` half when the agent's dial string is a Local channel."""
+        return f"{self.leg_id}-2"
+
+    @property
+    def action_id(self) -> str:
+        """ActionID of the Originate (and of its OriginateResponse)."""
+        return f"{self.leg_id}-orig"
+
+
+class CallbackDialer:
+    """Originates agent legs for callbacks and tells routing how they went."""
+
+    def __init__(self, routing: RoutingService, ami_for: Callable[[str], AmiPort], *,
+                 pbx: str = "", action_timeout: float = 5.0, ready_timeout: float = 10.0) -> None:
+        self.routing, self.ami_for, self.pbx = routing, ami_for, pbx
+        self.action_timeout, self.ready_timeout = action_timeout, ready_timeout
+        self.legs: dict[str, CallbackLeg] = {}  # by agent channel id
+        self._by_offer: dict[str, CallbackLeg] = {}
+        self._by_action: dict[str, CallbackLeg] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._unsubscribe: Callable[[], None] | None = None
+
+    def start(self) -> None:
+        """Follow routing's events (Offered callbacks, and how their offers end), and dial
+        the callbacks routing offered before we listened (at its restore)."""
+        if self._unsubscribe is None:
+            self._unsubscribe = self.routing.subscribe(self.on_routing_event)
+            for offer in self.routing.callback_offers():
+                self._spawn(self._originate(offer))
+
+    async def close(self) -> None:
+        """Stop following routing; cancel what is in flight."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    # -- inputs -------------------------------------------------------------------------------
+    def on_routing_event(self, event: rev.RoutingEvent) -> None:
+        """Routing subscriber (synchronous: anything slow runs in a task)."""
+        if isinstance(event, rev.Offered) and event.callback_number is not None:
+            self._spawn(self._originate(event))
+        elif isinstance(event, rev.Connected):
+            leg = self._by_offer.get(event.offer_id)
+            if leg is not None:
+                leg.data = dict(event.data)
+        elif isinstance(event, rev.RingNoAnswer):
+            leg = self._by_offer.get(event.offer_id)
+            if leg is not None and not leg.reported:  # the engine's ring safety timer
+                log.warning("callback %s: offer %s timed out in routing; hanging up the agent "
+                            "leg", event.interaction_id, event.offer_id)
+                leg.reported = True
+                self.forget(leg)
+                self._spawn(self._hangup(leg))
+
+    def on_telephony_event(self, event: object) -> None:
+        """Call-model subscriber of every PBX link: Originate outcomes and ringing."""
+        if isinstance(event, tev.OriginateResult):
+            leg = self._by_action.get(event.action_id or "")
+            if leg is not None and not event.success and not leg.answered:
+                reason = "busy" if event.reason == ORIGINATE_BUSY else "no-answer"
+                log.info("callback %s: agent %s did not answer (Reason %s)",
+                         leg.offer.interaction_id, leg.offer.agent_id, event.reason)
+                self._spawn(self.report_failed(leg, reason))
+        elif isinstance(event, tev.ChannelStateChanged) and event.state == STATE_RINGING:
+            leg = self.legs.get(event.uniqueid)
+            if leg is not None and not leg.ringing and not leg.reported:
+                self._spawn(self.report_ringing(leg))
+        elif isinstance(event, tev.ChannelHungUp):
+            # The agent leg ended before any AGI session took it (not answered, or the AGI
+            # could not reach us): say so now rather than when routing's safety timer fires.
+            leg = self.legs.get(event.uniqueid)
+            if leg is not None and not leg.answered and not leg.reported:
+                reason = "busy" if event.cause == CAUSE_BUSY else "no-answer"
+                self._spawn(self.report_failed(leg, reason))
+
+    # -- what the FastAGI side uses -----------------------------------------------------------
+    def claim(self, channel_id: str | None = None, leg_id: str | None = None) -> CallbackLeg | None:
+        """The leg whose agent just answered (by its channel's uniqueid, else by the leg id the
+        Originate set in CC_CALLBACK); None when unknown, already claimed or already over."""
+        leg = self.legs.get(channel_id or "")
+        if leg is None and leg_id:
+            leg = self.legs.get(f"{leg_id}-1")
+        if leg is None or leg.answered or leg.reported:
+            return None
+        leg.answered = True
+        return leg
+
+    async def report_ringing(self, leg: CallbackLeg) -> None:
+        """The agent's phone rings (once per leg)."""
+        if leg.ringing:
+            return
+        leg.ringing = True
+        try:
+            await self.routing.offer_ringing(leg.offer.offer_id)
+        except RoutingError as exc:
+            log.debug("callback %s: ringing not reported: %s", leg.offer.interaction_id, exc)
+
+    async def report_failed(self, leg: CallbackLeg, reason: str) -> None:
+        """The attempt failed (agent or customer side, per ``reason``); the leg is over."""
+        if leg.reported:
+            return
+        leg.reported = True
+        self.forget(leg)
+        try:
+            await self.routing.offer_failed(leg.offer.offer_id, reason)
+        except RoutingError as exc:  # the engine timed the offer out first
+            log.info("callback %s: %s not reported: %s", leg.offer.interaction_id, reason, exc)
+
+    def forget(self, leg: CallbackLeg) -> None:
+        """Drop the leg from the tables (its outcome is known or no longer ours to report)."""
+        self.legs.pop(leg.channel_id, None)
+        self._by_offer.pop(leg.offer.offer_id, None)
+        self._by_action.pop(leg.action_id, None)
+
+    # -- internals ----------------------------------------------------------------------------
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _originate(self, offer: rev.Offered) -> None:
+        try:
+            number = dialable_number(offer.callback_number)
+        except ValueError:
+            # Not the agent's fault: counts as a failed attempt of this callback.
+            log.warning("callback %s: refusing to dial %r", offer.interaction_id,
+                        offer.callback_number)
+            await self._fail_offer(offer, "callback-failed")
+            return
+        if not offer.dial_string:
+            await self._fail_offer(offer, "unavailable")
+            return
+        leg = CallbackLeg(offer, number, f"cb-{uuid.uuid4().hex[:16]}")
+        self.legs[leg.channel_id] = leg
+        self._by_offer[offer.offer_id] = leg
+        self._by_action[leg.action_id] = leg
+        try:
+            link = self.ami_for(self.pbx)
+            leg.pbx = link.name
+            await link.wait_ready(self.ready_timeout)  # at start-up AMI may still be logging in
+            headers = actions.Originate(
+                offer.dial_string, context=CALLBACK_CONTEXT, exten="s", priority=1,
+                caller_id=f'"Callback" <{number}>',
+                timeout_ms=int(offer.ring_timeout_s * 1000),
+                variables={"CC_CALLBACK": leg.leg_id, "CC_INTERACTION": offer.interaction_id,
+                           "CC_AGENT": offer.agent_id},
+                channel_id=leg.channel_id, other_channel_id=leg.other_channel_id,
+                action_id=leg.action_id,
+            )
+            await link.send_action(headers, timeout=self.action_timeout)
+        except (AmiActionError, ConnectionError, TimeoutError, ValueError, LookupError,
+                RuntimeError) as exc:  # (RuntimeError: no PBX link at all)
+            # The agent leg could not even be placed (AMI down, refused): not the customer's
+            # fault, so the callback keeps its attempts; the agent shows "unavailable".
+            log.warning("callback %s: Originate to %s failed: %s", offer.interaction_id,
+                        offer.dial_string, exc)
+            await self.report_failed(leg, "unavailable")
+            return
+        log.info("callback %s: ringing agent %s (%s) for %s", offer.interaction_id,
+                 offer.agent_id, offer.dial_string, number)
+
+    async def _fail_offer(self, offer: rev.Offered, reason: str) -> None:
+        try:
+            await self.routing.offer_failed(offer.offer_id, reason)
+        except RoutingError as exc:
+            log.info("callback %s: %s not reported: %s", offer.interaction_id, reason, exc)
+
+    async def _hangup(self, leg: CallbackLeg) -> None:
+        try:
+            await self.ami_for(leg.pbx).send_action(actions.Hangup(leg.channel_id),
+                                                   timeout=self.action_timeout)
+        except (AmiActionError, ConnectionError, TimeoutError, LookupError) as exc:
+            log.info("callback %s: hangup of %s: %s", leg.offer.interaction_id,
+                     leg.channel_id, exc)

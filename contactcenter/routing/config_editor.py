@@ -1,0 +1,248 @@
+"""Changing the stored routing configuration: check everything, save, apply -- or change nothing.
+
+Design note. One change (save, enable/disable, revert to the file) runs under one lock:
+1. re-read the stored entries and compare the version the admin saw (``VersionConflict``);
+2. merge files + stored entries + this change and check the result with the file loader's
+   own code (``ConfigInvalid``: every problem with where it is), then the extra checks the
+   composition root adds (e.g. the recording block);
+3. ask the engine whether it can take it now (``ConfigRefused``: e.g. callers still wait in a
+   queue being removed);
+4. in one database transaction: write the entry (the version is checked again by the UPDATE),
+   apply it to the running engine, commit. If the engine refuses, the write is rolled back; if
+   the commit fails, the previous configuration is applied again.
+So a refused change leaves both the database and the engine as they were.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from contactcenter.common.yamlfile import SourceError, SourceErrors
+from contactcenter.domain.clock import Clock
+from contactcenter.routing.config_merge import (
+    KINDS,
+    MergedConfig,
+    Override,
+    Overrides,
+    RoutingSources,
+    lenient_plain,
+    merge_config,
+    plain,
+    to_yaml,
+)
+from contactcenter.routing.engine_config import ConfigRefused
+from contactcenter.routing.service import RoutingService
+from contactcenter.storage.routing_config import RoutingConfigStore, StoredEntry, VersionConflict
+
+log = logging.getLogger(__name__)
+
+Stored = dict[str, dict[str, StoredEntry]]
+Check = Callable[[MergedConfig], list[SourceError]]
+Listener = Callable[[MergedConfig], Any]
+
+__all__ = ["ConfigInvalid", "ConfigRefused", "RoutingConfigEditor", "VersionConflict"]
+
+
+class ConfigInvalid(Exception):
+    """The change makes the configuration invalid; ``errors`` say what and where."""
+
+    def __init__(self, errors: list[SourceError]) -> None:
+        super().__init__("\n".join(str(e) for e in errors))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class Change:
+    """What one accepted change did: the stored entry (None after a revert) and the entry's
+    effective document before and after (None where it was not in force)."""
+
+    kind: str
+    name: str
+    entry: StoredEntry | None
+    before: Any
+    after: Any
+
+
+def overrides_of(stored: Stored) -> Overrides:
+    """Stored rows as the merge's overrides."""
+    return Overrides(**{
+        kind: {n: Override(e.document, e.enabled) for n, e in stored.get(kind, {}).items()}
+        for kind in KINDS
+    })
+
+
+async def load_merged(sources: RoutingSources, store: RoutingConfigStore) -> tuple[MergedConfig,
+                                                                                    Stored]:
+    """At start: files + stored entries, checked (``SourceErrors`` names each problem)."""
+    stored = await store.load()
+    return merge_config(sources, overrides_of(stored)), stored
+
+
+class RoutingConfigEditor:
+    """Lists, checks and changes the stored queues, agents and skills of a running server."""
+
+    def __init__(
+        self, sources: RoutingSources, store: RoutingConfigStore, routing: RoutingService,
+        clock: Clock, merged: MergedConfig, stored: Stored, checks: Sequence[Check] = (),
+    ) -> None:
+        self.sources = sources
+        self.store = store
+        self.routing = routing
+        self.clock = clock
+        self.merged = merged
+        self.stored = stored
+        self.checks = list(checks)
+        self.listeners: list[Listener] = []
+        self._lock = asyncio.Lock()
+
+    # ------------------------------------------------------------------ reading
+    def entries(self, kind: str) -> list[dict[str, Any]]:
+        """Every entry of ``kind`` from the files and the database, in force or not."""
+        names = list(self.sources.file_entries(kind))
+        names += sorted(n for n in self.stored[kind] if n not in names)
+        return [self._view(kind, n) for n in names]
+
+    def entry(self, kind: str, name: str) -> dict[str, Any] | None:
+        """One entry's view, or None when neither the files nor the database have it."""
+        if name not in self.sources.file_entries(kind) and name not in self.stored[kind]:
+            return None
+        return self._view(kind, name)
+
+    def _view(self, kind: str, name: str) -> dict[str, Any]:
+        file_doc = self.sources.file_entries(kind).get(name)
+        row = self.stored[kind].get(name)
+        document = row.document if row is not None else lenient_plain(file_doc)
+        if row is None:
+            source = "file"
+        else:
+            source = "database" if file_doc is None else "database (overrides the file)"
+        view: dict[str, Any] = {
+            "name": name, "source": source, "enabled": row.enabled if row else True,
+            "in_force": name in self.merged.documents[kind],
+            "version": row.version if row else 0,
+            "updated_at": row.updated_at if row else None,
+            "updated_by": row.updated_by if row else None,
+            "document": document, "yaml": to_yaml(document),
+            "file_document": lenient_plain(file_doc) if file_doc is not None else None,
+        }
+        if kind == "skills":
+            view["used_by"] = self.merged.config.skill_users(name)
+        return view
+
+    # ------------------------------------------------------------------ checking
+    def candidate(self, stored: Stored, kind: str, name: str,
+                  entry: Override | None) -> MergedConfig:
+        """The merged configuration with one entry changed; ``ConfigInvalid`` if it is not."""
+        overrides = overrides_of(stored).with_entry(kind, name, entry)
+        try:
+            merged = merge_config(self.sources, overrides)
+        except SourceErrors as exc:
+            raise ConfigInvalid(exc.errors) from None
+        errors = [e for check in self.checks for e in check(merged)]
+        if errors:
+            raise ConfigInvalid(errors)
+        return merged
+
+    def validate(self, kind: str, name: str, document: Any,
+                 enabled: bool = True) -> tuple[list[SourceError], list[str]]:
+        """Content errors, and why the engine would refuse it now, without saving anything."""
+        try:
+            plain(document)
+            merged = self.candidate(self.stored, kind, name, Override(document, enabled))
+        except SourceErrors as exc:
+            return exc.errors, []
+        except ConfigInvalid as exc:
+            return exc.errors, []
+        return [], self.routing.check_config(merged.config)
+
+    # ------------------------------------------------------------------ changing
+    async def save(self, kind: str, name: str, document: Any, enabled: bool,
+                   expected_version: int, actor: str) -> Change:
+        """Create or replace an entry (``expected_version`` 0: no stored row yet)."""
+        try:
+            stored_doc = plain(document)
+        except SourceErrors as exc:
+            raise ConfigInvalid(exc.errors) from None
+        entry = Override(document, enabled)
+        return await self._change(kind, name, entry, expected_version, actor, stored_doc)
+
+    async def set_enabled(self, kind: str, name: str, enabled: bool, expected_version: int,
+                          actor: str) -> Change:
+        """Enable or disable an entry; a file-only entry gets a stored copy to carry the flag."""
+        row = self.stored[kind].get(name)
+        if row is not None:
+            document = row.document
+        elif name in self.sources.file_entries(kind):
+            document = plain(self.sources.file_entries(kind)[name])
+        else:
+            raise LookupError(f"no {kind[:-1]} {name!r}")
+        return await self.save(kind, name, document, enabled, expected_version, actor)
+
+    async def revert(self, kind: str, name: str, expected_version: int, actor: str) -> Change:
+        """Drop the stored entry: the file's entry of that name (if any) applies again."""
+        return await self._change(kind, name, None, expected_version, actor, None)
+
+    async def _change(self, kind: str, name: str, entry: Override | None, expected_version: int,
+                      actor: str, stored_doc: Any) -> Change:
+        async with self._lock:
+            stored = await self.store.load()
+            row = stored[kind].get(name)
+            current = row.version if row is not None else 0
+            if current != expected_version:
+                raise VersionConflict(kind, name, expected_version, current)
+            if entry is None and row is None:
+                raise LookupError(f"no stored {kind[:-1]} {name!r} to revert")
+            merged = self.candidate(stored, kind, name, entry)
+            problems = self.routing.check_config(merged.config)
+            if problems:
+                raise ConfigRefused(problems)
+            previous = self.merged
+            applied = False
+            try:
+                async with self.store.transaction() as tx:
+                    if entry is None:
+                        await tx.delete(kind, name, expected_version)
+                        saved = None
+                    else:
+                        saved = await tx.put(kind, name, stored_doc, entry.enabled,
+                                             expected_version, actor, self.clock.time())
+                    await self.routing.apply_config(merged.config)
+                    applied = True
+            except BaseException:
+                if applied:  # the commit failed after the engine took it: undo in the engine
+                    log.error("routing config commit failed; re-applying the previous one")
+                    await self.routing.apply_config(previous.config)
+                raise
+            if saved is None:
+                stored[kind].pop(name, None)
+            else:
+                stored[kind][name] = saved
+            self.stored, self.merged = stored, merged
+        for listener in self.listeners:
+            try:
+                listener(merged)
+            except Exception:  # a broken listener must not undo an applied change
+                log.exception("routing config listener failed")
+        return Change(kind, name, saved, previous.documents[kind].get(name),
+                      merged.documents[kind].get(name))
+
+
+def diff_summary(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None,
+                 limit: int = 200) -> dict[str, Any]:
+    """Top-level keys added, removed and changed (values clipped), for the audit log."""
+    before, after = before or {}, after or {}
+
+    def clip(value: Any) -> Any:
+        text = repr(value)
+        return value if len(text) <= limit else text[: limit - 1] + "…"
+
+    return {
+        "added": {k: clip(after[k]) for k in after if k not in before},
+        "removed": sorted(k for k in before if k not in after),
+        "changed": {k: {"from": clip(before[k]), "to": clip(after[k])}
+                    for k in after if k in before and before[k] != after[k]},
+    }

@@ -1,0 +1,112 @@
+"""A wrap-up in progress survives a restart: its slot, its remaining time, its interaction."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from routing_helpers import agent, engine, make_config, of
+
+from contactcenter.domain.clock import Clock
+from contactcenter.domain.interaction import Interaction
+from contactcenter.domain.queue import QueueConfig
+from contactcenter.domain.routing_events import Offered, WrapupDone
+from contactcenter.routing.service import RoutingService
+from contactcenter.storage.database import Database
+from contactcenter.storage.interaction_log import InteractionLog
+
+T = 1_000_000.0
+Q = QueueConfig("q", wrapup_s=30)
+
+
+def _in_wrapup(at: float):
+    """An engine whose agent ``a`` finished talking to c1 at ``at`` (connected at ``at - 60``)."""
+    e = engine([Q], [agent("a")])
+    e.agent_login("a", None, at - 70)
+    offer = of(e.enqueue(Interaction("voice", "q", id="c1"), at - 70), Offered)[0]
+    e.offer_answered(offer.offer_id, at - 60)
+    e.complete("c1", at)
+    return e
+
+
+def test_agent_rows_carry_the_wrapup_and_a_restart_keeps_its_remaining_time():
+    old = _in_wrapup(T)
+    _, agents = old.take_changes()
+    (row,) = agents
+    assert row.wrapups == [{"interaction_id": "c1", "channel": "voice", "queue": "q",
+                            "offer_id": "c1#1", "since": T, "connected_at": T - 60}]
+
+    new = engine([Q], [agent("a")])
+    new.restore(agents, [], T + 10)
+    assert new.agents["a"].shown_state().value == "wrapup"
+    assert of(new.enqueue(Interaction("voice", "q", id="c2"), T + 11), Offered) == []
+    assert of(new.tick(T + 29), WrapupDone) == []
+    done = of(new.tick(T + 30), WrapupDone)[0]  # 30 s after the wrap-up began, not the restart
+    assert (done.interaction_id, done.disposition, done.at) == ("c1", None, T + 30)
+    assert new.live["c2"].agent_id == "a"  # freed: the waiting call is offered at once
+
+
+def test_a_wrapup_that_ran_out_during_the_restart_ends_as_timed_out():
+    old = _in_wrapup(T)
+    _, agents = old.take_changes()
+    new = engine([Q], [agent("a")])
+    events = new.restore(agents, [], T + 500)
+    done = of(events, WrapupDone)[0]
+    assert (done.interaction_id, done.disposition, done.at) == ("c1", None, T + 500)
+    assert done.handle_s == 90  # 60 s talk + 30 s wrap-up, not the time the server was away
+    assert new.agents["a"].shown_state().value == "available"
+
+
+def test_the_agent_can_close_a_restored_wrapup_with_a_disposition():
+    _, agents = _in_wrapup(T).take_changes()
+    new = engine([Q], [agent("a")])
+    new.restore(agents, [], T + 5)
+    done = of(new.wrapup_done("a", "sold", None, T + 6, interaction_id="c1"), WrapupDone)[0]
+    assert (done.disposition, done.handle_s) == ("sold", 66)
+
+
+async def test_restart_through_the_database_keeps_the_wrapup(database):
+    config = make_config([QueueConfig("q", wrapup_s=3600)], [agent("a")])
+    clock = Clock(speed=1)
+    log = InteractionLog(database)
+    svc = RoutingService(config, clock, log)
+    await svc.start()
+    await svc.agent_login("a")
+    await svc.enqueue(Interaction("voice", "q", id="c1"))
+    await svc.offer_answered("c1#1")
+    await svc.complete("c1")
+    await svc.stop()
+
+    svc2 = RoutingService(config, clock, log)
+    await svc2.start()
+    try:
+        assert svc2.agent("a").state == "wrapup"
+        await svc2.enqueue(Interaction("voice", "q", id="c2"))
+        assert svc2.position("c2").position == 1  # a still holds its slot for c1
+        await svc2.wrapup_done("a", "resolved", None)
+        assert svc2.state_of("c2").value == "offered"
+        await svc2.flush()
+        done = [r for r in await log.events(agent_id="a") if r["kind"] == "wrapup-done"]
+        assert [(r["interaction_id"], r["disposition"]) for r in done] == [("c1", "resolved")]
+    finally:
+        await svc2.stop()
+
+
+async def test_an_older_agents_table_gets_the_wrapups_column(tmp_path):
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'old.sqlite3'}")
+    try:
+        async with db.engine.begin() as conn:  # routing_agents as first released
+            await conn.execute(sa.text(
+                "CREATE TABLE routing_agents (agent_id VARCHAR(64) PRIMARY KEY, presence "
+                "VARCHAR(16), pause_reason VARCHAR(64), queues JSON, answered_today INTEGER, "
+                "day INTEGER, updated_at FLOAT)"))
+            await conn.execute(sa.text(
+                "INSERT INTO routing_agents VALUES ('a', 'available', NULL, '[\"q\"]', 2, 1, 5.0)"))
+        await db.create_all()
+        log = InteractionLog(db)
+        (row,) = await log.agents()
+        assert (row.agent_id, row.queues, row.wrapups) == ("a", ["q"], [])
+        _, agents = _in_wrapup(T).take_changes()
+        await log.append([], [], agents)
+        (row,) = await log.agents()
+        assert row.wrapups[0]["interaction_id"] == "c1"
+    finally:
+        await db.close()
