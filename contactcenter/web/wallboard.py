@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from contactcenter.domain.routing_events import RoutingEvent
+from contactcenter.routing.engine import HOLD_KEY
 from contactcenter.routing.service import RoutingService
 from contactcenter.routing.snapshot import Snapshot
 from contactcenter.web.live import Deferred, RawJson
@@ -41,11 +42,23 @@ Publish = Callable[[str, Any], int]
 WALLBOARD_TOPIC = "wallboard"
 
 
-def call_json(call: Any) -> dict[str, Any]:
+def call_json(call: Any, on_hold_since: float | None = None) -> dict[str, Any]:
     """A monitorable live call (``monitoring.ports.LiveCall``) as the wallboard shows it."""
     return {"interaction_id": call.interaction_id, "agent_id": call.agent_id,
             "queue": call.queue, "caller_id": call.caller_id, "pbx": call.pbx,
-            "started_at": call.started_at}
+            "started_at": call.started_at, "on_hold_since": on_hold_since}
+
+
+def hold_times(routing: RoutingService) -> Callable[[str], float | None]:
+    """``interaction id -> since when its customer is on hold`` (None when not held)."""
+    live = routing.engine.live
+
+    def since(iid: str) -> float | None:
+        rec = live.get(iid)
+        value = rec.data.get(HOLD_KEY) if rec is not None else None
+        return float(value) if isinstance(value, (int, float)) else None
+
+    return since
 
 
 def _fields(view: Any) -> dict[str, Any]:
@@ -54,7 +67,9 @@ def _fields(view: Any) -> dict[str, Any]:
     return {f.name: getattr(view, f.name) for f in dataclasses.fields(view)}
 
 
-def wallboard_data(snap: Snapshot, calls: Iterable[Any], sessions: Iterable[Any]) -> dict[str, Any]:
+def wallboard_data(snap: Snapshot, calls: Iterable[Any], sessions: Iterable[Any],
+                   on_hold_since: Callable[[str], float | None] = lambda _iid: None,
+                   ) -> dict[str, Any]:
     """The wallboard document: per-queue figures, agents by state, live calls, spy sessions."""
     return {
         "at": snap.at,
@@ -64,7 +79,7 @@ def wallboard_data(snap: Snapshot, calls: Iterable[Any], sessions: Iterable[Any]
              "queues": a.queues, "answered_today": a.answered_today}
             for a in snap.agents.values()
         ],
-        "calls": [call_json(c) for c in calls],
+        "calls": [call_json(c, on_hold_since(c.interaction_id)) for c in calls],
         "sessions": [s.as_json() for s in sessions],
     }
 
@@ -128,7 +143,7 @@ class WallboardPublisher:
         """The wallboard document now."""
         calls = self.monitor.live_calls() if self.monitor is not None else []
         sessions = self.monitor.sessions() if self.monitor is not None else []
-        return wallboard_data(self.routing.snapshot(), calls, sessions)
+        return wallboard_data(self.routing.snapshot(), calls, sessions, hold_times(self.routing))
 
     def publish_now(self) -> bool:
         """Publish pending agent views and the wallboard when it changed; True if it did."""

@@ -1,5 +1,6 @@
 """In Chromium: an agent with a connected call puts it on hold (the caller hears music, the
-panel shows "on hold" with a running timer), resumes it (bridged again), then transfers it to
+panel shows "on hold" with a running timer, the supervisor's wallboard marks the call held),
+resumes it (bridged again), then transfers it to
 an outside number (the caller's channel dials it; the agent wraps up)."""
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ async def test_hold_resume_then_transfer_to_a_number(browser, tmp_path):
         sim.add_phone(Phone(OUTSIDE, answer_after=0.5, talk_for=1.0))
         await floor.add_user("carla", "agent", "1003")  # the only support agent logged in
         page = await login(browser, floor, "carla")
+        await floor.add_user("sue", "supervisor")
+        board = await login(browser, floor, "sue")  # lands on the wallboard
         state = page.locator("#state")
         await page.click("#queues-login")
         await expect(state).to_have_text("available", timeout=T)
@@ -63,6 +66,9 @@ async def test_hold_resume_then_transfer_to_a_number(browser, tmp_path):
         await expect(timer).not_to_have_text(first or "", timeout=T)  # it runs
         assert await _until(lambda: _playing(sim, agi)) == "default"
         assert "on_hold_since" in server.routing.engine.live[iid].data
+        # The supervisor's wallboard shows the call as held, live.
+        row = board.locator(f'#calls tr[data-interaction="{iid}"]')
+        await expect(row.locator(".badge.held")).to_contain_text("on hold", timeout=T)
         await expect(page.locator("#pop-inputs")).not_to_contain_text("on_hold_since")
 
         # Resume: bridged again, no music, the panel is back to normal.
@@ -72,6 +78,7 @@ async def test_hold_resume_then_transfer_to_a_number(browser, tmp_path):
         await _until(lambda: agi in sim.channels and sim.channels[agi].bridge is not None)
         assert _playing(sim, agi) is None
         assert "on_hold_since" not in server.routing.engine.live[iid].data
+        await expect(row.locator(".badge.held")).to_have_count(0, timeout=T)
 
         # A bad number is refused in the page; a good one transfers and ends the call here.
         await page.fill("#transfer-number", "12ab")

@@ -26,8 +26,13 @@ function draw(data) {
   cb.replaceChildren();
   for (const c of data.calls) {
     const tr = cc.el("tr", null, { "data-interaction": c.interaction_id, "data-agent": c.agent_id });
+    const talk = cc.el("td", cc.secs(now - c.started_at), { class: "c-talk" });
+    if (c.on_hold_since !== null && c.on_hold_since !== undefined) {
+      talk.append(" ", cc.el("span", `on hold ${cc.secs(now - c.on_hold_since)}`,
+                             { class: "badge held" }));
+    }
     tr.append(cc.el("td", c.caller_id || "unknown"), cc.el("td", c.queue), cc.el("td", c.agent_id),
-              cc.el("td", cc.secs(now - c.started_at)));
+              talk);
     const td = cc.el("td");
     for (const mode of ["listen", "whisper", "barge"]) {
       const b = cc.el("button", mode, { type: "button", class: "mon-" + mode, "data-mode": mode });
