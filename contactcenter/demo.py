@@ -96,7 +96,7 @@ async def _wrapup(server: ContactCenter, clock: Clock, agent_id: str, delay: flo
     await clock.sleep(delay)
     try:
         await server.routing.wrapup_done(agent_id, "demo-resolved", None)
-    except Exception as exc:  # the timer may have ended wrap-up already
+    except RoutingError as exc:  # the timer may have ended wrap-up already
         log.debug("demo wrap-up for %s: %s", agent_id, exc)
 
 

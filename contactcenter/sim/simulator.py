@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Self
 
 from .agi_session import AgiSession
 from .ami_actions import AmiActions
@@ -46,7 +47,7 @@ class Simulator:
             call.mark_ended()
         self._started = False
 
-    async def __aenter__(self) -> Simulator:
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 

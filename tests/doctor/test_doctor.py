@@ -54,7 +54,7 @@ def test_dangerous_user_is_reported_with_file_and_line(tmp_path):
     text = out.getvalue()
     conf = d / "manager_contactcenter.conf"
     assert f"write grants command, system: remove them (least privilege)  ({conf}:5)" in text
-    assert f"read grants all" in text
+    assert "read grants all" in text
     assert f"permit 10.9.0.0/16 is neither loopback nor in --allow  ({conf}:3)" in text
     # The same permit is fine once the operator lists the network.
     out = io.StringIO()
@@ -78,6 +78,6 @@ def test_command_line(tmp_path):
     cfg = tmp_path / "cc.yaml"
     cfg.write_text("asterisk:\n  - {name: pbx1, username: contactcenter, secret: wrong}\n")
     r = subprocess.run([sys.executable, "-m", "contactcenter", "doctor", "--asterisk-dir", str(d),
-                        "--config", str(cfg)], capture_output=True, text=True, cwd=REPO)
+                        "--config", str(cfg)], capture_output=True, text=True, cwd=REPO, check=False)
     assert r.returncode == 1
     assert "[contactcenter] secret differs from our settings" in r.stdout

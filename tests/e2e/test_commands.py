@@ -74,7 +74,7 @@ def test_demo_places_calls_with_no_pbx_installed(tmp_path):
     cfg = write_config(tmp_path, web, agi, ami, speed=10.0)
     proc = subprocess.run(
         [sys.executable, "-m", "contactcenter", "demo", "--config", str(cfg), "--duration", "90"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
         env={**os.environ, "PYTHONUNBUFFERED": "1"})
     assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
     lines = [line for line in proc.stdout.splitlines() if line.startswith("calls placed")]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from typing import Self
 
 
 class AgiConn:
@@ -50,7 +51,7 @@ class AgiServer:
         self._server: asyncio.base_events.Server | None = None
         self.done = asyncio.Event()
 
-    async def __aenter__(self) -> AgiServer:
+    async def __aenter__(self) -> Self:
         self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
@@ -67,7 +68,7 @@ class AgiServer:
         try:
             await conn.read_env()
             self.results.append(await self.script(conn))
-        except BaseException as exc:  # surfaced by the test through .errors
+        except BaseException as exc:  # noqa: BLE001 - surfaced by the test through .errors
             self.errors.append(exc)
         finally:
             await conn.close()

@@ -103,7 +103,7 @@ async def test_agi_edge_cases_like_03():
 
 
 async def test_self_hangup_like_03b():
-    checked, bad, sim = await run_replay(
+    checked, bad, _sim = await run_replay(
         "03b-agi-self-hangup.agi.jsonl", CallerScript(steps=[Press("5", 0.7)], hangup_after=60)
     )
     assert bad == []
@@ -111,7 +111,7 @@ async def test_self_hangup_like_03b():
 
 
 async def test_script_exit_on_live_channel_like_03c():
-    checked, bad, sim = await run_replay(
+    _checked, bad, sim = await run_replay(
         "03c-agi-script-exits.agi.jsonl", CallerScript(hangup_after=60)
     )
     assert bad == []

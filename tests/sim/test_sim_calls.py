@@ -64,7 +64,7 @@ async def test_caller_hangs_up_while_bridged_and_unknown_target_is_chanunavail()
         dial = await c.cmd("EXEC Dial PJSIP/1001,20")
         return [first, status, dial, await c.line()]
 
-    sim, call, replies = await _run_call(
+    _sim, call, replies = await _run_call(
         ivr, CallerScript(hangup_after=4.0), [Phone("PJSIP/1001", answer_after=0.5, talk_for=None)]
     )
     assert replies == [
@@ -83,7 +83,7 @@ async def test_mixmonitor_writes_a_wav_as_long_as_the_recording(tmp_path):
         await c.cmd("EXEC Wait 2")
         return await c.cmd("EXEC Dial PJSIP/1001,20")
 
-    sim, call, reply = await _run_call(
+    sim, _call, _reply = await _run_call(
         ivr,
         CallerScript(hangup_after=6.0),
         [Phone("PJSIP/1001", answer_after=0.0, talk_for=None)],

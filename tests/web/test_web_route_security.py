@@ -104,7 +104,7 @@ async def test_state_changing_request_without_csrf_token_is_refused(env):
         assert resp.status == 403
     async with agent.post(env.url("/api/test/any"), headers={"X-CSRF-Token": csrf}) as resp:
         assert resp.status == 200
-    admin, admin_csrf = await env.logged_in("admin")
+    admin, _admin_csrf = await env.logged_in("admin")
     async with admin.patch(
         env.url(f"/api/users/{env.users['agent2'].id}"), json={"disabled": True}
     ) as resp:
@@ -195,9 +195,9 @@ async def test_openapi_paths_of_sub_apps_are_prefixed_once():
     try:
         import aiohttp
 
-        async with aiohttp.ClientSession() as client:
-            async with client.get(server.make_url("/v1/api/openapi.json")) as resp:
-                served = await resp.json()
+        async with aiohttp.ClientSession() as client, \
+                client.get(server.make_url("/v1/api/openapi.json")) as resp:
+            served = await resp.json()
         assert set(served["paths"]) == {"/v1/things/{thing_id}", "/v1/api/openapi.json"}
     finally:
         await server.close()

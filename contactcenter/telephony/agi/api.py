@@ -8,8 +8,9 @@ the wire is checked by the implementation: CR, LF and NUL raise ``UnsafeValueErr
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping, Protocol
+from typing import Protocol
 
 
 class CallHangup(Exception):
