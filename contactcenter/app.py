@@ -105,8 +105,8 @@ class ContactCenter:
             self.routing_editor.listeners.append(self._routing_config_applied)
             self.monitor = MonitorService(self._ami_for, self.audit, clock, self._dial_string_for)
             for link in self.pool:
-                link.subscribe_ami(self.recording.on_ami_event)
-                link.subscribe_ami(self.monitor.on_ami_event)
+                link.subscribe_ami(self.recording.on_ami_event, self.recording.AMI_EVENTS)
+                link.subscribe_ami(self.monitor.on_ami_event, self.monitor.AMI_EVENTS)
             await self.pool.start()
 
             self.ivr_settings = replace(s.ivr, flows_dir=resolve(s, s.flows_dir))
@@ -134,8 +134,12 @@ class ContactCenter:
             for link in self.pool:
                 link.subscribe(self.callback_dialer.on_telephony_event)
             self.callback_dialer.start()
+            if all(link.link.state == "connected" and link.resyncs for link in self.pool):
+                # AMI resynced before the dialer existed: find callbacks the restart orphaned.
+                self.callback_dialer.reconcile(
+                    [uid for link in self.pool for uid in link.model.channels])
             self.callbacks = CallbackCalls(self.callback_dialer, self.routing, self.watch, clock,
-                                           self.hooks, self._pbx_of)
+                                           self.hooks, self._pbx_of, legs=self.voice.legs)
             self.agi.route("callback", self.callbacks.handle)
             await self.agi.start()
 
@@ -189,6 +193,8 @@ class ContactCenter:
                 for link in self.pool):
             # Every PBX told us what is live: waiting callers who hung up meanwhile are gone.
             live = [uid for link in self.pool for uid in link.model.channels]
+            if hasattr(self, "callback_dialer"):  # connected callbacks orphaned by a restart
+                self.callback_dialer.reconcile(live)
             task = asyncio.get_running_loop().create_task(self._reconcile(live))
             self._tasks.append(task)
 

@@ -7,10 +7,14 @@ the agent answers the Originate placed by ``callback_dialer``. This handler:
                    none (a stale or foreign call) -> hang up
     ringing        reported if the phone's Newstate Ringing was not seen
     before_dial    the queue's recording starts on the agent channel, as for inbound calls
-    EXEC Dial(Local/<number>@contactcenter-outbound, ring_timeout_s); the agent hears ringback
+    EXEC Dial(Local/<number>@contactcenter-outbound/n, ring_timeout_s, g); agent hears ringback
     DialEnd ANSWER (AMI, via ChannelWatch) -> offer_answered -> connected hooks (screen pop with
-                   the interaction's data, recording, monitoring)
-    Dial returns after an answer, or either side hangs up after it -> complete -> wrap-up
+                   the interaction's data, recording, monitoring); a ``Conversation`` with
+                   ``callback=True`` takes the agent's hold / resume / transfer to a number,
+                   which move the *customer's* leg (``ivr/connected_call.py``)
+    Dial(...,g) returns after an answer (the customer hung up, or their leg was moved), or
+                   either side hangs up after it -> the conversation goes on or ends ->
+                   complete -> wrap-up (a customer on hold is hung up if the agent leaves)
     NOANSWER -> offer_failed("callback-no-answer"), BUSY -> "callback-busy", other failures
                    -> "callback-failed": the agent is released, the callback retried later
     agent hangs up before the customer answers -> offer_failed("agent-hangup"): agent paused
@@ -25,6 +29,7 @@ from collections.abc import Callable
 from contactcenter.callback_dialer import CallbackDialer, CallbackLeg
 from contactcenter.domain.clock import Clock
 from contactcenter.ivr.channel_watch import ChannelFeed, ChannelWatch, DialAnswer
+from contactcenter.ivr.connected_call import AgentLegs, Conversation
 from contactcenter.ivr.voice_queue import CallHooks, ConnectedCall, VoiceCall
 from contactcenter.routing.errors import RoutingError
 from contactcenter.routing.service import RoutingService
@@ -32,7 +37,9 @@ from contactcenter.telephony.agi.api import CallHangup
 
 log = logging.getLogger(__name__)
 
-OUTBOUND = "Local/{number}@contactcenter-outbound"  # dialplan/extensions_contactcenter.conf
+# /n: no Local optimisation (core_local.c AST_UNREAL_NO_OPTIMIZATION), so the ;1 half stays the
+# customer's leg for the whole call and hold / transfer can Redirect it by name.
+OUTBOUND = "Local/{number}@contactcenter-outbound/n"  # dialplan/extensions_contactcenter.conf
 CUSTOMER_FAILED = {"NOANSWER": "callback-no-answer", "BUSY": "callback-busy",
                    "CANCEL": "agent-hangup"}  # anything else: "callback-failed"
 
@@ -42,10 +49,15 @@ class CallbackCalls:
 
     def __init__(self, dialer: CallbackDialer, routing: RoutingService, watch: ChannelWatch,
                  clock: Clock, hooks: CallHooks | None = None,
-                 pbx_of: Callable[[str], str] | None = None) -> None:
+                 pbx_of: Callable[[str], str] | None = None, legs: AgentLegs | None = None) -> None:
         self.dialer, self.routing, self.watch, self.clock = dialer, routing, watch, clock
-        self.hooks = hooks
+        self.hooks, self.legs = hooks, legs
         self.pbx_of = pbx_of or (lambda _uid: "")
+        self.conversations: dict[str, Conversation] = {}  # interaction id -> connected callback
+
+    def conversation(self, iid: str) -> Conversation | None:
+        """The connected callback of interaction ``iid`` (for the agent's call controls)."""
+        return self.conversations.get(iid)
 
     async def handle(self, call: VoiceCall) -> None:
         """Run one callback from the agent's answered channel to its end."""
@@ -71,6 +83,7 @@ class _CallbackCall:
         self.iid = leg.offer.interaction_id
         self.connected = False
         self.finished = False
+        self.conv: Conversation | None = None
 
     async def run(self) -> None:
         o, uid = self.o, self.call.env.uniqueid
@@ -79,6 +92,9 @@ class _CallbackCall:
         try:
             status = await self._dial(feed)
             if status == "ANSWER" or self.connected:
+                if self.conv is not None:
+                    kind, target = await self.conv.follow()
+                    log.info("callback %s: conversation over: %s %s", self.iid, kind, target)
                 await self._finish()
             else:
                 reason = CUSTOMER_FAILED.get(status, "callback-failed")
@@ -86,12 +102,17 @@ class _CallbackCall:
                 await o.dialer.report_failed(self.leg, reason)
             await self.call.hangup()
         except CallHangup:
+            conv = self.conv
+            if conv is not None and conv.state in ("held", "resuming"):
+                await conv.drop_leg()  # nobody else would hang up the customer on hold
             if self.connected:
                 await self._finish()
             else:  # the agent gave up before the customer answered (no-op if reported)
                 await o.dialer.report_failed(self.leg, "agent-hangup")
             raise
         finally:
+            if self.conv is not None and o.conversations.get(self.iid) is self.conv:
+                del o.conversations[self.iid]
             o.watch.forget(uid)
             o.dialer.forget(self.leg)
 
@@ -101,8 +122,10 @@ class _CallbackCall:
             await o.hooks.before_dial(self.call, self.iid, offer.queue)
         watcher = asyncio.ensure_future(self._await_answer(feed))
         try:
+            # g: Dial returns 0 when the customer's side leaves the bridge (hangup or the
+            # Redirect of a hold or transfer), so the agent's AGI goes on (app_dial.c OPT_GO_ON).
             status = await self.call.dial(OUTBOUND.format(number=self.leg.number),
-                                          max(1, round(offer.ring_timeout_s)))
+                                          max(1, round(offer.ring_timeout_s)), "g")
         finally:
             if self.connected:
                 await watcher  # let its reports (offer_answered, hooks) finish
@@ -120,6 +143,13 @@ class _CallbackCall:
             return
         self.connected = True  # before any await: _dial relies on it to wait for us
         o, offer = self.o, self.offer
+        env = self.call.env
+        pbx = customer.pbx or o.pbx_of(env.uniqueid)
+        leg_gone = o.watch.watch_leg(env.uniqueid, customer.agent_uniqueid)
+        self.conv = Conversation(o.routing, self.call, self.iid, offer.agent_id,  # type: ignore[arg-type]
+                                 env.channel, pbx, o.legs, leg_gone, callback=True,
+                                 leg=customer.agent_channel)
+        o.conversations[self.iid] = self.conv
         try:
             await o.routing.offer_answered(offer.offer_id)  # Connected gives the leg its data
         except RoutingError as exc:

@@ -17,15 +17,19 @@ glue places the call itself, agent leg first (docs/routing.md, "Callbacks: which
 
 The customer's number is checked (digits, optional leading +) before it is put in a caller id
 or a dial string. Legs live in memory: after a restart the engine puts offered callbacks back
-at their place, and an orphaned agent leg finds no leg here and is hung up.
+at their place, and an orphaned agent leg finds no leg here and is hung up. A callback that was
+*connected* when the server stopped has no AGI session any more; its agent leg's uniqueid starts
+with a prefix derived from the offer id (``leg_prefix``), so after the first AMI resync
+``reconcile`` completes it at once if that leg is gone, else when the leg hangs up.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import uuid
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Collection, Coroutine, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -44,6 +48,12 @@ CALLBACK_CONTEXT = "contactcenter-callback"  # dialplan/extensions_contactcenter
 STATE_RINGING = 5  # Newstate ChannelState of a ringing outbound channel
 ORIGINATE_BUSY = 5  # OriginateResponse Reason: the agent's device was busy
 CAUSE_BUSY = 17  # Q.850 user busy
+
+
+def leg_prefix(offer_id: str) -> str:
+    """How the uniqueids of an offer's agent legs begin (the rest is random per Originate, so
+    an offer dialled again after a restart never reuses a ChannelId)."""
+    return f"cb-{hashlib.sha1(offer_id.encode()).hexdigest()[:12]}-"
 
 
 class AmiPort(Protocol):
@@ -99,6 +109,7 @@ class CallbackDialer:
         self._by_action: dict[str, CallbackLeg] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._unsubscribe: Callable[[], None] | None = None
+        self.orphans: dict[str, str] = {}  # agent leg uniqueid -> connected callback, no AGI
 
     def start(self) -> None:
         """Follow routing's events (Offered callbacks, and how their offers end), and dial
@@ -149,6 +160,10 @@ class CallbackDialer:
             leg = self.legs.get(event.uniqueid)
             if leg is not None and not leg.ringing and not leg.reported:
                 self._spawn(self.report_ringing(leg))
+        elif isinstance(event, tev.ChannelHungUp) and event.uniqueid in self.orphans:
+            iid = self.orphans.pop(event.uniqueid)
+            log.info("callback %s: its agent leg from before the restart hung up", iid)
+            self._spawn(self._complete(iid))
         elif isinstance(event, tev.ChannelHungUp):
             # The agent leg ended before any AGI session took it (not answered, or the AGI
             # could not reach us): say so now rather than when routing's safety timer fires.
@@ -156,6 +171,27 @@ class CallbackDialer:
             if leg is not None and not leg.answered and not leg.reported:
                 reason = "busy" if event.cause == CAUSE_BUSY else "no-answer"
                 self._spawn(self.report_failed(leg, reason))
+
+    def reconcile(self, live: Collection[str]) -> list[str]:
+        """After an AMI resync (``live``: every channel's uniqueid): connected callbacks that no
+        session of ours carries (the server restarted during the conversation) are completed
+        now if their agent leg is gone, else when it hangs up. Returns the ids completed now.
+
+        Synchronous, so no hangup event can slip between the snapshot and the watch."""
+        done = []
+        for iid, offer_id in self.routing.connected_callbacks():
+            if offer_id in self._by_offer or iid in self.orphans.values():
+                continue  # ours (a live AGI session), or already watched
+            prefix = leg_prefix(offer_id)
+            legs = [uid for uid in live if uid.startswith(prefix) and uid.endswith("-1")]
+            if legs:
+                log.info("callback %s: still connected after a restart (%s)", iid, legs[0])
+                self.orphans.update(dict.fromkeys(legs, iid))
+            else:
+                log.info("callback %s: its call ended while the server was away", iid)
+                done.append(iid)
+                self._spawn(self._complete(iid))
+        return done
 
     # -- what the FastAGI side uses -----------------------------------------------------------
     def claim(self, channel_id: str | None = None, leg_id: str | None = None) -> CallbackLeg | None:
@@ -214,7 +250,7 @@ class CallbackDialer:
         if not offer.dial_string:
             await self._fail_offer(offer, "unavailable")
             return
-        leg = CallbackLeg(offer, number, f"cb-{uuid.uuid4().hex[:16]}")
+        leg = CallbackLeg(offer, number, leg_prefix(offer.offer_id) + uuid.uuid4().hex[:8])
         self.legs[leg.channel_id] = leg
         self._by_offer[offer.offer_id] = leg
         self._by_action[leg.action_id] = leg
@@ -242,6 +278,12 @@ class CallbackDialer:
             return
         log.info("callback %s: ringing agent %s (%s) for %s", offer.interaction_id,
                  offer.agent_id, offer.dial_string, number)
+
+    async def _complete(self, iid: str) -> None:
+        try:
+            await self.routing.complete(iid)  # the agent goes to wrap-up
+        except RoutingError as exc:  # ended meanwhile by another path
+            log.info("callback %s: complete after a restart: %s", iid, exc)
 
     async def _fail_offer(self, offer: rev.Offered, reason: str) -> None:
         try:

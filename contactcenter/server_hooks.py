@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import fields
 from typing import Any
 
 from contactcenter.ivr.callback_request import request_callback
@@ -23,10 +23,17 @@ from contactcenter.monitoring.service import MonitorService
 from contactcenter.recording.service import RecordingService
 from contactcenter.routing.service import RoutingService
 from contactcenter.telephony.agi.api import CallControl
+from contactcenter.web.live import Deferred
 
 log = logging.getLogger(__name__)
 
 Publish = Callable[[str, Any], int]
+_POP_FIELDS = tuple(f.name for f in fields(ConnectedCall))
+
+
+def _screen_pop(call: ConnectedCall) -> dict[str, Any]:
+    # Read-only use (JSON), so no deep copy as dataclasses.asdict would make.
+    return {"type": "screen-pop", **{name: getattr(call, name) for name in _POP_FIELDS}}
 
 
 class CallSideHooks:
@@ -56,7 +63,8 @@ class CallSideHooks:
         except Exception:
             log.exception("call=%s: recording hook failed", call.interaction_id)
         if self.publish is not None:
-            self.publish(f"agent.{call.agent_id}", {"type": "screen-pop", **asdict(call)})
+            # Built only if the agent's panel listens (web/live.py ``Deferred``).
+            self.publish(f"agent.{call.agent_id}", Deferred(lambda: _screen_pop(call)))
 
     async def ended(self, interaction_id: str) -> None:
         """End monitoring of the call.

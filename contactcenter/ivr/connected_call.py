@@ -18,6 +18,20 @@ caller's AGI carries on (checked against Asterisk's source, see docs/panel.md):
 
 The web side records its intent *before* it moves the agent leg, so that when the caller's Dial
 or Bridge returns, the caller's task knows why; no intent means the agent hung up.
+
+Callbacks (``callback_call.py``) turn this around: the FastAGI session owns the *agent's*
+channel and the customer is the dialled leg (``Local/<number>@contactcenter-outbound;1``), so
+the same controls move the *customer's* leg (``callback=True``):
+
+  hold         AMI Redirect of the customer leg to [contactcenter-hold] ``customer``, which
+               plays music (the agent's ``Dial(...,g)`` returns; the agent hears silence).
+  resume       ``EXEC Bridge(<customer leg>,x)`` from the agent's AGI, as above.
+  to a number  ``routing.transfer_out``, then AMI Redirect of the customer leg to
+               ``[contactcenter-outbound]`` at the number: that leg dials it and ends with that
+               call; the agent's AGI hangs the agent up. No dead air: the customer hears
+               ringback from the Redirect on.
+  to a queue   refused (409): the customer's leg runs no AGI that could wait in a line
+               (it would need a new FastAGI session and a second interaction for one call).
 """
 
 from __future__ import annotations
@@ -36,6 +50,8 @@ from contactcenter.telephony.ami import actions
 log = logging.getLogger(__name__)
 
 HOLD_CONTEXT, HOLD_EXTEN = "contactcenter-hold", "agent"  # dialplan/extensions_contactcenter.conf
+CUSTOMER_HOLD_EXTEN = "customer"  # [contactcenter-hold]: music for a callback customer
+OUTBOUND_CONTEXT = "contactcenter-outbound"  # <number>: Dial through the trunk
 
 
 class ControlError(Exception):
@@ -79,15 +95,23 @@ class BridgingCall(CallControl, Protocol):
     async def wait_for_hangup(self, timeout: float | None = None) -> bool: ...
 
 
+async def _nothing(_on: bool) -> None:
+    """The music of a callback's AGI channel (the agent's): none, they hear silence on hold."""
+
+
 class Conversation:
-    """One caller connected to one agent's leg; controlled from the web, driven by the
-    caller's AGI task (``follow``)."""
+    """One caller connected to one agent; controlled from the web, driven by the AGI task
+    (``follow``). ``leg`` is the channel the controls move: the agent's on an inbound call,
+    the customer's on a callback (``callback=True``; ``agent_channel`` is then the AGI's)."""
 
     def __init__(self, routing: RoutingService, call: BridgingCall, iid: str, agent_id: str,
                  agent_channel: str, pbx: str, legs: AgentLegs | None, leg_gone: asyncio.Event,
-                 music: Callable[[bool], Awaitable[None]]) -> None:
+                 music: Callable[[bool], Awaitable[None]] = _nothing, *, callback: bool = False,
+                 leg: str | None = None) -> None:
         self.routing, self.call, self.iid, self.agent_id = routing, call, iid, agent_id
         self.agent_channel, self.pbx, self.legs = agent_channel, pbx, legs
+        self.leg = agent_channel if leg is None else leg
+        self.callback = callback
         self.leg_gone, self.music = leg_gone, music
         self.state = "talking"  # talking | held | resuming | leaving | ended
         self.intent: tuple[str, str] | None = None  # (hold|queue|number, target)
@@ -96,18 +120,20 @@ class Conversation:
     # --- the web side ------------------------------------------------------------------------
 
     def _leg(self) -> AgentLegs:
-        if self.legs is None or not self.agent_channel:
-            raise ControlError("the agent's leg of this call is not known (AMI was down)")
+        if self.legs is None or not self.leg:
+            who = "customer's" if self.callback else "agent's"
+            raise ControlError(f"the {who} leg of this call is not known (AMI was down)")
         return self.legs
 
     async def hold(self) -> None:
-        """Put the caller on hold: the agent's leg goes to the hold context."""
+        """Put the caller on hold: the moved leg goes to the hold context."""
         legs = self._leg()
         if self.state != "talking" or self.intent is not None:
             raise ControlError(f"the call is {self.state}, not in conversation")
         self.intent = ("hold", "")
+        exten = CUSTOMER_HOLD_EXTEN if self.callback else HOLD_EXTEN
         try:
-            await legs.redirect(self.pbx, self.agent_channel, HOLD_CONTEXT, HOLD_EXTEN)
+            await legs.redirect(self.pbx, self.leg, HOLD_CONTEXT, exten)
         except Exception as exc:  # noqa: BLE001 - any PBX failure: nothing moved
             if self.intent == ("hold", ""):
                 self.intent = None
@@ -130,14 +156,21 @@ class Conversation:
 
     async def to_queue(self, queue: str) -> None:
         """Blind transfer to another queue: the caller waits there for the next agent."""
+        if self.callback:
+            raise ControlError("a callback cannot be transferred to a queue (the customer's "
+                               "leg has no IVR session to wait in line); transfer it to a number")
         await self._leave(lambda: self.routing.transfer(self.iid, queue), ("queue", queue))
 
-    async def to_number(self, number: str) -> None:
-        """Blind transfer to an outside number (digits, optionally a leading +)."""
+    async def to_number(self, number: str,
+                        before_move: Callable[[], Awaitable[object]] | None = None) -> None:
+        """Blind transfer to an outside number (digits, optionally a leading +);
+        ``before_move`` runs once routing took it, before the PBX moves anything."""
         check_outside_number(number)
-        await self._leave(lambda: self.routing.transfer_out(self.iid, number), ("number", number))
+        await self._leave(lambda: self.routing.transfer_out(self.iid, number), ("number", number),
+                          before_move)
 
-    async def _leave(self, record: Callable[[], Awaitable[None]], intent: tuple[str, str]) -> None:
+    async def _leave(self, record: Callable[[], Awaitable[None]], intent: tuple[str, str],
+                     before_move: Callable[[], Awaitable[object]] | None = None) -> None:
         legs = self._leg()
         if self.state not in ("talking", "held") or self.intent is not None:
             raise ControlError(f"the call is {self.state}, not in conversation")
@@ -145,11 +178,23 @@ class Conversation:
             await record()
         except RoutingError as exc:
             raise ControlError(str(exc)) from None
+        if before_move is not None:
+            try:
+                await before_move()
+            except Exception:  # e.g. the recording: must never strand the transfer
+                log.exception("call=%s: before the transfer moved the call", self.iid)
         self.intent, self.state = intent, "leaving"
         self._wake.set()
         try:
-            await legs.hangup(self.pbx, self.agent_channel)
+            if self.callback:  # the customer's leg dials the number; the agent's AGI ends
+                await legs.redirect(self.pbx, self.leg, OUTBOUND_CONTEXT, intent[1])
+            else:
+                await legs.hangup(self.pbx, self.leg)
         except Exception as exc:  # noqa: BLE001
+            if self.callback:
+                raise ControlError(f"transfer recorded, but the customer's leg could not be "
+                                   f"moved ({exc}); the call ends when the agent hangs up",
+                                   502) from None
             raise ControlError(f"transfer recorded, but the agent's leg could not be hung up "
                                f"({exc}); it goes through when the agent hangs up", 502) from None
 
@@ -175,9 +220,9 @@ class Conversation:
             if why == "resume":
                 self.state = "talking"
                 await self.music(False)
-                result = await self.call.bridge(self.agent_channel, "x")
+                result = await self.call.bridge(self.leg, "x")
                 if result not in ("SUCCESS", "") and self.intent is None:
-                    log.info("call=%s: Bridge to %s gave %s", self.iid, self.agent_channel, result)
+                    log.info("call=%s: Bridge to %s gave %s", self.iid, self.leg, result)
                     self.state = "ended"
                     return ("gone", "")
             elif why == "gone":
@@ -208,14 +253,14 @@ class Conversation:
                 raise CallHangup("caller hung up while on hold")
 
     async def drop_leg(self) -> None:
-        """The caller left while on hold: hang up the agent's leg sitting in the hold context."""
-        if self.legs is None or not self.agent_channel or self.leg_gone.is_set():
+        """The AGI's side left while on hold: hang up the leg sitting in the hold context."""
+        if self.legs is None or not self.leg or self.leg_gone.is_set():
             return
         try:
-            await self.legs.hangup(self.pbx, self.agent_channel)
+            await self.legs.hangup(self.pbx, self.leg)
         except Exception as exc:  # noqa: BLE001 - already gone is fine
-            log.info("call=%s: hangup of held leg %s: %s", self.iid, self.agent_channel, exc)
+            log.info("call=%s: hangup of held leg %s: %s", self.iid, self.leg, exc)
 
 
-__all__ = ["HOLD_CONTEXT", "HOLD_EXTEN", "AgentLegs", "AmiAgentLegs", "BridgingCall",
+__all__ = ["CUSTOMER_HOLD_EXTEN", "HOLD_CONTEXT", "HOLD_EXTEN", "OUTBOUND_CONTEXT", "AgentLegs", "AmiAgentLegs", "BridgingCall",
            "ControlError", "Conversation"]

@@ -380,11 +380,16 @@ class FlowRunner:
             except ValueError as exc:
                 raise FlowRuntimeError(str(exc)) from None
         detail["dial"] = dial
-        await self.call.exec("Dial", f"{dial},{n.timeout_s}")
+        # g: when the far side hangs up, Dial returns 0 and the AGI goes on (app_dial.c
+        # OPT_GO_ON); without it Dial returns -1 and the link waits for a HANGUP that never
+        # comes while the caller's channel is up (docs/panel.md).
+        await self.call.exec("Dial", f"{dial},{n.timeout_s},g")
         status = (await self.call.get_variable("DIALSTATUS") or "").upper()
         detail["status"] = status
         if status != "ANSWER" and n.on_failure:
             return n.on_failure
+        if status == "ANSWER":  # the transferred call is over: so is this one
+            await self.call.hangup()
         return _End(f"transfer:{status.lower() or 'unknown'}")
 
     async def _MessageNode(self, flow: m.Flow, n: m.MessageNode, detail: dict) -> str:

@@ -28,7 +28,7 @@ from typing import Any, Protocol
 
 from contactcenter.domain import routing_events as rev
 from contactcenter.domain.clock import Clock
-from contactcenter.domain.interaction import Interaction
+from contactcenter.domain.interaction import Interaction, InteractionState
 from contactcenter.ivr.callback_request import request_callback
 from contactcenter.ivr.channel_watch import ChannelWatch, DialAnswer
 from contactcenter.ivr.connected_call import AgentLegs, Conversation
@@ -50,6 +50,8 @@ class VoiceCall(CallControl, Protocol):
                    options: str = "", *, timeout: float = ...) -> str: ...
 
     async def wait_for_hangup(self, timeout: float | None = None) -> bool: ...
+
+    async def set_variables(self, values: dict[str, str]) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,15 +117,17 @@ class VoiceQueue:
     async def resume(self, call: CallControl) -> QueueOutcome | None:
         """A caller back after the server restarted (dialplan retry): pick up their place.
 
-        Returns None when the channel has no open interaction (run the flow as usual). A call
-        that was already offered or connected when the server went away is over by the time
-        Asterisk retries the AGI, so it is closed instead of resumed.
+        Returns None when the channel has no open interaction (run the flow as usual). A
+        waiting call waits again; an offered one (the restored engine may offer it before the
+        caller's AGI is back) is re-attached, which replays the Offered, and is dialled. A call
+        that was connected when the server went away is over by the time Asterisk retries
+        the AGI (Dial had returned), so it is closed.
         """
         uid = call.env.uniqueid
         state = self.routing.state_of(uid)
         if state is None:
             return None
-        if state.value != "waiting":
+        if state.value not in ("waiting", "offered"):
             log.info("queue call=%s: back after a restart in state %s; closing it", uid, state)
             try:
                 await self.routing.complete(uid)
@@ -131,10 +135,9 @@ class VoiceQueue:
                 await self.routing.abandon(uid)
             await _clear_resume(call)
             return QueueOutcome("abandoned", detail=f"resumed in state {state.value}")
-        pos = self.routing.position(uid)
-        queue = pos.queue if pos is not None else ""
-        log.info("queue call=%s: resumed in %s after a restart", uid, queue)
-        self.watch.watch(uid)
+        queue = self.routing.queue_of(uid) or ""
+        log.info("queue call=%s: resumed in %s (%s) after a restart", uid, queue, state.value)
+        self.watch.watch(uid)  # before the re-attach: an offer is dialled at once
         await self.routing.enqueue(Interaction(channel="voice", queue=queue, id=uid))
         return await self._hold(call, uid, queue, None)  # type: ignore[arg-type]
 
@@ -143,8 +146,11 @@ class VoiceQueue:
         feed = self.watch.watch(iid)
         session = _QueuedCall(self, call, iid, queue, feed, max_wait_s)
         try:
-            # Tell the dialplan to bring the caller back if we vanish while they wait.
-            await call.set_variable("CC_RESUME", "1")
+            # Tell the dialplan to bring the caller back if we vanish while they wait. When an
+            # agent was free at entry the offer is already on its way: no music, and CC_RESUME
+            # travels with the dial's variables (one MSet) instead of a round trip of its own.
+            if self.routing.state_of(iid) is not InteractionState.OFFERED:
+                await session.settle()
             outcome = await session.run()
             await _clear_resume(call)
             return outcome
@@ -171,13 +177,19 @@ class _QueuedCall:
         self.back_in_line = False  # a transfer put the caller back in a queue
         self.last_announce = -1e18
         self.cfg = owner.routing.queue_config(queue)
+        self.settled = False  # CC_RESUME=1 is set and, unless dialling, the music plays
+
+    async def settle(self) -> None:
+        """The caller is (or may be) left waiting: CC_RESUME=1, then music on."""
+        self.settled = True
+        await self.call.set_variable("CC_RESUME", "1")
+        await self._music(True)
 
     async def run(self) -> QueueOutcome:
         inbox: asyncio.Queue[rev.RoutingEvent | None] = asyncio.Queue()
         # One task owns the update stream, so cancelling a wait never interrupts the generator.
         pump = asyncio.ensure_future(self._pump(inbox))
         try:
-            await self._music(True)
             next_update = asyncio.ensure_future(inbox.get())
             hangup = asyncio.ensure_future(self.call.wait_for_hangup())
             key = asyncio.ensure_future(self.feed.digits.get())
@@ -233,6 +245,9 @@ class _QueuedCall:
             inbox.put_nowait(None)
 
     async def _handle(self, event: rev.RoutingEvent) -> QueueOutcome | None:
+        if not self.settled and not isinstance(event, rev.Offered) \
+                and self.o.routing.state_of(self.iid) is InteractionState.WAITING:
+            await self.settle()  # the offer made at entry fell through: the caller waits
         if isinstance(event, rev.Position):
             await self._announce(event)
         elif isinstance(event, rev.Offered) and event.callback_number is None:
@@ -304,12 +319,17 @@ class _QueuedCall:
     async def _dial(self, offer: rev.Offered) -> QueueOutcome | None:
         if not offer.dial_string:
             await self.o.routing.offer_failed(offer.offer_id, "unavailable")
+            if not self.settled:
+                await self.settle()
             return None
+        # One round trip for all three (ids only: set_variables refuses anything else), first,
+        # so CC_RESUME is set before anything else happens on the channel.
+        await self.call.set_variables({"CC_RESUME": "1", "CC_INTERACTION": self.iid,
+                                       "CC_AGENT": offer.agent_id})
+        self.settled = True
         hooks = self.o.hooks
         if hooks is not None:
             await hooks.before_dial(self.call, self.iid, self.queue)
-        await self.call.set_variable("CC_INTERACTION", self.iid)
-        await self.call.set_variable("CC_AGENT", offer.agent_id)
         watcher = asyncio.ensure_future(self._await_answer(offer))
         try:
             # g: Dial returns 0 when the agent's side leaves the bridge (hangup or Redirect),

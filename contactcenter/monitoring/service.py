@@ -275,13 +275,18 @@ class MonitorService:
             log.debug("monitor hangup %s: %s", headers, exc)
 
     # ------------------------------------------------------------------ events
+    # The only AMI events on_ami_event looks at (the link delivers nothing else).
+    AMI_EVENTS = frozenset({"Hangup", "OriginateResponse", "ChanSpyStart", "ChanSpyStop"})
+
     def on_ami_event(self, pbx: str, msg: Any) -> None:
         """Feed AMI events: spy legs track their state; a gone agent channel ends its call."""
         event = msg.event
-        if event == "Hangup":
-            for call in list(self._calls.values()):
-                if call.pbx == pbx and call.agent_channel == msg.get("Channel"):
-                    self._calls.pop(call.interaction_id, None)
+        if event == "Hangup" and self._calls:
+            channel = msg.get("Channel")  # once: this loop runs for every live call
+            gone = [c.interaction_id for c in self._calls.values()
+                    if c.agent_channel == channel and c.pbx == pbx]
+            for iid in gone:
+                self._calls.pop(iid, None)
         if event not in ("OriginateResponse", "ChanSpyStart", "ChanSpyStop", "Hangup"):
             return
         for session in list(self._sessions.values()):

@@ -1,26 +1,32 @@
 """``contactcenter recordings purge [--dry-run]``: apply retention from the command line.
 
-Retention comes from each queue's ``recording:`` block in the queues file
-(``{mode: always|never|on_demand, retention_days: N, agent_access: bool}``), read leniently
-here so this command works before the queue engine is wired; queues may be a list of mappings
-with ``name``/``id`` or a mapping keyed by name.
+Retention comes from each queue's ``recording:`` block
+(``{mode: always|never|on_demand, retention_days: N, agent_access: bool}``) in the routing
+configuration in force, as the server runs it: the queues and agents files, overridden by the
+queues admins saved in the database (``routing/config_merge.py``). ``policies_from_queues_file``
+reads a queues file alone, leniently (a list of mappings with ``name``/``id`` or a mapping keyed
+by name).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from contactcenter.common.yamlfile import load_yaml
+from contactcenter.common.yamlfile import SourceErrors, load_yaml
 from contactcenter.recording.index import RecordingIndex
 from contactcenter.recording.paths import RecordingPaths
 from contactcenter.recording.policy import PolicyBook, RecordingPolicy, policy_from_mapping
 from contactcenter.recording.retention import PurgeReport, purge
+from contactcenter.routing.config_editor import load_merged
+from contactcenter.routing.config_merge import MergedConfig, load_routing_sources
 from contactcenter.storage.audit import AuditLog
 from contactcenter.storage.database import Database
+from contactcenter.storage.routing_config import RoutingConfigStore
 
 
 def policies_from_queues_file(path: Path) -> PolicyBook:
@@ -45,6 +51,26 @@ def policies_from_queues_file(path: Path) -> PolicyBook:
     return PolicyBook(book)
 
 
+def policies_from_merged(merged: MergedConfig) -> PolicyBook:
+    """Each queue's recording policy in a merged configuration (files and database)."""
+    return PolicyBook({name: policy_from_mapping(dict(doc["recording"]))
+                       for name, doc in merged.documents["queues"].items()
+                       if isinstance(doc.get("recording"), dict)})
+
+
+async def policies_in_force(db_url: str, queues_file: Path, agents_file: Path) -> PolicyBook:
+    """The recording policies the server would run with: the files, overridden by the queues
+    saved in the database. Raises ``SourceErrors`` when that configuration is invalid."""
+    sources = load_routing_sources(queues_file, agents_file)
+    db = Database(db_url)
+    try:
+        await db.create_all()
+        merged, _stored = await load_merged(sources, RoutingConfigStore(db))
+    finally:
+        await db.close()
+    return policies_from_merged(merged)
+
+
 async def run_purge(
     db_url: str, recordings_dir: Path, policies: PolicyBook, dry_run: bool,
     now: datetime | None = None,
@@ -65,9 +91,16 @@ def _purge_command(args: argparse.Namespace) -> int:
     from contactcenter.config.loader import database_url, load_settings, resolve
 
     settings = load_settings(getattr(args, "config", None))
-    policies = policies_from_queues_file(resolve(settings, settings.routing.queues_file))
+    db_url = database_url(settings)
+    try:
+        policies = asyncio.run(policies_in_force(
+            db_url, resolve(settings, settings.routing.queues_file),
+            resolve(settings, settings.routing.agents_file)))
+    except SourceErrors as exc:  # purge nothing on a configuration we cannot trust
+        print(f"routing configuration is invalid, nothing purged:\n{exc}", file=sys.stderr)
+        return 2
     report = asyncio.run(run_purge(
-        database_url(settings), resolve(settings, settings.recordings_dir), policies, args.dry_run
+        db_url, resolve(settings, settings.recordings_dir), policies, args.dry_run
     ))
     for item in report.items:
         print(f"{item.outcome:16} {item.recording_id} {item.queue} {item.started_at:%Y-%m-%d} {item.file}")

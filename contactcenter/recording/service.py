@@ -277,10 +277,21 @@ class RecordingService:
             raise RecordingError("not recording")
         return await self._set(active, True, PAUSE, STOPPED, actor, "recording.stop")
 
+    async def stop_for_transfer(self, interaction_id: str, actor: Any) -> Recording | None:
+        """The agent sent the call out (transfer to a number): mute the rest of the file, marked
+        ``stopped`` by that agent; None when nothing was being recorded."""
+        active = self._active.get(interaction_id)
+        if active is None or active.open_kind() in (NOT_STARTED, STOPPED):
+            return None  # the caller's MixMonitor records nothing more of this call anyway
+        return await self._set(active, True, PAUSE, STOPPED, actor, "recording.stop")
+
     async def on_call_ended(self, interaction_id: str) -> Recording | None:
         """The call is over: close and index its recording."""
         self._live.pop(interaction_id, None)
         return await self._finish(interaction_id)
+
+    # The only AMI events on_ami_event looks at (the link delivers nothing else).
+    AMI_EVENTS = frozenset({"Hangup", "MixMonitorStop"})
 
     def on_ami_event(self, pbx: str, msg: Any) -> None:
         """Hangup of a recorded channel or MixMonitorStop closes the entry."""

@@ -23,6 +23,7 @@ from contactcenter.domain.routing_events import (
     Offered,
     Overflowed,
     RingNoAnswer,
+    RoutingEvent,
     WrapupDone,
 )
 from contactcenter.domain.skills import Requirement, requirement, satisfies
@@ -219,6 +220,19 @@ class EngineMoves(EngineState):
         )
         self._touch(rec)
         self._agent_changed(agent)
+
+    def renew_offer(self, offer_id: str, now: float) -> list[RoutingEvent]:
+        """The party that carries out an offer picked it up again (after a restart, before
+        it dialled): the ring safety timer counts from now, so it still fires after the dial's
+        own ring timeout."""
+        self._begin(now)
+        rec, _agent, _slot = self._offer_of(offer_id)
+        if rec.state is IS.OFFERED:
+            queue = self.queues[rec.queue]
+            due = now + queue.ring_timeout_s * (2 if rec.callback else 1) + RING_GRACE_S
+            self._ring_due[offer_id] = due
+            self._timer(due, "ring", offer_id)
+        return self._end()
 
     def _fail(self, offer_id: str, reason: str) -> None:
         now = self._now

@@ -120,6 +120,7 @@ class EngineState:
         self._dirty_live: dict[str, Live] = {}
         self._dirty_agents: set[str] = set()
         self._wrapping: dict[str, str] = {}  # offer id of a wrap-up slot -> agent id
+        self._ring_due: dict[str, float] = {}  # offer id -> its renewed ring deadline
         self._exited: OrderedDict[str, tuple[float, Live]] = OrderedDict()  # id -> (when, rec)
         self._now = 0.0
 

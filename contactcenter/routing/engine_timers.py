@@ -32,6 +32,10 @@ class EngineTimers(EngineMoves):
         self._now = max(self._now, now)
 
     def _fire(self, kind: str, ref: str, gen: int, arg: int) -> None:
+        if kind == "ring" and ref in self._ring_due:
+            if self._now < self._ring_due[ref]:
+                return  # an earlier timer of an offer renewed since (renew_offer)
+            del self._ring_due[ref]
         if kind in ("ring", "wrapup"):
             iid = self.offers.get(ref) if kind == "ring" else None
             if iid is not None and self.live[iid].state is IS.OFFERED:

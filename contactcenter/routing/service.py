@@ -142,6 +142,13 @@ class RoutingService:
         now = self.clock.time()
         if iid in self.engine.live:
             stream = self._streams.setdefault(iid, _Stream())
+            rec = self.engine.live[iid]
+            if rec.state is InteractionState.OFFERED and rec.offer_id:
+                # The re-attaching party dials the offer now (it may have been made before it
+                # came back, e.g. at the restore): its ring safety timer counts from now.
+                self._call(self.engine.renew_offer, rec.offer_id)
+                if iid not in self.engine.live:
+                    return iid
             pos = self.engine.position(iid, now)
             if pos is not None:
                 stream.put(pos)
@@ -187,6 +194,13 @@ class RoutingService:
                 out.extend(e for e in stream.items if isinstance(e, Offered))
         return out
 
+    def connected_callbacks(self) -> list[tuple[str, str]]:
+        """(interaction id, offer id) of every connected callback: after a restart the dialer
+        finds their agent legs by the offer id (``CallbackDialer.reconcile``)."""
+        return [(rec.id, rec.offer_id) for rec in self.engine.live.values()
+                if rec.callback is not None and rec.state is InteractionState.CONNECTED
+                and rec.offer_id]
+
     async def updates(self, iid: str) -> AsyncIterator[RoutingEvent]:
         """Events about ``iid`` (Entered, Position, Offered, Connected, Overflowed, ...),
         ending with its terminal one (Completed, Abandoned or Exited)."""
@@ -208,6 +222,11 @@ class RoutingService:
         """The state of an open interaction; None when unknown or finished."""
         rec = self.engine.live.get(iid)
         return rec.state if rec else None
+
+    def queue_of(self, iid: str) -> str | None:
+        """The queue an open interaction is in (waiting, offered or connected); None if none."""
+        rec = self.engine.live.get(iid)
+        return rec.queue if rec else None
 
     def queue_config(self, name: str) -> QueueConfig:
         """A queue's configuration (announcements, MOH class, leave key, ...)."""

@@ -33,6 +33,57 @@ _PLAYS = _SAY | {("STREAM", "FILE"), ("CONTROL", "STREAM", "FILE"), ("GET", "OPT
                  ("GET", "DATA")}
 
 
+MSET_MAX = 99  # MSet parses up to 99 pairs (main/pbx_variables.c)
+
+
+def app_args(data: str, delim: str, limit: int) -> list[str]:
+    """Split application data as ``__ast_app_separate_args`` does (main/app.c), quotes removed.
+
+    Delimiters inside ``()``, ``[]`` or double quotes do not split; a backslash makes the next
+    character literal; the ``limit``-th argument is the unparsed rest.
+    """
+    out: list[str] = []
+    paren = bracket = 0
+    quote = False
+    i, n = 0, len(data)
+    ended_on_delim = False
+    while i < n and len(out) < limit - 1:
+        cur: list[str] = []
+        ended_on_delim = False
+        while i < n:
+            c = data[i]
+            if c == "(":
+                paren += 1
+            elif c == ")":
+                paren = max(0, paren - 1)
+            elif c == "[":
+                bracket += 1
+            elif c == "]":
+                bracket = max(0, bracket - 1)
+            elif c == '"' and delim != '"':
+                quote = not quote
+                i += 1
+                continue
+            elif c == "\\":
+                i += 1
+                if i < n:
+                    cur.append(data[i])
+                    i += 1
+                continue
+            elif c == delim and not (paren or bracket or quote):
+                i += 1
+                ended_on_delim = True
+                break
+            cur.append(c)
+            i += 1
+        out.append("".join(cur))
+    if i < n:
+        out.append(data[i:])
+    elif ended_on_delim:
+        out.append("")
+    return out
+
+
 class Hungup(Exception):
     """The channel hung up while the command was waiting."""
 
@@ -338,6 +389,12 @@ class CommandRunner:
             if name == "set" and "=" in data:
                 key, _, value = data.partition("=")
                 pbx.set_var(ch, key, value)
+            return "0"
+        if name == "mset":  # pbx_builtin_setvar_multiple: entries without '=' are skipped
+            for entry in app_args(data, ",", MSET_MAX):
+                pair = app_args(entry, "=", 2)
+                if len(pair) == 2:
+                    pbx.set_var(ch, pair[0], pair[1])
             return "0"
         if dead:
             return "-1"

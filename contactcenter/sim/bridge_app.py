@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from .dialplan import Dialplan
 
 HOLD_CONTEXT = "contactcenter-hold"
+CUSTOMER_EXTEN = "customer"  # [contactcenter-hold] for a callback customer: music
+OUTBOUND_CONTEXT = "contactcenter-outbound"  # Dial(<trunk>/<exten>,45)
 WAIT_S = 600  # the hold context's Wait(); it loops, so the leg waits until something happens
 
 
@@ -56,13 +58,25 @@ async def run_redirected(dp: Dialplan, ch: SimChannel) -> None:
         context, exten, priority = ch.redirect_to
         ch.redirect_to = None
         ch.hangup_requested.clear()
+        if context == OUTBOUND_CONTEXT:  # a transferred callback customer: Dial the number
+            await _dial_out(dp, ch, exten)
+            continue
         if context != HOLD_CONTEXT:
             await dp.run_location(ch, context, exten, priority, redirected=True)
             return
         ch.context, ch.exten = context, exten
-        pbx.newexten(ch, "NoOp", "contactcenter agent on hold", priority=priority)
-        pbx.newexten(ch, "Wait", str(WAIT_S), priority=priority + 1)
-        await ch.hangup_requested.wait()
+        if exten == CUSTOMER_EXTEN:  # NoOp, then MusicOnHold() until moved or hung up
+            pbx.newexten(ch, "NoOp", "contactcenter customer on hold", priority=priority)
+            pbx.newexten(ch, "MusicOnHold", "", priority=priority + 1)
+            pbx.emit_ch("MusicOnHoldStart", ch, [("Class", "default")])
+        else:
+            pbx.newexten(ch, "NoOp", "contactcenter agent on hold", priority=priority)
+            pbx.newexten(ch, "Wait", str(WAIT_S), priority=priority + 1)
+        try:
+            await ch.hangup_requested.wait()
+        finally:  # moved, hung up, or yanked by Bridge() (this task is cancelled then)
+            if exten == CUSTOMER_EXTEN and not ch.gone:
+                pbx.emit_ch("MusicOnHoldStop", ch)
         if ch.gone:
             return
     if not ch.gone:
@@ -110,6 +124,19 @@ async def bridge(dp: Dialplan, caller: SimChannel, data: str,
         target.redirect_to = (target.context, target.exten, target.priority + 1)
         park(dp, target)
     return "0"
+
+
+async def _dial_out(dp: Dialplan, ch: SimChannel, exten: str) -> None:
+    """``[contactcenter-outbound]`` run by a redirected leg: NoOp, Dial the number (the
+    simulator's party for ``Local/<exten>@contactcenter-outbound``), then Hangup."""
+    from .dial import dial  # dial imports this module (park)
+
+    ch.context, ch.exten = OUTBOUND_CONTEXT, exten
+    dp.pbx.newexten(ch, "NoOp", f"contactcenter outbound {exten}", priority=1)
+    dp.pbx.newexten(ch, "Dial", f"trunk/{exten},45", priority=2)
+    await dial(dp, ch, f"Local/{exten}@{OUTBOUND_CONTEXT},45", None)
+    if not ch.gone and ch.redirect_to is None:
+        dp.pbx.newexten(ch, "Hangup", "", priority=3)
 
 
 def _surrogate_of(dp: Dialplan, target: SimChannel) -> None:

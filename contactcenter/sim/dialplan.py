@@ -67,8 +67,9 @@ class Dialplan:
     # -- targets -------------------------------------------------------------------------
     def resolve(self, dial_string: str) -> Target | None:
         """The target of ``Local/x@ctx`` or ``PJSIP/x``, None when nothing answers there."""
-        phone: Phone | None = self.pbx.phones.get(dial_string)
         tech, _, rest = dial_string.partition("/")
+        phone: Phone | None = self.pbx.phones.get(dial_string) or (
+            self.pbx.phones.get(f"Local/{rest.split('/', 1)[0]}") if tech == "Local" else None)
         rest = rest.split("/", 1)[0]  # drop Local/.../n options
         if tech == "Local" and "@" in rest:
             exten, _, context = rest.partition("@")

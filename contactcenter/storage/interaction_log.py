@@ -9,7 +9,7 @@ transaction per batch, so the current state never runs ahead of the history.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict
+from dataclasses import fields
 from typing import Any
 
 from sqlalchemy import JSON, Float, Index, Integer, MetaData, String, event, inspect, select, text
@@ -108,6 +108,17 @@ def _event_row(ev: RoutingEvent) -> dict[str, Any]:
     }
 
 
+# Row dicts straight from the records' fields: ``dataclasses.asdict`` deep-copies every dict
+# and list (data, skills, wrap-ups), which was most of the writer's CPU. A shallow dict is
+# enough: the records are frozen snapshots, and the statement only reads the values.
+_INTERACTION_FIELDS = tuple(f.name for f in fields(InteractionRecord))
+_AGENT_FIELDS = tuple(f.name for f in fields(AgentRecord))
+
+
+def _row(record: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    return {name: getattr(record, name) for name in names}
+
+
 class InteractionLog:
     """Reads and writes the routing tables of one ``Database``."""
 
@@ -125,8 +136,8 @@ class InteractionLog:
     ) -> None:
         """Store events (history) and the latest rows (current state) in one transaction."""
         rows = [_event_row(e) for e in events if e.persist]
-        irows = {r.id: asdict(r) for r in interactions}  # last one wins within a batch
-        arows = {r.agent_id: asdict(r) for r in agents}
+        irows = {r.id: _row(r, _INTERACTION_FIELDS) for r in interactions}  # last one wins
+        arows = {r.agent_id: _row(r, _AGENT_FIELDS) for r in agents}
         insert = self._insert()
         # Core statements on the tables: one executemany each (the ORM bulk path would run
         # one statement per row on SQLite, each a thread hop through aiosqlite).

@@ -7,6 +7,9 @@ through the voice glue's ``Conversation`` (``ivr/connected_call.py``): hold redi
 to the hold context, resume asks the caller's AGI to bridge it back, transfers record the move
 in routing and hang that leg up. Hang-up is an AMI ``Hangup`` of the agent's leg. Every control
 is audited (``call.hangup``, ``call.transfer``, ``call.hold``, ``call.resume``) with its outcome.
+A callback's ``Conversation`` (``callback_call.py``) moves the customer's leg instead; it refuses a
+transfer to a queue (409). A transfer to a number stops the call's recording (``stopped`` by the
+agent) before anything moves: what the caller says to the outside party is not ours to record.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ class CallServices(Protocol):
 
     routing: RoutingService
     voice: Any  # VoiceQueue: conversation(iid) -> Conversation | None
+    callbacks: Any  # CallbackCalls: conversation(iid) -> Conversation | None
+    recording: Any  # RecordingService: stop_for_transfer(iid, actor)
     monitor: Any  # MonitorService: live_calls()
     pool: Any  # AmiPool: pool[pbx].send_action(headers)
     audit: Any  # AuditLog
@@ -85,7 +90,11 @@ class CallControls:
         return iid
 
     def _conversation(self, agent_id: str, iid: str) -> Conversation | None:
-        conv = self.s.voice.conversation(iid) if self.s.voice is not None else None
+        conv = None
+        for calls in (getattr(self.s, "voice", None), getattr(self.s, "callbacks", None)):
+            conv = calls.conversation(iid) if calls is not None else None
+            if conv is not None:
+                break
         return conv if conv is not None and conv.agent_id == agent_id else None
 
     async def _audit(self, request: web.Request, action: str, iid: str, outcome: str,
@@ -165,8 +174,14 @@ class CallControls:
             # Chat or ticket: nothing to move on a PBX, routing alone carries it.
             return await self._control(request, "call.transfer", iid, detail,
                                        lambda: self.s.routing.transfer(iid, queue))
+        actor = request["actor"]
+
+        async def stop_recording() -> object:
+            recording = getattr(self.s, "recording", None)
+            return None if recording is None else await recording.stop_for_transfer(iid, actor)
+
         run = (lambda: conv.to_queue(queue)) if queue is not None else (
-            lambda: conv.to_number(number))
+            lambda: conv.to_number(number, stop_recording))
         return await self._control(request, "call.transfer", iid, detail, run)
 
     @requires(*ANY_USER)

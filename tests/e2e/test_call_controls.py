@@ -11,9 +11,10 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from floor import Floor, login, running_floor
+from floor import Floor, floor_settings, login, running_floor
 
 from contactcenter.domain import routing_events as rev
+from contactcenter.recording.metadata import silent_spans
 from contactcenter.sim import CallerScript, Phone, Press
 
 T = 30  # seconds: only catches hangs
@@ -294,3 +295,59 @@ async def test_refusals_not_my_call_bad_number_wrong_state(tmp_path):
         audits = await floor.server.audit.list(action_prefix="call.")
         assert [(a.actor, a.action, a.target, a.outcome) for a in audits] == [
             ("alice", "call.resume", iid, "refused")]
+
+
+async def test_transfer_to_a_number_stops_the_recording_at_the_transfer(tmp_path):
+    async with running_floor(tmp_path) as floor:
+        await _staff(floor, SALES_ONLY)  # sales: recording "always"
+        floor.sim.add_phone(Phone(OUTSIDE, answer_after=0.5, talk_for=6.0))
+        seen = Seen(floor)
+        call, iid = await _connected_sales_call(floor, seen)
+        rec_svc = floor.server.recording
+        rec_id = rec_svc.active_recording_id(iid)
+        assert rec_id is not None
+        await floor.clock.sleep(4)  # some conversation is recorded
+        alice = await login(floor, "alice", "agent", "1001")
+        try:
+            async with alice.post(f"{floor.web_url}/api/panel/transfer",
+                                  json={"number": "5550100"}) as r:
+                assert r.status == 200, await r.text()
+        finally:
+            await alice.close()
+        await asyncio.wait_for(call.ended(), T)  # the outside call (6 s, bridged) is over
+
+        async def closed() -> Any:
+            while (rec := await rec_svc.index.get(rec_id)).duration_s is None:
+                await asyncio.sleep(0.05)
+            return rec
+        rec = await asyncio.wait_for(closed(), T)
+        assert rec.status == "complete", rec
+        # Muted before the agent's leg was hung up: the outside call is silence in the file.
+        assert [(p.kind, p.by) for p in rec.pauses] == [("stopped", "alice")]
+        stop = rec.pauses[0]
+        assert stop.end is not None and rec.duration_s - stop.start > 5  # the outside call
+        spans = await asyncio.to_thread(silent_spans, rec_svc.paths.resolve(rec.file))
+        assert abs(spans[-1][0] - stop.start) < 0.5 and abs(spans[-1][1] - rec.duration_s) < 0.5
+        assert rec.recorded()[-1][1] == stop.start  # the recorded audio ends at the transfer
+        assert [m["State"] for m in floor.sim.requests("MixMonitorMute")] == ["1"]
+
+
+async def test_flow_transfer_node_dials_with_g_then_hangs_up_when_that_call_ends(tmp_path):
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    (flows / "main.yaml").write_text(
+        "entry: xfer\nnodes:\n  xfer: {type: transfer, number: \"'5550100'\", timeout: 15}\n")
+    settings = floor_settings(tmp_path, 20.0, flows_dir=str(flows))
+    async with running_floor(tmp_path, settings=settings) as floor:
+        floor.sim.add_phone(Phone(OUTSIDE, answer_after=0.5, talk_for=2.0))
+        call = await floor.sim.place_call(CallerScript(caller_id="5551234", exten="100",
+                                                       steps=[], hangup_after=None))
+        await asyncio.wait_for(call.ended(), T)
+        assert call.connected_to == OUTSIDE
+        # g: Dial returns 0 when the outside party hangs up, the flow reads DIALSTATUS and
+        # ends the caller's call itself (nothing left to do once the transferred call is over).
+        at = call.agi_commands.index(f"EXEC Dial {OUTSIDE},15,g")
+        assert call.agi_commands[at + 1:] == ["GET VARIABLE DIALSTATUS", "HANGUP"]
+        hangups = [e for e in floor.sim.events.named("Hangup")
+                   if e["Channel"] == call.agi_channel]
+        assert len(hangups) == 1

@@ -129,7 +129,7 @@ async def test_ivr_callback_keeps_the_place_rings_agent_first_then_customer(tmp_
         up = next(i for i, h in enumerate(history) if h.get("Event") == "Newstate"
                   and h.get("Uniqueid") == agent_uid and h.get("ChannelState") == "6")
         dial = next(i for i, h in enumerate(history) if h.get("Event") == "DialBegin"
-                    and h.get("DialString") == "5550101@contactcenter-outbound")
+                    and h.get("DialString") == "5550101@contactcenter-outbound/n")
         assert up < dial and history[dial]["Uniqueid"] == agent_uid
 
         await routing.flush()
@@ -175,7 +175,7 @@ async def test_customer_not_answering_is_retried_then_the_callback_fails(tmp_pat
         # Not the agent's fault: released each time, never paused for it.
         assert not [p for p in seen.of(rev.AgentPaused) if p.agent_id == "1001"]
         dials = [h for h in sim.events.named("DialBegin")
-                 if h.get("DialString") == "5550303@contactcenter-outbound"]
+                 if h.get("DialString") == "5550303@contactcenter-outbound/n"]
         assert len(dials) == 3  # the customer's phone rang at every attempt
         await routing.flush()
         assert kinds(await routing.log.events(interaction_id=iid),

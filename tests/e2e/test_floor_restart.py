@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 
-from floor import running_floor
+from floor import REPO, floor_settings, running_floor
 
 from contactcenter.app import ContactCenter
-from contactcenter.sim import CallerScript, Press
+from contactcenter.domain.interaction import Interaction
+from contactcenter.sim import CallerScript, Phone, Press
 
 
 async def wait_until(predicate, clock, timeout_s: float) -> None:
@@ -53,6 +54,64 @@ async def test_waiting_callers_keep_their_place_across_a_restart(tmp_path):
         connected = [r["interaction_id"] for r in rows if r["kind"] == "connect"]
         assert connected == before  # served in the order they had before the restart
         assert not any(r["kind"] == "abandon" for r in rows)
+        for call in calls:
+            await floor.sim.hangup_channel(call.caller_channel)
+        await asyncio.wait_for(asyncio.gather(*(c.ended() for c in calls)), timeout=30)
+
+
+async def test_callers_offered_before_their_agi_is_back_are_connected_not_lost(tmp_path):
+    # The old server runs with a long operator wrap-up, the new one with the shipped 10 s: so
+    # agent 1001's wrap-up has run out when the new server restores it, and the restore offers
+    # the head caller to 1001 at once, before that caller's AGI has come back (it retries
+    # every 2 s). The caller must be dialled to 1001 when it comes back, not closed.
+    text = (REPO / "config/queues.yaml").read_text()
+    assert text.count("wrapup_s: 10\n") == 1  # operator
+    long_wrapup = tmp_path / "queues-long-wrapup.yaml"
+    long_wrapup.write_text(text.replace("wrapup_s: 10\n", "wrapup_s: 600\n"))
+    settings = floor_settings(tmp_path, 20.0)
+    settings = replace(settings, routing=replace(settings.routing, queues_file=str(long_wrapup)))
+    async with running_floor(tmp_path, speed=20.0, settings=settings) as floor:
+        old = floor.server
+        for agent_id in old.routing_config.agents:
+            if agent_id != "1001":
+                await old.routing.agent_logout(agent_id)
+        floor.sim.add_phone(Phone("PJSIP/1001", answer_after=1.0, talk_for=5.0))
+        # 1001 is busy with an interaction that has no telephony (so no call ends it), then
+        # transfers it away (a Transferred, not a Completed: the demo's robot stays out of it)
+        # and is in wrap-up, with three callers waiting for it.
+        busy = await old.routing.enqueue(Interaction("voice", "operator", id="not-a-channel"))
+        await old.routing.offer_answered(old.routing.engine.live[busy].offer_id)
+        calls = []
+        for n in range(3):
+            calls.append(await floor.sim.place_call(CallerScript(
+                caller_id=f"55591{n}", exten="200", steps=[Press("0", after=0.3)],
+                hangup_after=2000)))
+        await wait_until(lambda: old.routing.snapshot().queues["operator"].waiting == 3,
+                         floor.clock, 20)
+        before = [entry[3] for entry in old.routing.engine.line.entries("operator")]
+        await old.routing.transfer(busy, "billing")  # nobody serves billing: it just waits
+        assert old.routing.agent("1001").state == "wrapup"
+
+        agi_port = old.agi_port
+        await old.stop()
+        await floor.clock.sleep(12.0)  # longer than the new server's 10 s wrap-up
+        routing = replace(old.settings.routing,
+                          queues_file=str(REPO / "config/queues.yaml"))
+        new = ContactCenter(replace(old.settings, routing=routing,
+                                    fastagi=replace(old.settings.fastagi, port=agi_port),
+                                    web=replace(old.settings.web, port=0)), clock=floor.clock)
+        await new.start()
+        floor.server = new  # the fixture stops it
+        await wait_until(lambda: all(c.connected_to for c in calls), floor.clock, 60)
+        await new.routing.flush()
+        rows = await new.routing.log.events(limit=10_000)
+        connected = [r["interaction_id"] for r in rows if r["kind"] == "connect"
+                     and r["interaction_id"] in before]
+        assert connected == before  # all served, in their order
+        for iid in before:  # nobody was closed before talking to the agent
+            ends = [r["kind"] for r in rows if r["interaction_id"] == iid
+                    and r["kind"] in ("connect", "abandon", "complete")]
+            assert ends[0] == "connect", (iid, ends)
         for call in calls:
             await floor.sim.hangup_channel(call.caller_channel)
         await asyncio.wait_for(asyncio.gather(*(c.ended() for c in calls)), timeout=30)

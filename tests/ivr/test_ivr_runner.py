@@ -220,7 +220,7 @@ nodes:
 """
     h = Harness(text, dial_status="NOANSWER")
     result = await h.run()
-    assert 'EXEC Dial "Local/2001@cc-outbound,15"' in h.call.commands
+    assert 'EXEC Dial "Local/2001@cc-outbound,15,g"' in h.call.commands
     assert result.path == ("xfer", "bye")
 
 

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from contactcenter.recording.cli import add_recording_commands, policies_from_queues_file, run_purge
+from contactcenter.common.yamlfile import load_yaml
+from contactcenter.recording.cli import (
+    add_recording_commands,
+    policies_from_queues_file,
+    policies_in_force,
+    run_purge,
+)
 from contactcenter.recording.index import Recording, RecordingIndex
 from contactcenter.storage.audit import AuditLog
 from contactcenter.storage.database import Database
+from contactcenter.storage.routing_config import RoutingConfigStore
 
 
 async def test_purge_from_queue_yaml(tmp_path):
@@ -37,3 +46,60 @@ async def test_purge_from_queue_yaml(tmp_path):
     ap = argparse.ArgumentParser()
     add_recording_commands(ap.add_subparsers(dest="cmd"))
     assert ap.parse_args(["recordings", "purge", "--dry-run"]).dry_run is True
+
+
+REPO = Path(__file__).resolve().parents[2]
+QUEUES, AGENTS = REPO / "config/queues.yaml", REPO / "config/agents.yaml"
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
+
+
+async def _db_with_saved_queues(tmp_path: Path) -> str:
+    """A database where "vip" exists only as a saved queue (5 days), "sales" (90 days in the
+    file) was saved with 5 days, and "billing" is the file's alone (365 days); one 6-day-old
+    recording in each."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite3'}"
+    db = Database(url)
+    await db.create_all()
+    store = RoutingConfigStore(db)
+    await store.put("queues", "vip", {"strategy": "longest_idle", "skills": {"english": 1},
+                                      "recording": {"mode": "always", "retention_days": 5}},
+                    True, 0, "admin", 1.0)
+    sales = dict(load_yaml(QUEUES)["queues"]["sales"])
+    assert sales["recording"]["retention_days"] == 90
+    sales["recording"] = {**sales["recording"], "retention_days": 5}
+    await store.put("queues", "sales", sales, True, 0, "admin", 1.0)
+    (tmp_path / "rec").mkdir()
+    for rid, queue in (("r-vip", "vip"), ("r-sales", "sales"), ("r-billing", "billing")):
+        (tmp_path / "rec" / f"{rid}.wav").write_bytes(b"x")
+        await RecordingIndex(db).add(Recording(rid, rid, "a", queue, None, "p", "c",
+                                               NOW - timedelta(days=6), None, f"{rid}.wav",
+                                               "complete"))
+    await db.close()
+    return url
+
+
+async def test_purge_uses_queues_saved_in_the_database(tmp_path):
+    url = await _db_with_saved_queues(tmp_path)
+    assert policies_from_queues_file(QUEUES).for_queue("vip").retention_days is None
+    book = await policies_in_force(url, QUEUES, AGENTS)
+    assert (book.for_queue("vip").retention_days, book.for_queue("sales").retention_days,
+            book.for_queue("billing").retention_days) == (5, 5, 365)
+    report = await run_purge(url, tmp_path / "rec", book, dry_run=False, now=NOW)
+    assert sorted(i.recording_id for i in report.items) == ["r-sales", "r-vip"]
+    assert report.deleted == 2
+    assert sorted(p.name for p in (tmp_path / "rec").iterdir()) == ["r-billing.wav"]
+
+
+def test_purge_command_reads_the_database_queues(tmp_path, capsys):
+    asyncio.run(_db_with_saved_queues(tmp_path))
+    cfg = tmp_path / "settings.yaml"
+    cfg.write_text(f"database: {{url: 'sqlite+aiosqlite:///{tmp_path / 'db.sqlite3'}'}}\n"
+                   f"recordings_dir: {tmp_path / 'rec'}\n"
+                   f"routing: {{queues_file: {QUEUES}, agents_file: {AGENTS}}}\n")
+    ap = argparse.ArgumentParser()
+    add_recording_commands(ap.add_subparsers(dest="cmd"))
+    args = ap.parse_args(["recordings", "purge", "--dry-run", "--config", str(cfg)])
+    assert args.func(args) == 0
+    out = capsys.readouterr().out
+    assert "r-vip" in out and "r-sales" in out and "r-billing" not in out
+    assert "would purge 2 recording(s)" in out

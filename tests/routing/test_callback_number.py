@@ -16,7 +16,7 @@ from contactcenter.routing.service import RoutingService
 @pytest.mark.parametrize("number", ["5551234", "+15551234", "911", "0" * 20, "+" + "4" * 20])
 def test_digits_with_an_optional_leading_plus_are_dialable(number):
     assert dialable_number(number) == number
-    assert OUTBOUND.format(number=number) == f"Local/{number}@contactcenter-outbound"
+    assert OUTBOUND.format(number=number) == f"Local/{number}@contactcenter-outbound/n"
 
 
 @pytest.mark.parametrize("number", [

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 
 from contactcenter.telephony.agi.api import (
     AgiCommandError,
@@ -40,6 +41,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _APP_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+_VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_ID_VALUE = re.compile(r"[A-Za-z0-9_.:@+-]*")
 _ANSWER = b"ANSWER\n"
 _SAY_DEFAULT_FORMAT = "ABdY 'digits/at' IMp"
 
@@ -126,6 +129,26 @@ class AgiSession(AgiLink):
         """Set a channel variable."""
         wire = f"SET VARIABLE {render_arg(name)} {render_arg(value)}\n".encode()
         await self._roundtrip("SET VARIABLE", wire, None, False)
+
+    async def set_variables(self, values: Mapping[str, str]) -> None:
+        """Set several channel variables in one round trip (``EXEC MSet``; Asterisk 22).
+
+        Only plain names and id-like values (letters, digits, ``_.:@+-``) are accepted, so
+        nothing needs quoting for AGI nor for MSet's own parser (``,``, ``=``, quotes, ``\\``,
+        brackets and ``${`` would all change what gets set); anything else raises ValueError.
+        """
+        if not values:
+            return
+        for name, value in values.items():
+            if not _VAR_NAME.fullmatch(name):
+                raise ValueError(f"invalid variable name {name!r}")
+            if not _ID_VALUE.fullmatch(value):
+                raise ValueError(f"MSet takes id-like values only: {name}={value!r}")
+        data = ",".join(f"{name}={value}" for name, value in values.items())
+        reply = await self._roundtrip("EXEC", f"EXEC MSet {data}\n".encode(), None, False)
+        if reply.number == -2:  # no MSet (an Asterisk older than 1.6): one command each
+            for name, value in values.items():
+                await self.set_variable(name, value)
 
     async def get_variable(self, name: str, *, allow_dead: bool = False) -> str | None:
         """Read a channel variable; None when unset. ``allow_dead`` works after a hangup."""

@@ -49,7 +49,12 @@ class PbxLink:
     ) -> None:
         self.clock = clock or Clock()
         self.model = CallModel(endpoint.name, subscribers, self.clock)
-        self.ami_subscribers: list[EventCallback] = list(ami_subscribers)
+        # Raw-event subscribers with the event names each wants (None: all), and per event
+        # name the callbacks that want it, in subscription order: an event nobody asked for
+        # costs one dict lookup.
+        self._ami_subs: list[tuple[EventCallback, frozenset[str] | None]] = [
+            (fn, None) for fn in ami_subscribers]
+        self._routes: dict[str | None, tuple[EventCallback, ...]] = {}
         self.resync_timeout = resync_timeout
         self.resyncs = 0
         self._resynced = asyncio.Event()
@@ -71,10 +76,28 @@ class PbxLink:
         """The AMI link state (for /api/health)."""
         return self.client.link
 
-    def subscribe_ami(self, fn: EventCallback) -> Callable[[], None]:
-        """Also receive raw AMI events ``fn(pbx, msg)``, after the model has applied them."""
-        self.ami_subscribers.append(fn)
-        return lambda: self.ami_subscribers.remove(fn) if fn in self.ami_subscribers else None
+    def subscribe_ami(self, fn: EventCallback,
+                      events: Iterable[str] | None = None) -> Callable[[], None]:
+        """Also receive raw AMI events ``fn(pbx, msg)``, after the model has applied them;
+        only those named in ``events`` when given."""
+        entry = (fn, None if events is None else frozenset(events))
+        self._ami_subs.append(entry)
+        self._routes.clear()
+
+        def unsubscribe() -> None:
+            if entry in self._ami_subs:
+                self._ami_subs.remove(entry)
+                self._routes.clear()
+
+        return unsubscribe
+
+    def _route(self, event: str | None) -> tuple[EventCallback, ...]:
+        if len(self._routes) > 1000:  # event names are a small set; a rogue peer stays bounded
+            self._routes.clear()
+        route = tuple(fn for fn, names in self._ami_subs
+                      if names is None or (event is not None and event in names))
+        self._routes[event] = route
+        return route
 
     def subscribe(self, fn: ev.Subscriber) -> Callable[[], None]:
         """Receive typed telephony events from the model."""
@@ -102,7 +125,11 @@ class PbxLink:
 
     def _on_event(self, pbx: str, msg: AmiMessage) -> None:
         self.model.apply(msg)
-        for fn in self.ami_subscribers:
+        event = msg.event
+        route = self._routes.get(event)
+        if route is None:
+            route = self._route(event)
+        for fn in route:
             try:
                 fn(pbx, msg)
             except Exception:

@@ -61,7 +61,7 @@ class AmiMessage:
     finds a value with one ``str.find``. ``AmiMessage(headers)`` builds one from pairs.
     """
 
-    __slots__ = ("_folded", "_headers", "raw")
+    __slots__ = ("_folded", "_headers", "_lower", "raw")
 
     #: Wire text of a parsed message as "\n" + LF-joined header lines + "\n" (None when built
     #: from pairs). Read-only; hot paths may ``raw.find("\nName: ")`` instead of get().
@@ -111,6 +111,22 @@ class AmiMessage:
             # and every value is followed by a "\n".
             i = raw.find(f"\n{name}:")
             if i >= 0:
+                i += len(name) + 2
+                if raw[i] == " ":
+                    i += 1
+                return raw[i : raw.find("\n", i)]
+            # Not in this case: search the lower-cased text (found in C, where splitting every
+            # header to fold them was most of the cost of asking for an absent one). Only for
+            # ASCII text, where lower() keeps every index, and plain names.
+            if raw.isascii() and name.isascii() and name and ":" not in name and "\n" not in name:
+                try:
+                    low = self._lower
+                except AttributeError:
+                    low = raw.lower()
+                    _set(self, "_lower", low)
+                i = low.find(f"\n{name.lower()}:")
+                if i < 0:
+                    return default
                 i += len(name) + 2
                 if raw[i] == " ":
                     i += 1
