@@ -49,6 +49,10 @@ class ChannelWatch:
         """Start watching one channel (idempotent)."""
         return self._feeds.setdefault(uniqueid, ChannelFeed(uniqueid))
 
+    def watching(self, uniqueid: str) -> bool:
+        """True while a session watches ``uniqueid`` (it then sees the channel's hangup)."""
+        return uniqueid in self._feeds
+
     def forget(self, uniqueid: str) -> None:
         """Stop watching; late events for it are dropped."""
         feed = self._feeds.pop(uniqueid, None)

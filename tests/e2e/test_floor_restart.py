@@ -115,3 +115,46 @@ async def test_callers_offered_before_their_agi_is_back_are_connected_not_lost(t
         for call in calls:
             await floor.sim.hangup_channel(call.caller_channel)
         await asyncio.wait_for(asyncio.gather(*(c.ended() for c in calls)), timeout=30)
+
+
+async def test_a_caller_who_hangs_up_before_the_agi_retry_is_not_left_in_line(tmp_path):
+    # The restarted server listens for FastAGI on another port, so the dialplan's retries
+    # (music, Wait, AGI) keep failing: these callers have no session. One hangs up: the AMI
+    # Hangup alone must end their interaction, or each offer of it would ring nobody and
+    # pause an agent for "no answer".
+    async with running_floor(tmp_path, speed=20.0) as floor:
+        old = floor.server
+        for agent_id in old.routing_config.agents:
+            await old.routing.agent_logout(agent_id)
+        calls = []
+        for n in range(3):
+            calls.append(await floor.sim.place_call(CallerScript(
+                caller_id=f"55591{n}", exten="200", steps=[Press("0", after=0.3)],
+                hangup_after=2000)))
+            await floor.clock.sleep(2.0)
+        await wait_until(lambda: old.routing.snapshot().queues["operator"].waiting == 3,
+                         floor.clock, 20)
+        ids = [entry[3] for entry in old.routing.engine.line.entries("operator")]
+
+        await old.stop()
+        new = ContactCenter(replace(old.settings,
+                                    fastagi=replace(old.settings.fastagi, port=0),
+                                    web=replace(old.settings.web, port=0)), clock=floor.clock)
+        await new.start()
+        floor.server = new  # the fixture stops it
+        await new.pool["sim"].wait_ready(10)
+        await wait_until(lambda: new.routing.snapshot().queues["operator"].waiting == 3,
+                         floor.clock, 20)  # the resync found all three still there
+
+        gone = next(c for c in calls if floor.sim.channels[c.agi_channel].uniqueid == ids[1])
+        await floor.sim.hangup_channel(gone.caller_channel)
+        await wait_until(lambda: new.routing.state_of(ids[1]) is None, floor.clock, 20)
+        assert new.routing.state_of(ids[0]) is not None  # the others keep their places
+        assert new.routing.state_of(ids[2]) is not None
+        assert [e[3] for e in new.routing.engine.line.entries("operator")] == [ids[0], ids[2]]
+        await new.routing.flush()
+        rows = await new.routing.log.events(limit=10_000)
+        assert [r["interaction_id"] for r in rows if r["kind"] == "abandon"] == [ids[1]]
+        for call in calls:
+            if call is not gone:
+                await floor.sim.hangup_channel(call.caller_channel)
