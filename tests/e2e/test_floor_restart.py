@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+from typing import Any
 
-from floor import REPO, floor_settings, running_floor
+from floor import REPO, Floor, floor_settings, running_floor
 
 from contactcenter.app import ContactCenter
 from contactcenter.domain.interaction import Interaction
 from contactcenter.sim import CallerScript, Phone, Press
+from contactcenter.sim.calls import SimCall
 
 
 async def wait_until(predicate, clock, timeout_s: float) -> None:
@@ -20,28 +22,43 @@ async def wait_until(predicate, clock, timeout_s: float) -> None:
     raise AssertionError("condition not reached")
 
 
+async def place_waiting_callers(floor: Floor, n: int, prefix: str,
+                                gap_s: float = 0.0) -> list[SimCall]:
+    """``n`` callers who press 0 (operator) and stay on the line."""
+    calls = []
+    for i in range(n):
+        calls.append(await floor.sim.place_call(CallerScript(
+            caller_id=f"{prefix}{i}", exten="200", steps=[Press("0", after=0.3)],
+            hangup_after=2000)))
+        if gap_s:
+            await floor.clock.sleep(gap_s)
+    return calls
+
+
+async def replacement_server(floor: Floor, old: ContactCenter, agi_port: int,
+                             **changes: Any) -> ContactCenter:
+    """Start a new server on the old one's settings (fresh web port); the fixture stops it."""
+    settings = replace(old.settings, fastagi=replace(old.settings.fastagi, port=agi_port),
+                       web=replace(old.settings.web, port=0), **changes)
+    new = ContactCenter(settings, clock=floor.clock)
+    await new.start()
+    floor.server = new
+    return new
+
+
 async def test_waiting_callers_keep_their_place_across_a_restart(tmp_path):
     async with running_floor(tmp_path, speed=20.0) as floor:
         old = floor.server
         for agent_id in old.routing_config.agents:
             await old.routing.agent_logout(agent_id)
-        calls = []
-        for n in range(6):
-            calls.append(await floor.sim.place_call(CallerScript(
-                caller_id=f"55590{n}", exten="200", steps=[Press("0", after=0.3)],
-                hangup_after=2000)))
-            await floor.clock.sleep(2.0)
+        calls = await place_waiting_callers(floor, 6, "55590", gap_s=2.0)
         await wait_until(lambda: old.routing.snapshot().queues["operator"].waiting == 6,
                          floor.clock, 20)
         before = [entry[3] for entry in old.routing.engine.line.entries("operator")]
 
         agi_port = old.agi_port
         await old.stop()  # the FastAGI sockets close; Asterisk's dialplan retries the AGI
-        new = ContactCenter(replace(old.settings,
-                                    fastagi=replace(old.settings.fastagi, port=agi_port),
-                                    web=replace(old.settings.web, port=0)), clock=floor.clock)
-        await new.start()
-        floor.server = new  # the fixture stops it
+        new = await replacement_server(floor, old, agi_port)
         await new.pool["sim"].wait_ready(10)
         assert [e[3] for e in new.routing.engine.line.entries("operator")] == before
         await wait_until(lambda: new.agi.stats.active == 6, floor.clock, 20)  # all came back
@@ -81,11 +98,7 @@ async def test_callers_offered_before_their_agi_is_back_are_connected_not_lost(t
         # and is in wrap-up, with three callers waiting for it.
         busy = await old.routing.enqueue(Interaction("voice", "operator", id="not-a-channel"))
         await old.routing.offer_answered(old.routing.engine.live[busy].offer_id)
-        calls = []
-        for n in range(3):
-            calls.append(await floor.sim.place_call(CallerScript(
-                caller_id=f"55591{n}", exten="200", steps=[Press("0", after=0.3)],
-                hangup_after=2000)))
+        calls = await place_waiting_callers(floor, 3, "55591")
         await wait_until(lambda: old.routing.snapshot().queues["operator"].waiting == 3,
                          floor.clock, 20)
         before = [entry[3] for entry in old.routing.engine.line.entries("operator")]
@@ -97,11 +110,7 @@ async def test_callers_offered_before_their_agi_is_back_are_connected_not_lost(t
         await floor.clock.sleep(12.0)  # longer than the new server's 10 s wrap-up
         routing = replace(old.settings.routing,
                           queues_file=str(REPO / "config/queues.yaml"))
-        new = ContactCenter(replace(old.settings, routing=routing,
-                                    fastagi=replace(old.settings.fastagi, port=agi_port),
-                                    web=replace(old.settings.web, port=0)), clock=floor.clock)
-        await new.start()
-        floor.server = new  # the fixture stops it
+        new = await replacement_server(floor, old, agi_port, routing=routing)
         await wait_until(lambda: all(c.connected_to for c in calls), floor.clock, 60)
         await new.routing.flush()
         rows = await new.routing.log.events(limit=10_000)
@@ -126,22 +135,13 @@ async def test_a_caller_who_hangs_up_before_the_agi_retry_is_not_left_in_line(tm
         old = floor.server
         for agent_id in old.routing_config.agents:
             await old.routing.agent_logout(agent_id)
-        calls = []
-        for n in range(3):
-            calls.append(await floor.sim.place_call(CallerScript(
-                caller_id=f"55591{n}", exten="200", steps=[Press("0", after=0.3)],
-                hangup_after=2000)))
-            await floor.clock.sleep(2.0)
+        calls = await place_waiting_callers(floor, 3, "55592", gap_s=2.0)
         await wait_until(lambda: old.routing.snapshot().queues["operator"].waiting == 3,
                          floor.clock, 20)
         ids = [entry[3] for entry in old.routing.engine.line.entries("operator")]
 
         await old.stop()
-        new = ContactCenter(replace(old.settings,
-                                    fastagi=replace(old.settings.fastagi, port=0),
-                                    web=replace(old.settings.web, port=0)), clock=floor.clock)
-        await new.start()
-        floor.server = new  # the fixture stops it
+        new = await replacement_server(floor, old, 0)  # not where the dialplan retries
         await new.pool["sim"].wait_ready(10)
         await wait_until(lambda: new.routing.snapshot().queues["operator"].waiting == 3,
                          floor.clock, 20)  # the resync found all three still there
