@@ -41,6 +41,7 @@ from contactcenter.telephony import events as tev
 from contactcenter.telephony.ami import actions
 from contactcenter.telephony.ami.client import AmiActionError
 from contactcenter.telephony.ami.protocol import AmiMessage
+from contactcenter.telephony.originated_leg import OriginatedLeg, leg_channel_id
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ class AmiPort(Protocol):
 
 
 @dataclass(eq=False)
-class CallbackLeg:
+class CallbackLeg(OriginatedLeg):
     """One attempt of one callback: the agent leg we originated and what we told routing."""
 
     offer: rev.Offered
@@ -81,20 +82,6 @@ class CallbackLeg:
     reported: bool = False  # the offer's outcome went to routing
     data: dict[str, Any] = field(default_factory=dict)  # the screen pop, from Connected
 
-    @property
-    def channel_id(self) -> str:
-        """Uniqueid we ask Asterisk to give the agent channel."""
-        return f"{self.leg_id}-1"
-
-    @property
-    def other_channel_id(self) -> str:
-        """Uniqueid for the ``;2`` half when the agent's dial string is a Local channel."""
-        return f"{self.leg_id}-2"
-
-    @property
-    def action_id(self) -> str:
-        """ActionID of the Originate (and of its OriginateResponse)."""
-        return f"{self.leg_id}-orig"
 
 
 class CallbackDialer:
@@ -199,7 +186,7 @@ class CallbackDialer:
         Originate set in CC_CALLBACK); None when unknown, already claimed or already over."""
         leg = self.legs.get(channel_id or "")
         if leg is None and leg_id:
-            leg = self.legs.get(f"{leg_id}-1")
+            leg = self.legs.get(leg_channel_id(leg_id))
         if leg is None or leg.answered or leg.reported:
             return None
         leg.answered = True

@@ -30,6 +30,7 @@ from typing import Any
 
 from contactcenter.monitoring import ports
 from contactcenter.monitoring.chanspy import SpyMode, chanspy_data
+from contactcenter.telephony.originated_leg import OriginatedLeg
 
 
 class LegState(str, enum.Enum):
@@ -47,7 +48,7 @@ _LIVE = {LegState.ORIGINATING, LegState.RINGING, LegState.SPYING, LegState.STOPP
 
 
 @dataclass
-class SpyLeg:
+class SpyLeg(OriginatedLeg):
     """A ChanSpy leg from the supervisor's dial string onto ``target`` (the exact agent channel)."""
 
     leg_id: str
@@ -63,16 +64,6 @@ class SpyLeg:
     confirmed: bool = True
 
     @property
-    def channel_id(self) -> str:
-        """Uniqueid we ask Asterisk to give the spyer channel."""
-        return f"{self.leg_id}-1"
-
-    @property
-    def other_channel_id(self) -> str:
-        """Uniqueid for the ``;2`` half when the dial string is a Local channel."""
-        return f"{self.leg_id}-2"
-
-    @property
     def live(self) -> bool:
         """True until the leg has ended."""
         return self.state in _LIVE
@@ -82,7 +73,7 @@ class SpyLeg:
         if self.state is not LegState.NEW:
             raise RuntimeError("leg already started")
         self.state = LegState.ORIGINATING
-        action_id = f"{self.leg_id}-orig"
+        action_id = self.action_id
         self.action_ids.add(action_id)
         return [
             ports.originate_application(

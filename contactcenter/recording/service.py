@@ -295,7 +295,7 @@ class RecordingService:
 
     def on_ami_event(self, pbx: str, msg: Any) -> None:
         """Hangup of a recorded channel or MixMonitorStop closes the entry."""
-        if msg.event not in ("Hangup", "MixMonitorStop"):
+        if msg.event not in self.AMI_EVENTS:
             return
         channel = msg.get("Channel")
         for active in list(self._active.values()):

@@ -192,15 +192,11 @@ class EngineMoves(EngineState):
         self.line.remove(rec.id)
         rec.offers += 1
         offer_id = f"{rec.id}#{rec.offers}"
-        slot = Slot(rec.id, rec.channel, rec.queue, offer_id, step(agent.presence, "reserve"), now)
-        agent.slots[offer_id] = slot
-        agent.used[rec.channel] = agent.used.get(rec.channel, 0) + 1
+        self._take_slot(agent, Slot(rec.id, rec.channel, rec.queue, offer_id,
+                                    step(agent.presence, "reserve"), now))
         self.offers[offer_id] = rec.id
         rec.state, rec.agent_id, rec.offer_id = IS.OFFERED, agent.id, offer_id
         rec.gen += 1
-        self.ready.remove(agent.id, rec.channel)
-        if agent.ready_for(rec.channel):
-            self.ready.add(agent, rec.channel)
         self._rr[rec.queue] = agent.order
         ring = queue.ring_timeout_s * (2 if rec.callback else 1)
         self._timer(now + ring + RING_GRACE_S, "ring", offer_id)
@@ -313,6 +309,15 @@ class EngineMoves(EngineState):
         agent.pause_reason = reason
         self._emit(AgentPaused(self._now, agent.id, reason))
         self._agent_changed(agent, reason)
+
+    def _take_slot(self, agent: AgentRuntime, slot: Slot) -> None:
+        """``slot`` now holds some of ``agent``'s capacity on its channel; the ready index
+        follows (the agent stays indexed only while it has capacity left there)."""
+        agent.slots[slot.offer_id] = slot
+        agent.used[slot.channel] = agent.used.get(slot.channel, 0) + 1
+        self.ready.remove(agent.id, slot.channel)
+        if agent.ready_for(slot.channel):
+            self.ready.add(agent, slot.channel)
 
     def _free_slot(
         self,

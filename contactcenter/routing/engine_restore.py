@@ -127,20 +127,9 @@ class EngineRestore(EngineTimers):
         self.live[rec.id] = rec
         agent = self.agents.get(row.agent_id or "")
         if row.state == IS.CONNECTED.value and agent is not None and row.offer_id:
-            slot = Slot(
-                rec.id,
-                rec.channel,
-                rec.queue,
-                row.offer_id,
-                AgentState.BUSY,
-                row.connected_at or self._now,
-                row.connected_at,
-            )
-            agent.slots[row.offer_id] = slot
-            agent.used[rec.channel] = agent.used.get(rec.channel, 0) + 1
-            self.ready.remove(agent.id, rec.channel)
-            if agent.ready_for(rec.channel):
-                self.ready.add(agent, rec.channel)
+            self._take_slot(agent, Slot(rec.id, rec.channel, rec.queue, row.offer_id,
+                                        AgentState.BUSY, row.connected_at or self._now,
+                                        row.connected_at))
             self.offers[row.offer_id] = rec.id
             rec.state, rec.agent_id, rec.offer_id = IS.CONNECTED, agent.id, row.offer_id
             rec.connected_at = row.connected_at

@@ -30,7 +30,7 @@ from contactcenter.domain.interaction import Interaction, InteractionState
 from contactcenter.domain.queue import QueueConfig
 from contactcenter.domain.routing_events import Connected, Offered, Position, RoutingEvent
 from contactcenter.routing.config import RoutingConfig
-from contactcenter.routing.engine import Engine
+from contactcenter.routing.engine import HOLD_KEY, Engine
 from contactcenter.routing.errors import NotFound
 from contactcenter.routing.snapshot import AgentView, Snapshot, agent_view, snapshot
 from contactcenter.storage.interaction_log import InteractionLog
@@ -227,6 +227,12 @@ class RoutingService:
         """The queue an open interaction is in (waiting, offered or connected); None if none."""
         rec = self.engine.live.get(iid)
         return rec.queue if rec else None
+
+    def on_hold_since(self, iid: str) -> float | None:
+        """Since when a connected interaction's customer is on hold; None when not held."""
+        rec = self.engine.live.get(iid)
+        value = rec.data.get(HOLD_KEY) if rec is not None else None
+        return float(value) if isinstance(value, (int, float)) else None
 
     def queue_config(self, name: str) -> QueueConfig:
         """A queue's configuration (announcements, MOH class, leave key, ...)."""

@@ -23,9 +23,8 @@ Design note
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
-from contactcenter.domain.clock import Clock
 from contactcenter.telephony import events as ev
 from contactcenter.telephony.ami.protocol import AmiMessage
 from contactcenter.telephony.callmodel_core import (
@@ -51,16 +50,9 @@ __all__ = ["DEFAULT_KEPT_PREFIXES", "DEFAULT_KEPT_VARS", "CallModel"]
 class CallModel(CallModelCore):
     """Channels, calls and bridges of one PBX; feed it AMI events, read it, subscribe to it."""
 
-    def __init__(
-        self,
-        pbx: str,
-        subscribers: Iterable[ev.Subscriber] = (),
-        clock: Clock | None = None,
-        kept_vars: Iterable[str] = DEFAULT_KEPT_VARS,
-        kept_prefixes: tuple[str, ...] = DEFAULT_KEPT_PREFIXES,
-    ) -> None:
-        super().__init__(pbx, subscribers, clock, kept_vars, kept_prefixes)
-        self._handlers: dict[str, Callable[[AmiMessage], None]] = {
+    def _event_handlers(self) -> dict[str, Callable[[AmiMessage], None]]:
+        """The AMI events the model follows, each with its handler."""
+        return {
             "Newchannel": self._on_newchannel,
             "Newstate": self._on_newstate,
             "NewCallerid": self._on_callerid,

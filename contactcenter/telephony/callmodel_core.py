@@ -94,9 +94,13 @@ class CallModelCore:
         self._created_in_window: set[str] | None = None
         self._ended_in_window: set[str] | None = None
         self._bridged_in_window: set[str] | None = None
-        self._handlers: dict[str, Callable[[AmiMessage], None]] = {}  # filled by CallModel
+        self._handlers = self._event_handlers()
 
     # ------------------------------------------------------------------ reading
+
+    def _event_handlers(self) -> dict[str, Callable[[AmiMessage], None]]:
+        """AMI event name -> handler; ``CallModel`` maps the events it follows."""
+        return {}
 
     def channel(self, uniqueid: str) -> Channel | None:
         """The live channel with this Uniqueid."""

@@ -44,7 +44,7 @@ from contactcenter.web.roles import (
     requires,
 )
 from contactcenter.web.security import json_error, read_json_object
-from contactcenter.web.wallboard import WallboardPublisher, agent_message, call_json, hold_times
+from contactcenter.web.wallboard import WallboardPublisher, agent_message, call_json
 
 STATIC_DIR = Path(__file__).with_name("static")
 PAGES = ("login", "agent", "wallboard", "admin")
@@ -196,7 +196,6 @@ class Panel:
     async def config(self, request: web.Request) -> web.Response:
         """Queues and agents as configured (read-only)."""
         cfg = self.s.routing_config
-        held = hold_times(self.s.routing)
         return web.json_response({
             "queues": [{"name": q.name, "strategy": q.strategy.value, "skills": dict(q.skills),
                         "wrapup_s": q.wrapup_s, "ring_timeout_s": q.ring_timeout_s,
@@ -205,7 +204,7 @@ class Panel:
             "agents": [{"id": a.id, "name": a.name, "dial_string": a.dial_string,
                         "skills": dict(a.skills), "queues": list(a.queues)}
                        for a in cfg.agents.values()],
-            "live_calls": [call_json(c, held(c.interaction_id))
+            "live_calls": [call_json(c, self.s.routing.on_hold_since(c.interaction_id))
                            for c in self.s.monitor.live_calls()],
         })
 

@@ -31,7 +31,6 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from contactcenter.domain.routing_events import RoutingEvent
-from contactcenter.routing.engine import HOLD_KEY
 from contactcenter.routing.service import RoutingService
 from contactcenter.routing.snapshot import Snapshot
 from contactcenter.web.live import Deferred, RawJson
@@ -47,18 +46,6 @@ def call_json(call: Any, on_hold_since: float | None = None) -> dict[str, Any]:
     return {"interaction_id": call.interaction_id, "agent_id": call.agent_id,
             "queue": call.queue, "caller_id": call.caller_id, "pbx": call.pbx,
             "started_at": call.started_at, "on_hold_since": on_hold_since}
-
-
-def hold_times(routing: RoutingService) -> Callable[[str], float | None]:
-    """``interaction id -> since when its customer is on hold`` (None when not held)."""
-    live = routing.engine.live
-
-    def since(iid: str) -> float | None:
-        rec = live.get(iid)
-        value = rec.data.get(HOLD_KEY) if rec is not None else None
-        return float(value) if isinstance(value, (int, float)) else None
-
-    return since
 
 
 def _fields(view: Any) -> dict[str, Any]:
@@ -143,7 +130,7 @@ class WallboardPublisher:
         """The wallboard document now."""
         calls = self.monitor.live_calls() if self.monitor is not None else []
         sessions = self.monitor.sessions() if self.monitor is not None else []
-        return wallboard_data(self.routing.snapshot(), calls, sessions, hold_times(self.routing))
+        return wallboard_data(self.routing.snapshot(), calls, sessions, self.routing.on_hold_since)
 
     def publish_now(self) -> bool:
         """Publish pending agent views and the wallboard when it changed; True if it did."""

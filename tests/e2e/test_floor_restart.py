@@ -35,6 +35,18 @@ async def place_waiting_callers(floor: Floor, n: int, prefix: str,
     return calls
 
 
+async def callers_waiting_for_nobody(floor: Floor, n: int, prefix: str) -> tuple[list[SimCall], list[str]]:
+    """Every agent logged out, ``n`` callers waiting for the operator; returns the calls and
+    their interaction ids in line order."""
+    server = floor.server
+    for agent_id in server.routing_config.agents:
+        await server.routing.agent_logout(agent_id)
+    calls = await place_waiting_callers(floor, n, prefix, gap_s=2.0)
+    await wait_until(lambda: server.routing.snapshot().queues["operator"].waiting == n,
+                     floor.clock, 20)
+    return calls, [entry[3] for entry in server.routing.engine.line.entries("operator")]
+
+
 async def replacement_server(floor: Floor, old: ContactCenter, agi_port: int,
                              **changes: Any) -> ContactCenter:
     """Start a new server on the old one's settings (fresh web port); the fixture stops it."""
@@ -49,12 +61,7 @@ async def replacement_server(floor: Floor, old: ContactCenter, agi_port: int,
 async def test_waiting_callers_keep_their_place_across_a_restart(tmp_path):
     async with running_floor(tmp_path, speed=20.0) as floor:
         old = floor.server
-        for agent_id in old.routing_config.agents:
-            await old.routing.agent_logout(agent_id)
-        calls = await place_waiting_callers(floor, 6, "55590", gap_s=2.0)
-        await wait_until(lambda: old.routing.snapshot().queues["operator"].waiting == 6,
-                         floor.clock, 20)
-        before = [entry[3] for entry in old.routing.engine.line.entries("operator")]
+        calls, before = await callers_waiting_for_nobody(floor, 6, "55590")
 
         agi_port = old.agi_port
         await old.stop()  # the FastAGI sockets close; Asterisk's dialplan retries the AGI
@@ -133,12 +140,7 @@ async def test_a_caller_who_hangs_up_before_the_agi_retry_is_not_left_in_line(tm
     # pause an agent for "no answer".
     async with running_floor(tmp_path, speed=20.0) as floor:
         old = floor.server
-        for agent_id in old.routing_config.agents:
-            await old.routing.agent_logout(agent_id)
-        calls = await place_waiting_callers(floor, 3, "55592", gap_s=2.0)
-        await wait_until(lambda: old.routing.snapshot().queues["operator"].waiting == 3,
-                         floor.clock, 20)
-        ids = [entry[3] for entry in old.routing.engine.line.entries("operator")]
+        calls, ids = await callers_waiting_for_nobody(floor, 3, "55592")
 
         await old.stop()
         new = await replacement_server(floor, old, 0)  # not where the dialplan retries
