@@ -11,7 +11,7 @@ from contactcenter.config.schema import Settings
 from contactcenter.doctor.asterisk_conf import AsteriskConf
 
 # Classes the server needs (see dialplan/manager_contactcenter.conf for why each is there).
-NEEDED_READ = {"call", "dtmf", "agi", "reporting"}
+NEEDED_READ = {"call", "dtmf"}
 NEEDED_WRITE = {"call", "originate", "reporting"}
 # Classes that would let a leaked secret run shell commands or rewrite config files.
 FORBIDDEN = {"system", "command", "config", "all"}
@@ -68,7 +68,12 @@ def check_manager(conf: AsteriskConf, settings: Settings, allowed: list[str]) ->
             missing = sorted(needed - got)
             if missing and "all" not in got:
                 out.append(Finding("fail", f"[{pbx.username}] {kind} lacks {', '.join(missing)}", loc))
-            if not bad and not missing:
+            unused = sorted(got - needed - FORBIDDEN) if kind == "read" else []
+            if unused:
+                out.append(Finding("warn", f"[{pbx.username}] read grants {', '.join(unused)}: "
+                                   "the server ignores these events, and the PBX and the server "
+                                   "both pay for each one (dialplan alone doubles the events)", loc))
+            elif not bad and not missing:
                 out.append(Finding("ok", f"[{pbx.username}] {kind} = {', '.join(sorted(got))}", loc))
         permits = [i for i in items if i.name.lower() == "permit"]
         if not permits:

@@ -61,9 +61,10 @@ class AmiSession:
         self.writer.write(data)
 
     def subscribe(self) -> None:
-        """Start receiving PBX events."""
+        """Start receiving the PBX events of the user's read classes."""
         if self._unsubscribe is None and self.events_on:
-            self._unsubscribe = self.server.bus_subscribe(self._on_event)
+            read = self.server.actions.pbx.config.read_classes(self.username or "")
+            self._unsubscribe = self.server.bus_subscribe(self._on_event, read)
 
     def _on_event(self, data: bytes) -> None:
         self.send_bytes(data)

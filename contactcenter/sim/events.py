@@ -20,6 +20,12 @@ from .channels import Headers
 log = logging.getLogger(__name__)
 
 Subscriber = Callable[[bytes], None]
+ALL = frozenset({"all"})
+
+
+def event_classes(privilege: str) -> frozenset[str]:
+    """The classes an event belongs to: its ``Privilege`` minus the ``all`` every event has."""
+    return frozenset(c for c in privilege.split(",") if c and c != "all")
 
 
 def encode(headers: Headers) -> bytes:
@@ -33,22 +39,40 @@ def timestamp(clock: Clock) -> str:
 
 
 class EventBus:
-    """Emits events to every subscribed AMI session and keeps a short history."""
+    """Emits events to the AMI sessions allowed to read them and keeps a short history.
+
+    Like manager.c's ``process_events``, a session gets an event only when every class of the
+    event is among its read classes (``read =`` of manager.conf): a least-privilege user without
+    ``dialplan`` never sees VarSet or Newexten. An event nobody may read is not even encoded.
+    """
 
     def __init__(self, clock: Clock, history: int = 20000) -> None:
         self._clock = clock
-        self._subscribers: list[Subscriber] = []
+        self._subscribers: list[tuple[Subscriber, frozenset[str]]] = []
+        self._wanted: dict[str, bool] = {}  # privilege -> some subscriber may read it
         self.history: deque[Headers] = deque(maxlen=history)
 
-    def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
-        """Deliver every future event to ``subscriber``; returns the unsubscribe function."""
-        self._subscribers.append(subscriber)
+    def subscribe(
+        self, subscriber: Subscriber, read: frozenset[str] = ALL
+    ) -> Callable[[], None]:
+        """Deliver future events of the classes ``read`` to ``subscriber``.
+
+        Returns the unsubscribe function.
+        """
+        entry = (subscriber, read)
+        self._subscribers.append(entry)
+        self._wanted.clear()
 
         def unsubscribe() -> None:
-            if subscriber in self._subscribers:
-                self._subscribers.remove(subscriber)
+            if entry in self._subscribers:
+                self._subscribers.remove(entry)
+                self._wanted.clear()
 
         return unsubscribe
+
+    @staticmethod
+    def _may_read(read: frozenset[str], classes: frozenset[str]) -> bool:
+        return "all" in read or classes <= read
 
     def emit(self, event: str, privilege: str, headers: Headers, *, stamped: bool = True) -> None:
         """Format and deliver one event."""
@@ -57,8 +81,18 @@ class EventBus:
             full.append(("Timestamp", timestamp(self._clock)))
         full.extend(headers)
         self.history.append(full)
+        wanted = self._wanted.get(privilege)
+        if wanted is None:
+            classes = event_classes(privilege)
+            wanted = self._wanted[privilege] = any(
+                self._may_read(read, classes) for _, read in self._subscribers)
+        if not wanted:
+            return
         data = encode(full)
-        for subscriber in list(self._subscribers):
+        classes = event_classes(privilege)
+        for subscriber, read in list(self._subscribers):
+            if not self._may_read(read, classes):
+                continue
             try:
                 subscriber(data)
             except Exception:  # one broken session must not stop the PBX

@@ -102,11 +102,15 @@ WRITE_CLASSES = frozenset({
 # What dialplan/manager_contactcenter.conf grants our AMI user (``write =``); a test keeps the
 # two equal, so the simulator refuses exactly what a real Asterisk would refuse the server.
 CONTACTCENTER_WRITE = "call,originate,reporting"
+# ... and ``read =``: the event classes the server follows (channel, dial and bridge events;
+# key presses). No ``dialplan`` (VarSet, Newexten: a third of Asterisk's events), ``agi``,
+# ``agent`` or ``reporting`` (RTCP): the server uses none of them.
+CONTACTCENTER_READ = "call,dtmf"
 
 
-def parse_write_classes(value: str) -> frozenset[str]:
+def parse_write_classes(value: str, what: str = "write classes") -> frozenset[str]:
     """``"call,originate"`` -> the class names; ValueError on a name Asterisk does not know."""
-    check_safe("write classes", value)
+    check_safe(what, value)
     names = frozenset(n.strip() for n in value.split(",") if n.strip())
     unknown = names - WRITE_CLASSES
     if unknown:
@@ -124,6 +128,9 @@ class SimConfig:
     # Per-user ``write =`` of manager.conf; a user not listed gets ``default_write``.
     ami_write: dict[str, str] = field(default_factory=dict)
     default_write: str = CONTACTCENTER_WRITE
+    # Per-user ``read =``: the event classes a session receives; others get ``default_read``.
+    ami_read: dict[str, str] = field(default_factory=dict)
+    default_read: str = CONTACTCENTER_READ
     agi_url: str = "agi://127.0.0.1:4573/ivr?flow=main"
     clock: Clock = field(default_factory=Clock)
     recordings_dir: Path | None = None
@@ -141,6 +148,14 @@ class SimConfig:
         for user, classes in self.ami_write.items():
             check_safe("AMI user", user)
             parse_write_classes(classes)
+        parse_write_classes(self.default_read, "read classes")
+        for user, classes in self.ami_read.items():
+            check_safe("AMI user", user)
+            parse_write_classes(classes, "read classes")
+
+    def read_classes(self, user: str) -> frozenset[str]:
+        """The read classes of AMI user ``user`` (manager.conf ``read =``)."""
+        return parse_write_classes(self.ami_read.get(user, self.default_read), "read classes")
 
     def write_classes(self, user: str) -> frozenset[str]:
         """The write classes of AMI user ``user`` (manager.conf ``write =``)."""

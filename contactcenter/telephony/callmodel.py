@@ -18,7 +18,9 @@ Design note
 * Subscribers are plain callables passed in; one that raises is logged and skipped, it does
   not stop the model or the other subscribers.
 * Cheap by construction: events the model does not use (DeviceStateChange, AGIExec*, ...)
-  are dropped after one dict lookup, and VarSet keeps only a few variables.
+  are dropped after one dict lookup, and VarSet keeps only a few variables. Our AMI user does
+  not read the ``dialplan`` class at all, so VarSet and Newexten only reach a model fed by a
+  user that does (a lab login with ``read = all``); nothing may depend on them.
 """
 
 from __future__ import annotations

@@ -62,6 +62,22 @@ def test_dangerous_user_is_reported_with_file_and_line(tmp_path):
     assert "permit 10.9.0.0/16  (" in out.getvalue()
 
 
+def test_read_classes_the_server_ignores_are_warned_about(tmp_path):
+    shipped = (REPO / "dialplan/manager_contactcenter.conf").read_text()
+    assert "read = call,dtmf\n" in shipped
+    d = make_asterisk_dir(tmp_path, shipped.replace("read = call,dtmf\n",
+                                                    "read = call,dtmf,dialplan,agi\n"))
+    out = io.StringIO()
+    assert run_doctor(d, settings(tmp_path), [], out) == 0
+    assert "read grants agi, dialplan: the server ignores these events" in out.getvalue()
+    d2 = tmp_path / "second"
+    d2.mkdir()
+    d = make_asterisk_dir(d2, shipped.replace("read = call,dtmf\n", "read = call\n"))
+    out = io.StringIO()
+    assert run_doctor(d, settings(tmp_path), [], out) == 1
+    assert "read lacks dtmf" in out.getvalue()
+
+
 def test_missing_user_wrong_secret_and_foreign_agi(tmp_path):
     d = make_asterisk_dir(tmp_path, "[someoneelse]\nsecret = x\n",
                           extra_globals="CONTACTCENTER_AGI = agi://10.1.1.1:4573")

@@ -17,7 +17,7 @@ from contactcenter.doctor.asterisk_conf import read_conf
 from contactcenter.domain.clock import Clock
 from contactcenter.sim import CallerScript, Phone, SimConfig, Simulator
 from contactcenter.sim.ami_actions import ACTION_CLASSES, may_run
-from contactcenter.sim.model import CONTACTCENTER_WRITE, parse_write_classes
+from contactcenter.sim.model import CONTACTCENTER_READ, CONTACTCENTER_WRITE, parse_write_classes
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -29,6 +29,63 @@ def test_default_write_classes_are_those_of_manager_contactcenter_conf():
     assert parse_write_classes(write.value) == parse_write_classes(CONTACTCENTER_WRITE)
     assert parse_write_classes(SimConfig().default_write) == parse_write_classes(write.value)
     assert "system" not in parse_write_classes(write.value)
+
+
+def test_default_read_classes_are_those_of_manager_contactcenter_conf():
+    conf = read_conf(REPO / "dialplan/manager_contactcenter.conf")
+    read = conf.get("contactcenter", "read")
+    assert read is not None
+    assert parse_write_classes(read.value) == parse_write_classes(CONTACTCENTER_READ)
+    assert SimConfig().read_classes("anyone") == parse_write_classes(read.value)
+    with pytest.raises(ValueError, match="unknown AMI class"):
+        SimConfig(ami_read={"cc": "call,dialpaln"})
+
+
+async def _events_until_hangup(ami: RawAmi, channel: str) -> list[str]:
+    names: list[str] = []
+    while True:
+        msg = await ami.next(10)
+        assert msg is not None
+        name = msg.get("Event")
+        if name is not None:
+            names.append(name)
+            if name == "Hangup" and msg.get("Channel") == channel:
+                return names
+
+
+async def test_sessions_get_only_the_events_of_their_read_classes():
+    # manager.c process_events: an event goes to a session only when all of its classes are in
+    # the session's read classes. Our user (call,dtmf) gets no VarSet/Newexten (dialplan) nor
+    # AGIExec* (agi); a user reading "all" gets every one of them.
+    async def ivr(c: AgiConn):
+        await c.cmd("SET VARIABLE CC_SEEN 1")
+        await c.cmd("HANGUP")
+
+    async with AgiServer(ivr) as agi:
+        sim = Simulator(SimConfig(clock=Clock(speed=20), agi_url=agi.url(),
+                                  ami_users={"cc": "ccsecret", "root": "rootsecret"},
+                                  ami_read={"root": "all"}))
+        await sim.start()
+        sessions: dict[str, RawAmi] = {}
+        try:
+            for user in ("cc", "root"):
+                ami = sessions[user] = await RawAmi.connect(sim.ami_port)
+                await ami.banner()
+                login = await _ask(ami, "l", f"Action: Login\r\nUsername: {user}\r\n"
+                                   f"Secret: {user}secret\r\n")
+                assert login["Response"] == "Success"
+            call = await sim.place_call(CallerScript(hangup_after=None))
+            await asyncio.wait_for(call.ended(), 10)
+            seen = {user: await _events_until_hangup(ami, call.agi_channel)
+                    for user, ami in sessions.items()}
+        finally:
+            for ami in sessions.values():
+                ami.close()
+            await sim.stop()
+    for name in ("VarSet", "Newexten", "AGIExecStart", "AGIExecEnd"):
+        assert name in seen["root"] and name not in seen["cc"], name
+    for name in ("Newchannel", "Newstate", "Hangup"):
+        assert name in seen["cc"], name
 
 
 def test_every_simulated_action_has_its_asterisk_class():
