@@ -143,8 +143,25 @@ def bench_settings(tmp: Path) -> Settings:
 
 # --- the server process -------------------------------------------------------------------
 
-def server_process(tmp: str, ami_port: int, profile: bool, conn: Any) -> None:
+def pin(cpu: int | None) -> str:
+    """Keep this process (and the threads it starts) on one CPU; how it went, for the report.
+
+    With two processes on two cores the scheduler still moves them about and now and then puts
+    both on one core for a moment; in production the PBX has a machine of its own.
+    """
+    if cpu is None:
+        return "not pinned"
+    try:
+        os.sched_setaffinity(0, {cpu})
+    except (AttributeError, OSError) as exc:
+        return f"not pinned ({exc})"
+    return f"CPU {cpu}"
+
+
+def server_process(tmp: str, ami_port: int, profile: bool, conn: Any,
+                   cpu: int | None = None) -> None:
     """Child process: run the real server against the simulator until told to stop."""
+    pin(cpu)
     try:
         import uvloop
     except ImportError:
@@ -315,7 +332,8 @@ async def run(args: argparse.Namespace, rate: float, profile: bool) -> RateResul
             sim.add_phone(Phone(f"PJSIP/{FIRST_AGENT + i}", answer_after=args.answer,
                                 talk_for=args.talk))
         parent, child = ctx.Pipe()
-        proc = ctx.Process(target=server_process, args=(tmp_name, sim.ami_port, profile, child),
+        proc = ctx.Process(target=server_process,
+                           args=(tmp_name, sim.ami_port, profile, child, args.server_cpu),
                            daemon=True)
         proc.start()
         try:
@@ -469,7 +487,8 @@ def report(args: argparse.Namespace, results: list[RateResult], elapsed: float) 
         "",
         (f"`{cmd}` — {now}; Python {platform.python_version()}, event loop uvloop, "
          f"{os.cpu_count()} CPUs; whole run {elapsed:.0f} s; load average at the start "
-         f"{args.load_before:.1f}, at the end {os.getloadavg()[0]:.1f}."),
+         f"{args.load_before:.1f}, at the end {os.getloadavg()[0]:.1f}; server process on "
+         f"{args.server_pinned}, simulator on {args.sim_pinned}."),
         "",
         ("Server (the real `ContactCenter`: SQLite interaction log, FastAGI, AMI link, web) and "
          f"PBX simulator in two processes. {args.agents} agents; phones answer after "
@@ -583,7 +602,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=4)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--out", default=str(ROOT / "bench/results/entry_to_dial.md"))
+    ap.add_argument("--no-pin", action="store_true",
+                    help="let the scheduler place both processes (default: one CPU each)")
     args = ap.parse_args(argv)
+    two = not args.no_pin and len(getattr(os, "sched_getaffinity", lambda _: ())(0)) >= 2
+    if two:
+        first, second = sorted(os.sched_getaffinity(0))[:2]
+        args.server_cpu, args.sim_pinned = first, pin(second)
+        args.server_pinned = f"CPU {first}"
+    else:
+        args.server_cpu, args.sim_pinned, args.server_pinned = None, "not pinned", "not pinned"
     if args.quick:
         args.rates, args.seconds, args.warmup, args.agents = "50", 5.0, 2.0, 200
     rates = sorted(float(x) for x in args.rates.split(","))
