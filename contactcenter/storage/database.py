@@ -39,7 +39,9 @@ class Database:
         if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         self.url = url
-        kwargs: dict = {"pool_pre_ping": True}
+        # A server can drop a connection; a SQLite file cannot, and the ping is a thread hop
+        # through aiosqlite before every transaction.
+        kwargs: dict = {"pool_pre_ping": parsed.get_backend_name() != "sqlite"}
         if search_path and parsed.get_backend_name() == "postgresql":
             # Tests isolate themselves in a schema; production leaves the server's default.
             kwargs["connect_args"] = {"server_settings": {"search_path": search_path}}
