@@ -40,6 +40,7 @@ class AmiSession:
         self.session_tv = ""
         self._unsubscribe: Callable[[], None] | None = None
         self.closing = False
+        self._out: list[bytes] = []  # written at the end of this loop turn, in one write
         sock = writer.get_extra_info("sockname") or ("127.0.0.1", 0)
         peer = writer.get_extra_info("peername") or ("127.0.0.1", 0)
         self.local_address = f"IPV4/TCP/{sock[0]}/{sock[1]}"
@@ -55,10 +56,25 @@ class AmiSession:
         self.send_bytes(encode(headers))
 
     def send_bytes(self, data: bytes) -> None:
-        """Write raw bytes (dropped while the link is silenced or closing)."""
+        """Write raw bytes (dropped while the link is silenced or closing).
+
+        Replies and events share one ordered buffer that goes out once per event-loop turn:
+        one socket write for the dozen events a single dialplan step emits, instead of one each.
+        """
         if self.server.silenced or self.closing or self.writer.is_closing():
             return
-        self.writer.write(data)
+        if not self._out:
+            asyncio.get_running_loop().call_soon(self.flush)
+        self._out.append(data)
+
+    def flush(self) -> None:
+        """Write what ``send_bytes`` buffered (it was checked when it was buffered)."""
+        if not self._out:
+            return
+        data = b"".join(self._out)
+        self._out.clear()
+        if not self.writer.is_closing():
+            self.writer.write(data)
 
     def subscribe(self) -> None:
         """Start receiving the PBX events of the user's read classes."""
@@ -71,6 +87,7 @@ class AmiSession:
 
     def close(self) -> None:
         """Close the connection (after what was written so far)."""
+        self.flush()
         self.closing = True
         if self._unsubscribe is not None:
             self._unsubscribe()
@@ -138,6 +155,7 @@ class AmiServer:
     def cut(self, mid_message: bool, partial: bytes) -> None:
         """Close every connection, first writing ``partial`` (half an event) if asked."""
         for session in list(self.sessions):
+            session.flush()  # whole messages sent before the cut go out first, as before
             if mid_message and not self.silenced:
                 session.writer.write(partial)
             session.closing = True

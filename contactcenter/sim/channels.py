@@ -10,6 +10,7 @@ values, an empty ``AccountCode: ``), optionally prefixed (``Dest``, ``LocalOne``
 from __future__ import annotations
 
 import asyncio
+import functools
 import uuid
 from dataclasses import dataclass, field
 
@@ -90,23 +91,25 @@ class SimChannel:
 
     def block(self, prefix: str = "") -> Headers:
         """The channel block of quirk 7, with every header name prefixed by ``prefix``."""
-        p = prefix
-        return [
-            (f"{p}Channel", self.name),
-            (f"{p}ChannelState", str(self.state)),
-            (f"{p}ChannelStateDesc", self.state_desc),
-            (f"{p}CallerIDNum", _shown(self.caller_num)),
-            (f"{p}CallerIDName", _shown(self.caller_name)),
-            (f"{p}ConnectedLineNum", _shown(self.connected_num)),
-            (f"{p}ConnectedLineName", _shown(self.connected_name)),
-            (f"{p}Language", self.language),
-            (f"{p}AccountCode", self.accountcode),
-            (f"{p}Context", self.context),
-            (f"{p}Exten", self.exten),
-            (f"{p}Priority", str(self.priority)),
-            (f"{p}Uniqueid", self.uniqueid),
-            (f"{p}Linkedid", self.linkedid),
-        ]
+        names = _block_names(prefix)
+        return list(zip(names, (
+            self.name, str(self.state), self.state_desc,
+            _shown(self.caller_num), _shown(self.caller_name),
+            _shown(self.connected_num), _shown(self.connected_name),
+            self.language, self.accountcode, self.context, self.exten, str(self.priority),
+            self.uniqueid, self.linkedid,
+        ), strict=True))
+
+
+_BLOCK = ("Channel", "ChannelState", "ChannelStateDesc", "CallerIDNum", "CallerIDName",
+          "ConnectedLineNum", "ConnectedLineName", "Language", "AccountCode", "Context", "Exten",
+          "Priority", "Uniqueid", "Linkedid")
+
+
+@functools.lru_cache(maxsize=16)
+def _block_names(prefix: str) -> tuple[str, ...]:
+    """Header names of a channel block with ``prefix`` (``Dest``, ``Spyee``...)."""
+    return tuple(prefix + name for name in _BLOCK)
 
 
 @dataclass(eq=False)

@@ -33,6 +33,23 @@ def encode(headers: Headers) -> bytes:
     return serialize(headers)
 
 
+def encode_event(headers: Headers) -> bytes:
+    """``encode`` for the simulator's own events, checked once per message, not per header.
+
+    Header names are the simulator's constants; values from outside (caller ids, variables)
+    are refused where they come in. As a safety net, a message whose CR/LF count is not one
+    per line, or with a NUL, goes through ``serialize``, which names the bad header and raises.
+    """
+    text = "".join([f"{k}: {v}\r\n" for k, v in headers]) + "\r\n"
+    lines = len(headers) + 1
+    if text.count("\n") != lines or text.count("\r") != lines or "\x00" in text:
+        return serialize(headers)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return serialize(headers)
+
+
 def timestamp(clock: Clock) -> str:
     """``Timestamp:`` value, epoch seconds with microseconds."""
     return f"{clock.time():.6f}"
@@ -49,7 +66,8 @@ class EventBus:
     def __init__(self, clock: Clock, history: int = 20000) -> None:
         self._clock = clock
         self._subscribers: list[tuple[Subscriber, frozenset[str]]] = []
-        self._wanted: dict[str, bool] = {}  # privilege -> some subscriber may read it
+        # privilege -> the subscribers allowed to read it (rebuilt when sessions come and go)
+        self._readers: dict[str, tuple[Subscriber, ...]] = {}
         self.history: deque[Headers] = deque(maxlen=history)
 
     def subscribe(
@@ -61,12 +79,12 @@ class EventBus:
         """
         entry = (subscriber, read)
         self._subscribers.append(entry)
-        self._wanted.clear()
+        self._readers.clear()
 
         def unsubscribe() -> None:
             if entry in self._subscribers:
                 self._subscribers.remove(entry)
-                self._wanted.clear()
+                self._readers.clear()
 
         return unsubscribe
 
@@ -81,18 +99,15 @@ class EventBus:
             full.append(("Timestamp", timestamp(self._clock)))
         full.extend(headers)
         self.history.append(full)
-        wanted = self._wanted.get(privilege)
-        if wanted is None:
+        readers = self._readers.get(privilege)
+        if readers is None:
             classes = event_classes(privilege)
-            wanted = self._wanted[privilege] = any(
-                self._may_read(read, classes) for _, read in self._subscribers)
-        if not wanted:
+            readers = self._readers[privilege] = tuple(
+                sub for sub, read in self._subscribers if self._may_read(read, classes))
+        if not readers:
             return
-        data = encode(full)
-        classes = event_classes(privilege)
-        for subscriber, read in list(self._subscribers):
-            if not self._may_read(read, classes):
-                continue
+        data = encode_event(full)
+        for subscriber in readers:
             try:
                 subscriber(data)
             except Exception:  # one broken session must not stop the PBX
