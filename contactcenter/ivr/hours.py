@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from collections.abc import Mapping
 from functools import lru_cache
+from types import MappingProxyType
 from typing import Any, Literal
 
 from contactcenter.ivr.model import HoursNode
@@ -35,14 +37,23 @@ def hours_state(node: HoursNode, epoch: float) -> Literal["open", "closed", "hol
     return "closed"
 
 
-def time_variables(epoch: float, tz: str) -> dict[str, Any]:
-    """The time variables flows can read: now, date, time, hour, minute, weekday."""
-    local = local_time(epoch, tz)
-    return {
-        "now": int(epoch),
+def time_variables(epoch: float, tz: str) -> Mapping[str, Any]:
+    """The time variables flows can read: now, date, time, hour, minute, weekday.
+
+    Read-only and shared by every call in the same second (each flow step refreshes them,
+    and a busy floor starts hundreds of calls a second).
+    """
+    return _time_variables(int(epoch), tz)
+
+
+@lru_cache(maxsize=32)
+def _time_variables(second: int, tz: str) -> Mapping[str, Any]:
+    local = local_time(second, tz)
+    return MappingProxyType({
+        "now": second,
         "date": local.strftime("%Y-%m-%d"),
         "time": local.strftime("%H:%M"),
         "hour": local.hour,
         "minute": local.minute,
         "weekday": DAY_NAMES[local.weekday()],
-    }
+    })

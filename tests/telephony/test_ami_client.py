@@ -292,3 +292,41 @@ async def test_pool_of_two_pbxs(pbx):
         assert [s.state for s in pool.health()] == ["down", "down"]
     finally:
         await other.stop()
+
+
+async def test_a_burst_of_events_is_dispatched_in_order_and_lets_other_work_run(pbx):
+    # 300 events in one write arrive in one or a few reads; the client hands them out in
+    # order, DISPATCH_PER_TURN per event-loop turn, so a callback that became ready meanwhile
+    # (a FastAGI reply, say) runs before the burst is through.
+    from contactcenter.telephony.ami.client import DISPATCH_PER_TURN
+
+    got: list[str] = []
+    interleaved: list[int] = []
+    loop = asyncio.get_running_loop()
+
+    def on_event(_name, msg) -> None:
+        if msg.event != "UserEvent":
+            return
+        got.append(msg.get("Seq") or "")
+        if len(got) == 1:  # ready now, behind the rest of this read
+            loop.call_soon(lambda: interleaved.append(len(got)))
+
+    client = AmiClient(endpoint(pbx), clock=Clock(), on_event=on_event)
+    await client.start()
+    await client.wait_connected(timeout=5.0)
+    burst = b"".join(serialize([("Event", "UserEvent"), ("Privilege", "user,all"),
+                                ("Seq", str(i))]) for i in range(300))
+    for w in pbx.writers:
+        w.write(burst)
+    await wait_for(lambda: len(got) == 300)
+    assert got == [str(i) for i in range(300)]
+    assert interleaved and interleaved[0] < 300
+    assert interleaved[0] <= 2 * DISPATCH_PER_TURN
+    # Action replies interleaved with a burst are still matched to their actions.
+    for w in pbx.writers:
+        w.write(burst)
+    reply = await client.send_action(actions.Ping())
+    assert reply.get("Ping") == "Pong"
+    await wait_for(lambda: len(got) == 600)
+    assert got[300:] == [str(i) for i in range(300)]
+    await client.stop()
