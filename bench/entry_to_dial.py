@@ -56,6 +56,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from contactcenter.app import ContactCenter
+from contactcenter.common.gc_tuning import settle_after_start
 from contactcenter.config.loader import load_settings
 from contactcenter.config.schema import Settings
 from contactcenter.demo import DEMO_SECRET, DEMO_USER, demo_settings
@@ -177,6 +178,7 @@ async def _serve(tmp: Path, ami_port: int, profile: bool, conn: Any) -> None:
     await server.pool["sim"].wait_ready(10)
     for agent_id in server.routing_config.agents:
         await server.routing.agent_login(agent_id)
+    settle_after_start()  # as `contactcenter serve` does
     entered: dict[str, float] = {}
     at_entry: dict[str, bool] = {}
 
@@ -331,6 +333,7 @@ async def run(args: argparse.Namespace, rate: float, profile: bool) -> RateResul
         for i in range(args.agents):
             sim.add_phone(Phone(f"PJSIP/{FIRST_AGENT + i}", answer_after=args.answer,
                                 talk_for=args.talk))
+        settle_after_start()  # the simulator is a long-running process too
         parent, child = ctx.Pipe()
         proc = ctx.Process(target=server_process,
                            args=(tmp_name, sim.ami_port, profile, child, args.server_cpu),

@@ -19,6 +19,7 @@ from aiohttp import web
 
 from contactcenter.callback_call import CallbackCalls
 from contactcenter.callback_dialer import CallbackDialer
+from contactcenter.common.gc_tuning import settle_after_start
 from contactcenter.config.loader import database_url, resolve
 from contactcenter.config.schema import Settings
 from contactcenter.domain.clock import Clock
@@ -300,6 +301,7 @@ async def run_until_signalled(server: ContactCenter, extra: list[Any] | None = N
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await server.start()
+    settle_after_start()
     try:
         await stop.wait()
     finally:
