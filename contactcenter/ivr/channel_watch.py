@@ -47,7 +47,10 @@ class ChannelWatch:
 
     def watch(self, uniqueid: str) -> ChannelFeed:
         """Start watching one channel (idempotent)."""
-        return self._feeds.setdefault(uniqueid, ChannelFeed(uniqueid))
+        feed = self._feeds.get(uniqueid)
+        if feed is None:  # (not setdefault: a feed is three queues and an event to build)
+            feed = self._feeds[uniqueid] = ChannelFeed(uniqueid)
+        return feed
 
     def watching(self, uniqueid: str) -> bool:
         """True while a session watches ``uniqueid`` (it then sees the channel's hangup)."""

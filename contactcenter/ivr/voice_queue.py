@@ -186,6 +186,22 @@ class _QueuedCall:
         await self._music(True)
 
     async def run(self) -> QueueOutcome:
+        # An agent free at entry: the offer is already waiting. Dial it now, before starting
+        # the tasks below: each task switch waits behind everything else the event loop has
+        # ready, and this is the caller's entry-to-dial time.
+        first = self.o.routing.take_update(self.iid)
+        if first is not None:
+            try:
+                outcome = await self._handle(first)
+            except CallHangup:
+                await self._caller_gone()
+                raise
+            if outcome is not None:
+                return outcome
+            if self.back_in_line:  # keys pressed while talking are not for the queue
+                self.back_in_line = False
+                while not self.feed.digits.empty():
+                    self.feed.digits.get_nowait()
         inbox: asyncio.Queue[rev.RoutingEvent | None] = asyncio.Queue()
         # One task owns the update stream, so cancelling a wait never interrupts the generator.
         pump = asyncio.ensure_future(self._pump(inbox))

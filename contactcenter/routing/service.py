@@ -217,6 +217,20 @@ class RoutingService:
                 self._finished.pop(iid, None)
                 return
 
+    def take_update(self, iid: str) -> RoutingEvent | None:
+        """The next event ``updates(iid)`` would give, if one is already waiting; else None.
+
+        For a consumer that can act at once without a task switch (an offer made by the
+        enqueue call itself); ``updates`` then goes on after it.
+        """
+        stream = self._streams.get(iid) or self._finished.get(iid)
+        if stream is None or not stream.items:
+            return None
+        event = stream.items.popleft()
+        if event.terminal:
+            self._finished.pop(iid, None)
+        return event
+
     def position(self, iid: str) -> Position | None:
         """Current place and EWT of a waiting interaction (None when not waiting)."""
         return self.engine.position(iid, self.clock.time())
