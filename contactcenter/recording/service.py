@@ -102,6 +102,7 @@ class RecordingService:
         self._close_grace_s = close_grace_s
         self._live: dict[str, ports.LiveCall] = {}
         self._active: dict[str, _Active] = {}  # interaction id -> active recording
+        self._by_channel: dict[tuple[str, str], set[str]] = {}  # (pbx, channel) -> ids
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # ----------------------------------------------------------------- helpers
@@ -188,6 +189,7 @@ class RecordingService:
             rec.id, None, interaction_id, channel, pbx, None, spans,
             ever_on=mode is RecordingMode.ALWAYS,
         )
+        self._by_channel.setdefault((pbx, channel), set()).add(interaction_id)
         return rec
 
     async def on_call_connected(self, call: ports.LiveCall) -> Recording | None:
@@ -297,17 +299,21 @@ class RecordingService:
         """Hangup of a recorded channel or MixMonitorStop closes the entry."""
         if msg.event not in self.AMI_EVENTS:
             return
-        channel = msg.get("Channel")
-        for active in list(self._active.values()):
-            if active.pbx == pbx and active.channel == channel:
-                if msg.event == "Hangup":
-                    self._live.pop(active.interaction_id, None)
-                self._spawn(self._finish(active.interaction_id))
+        # Indexed by channel: a Hangup costs the same with 5 or 5,000 recordings running.
+        for iid in list(self._by_channel.get((pbx, msg.get("Channel") or ""), ())):
+            if msg.event == "Hangup":
+                self._live.pop(iid, None)
+            self._spawn(self._finish(iid))
 
     async def _finish(self, interaction_id: str) -> Recording | None:
         active = self._active.pop(interaction_id, None)
         if active is None:
             return None
+        ids = self._by_channel.get((active.pbx, active.channel))
+        if ids is not None:
+            ids.discard(interaction_id)
+            if not ids:
+                del self._by_channel[(active.pbx, active.channel)]
         if active.open_kind() is not None:
             self._close_span(active, self._offset(active))
             await self.index.set_pauses(active.rec_id, active.spans)
