@@ -8,13 +8,12 @@ transaction per batch, so the current state never runs ahead of the history.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 from sqlalchemy import JSON, Float, Index, Integer, MetaData, String, event, inspect, select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -115,8 +114,46 @@ _INTERACTION_FIELDS = tuple(f.name for f in fields(InteractionRecord))
 _AGENT_FIELDS = tuple(f.name for f in fields(AgentRecord))
 
 
-def _row(record: Any, names: tuple[str, ...]) -> dict[str, Any]:
+def _values(record: Any, names: tuple[str, ...]) -> dict[str, Any]:
     return {name: getattr(record, name) for name in names}
+
+
+_EVENT_FIELDS = ("at", "kind", "interaction_id", "agent_id", "queue", "payload")
+_PLACEHOLDERS = {"qmark": lambda i: "?", "numeric_dollar": lambda i: f"${i}",
+                 "format": lambda i: "%s", "numeric": lambda i: f":{i}"}
+
+
+@dataclass(frozen=True, slots=True)
+class _Write:
+    """One executemany in the driver's own SQL and parameter style.
+
+    The rows go to the driver as plain tuples, JSON columns as JSON text, as SQLAlchemy's
+    ``JSON`` type would store them (Python None included: JSON ``null``). Going through a
+    compiled Core statement cost about 20 us of Python per row (parameter processing), most
+    of the writer's time at 200 calls/s.
+    """
+
+    sql: str
+    names: tuple[str, ...]
+    json: frozenset[str]
+
+    @classmethod
+    def of(cls, table: Any, names: tuple[str, ...], key: str | None, style: str) -> _Write:
+        mark = _PLACEHOLDERS[style]
+        cols = ", ".join(names)
+        marks = ", ".join(mark(i) for i in range(1, len(names) + 1))
+        sql = f"INSERT INTO {table.name} ({cols}) VALUES ({marks})"
+        if key is not None:
+            sets = ", ".join(f"{n} = excluded.{n}" for n in names if n != key)
+            sql += f" ON CONFLICT ({key}) DO UPDATE SET {sets}"
+        json_cols = frozenset(n for n in names if isinstance(table.c[n].type, JSON))
+        return cls(sql, names, json_cols)
+
+    async def run(self, conn: Any, rows: list[dict[str, Any]]) -> None:
+        dumps, json_cols = json.dumps, self.json
+        params = [tuple(dumps(row[n]) if n in json_cols else row[n] for n in self.names)
+                  for row in rows]
+        await conn.exec_driver_sql(self.sql, params)
 
 
 class InteractionLog:
@@ -124,26 +161,17 @@ class InteractionLog:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._statements: tuple[Any, Any, Any] | None = None
+        self._statements: tuple[_Write, _Write, _Write] | None = None
 
-    def _insert(self):  # type: ignore[no-untyped-def]
-        return pg_insert if self.db.dialect == "postgresql" else sqlite_insert
-
-    def _writes(self) -> tuple[Any, Any, Any]:
-        """The three statements of ``append``, built once: building an upsert's ``excluded``
-        columns for every batch was a third of the writer's Python time."""
+    def _writes(self) -> tuple[_Write, _Write, _Write]:
+        """The three statements of ``append``, as driver SQL built once per dialect."""
         if self._statements is None:
-            insert = self._insert()
-            events = insert(RoutingEventRow.__table__)
-            upserts = []
-            for table, key, names in (
-                (RoutingInteractionRow.__table__, "id", _INTERACTION_FIELDS),
-                (RoutingAgentRow.__table__, "agent_id", _AGENT_FIELDS),
-            ):
-                stmt = insert(table)
-                cols = {c: stmt.excluded[c] for c in names if c != key}
-                upserts.append(stmt.on_conflict_do_update(index_elements=[key], set_=cols))
-            self._statements = (events, upserts[0], upserts[1])
+            style = self.db.engine.dialect.paramstyle
+            self._statements = (
+                _Write.of(RoutingEventRow.__table__, _EVENT_FIELDS, None, style),
+                _Write.of(RoutingInteractionRow.__table__, _INTERACTION_FIELDS, "id", style),
+                _Write.of(RoutingAgentRow.__table__, _AGENT_FIELDS, "agent_id", style),
+            )
         return self._statements
 
     async def append(
@@ -154,20 +182,19 @@ class InteractionLog:
     ) -> None:
         """Store events (history) and the latest rows (current state) in one transaction."""
         rows = [_event_row(e) for e in events if e.persist]
-        irows = {r.id: _row(r, _INTERACTION_FIELDS) for r in interactions}  # last one wins
-        arows = {r.agent_id: _row(r, _AGENT_FIELDS) for r in agents}
+        irows = {r.id: r for r in interactions}  # last one wins
+        arows = {r.agent_id: r for r in agents}
         if not (rows or irows or arows):
             return
         insert_events, upsert_interactions, upsert_agents = self._writes()
-        # Core statements on a Core connection: one executemany each (the ORM bulk path would
-        # run one statement per row on SQLite, each a thread hop through aiosqlite).
         async with self.db.engine.begin() as conn:
             if rows:
-                await conn.execute(insert_events, rows)
+                await insert_events.run(conn, rows)
             if irows:
-                await conn.execute(upsert_interactions, list(irows.values()))
+                await upsert_interactions.run(conn, [_values(r, _INTERACTION_FIELDS)
+                                                     for r in irows.values()])
             if arows:
-                await conn.execute(upsert_agents, list(arows.values()))
+                await upsert_agents.run(conn, [_values(r, _AGENT_FIELDS) for r in arows.values()])
 
     async def open_interactions(self) -> list[InteractionRecord]:
         """Every interaction not yet finished, for a restart."""
