@@ -328,7 +328,8 @@ async def run(args: argparse.Namespace, rate: float, profile: bool) -> RateResul
         tmp = Path(tmp_name)
         write_config(tmp, args.agents, args.wrapup, args.recording)
         sim = Simulator(SimConfig(ami_users={DEMO_USER: DEMO_SECRET}, clock=Clock(),
-                                  recordings_dir=tmp / "recordings", agi_trace=tap))
+                                  recordings_dir=tmp / "recordings", agi_trace=tap,
+                                  event_history=0))
         await sim.start()
         for i in range(args.agents):
             sim.add_phone(Phone(f"PJSIP/{FIRST_AGENT + i}", answer_after=args.answer,

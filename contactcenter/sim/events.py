@@ -68,7 +68,9 @@ class EventBus:
         self._subscribers: list[tuple[Subscriber, frozenset[str]]] = []
         # privilege -> the subscribers allowed to read it (rebuilt when sessions come and go)
         self._readers: dict[str, tuple[Subscriber, ...]] = {}
+        # history=0 (benchmarks): keep none, and build no event nobody may read.
         self.history: deque[Headers] = deque(maxlen=history)
+        self.keeps_history = history > 0
 
     def subscribe(
         self, subscriber: Subscriber, read: frozenset[str] = ALL
@@ -88,6 +90,18 @@ class EventBus:
 
         return unsubscribe
 
+    def wants(self, privilege: str) -> bool:
+        """Whether an event of ``privilege`` goes anywhere (a session or the history)."""
+        return self.keeps_history or bool(self._readers_of(privilege))
+
+    def _readers_of(self, privilege: str) -> tuple[Subscriber, ...]:
+        readers = self._readers.get(privilege)
+        if readers is None:
+            classes = event_classes(privilege)
+            readers = self._readers[privilege] = tuple(
+                sub for sub, read in self._subscribers if self._may_read(read, classes))
+        return readers
+
     @staticmethod
     def _may_read(read: frozenset[str], classes: frozenset[str]) -> bool:
         return "all" in read or classes <= read
@@ -98,12 +112,9 @@ class EventBus:
         if stamped:
             full.append(("Timestamp", timestamp(self._clock)))
         full.extend(headers)
-        self.history.append(full)
-        readers = self._readers.get(privilege)
-        if readers is None:
-            classes = event_classes(privilege)
-            readers = self._readers[privilege] = tuple(
-                sub for sub, read in self._subscribers if self._may_read(read, classes))
+        if self.keeps_history:
+            self.history.append(full)
+        readers = self._readers_of(privilege)
         if not readers:
             return
         data = encode_event(full)

@@ -142,6 +142,8 @@ class SimConfig:
     # Optional wire tap for benchmarks: called with (AGI channel uniqueid, "read" | "sent", text)
     # for every command line read from the server and every text written to it, at that moment.
     agi_trace: Callable[[str, str, str], None] | None = None
+    # Events kept for tests (``pbx.bus.history``/``named``); 0 keeps none (benchmarks).
+    event_history: int = 20000
 
     def __post_init__(self) -> None:
         parse_write_classes(self.default_write)

@@ -39,7 +39,7 @@ class Pbx:
     def __init__(self, config: SimConfig) -> None:
         self.config = config
         self.clock = config.clock
-        self.bus = EventBus(self.clock)
+        self.bus = EventBus(self.clock, config.event_history)
         self.ids = IdAllocator(self.clock)
         self.channels: dict[str, SimChannel] = {}
         self.bridges: dict[str, Bridge] = {}
@@ -79,7 +79,8 @@ class Pbx:
         self, event: str, ch: SimChannel, extra: Headers = (), privilege: str = "call,all"
     ) -> None:
         """Emit an event made of ``ch``'s channel block followed by ``extra``."""
-        self.bus.emit(event, privilege, ch.block() + list(extra))
+        if self.bus.wants(privilege):  # else skip building it (VarSet to a call,dtmf reader)
+            self.bus.emit(event, privilege, ch.block() + list(extra))
 
     # -- channels ------------------------------------------------------------------------
     def new_channel(
