@@ -79,8 +79,10 @@ class AmiSession:
     def subscribe(self) -> None:
         """Start receiving the PBX events of the user's read classes."""
         if self._unsubscribe is None and self.events_on:
-            read = self.server.actions.pbx.config.read_classes(self.username or "")
-            self._unsubscribe = self.server.bus_subscribe(self._on_event, read)
+            config = self.server.actions.pbx.config
+            user = self.username or ""
+            self._unsubscribe = self.server.bus_subscribe(
+                self._on_event, config.read_classes(user), config.event_filter(user))
 
     def _on_event(self, data: bytes) -> None:
         self.send_bytes(data)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from contactcenter.domain.clock import Clock
 from contactcenter.telephony.ami.protocol import serialize
@@ -21,6 +22,24 @@ log = logging.getLogger(__name__)
 
 Subscriber = Callable[[bytes], None]
 ALL = frozenset({"all"})
+
+
+@dataclass(frozen=True, slots=True)
+class NameFilter:
+    """A session's ``eventfilter`` by event name (manager.c ``should_send_event``): with
+    include names only, just those; with exclude names only, all but those; with both, the
+    included ones that are not excluded. Empty: every event."""
+
+    include: frozenset[str] = frozenset()
+    exclude: frozenset[str] = frozenset()
+
+    def passes(self, event: str) -> bool:
+        if self.include and event not in self.include:
+            return False
+        return event not in self.exclude
+
+
+NO_FILTER = NameFilter()
 
 
 def event_classes(privilege: str) -> frozenset[str]:
@@ -65,21 +84,21 @@ class EventBus:
 
     def __init__(self, clock: Clock, history: int = 20000) -> None:
         self._clock = clock
-        self._subscribers: list[tuple[Subscriber, frozenset[str]]] = []
-        # privilege -> the subscribers allowed to read it (rebuilt when sessions come and go)
-        self._readers: dict[str, tuple[Subscriber, ...]] = {}
+        self._subscribers: list[tuple[Subscriber, frozenset[str], NameFilter]] = []
+        # (event, privilege) -> the subscribers that get it (rebuilt when sessions come and go)
+        self._readers: dict[tuple[str, str], tuple[Subscriber, ...]] = {}
         # history=0 (benchmarks): keep none, and build no event nobody may read.
         self.history: deque[Headers] = deque(maxlen=history)
         self.keeps_history = history > 0
 
     def subscribe(
-        self, subscriber: Subscriber, read: frozenset[str] = ALL
+        self, subscriber: Subscriber, read: frozenset[str] = ALL, names: NameFilter = NO_FILTER
     ) -> Callable[[], None]:
-        """Deliver future events of the classes ``read`` to ``subscriber``.
+        """Deliver future events of the classes ``read`` that pass ``names`` to ``subscriber``.
 
         Returns the unsubscribe function.
         """
-        entry = (subscriber, read)
+        entry = (subscriber, read, names)
         self._subscribers.append(entry)
         self._readers.clear()
 
@@ -90,16 +109,17 @@ class EventBus:
 
         return unsubscribe
 
-    def wants(self, privilege: str) -> bool:
-        """Whether an event of ``privilege`` goes anywhere (a session or the history)."""
-        return self.keeps_history or bool(self._readers_of(privilege))
+    def wants(self, event: str, privilege: str) -> bool:
+        """Whether an event goes anywhere (a session or the history)."""
+        return self.keeps_history or bool(self._readers_of(event, privilege))
 
-    def _readers_of(self, privilege: str) -> tuple[Subscriber, ...]:
-        readers = self._readers.get(privilege)
+    def _readers_of(self, event: str, privilege: str) -> tuple[Subscriber, ...]:
+        readers = self._readers.get((event, privilege))
         if readers is None:
             classes = event_classes(privilege)
-            readers = self._readers[privilege] = tuple(
-                sub for sub, read in self._subscribers if self._may_read(read, classes))
+            readers = self._readers[(event, privilege)] = tuple(
+                sub for sub, read, names in self._subscribers
+                if self._may_read(read, classes) and names.passes(event))
         return readers
 
     @staticmethod
@@ -114,7 +134,7 @@ class EventBus:
         full.extend(headers)
         if self.keeps_history:
             self.history.append(full)
-        readers = self._readers_of(privilege)
+        readers = self._readers_of(event, privilege)
         if not readers:
             return
         data = encode_event(full)

@@ -7,11 +7,14 @@ refused with ``ValueError`` so that a bad script fails where it is written, not 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from contactcenter.domain.clock import Clock
+
+from .events import NameFilter
 
 _UNSAFE = ("\r", "\n", "\x00")
 
@@ -106,6 +109,45 @@ CONTACTCENTER_WRITE = "call,originate,reporting"
 # key presses). No ``dialplan`` (VarSet, Newexten: a third of Asterisk's events), ``agi``,
 # ``agent`` or ``reporting`` (RTCP): the server uses none of them.
 CONTACTCENTER_READ = "call,dtmf"
+# ... and its ``eventfilter`` lines: call-class events the server has no use for, excluded
+# at the PBX (Asterisk's advanced filters, by event name: no regex per event).
+CONTACTCENTER_EVENT_FILTERS = (
+    "eventfilter(action(exclude),name(DeviceStateChange)) =",
+    "eventfilter(action(exclude),name(HangupRequest)) =",
+    "eventfilter(action(exclude),name(SoftHangupRequest)) =",
+    "eventfilter(action(exclude),name(MusicOnHoldStart)) =",
+    "eventfilter(action(exclude),name(MusicOnHoldStop)) =",
+    "eventfilter(action(exclude),name(DialState)) =",
+)
+_FILTER = re.compile(r"eventfilter\((?P<criteria>[^=]*)\)\s*=\s*(?P<expr>.*)")
+_CRITERION = re.compile(r"(?P<key>action|name)\((?P<value>[A-Za-z0-9_]+)\)")
+
+
+def parse_event_filters(lines: tuple[str, ...] | list[str]) -> NameFilter:
+    """``eventfilter(action(include|exclude),name(X)) =`` lines -> a NameFilter.
+
+    Only filters by event name are simulated (header(), method() and legacy regex filters are
+    refused with ValueError rather than silently ignored).
+    """
+    include: set[str] = set()
+    exclude: set[str] = set()
+    for line in lines:
+        m = _FILTER.fullmatch(line.strip())
+        if m is None or m.group("expr").strip():
+            raise ValueError(f"simulated eventfilter must be by name only: {line!r}")
+        parts = [p.strip() for p in m.group("criteria").split(",") if p.strip()]
+        found = dict(_c(p, line) for p in parts)
+        if "name" not in found or found.get("action", "include") not in ("include", "exclude"):
+            raise ValueError(f"simulated eventfilter needs name() and include/exclude: {line!r}")
+        (exclude if found.get("action") == "exclude" else include).add(found["name"])
+    return NameFilter(frozenset(include), frozenset(exclude))
+
+
+def _c(part: str, line: str) -> tuple[str, str]:
+    m = _CRITERION.fullmatch(part)
+    if m is None:
+        raise ValueError(f"simulated eventfilter criterion not supported: {part!r} in {line!r}")
+    return m.group("key"), m.group("value")
 
 
 def parse_write_classes(value: str, what: str = "write classes") -> frozenset[str]:
@@ -131,6 +173,9 @@ class SimConfig:
     # Per-user ``read =``: the event classes a session receives; others get ``default_read``.
     ami_read: dict[str, str] = field(default_factory=dict)
     default_read: str = CONTACTCENTER_READ
+    # Per-user ``eventfilter`` lines; others get ``default_event_filters``.
+    ami_event_filters: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    default_event_filters: tuple[str, ...] = CONTACTCENTER_EVENT_FILTERS
     agi_url: str = "agi://127.0.0.1:4573/ivr?flow=main"
     clock: Clock = field(default_factory=Clock)
     recordings_dir: Path | None = None
@@ -151,9 +196,16 @@ class SimConfig:
             check_safe("AMI user", user)
             parse_write_classes(classes)
         parse_write_classes(self.default_read, "read classes")
+        parse_event_filters(self.default_event_filters)
+        for filters in self.ami_event_filters.values():
+            parse_event_filters(filters)
         for user, classes in self.ami_read.items():
             check_safe("AMI user", user)
             parse_write_classes(classes, "read classes")
+
+    def event_filter(self, user: str) -> NameFilter:
+        """The event-name filter of AMI user ``user`` (manager.conf ``eventfilter``)."""
+        return parse_event_filters(self.ami_event_filters.get(user, self.default_event_filters))
 
     def read_classes(self, user: str) -> frozenset[str]:
         """The read classes of AMI user ``user`` (manager.conf ``read =``)."""

@@ -79,7 +79,7 @@ class Pbx:
         self, event: str, ch: SimChannel, extra: Headers = (), privilege: str = "call,all"
     ) -> None:
         """Emit an event made of ``ch``'s channel block followed by ``extra``."""
-        if self.bus.wants(privilege):  # else skip building it (VarSet to a call,dtmf reader)
+        if self.bus.wants(event, privilege):  # else skip building it (VarSet to our user)
             self.bus.emit(event, privilege, ch.block() + list(extra))
 
     # -- channels ------------------------------------------------------------------------

@@ -17,7 +17,13 @@ from contactcenter.doctor.asterisk_conf import read_conf
 from contactcenter.domain.clock import Clock
 from contactcenter.sim import CallerScript, Phone, SimConfig, Simulator
 from contactcenter.sim.ami_actions import ACTION_CLASSES, may_run
-from contactcenter.sim.model import CONTACTCENTER_READ, CONTACTCENTER_WRITE, parse_write_classes
+from contactcenter.sim.model import (
+    CONTACTCENTER_EVENT_FILTERS,
+    CONTACTCENTER_READ,
+    CONTACTCENTER_WRITE,
+    parse_event_filters,
+    parse_write_classes,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -39,6 +45,23 @@ def test_default_read_classes_are_those_of_manager_contactcenter_conf():
     assert SimConfig().read_classes("anyone") == parse_write_classes(read.value)
     with pytest.raises(ValueError, match="unknown AMI class"):
         SimConfig(ami_read={"cc": "call,dialpaln"})
+
+
+def test_default_event_filters_are_those_of_manager_contactcenter_conf():
+    conf = read_conf(REPO / "dialplan/manager_contactcenter.conf")
+    lines = [f"{i.name} = {i.value}" for i in conf.section("contactcenter")
+             if i.name.startswith("eventfilter")]
+    assert parse_event_filters(lines) == parse_event_filters(CONTACTCENTER_EVENT_FILTERS)
+    assert "DeviceStateChange" in parse_event_filters(lines).exclude
+    # What the simulator cannot simulate is refused, not ignored.
+    for bad in ("eventfilter = !Event: Newexten",
+                "eventfilter(action(exclude),header(Channel),method(starts_with)) = Local/",
+                "eventfilter(action(drop),name(Hangup)) ="):
+        with pytest.raises(ValueError, match="eventfilter"):
+            parse_event_filters([bad])
+    only = parse_event_filters(["eventfilter(action(include),name(Hangup)) =",
+                                "eventfilter(name(Newchannel)) ="])
+    assert only.passes("Hangup") and only.passes("Newchannel") and not only.passes("Newstate")
 
 
 async def _events_until_hangup(ami: RawAmi, channel: str) -> list[str]:
@@ -64,7 +87,7 @@ async def test_sessions_get_only_the_events_of_their_read_classes():
     async with AgiServer(ivr) as agi:
         sim = Simulator(SimConfig(clock=Clock(speed=20), agi_url=agi.url(),
                                   ami_users={"cc": "ccsecret", "root": "rootsecret"},
-                                  ami_read={"root": "all"}))
+                                  ami_read={"root": "all"}, ami_event_filters={"root": ()}))
         await sim.start()
         sessions: dict[str, RawAmi] = {}
         try:
@@ -82,7 +105,8 @@ async def test_sessions_get_only_the_events_of_their_read_classes():
             for ami in sessions.values():
                 ami.close()
             await sim.stop()
-    for name in ("VarSet", "Newexten", "AGIExecStart", "AGIExecEnd"):
+    for name in ("VarSet", "Newexten", "AGIExecStart", "AGIExecEnd",
+                  "HangupRequest", "DeviceStateChange"):  # the last two: our eventfilters
         assert name in seen["root"] and name not in seen["cc"], name
     for name in ("Newchannel", "Newstate", "Hangup"):
         assert name in seen["cc"], name
