@@ -563,16 +563,19 @@ def report(args: argparse.Namespace, results: list[RateResult], elapsed: float) 
          "which is why the result is also given in round trips."),
         "",
     ]
-    saturated = [r for r in results if r.stats["sim_window_cpu_s"] / r.window > 0.85]
-    if saturated:
-        lines += [
-            (f"**The simulator process was saturated at "
-             f"{', '.join(f'{r.rate:g}/s' for r in saturated)}** (over 85 % of a core): there "
-             "its own lag (see the round trip's p50) dominates, agents free up late, and callers "
-             "wait in line; the figure there says as much about this machine as about the "
-             "server. A meaningful 200/s run needs the simulator on cores of its own."),
-            "",
-        ]
+    for who, key in (("simulator", "sim_window_cpu_s"), ("server", "window_cpu_s")):
+        busy = [r for r in results if r.stats[key] / r.window > 0.85]
+        if busy:
+            lines += [
+                (f"**The {who} process was near saturation at "
+                 f"{', '.join(f'{r.rate:g}/s' for r in busy)}** (over 85 % of its core): "
+                 "there every command queues behind the rest of its event loop's work (see the "
+                 "round trip's p50), so the tail says as much about CPU per call as about the "
+                 "path from entry to dial."
+                 + (" Agents freed up late and callers waited in line."
+                    if any(r.waited for r in busy) else "")),
+                "",
+            ]
     if goal.stats.get("profile_packages"):
         lines += [f"## Server profile at {goal.rate:g}/s over the measured window",
                   "",
