@@ -319,13 +319,21 @@ class RecordingService:
             await self.index.set_pauses(active.rec_id, active.spans)
         await self.index.update(active.rec_id, ended_at=self._now())
         rec = await self.refresh_metadata(active.rec_id, wait=True)
-        if active.ever_on or rec is None:
+        if rec is None or rec.status != t.STATUS_COMPLETE:
+            return rec  # a missing or corrupt file stays flagged as such
+        # MixMonitor's ``b`` records only while bridged: a call that never reached an agent
+        # (abandoned while ringing, a callback whose customer did not answer) or an on-demand
+        # recording never started left silence from end to end. Keep no file, say why.
+        if active.call is None:
+            reason = "the call never reached an agent; file deleted"
+        elif not active.ever_on:
+            reason = "on-demand recording never started; file deleted"
+        else:
             return rec
-        # On demand and never started: the file is silence from end to end; keep no file.
         with contextlib.suppress(OSError, ValueError, RuntimeError):
             await asyncio.to_thread(self.paths.resolve(rec.file).unlink, True)
         return await self.index.update(rec.id, status=STATUS_DISCARDED, size_bytes=None,
-                                       error="on-demand recording never started; file deleted")
+                                       error=reason)
 
     async def refresh_metadata(self, recording_id: str, wait: bool = False) -> Recording | None:
         """Read the file's metadata (soundfile, in a thread) and store it or the problem."""

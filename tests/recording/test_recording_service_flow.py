@@ -185,6 +185,21 @@ async def test_on_demand_never_started_keeps_no_file(database, tmp_path):
     assert [p.kind for p in done.pauses] == ["not_started"] and done.pauses[0].end is not None
 
 
+async def test_a_call_that_never_reached_an_agent_keeps_no_file(database, tmp_path):
+    # Recording starts before the Dial; the caller hangs up while the agent's phone rings (or a
+    # callback's customer never answers): MixMonitor's b option wrote only silence.
+    pbx = ScriptedPbx()
+    service = _service(database, tmp_path, RecordingMode.ALWAYS, pbx)
+    rec = await service.start_in_call(pbx, "INT-9", "q", "5551234", "pbx1")
+    pbx.blocks.append(np.zeros(8000))
+    pbx.hang_up(service)
+    await asyncio.wait_for(service.close(), 10)
+    done = await service.index.get(rec.id)
+    assert done.status == "discarded" and done.size_bytes is None
+    assert done.error == "the call never reached an agent; file deleted"
+    assert not (tmp_path / "rec" / done.file).exists()
+
+
 async def test_on_demand_that_cannot_be_muted_is_taken_off_the_call(database, tmp_path):
     pbx = ScriptedPbx(mute_fails=True)
     service = _service(database, tmp_path, RecordingMode.ON_DEMAND, pbx)
