@@ -9,7 +9,6 @@ by a service stopping under it.
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import signal
 from dataclasses import replace
@@ -26,6 +25,7 @@ from contactcenter.domain.clock import Clock
 from contactcenter.ivr.channel_watch import ChannelWatch
 from contactcenter.ivr.connected_call import AmiAgentLegs
 from contactcenter.ivr.handler import make_ivr_handler
+from contactcenter.ivr.loader import RoutingNames
 from contactcenter.ivr.lookups import HttpCrmLookup, LocalCustomerLookup, LookupRouter
 from contactcenter.ivr.registry import FlowRegistry
 from contactcenter.ivr.voice_queue import VoiceQueue
@@ -112,7 +112,7 @@ class ContactCenter:
             await self.pool.start()
 
             self.ivr_settings = replace(s.ivr, flows_dir=resolve(s, s.flows_dir))
-            self.flows = FlowRegistry(self.ivr_settings)
+            self.flows = FlowRegistry(self.ivr_settings, self._routing_names)
             self.flows.poll()
             self._tasks.append(asyncio.create_task(self.flows.watch(), name="flows-watch"))
             sources: dict[str, Any] = {"customers": LocalCustomerLookup(CustomerStore(self.db))}
@@ -147,7 +147,6 @@ class ContactCenter:
 
             self.status = ServerStatus(self)
             await self._start_web()
-            gc.freeze()  # long-lived objects built above: keep them out of every GC pass
             log.info("contactcenter up: FastAGI %s:%s, web %s:%s, %d PBX(s)", s.fastagi.host,
                      self.agi.port, s.web.host, self.web_port, len(s.asterisk))
         except BaseException:
@@ -233,6 +232,17 @@ class ContactCenter:
 
     def _routing_config_applied(self, merged: MergedConfig) -> None:
         self.recording.policies = recording_policies(merged)
+        self.flows.check_references()
+
+    def _routing_names(self) -> RoutingNames:
+        """The queues and skills flows may name (catalogue, queues' and agents' skills)."""
+        cfg = self.routing.config
+        skills = set(cfg.skills or ())
+        for q in cfg.queues.values():
+            skills.update(q.skills)
+        for a in cfg.agents.values():
+            skills.update(a.skills)
+        return RoutingNames(frozenset(cfg.queues), frozenset(skills))
 
     @property
     def agi_port(self) -> int:

@@ -18,6 +18,7 @@ from dataclasses import replace
 from typing import Any
 
 from contactcenter.app import ContactCenter
+from contactcenter.common.gc_tuning import settle_after_start
 from contactcenter.config.loader import resolve
 from contactcenter.config.schema import PbxSettings, Settings
 from contactcenter.domain import routing_events as rev
@@ -126,6 +127,7 @@ async def run_demo(settings: Settings, calls_per_minute: float | None = None,
         loop.add_signal_handler(sig, stop.set)
     sim, server = await start_demo_floor(settings, clock, rng=rng)
     users = await create_demo_users(server)
+    settle_after_start()
     cpm = calls_per_minute or settings.simulator.calls_per_minute
     print(f"demo: PBX simulator on AMI 127.0.0.1:{sim.ami_port}, FastAGI {server.agi_port}, "
           f"web http://{settings.web.host}:{server.web_port}/api/health ; "

@@ -47,7 +47,7 @@ class ServerStatus:
         reg = self.server.flows
         return FlowHealth({name: flow.version for name, flow in reg.snapshot().items()},
                           dict(reg.errors), reg.reloads_total, reg.reload_errors_total,
-                          self.server.ivr_activity.fallbacks)
+                          self.server.ivr_activity.fallbacks, dict(reg.warnings))
 
     def floor(self) -> FloorHealth:
         """Queues and agents from one routing snapshot."""

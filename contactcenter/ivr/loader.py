@@ -10,12 +10,13 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from contactcenter.common.yamlfile import Mark, SourceError, SourceErrors, load_yaml_text
 from contactcenter.ivr.checker import ID_RE
 from contactcenter.ivr.graph import check_graph
-from contactcenter.ivr.model import Flow, SubflowNode
+from contactcenter.ivr.model import Flow, QueueNode, SubflowNode
 from contactcenter.ivr.schema import build_flow
 
 FLOW_SUFFIX = ".yaml"
@@ -83,6 +84,38 @@ def check_subflows(flows: Mapping[str, Flow]) -> dict[str, list[SourceError]]:
                     SourceError(node.mark, f"subflow node {node.id!r} runs flow {node.flow!r}, "
                                            "which is not loaded"))
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingNames:
+    """What the queue engine is configured with, as far as flows can name it."""
+
+    queues: frozenset[str]
+    skills: frozenset[str]
+
+
+def check_routing_refs(flows: Mapping[str, Flow],
+                       names: RoutingNames) -> dict[str, list[SourceError]]:
+    """Queue nodes naming a queue or a skill the queue engine does not know, by flow name.
+
+    Warnings, not refusals: the routing configuration changes at run time (admins edit it),
+    and a call reaching such a node still ends at the flow's ``on_failed`` or fallback; but a
+    caller required to have an agent with a skill nobody has would wait until the max wait.
+    """
+    out: dict[str, list[SourceError]] = {}
+    for flow in flows.values():
+        for node in flow.nodes.values():
+            if not isinstance(node, QueueNode):
+                continue
+            problems = []
+            if node.queue not in names.queues:
+                problems.append(f"queue node {node.id!r} sends callers to queue {node.queue!r}, "
+                                "which the queue engine does not have")
+            problems += [f"queue node {node.id!r} requires skill {skill!r}, which no queue, "
+                         "agent or skills catalogue entry names"
+                         for skill in sorted(set(node.skills) - names.skills)]
+            out.setdefault(flow.name, []).extend(SourceError(node.mark, p) for p in problems)
+    return {name: errs for name, errs in out.items() if errs}
 
 
 def flow_files(paths: list[str | Path]) -> list[Path]:

@@ -14,13 +14,20 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
 from contactcenter.common.yamlfile import SourceErrors
-from contactcenter.ivr.loader import check_subflows, is_flow_file, load_flow_text, read_flow_file
+from contactcenter.ivr.loader import (
+    RoutingNames,
+    check_routing_refs,
+    check_subflows,
+    is_flow_file,
+    load_flow_text,
+    read_flow_file,
+)
 from contactcenter.ivr.model import Flow
 from contactcenter.ivr.settings import IvrSettings
 from contactcenter.telephony.agi.api import AgiEnvironment
@@ -38,8 +45,13 @@ class _Seen:
 class FlowRegistry:
     """The flows of one ``flows_dir``; ``poll()`` picks up edits, ``watch()`` polls forever."""
 
-    def __init__(self, settings: IvrSettings) -> None:
+    def __init__(self, settings: IvrSettings,
+                 routing_names: Callable[[], RoutingNames] | None = None) -> None:
         self.settings = settings
+        # Queues and skills the engine knows now (the composition root passes it in): queue
+        # nodes naming others are reported in ``warnings``, by file, with file:line.
+        self.routing_names = routing_names
+        self.warnings: dict[str, list[str]] = {}
         self.flows_dir = Path(settings.flows_dir)
         self._flows: Mapping[str, Flow] = MappingProxyType({})
         self._seen: dict[Path, _Seen] = {}
@@ -120,11 +132,24 @@ class FlowRegistry:
                     candidates[name] = previous
         if changed:
             self._flows = MappingProxyType(candidates)
+            self.check_references()
             self.reloads_total += 1
             for name in changed:
                 flow = candidates.get(name)
                 log.info("ivr flow %s %s", name, f"loaded, version {flow.version}" if flow else "removed")
         return changed
+
+    def check_references(self) -> None:
+        """Recompute ``warnings`` (after a reload, and when the routing configuration changes)."""
+        if self.routing_names is None:
+            return
+        found = check_routing_refs(self._flows, self.routing_names())
+        warnings = {self._flows[name].path: [str(e) for e in errs] for name, errs in found.items()}
+        for path, msgs in warnings.items():
+            if self.warnings.get(path) != msgs:
+                for msg in msgs:
+                    log.warning("ivr flow %s", msg)
+        self.warnings = warnings
 
     def _stat(self, path: Path) -> _Seen | None:
         try:

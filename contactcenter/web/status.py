@@ -90,6 +90,8 @@ class FlowHealth:
     reloads: int = 0
     reload_errors: int = 0
     runtime_errors: int = 0
+    # file -> file:line messages: queue nodes naming a queue or skill routing does not know
+    warnings: dict[str, list[str]] = field(default_factory=dict)
 
 
 class StatusSource(Protocol):
@@ -143,6 +145,9 @@ class ServerCollector(Collector):
         yield GaugeMetricFamily("cc_flows_loaded", "IVR flows serving calls", value=len(flows.loaded))
         yield GaugeMetricFamily("cc_flow_files_invalid", "Flow files refused (old version serves)",
                                 value=len(flows.errors))
+        yield GaugeMetricFamily("cc_flow_files_with_warnings",
+                                "Flow files naming a queue or skill routing does not know",
+                                value=len(flows.warnings))
         yield CounterMetricFamily("cc_flow_reloads", "Flow files swapped in", value=flows.reloads)
         yield CounterMetricFamily("cc_flow_reload_errors", "Flow edits refused",
                                   value=flows.reload_errors)
@@ -193,8 +198,8 @@ async def health(request: web.Request) -> web.Response:
         "status": "ok" if ok else "degraded",
         "ami": [asdict(link) for link in links],
         "fastagi": asdict(src.fastagi()),
-        "flows": {"loaded": flows.loaded, "errors": flows.errors, "reloads": flows.reloads,
-                  "reload_errors": flows.reload_errors},
+        "flows": {"loaded": flows.loaded, "errors": flows.errors, "warnings": flows.warnings,
+                  "reloads": flows.reloads, "reload_errors": flows.reload_errors},
     }
     return web.json_response(body)
 

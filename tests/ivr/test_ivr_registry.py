@@ -130,3 +130,25 @@ def test_settings_from_mapping_checks_keys(tmp_path):
     with pytest.raises(SourceErrors) as info:
         IvrSettings.from_mapping(bad["ivr"], "cc.yaml")
     assert str(info.value.errors[0]).startswith("cc.yaml:3:3: unknown key 'flow_dir'")
+
+
+def test_queue_nodes_naming_unknown_queues_or_skills_are_warned_about_with_file_and_line(tmp_path):
+    from contactcenter.ivr.loader import RoutingNames
+
+    names = RoutingNames(frozenset({"sales"}), frozenset({"english"}))
+    path = tmp_path / "main.yaml"
+    path.write_text("entry: a\nnodes:\n"
+                    "  a: {type: queue, queue: sales, skills: {english: 2}, on_exit: b}\n"
+                    "  b: {type: queue, queue: suport, skills: {klingon: 1, english: 1}}\n")
+    reg = FlowRegistry(IvrSettings(flows_dir=tmp_path), lambda: names)
+    assert reg.poll() == ["main"]  # warnings do not refuse the flow: it serves
+    assert reg.get("main") is not None and reg.errors == {}
+    assert reg.warnings == {str(path): [
+        (f"{path}:4:3: queue node 'b' sends callers to queue 'suport', which the queue engine "
+        "does not have"),
+        (f"{path}:4:3: queue node 'b' requires skill 'klingon', which no queue, agent or skills "
+        "catalogue entry names")]}
+    # The routing configuration changes (an admin adds the queue and the skill): re-checked.
+    names = RoutingNames(frozenset({"sales", "suport"}), frozenset({"english", "klingon"}))
+    reg.check_references()
+    assert reg.warnings == {}
