@@ -250,7 +250,7 @@ class ContactCenter:
         return self.agi.port
 
     def _ami_for(self, pbx: str) -> PbxLink:
-        return self.pool[pbx] if pbx else next(iter(self.pool))
+        return self.pool[pbx] if pbx else self.pool.preferred()
 
     def _pbx_of(self, uniqueid: str) -> str:
         for link in self.pool:

@@ -288,7 +288,11 @@ async def test_pool_of_two_pbxs(pbx):
                        and len(pool["pbx-b"].model.calls) == 2)
         assert [s.state for s in pool.health()] == ["connected", "connected"]
         assert {e.pbx for e in seen if isinstance(e, ev.CallStarted)} == {"pbx-a", "pbx-b"}
+        assert pool.preferred() is pool["pbx-a"]
+        await pool["pbx-a"].stop()  # the first PBX goes away: work for any PBX goes to the other
+        assert pool.preferred() is pool["pbx-b"]
         await pool.stop()
+        assert pool.preferred() is pool["pbx-a"]  # none connected: the first, as before
         assert [s.state for s in pool.health()] == ["down", "down"]
     finally:
         await other.stop()

@@ -191,6 +191,16 @@ class AmiPool:
     def __len__(self) -> int:
         return len(self.links)
 
+    def preferred(self) -> PbxLink:
+        """The link for work that may go to any PBX (a callback, a spy leg with no call's PBX
+        to follow): the first one connected, else the first one (LookupError if none)."""
+        for link in self.links.values():
+            if link.link.state == "connected":
+                return link
+        for link in self.links.values():
+            return link
+        raise LookupError("no PBX link configured")
+
     async def start(self) -> None:
         """Start every link."""
         for link in self.links.values():
