@@ -86,11 +86,11 @@ class ContactCenter:
             queues_file = resolve(s, s.routing.queues_file)
             # Files are the baseline, the database's entries override them (docs/routing.md).
             sources = load_routing_sources(queues_file, resolve(s, s.routing.agents_file))
-            merged, stored = await load_merged(sources, RoutingConfigStore(self.db))
+            merged, stored, suspended = await load_merged(sources, RoutingConfigStore(self.db))
             self.routing = RoutingService(merged.config, clock, InteractionLog(self.db))
             self.routing_editor = RoutingConfigEditor(
                 sources, RoutingConfigStore(self.db), self.routing, clock, merged, stored,
-                checks=[recording_problems])
+                checks=[recording_problems], suspended=suspended)
             await self.routing.start()
 
             self.watch = ChannelWatch()

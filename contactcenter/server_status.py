@@ -49,6 +49,11 @@ class ServerStatus:
                           dict(reg.errors), reg.reloads_total, reg.reload_errors_total,
                           self.server.ivr_activity.fallbacks, dict(reg.warnings))
 
+    def routing_suspended(self) -> dict[str, list[str]]:
+        """Stored routing entries suspended at start (see ``config_editor.load_merged``)."""
+        return {f"{kind[:-1]} {name}": list(why)
+                for (kind, name), why in sorted(self.server.routing_editor.suspended.items())}
+
     def floor(self) -> FloorHealth:
         """Queues and agents from one routing snapshot."""
         return floor_health(self.server.routing.snapshot())

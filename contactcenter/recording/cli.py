@@ -65,7 +65,7 @@ async def policies_in_force(db_url: str, queues_file: Path, agents_file: Path) -
     db = Database(db_url)
     try:
         await db.create_all()
-        merged, _stored = await load_merged(sources, RoutingConfigStore(db))
+        merged, _stored, _suspended = await load_merged(sources, RoutingConfigStore(db))
     finally:
         await db.close()
     return policies_from_merged(merged)

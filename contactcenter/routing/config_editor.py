@@ -29,6 +29,7 @@ from contactcenter.routing.config_merge import (
     Override,
     Overrides,
     RoutingSources,
+    entry_label,
     lenient_plain,
     merge_config,
     plain,
@@ -67,19 +68,66 @@ class Change:
     after: Any
 
 
-def overrides_of(stored: Stored) -> Overrides:
-    """Stored rows as the merge's overrides."""
+Suspended = dict[tuple[str, str], list[str]]  # (kind, name) -> why, file:line / field
+
+
+def overrides_of(stored: Stored, suspended: Suspended | None = None) -> Overrides:
+    """Stored rows as the merge's overrides (suspended ones left out)."""
+    skip = suspended or {}
     return Overrides(**{
-        kind: {n: Override(e.document, e.enabled) for n, e in stored.get(kind, {}).items()}
+        kind: {n: Override(e.document, e.enabled) for n, e in stored.get(kind, {}).items()
+               if (kind, n) not in skip}
         for kind in KINDS
     })
 
 
-async def load_merged(sources: RoutingSources, store: RoutingConfigStore) -> tuple[MergedConfig,
-                                                                                    Stored]:
-    """At start: files + stored entries, checked (``SourceErrors`` names each problem)."""
+async def load_merged(sources: RoutingSources, store: RoutingConfigStore
+                      ) -> tuple[MergedConfig, Stored, Suspended]:
+    """At start: files + stored entries, checked.
+
+    A file edit can make an entry stored earlier invalid (a skill it requires is gone from the
+    files, say). The server must still start: such entries are *suspended* -- left out of the
+    configuration in force, kept untouched in the database, logged and listed to admins with
+    their errors -- until an admin saves a fixed version or reverts them. Only errors in the
+    files themselves (``SourceErrors`` with file:line) still stop the start.
+    """
     stored = await store.load()
-    return merge_config(sources, overrides_of(stored)), stored
+    suspended: Suspended = {}
+    labels = {entry_label(kind, name): (kind, name) for kind in KINDS for name in stored[kind]}
+    while True:
+        try:
+            merged = merge_config(sources, overrides_of(stored, suspended))
+        except SourceErrors as exc:
+            if not stored_entries_to_blame(exc.errors, labels, stored, suspended):
+                raise  # the files alone are wrong: file:line errors, as before
+            continue
+        for (kind, name), errors in sorted(suspended.items()):
+            log.error("routing: stored %s %r suspended (kept in the database, not in force): %s",
+                      kind[:-1], name, "; ".join(errors))
+        return merged, stored, suspended
+
+
+def stored_entries_to_blame(errors: Sequence[SourceError], labels: Mapping[str, tuple[str, str]],
+                            stored: Stored, suspended: Suspended) -> bool:
+    """Suspend the stored entries ``errors`` name; False when there is nothing left to suspend.
+
+    An error located in a stored entry names it (``queue sales, field skills.x``). An error
+    located in a file while stored entries are in force (a stored skill entry disabled what a
+    file's queue requires) names none of them: then the stored skills go first, then all.
+    """
+    named = {labels[e.mark.file] for e in errors
+             if e.mark.file in labels and labels[e.mark.file] not in suspended}
+    if not named:
+        live = [(k, n) for k in KINDS for n in stored[k] if (k, n) not in suspended]
+        named = {(k, n) for k, n in live if k == "skills"} or set(live)
+    if not named:
+        return False
+    for key in named:
+        suspended[key] = [str(e) for e in errors
+                          if e.mark.file == entry_label(*key)] or [
+            "suspended with others to make the files' configuration valid: "
+            + "; ".join(str(e) for e in errors[:3])]
+    return True
 
 
 class RoutingConfigEditor:
@@ -88,6 +136,7 @@ class RoutingConfigEditor:
     def __init__(
         self, sources: RoutingSources, store: RoutingConfigStore, routing: RoutingService,
         clock: Clock, merged: MergedConfig, stored: Stored, checks: Sequence[Check] = (),
+        suspended: Suspended | None = None,
     ) -> None:
         self.sources = sources
         self.store = store
@@ -95,6 +144,7 @@ class RoutingConfigEditor:
         self.clock = clock
         self.merged = merged
         self.stored = stored
+        self.suspended: Suspended = dict(suspended or {})
         self.checks = list(checks)
         self.listeners: list[Listener] = []
         self._lock = asyncio.Lock()
@@ -128,6 +178,7 @@ class RoutingConfigEditor:
             "updated_by": row.updated_by if row else None,
             "document": document, "yaml": to_yaml(document),
             "file_document": lenient_plain(file_doc) if file_doc is not None else None,
+            "suspended": self.suspended.get((kind, name)),  # None, or why it is not in force
         }
         if kind == "skills":
             view["used_by"] = self.merged.config.skill_users(name)
@@ -137,7 +188,7 @@ class RoutingConfigEditor:
     def candidate(self, stored: Stored, kind: str, name: str,
                   entry: Override | None) -> MergedConfig:
         """The merged configuration with one entry changed; ``ConfigInvalid`` if it is not."""
-        overrides = overrides_of(stored).with_entry(kind, name, entry)
+        overrides = overrides_of(stored, self.suspended).with_entry(kind, name, entry)
         try:
             merged = merge_config(self.sources, overrides)
         except SourceErrors as exc:
@@ -222,6 +273,8 @@ class RoutingConfigEditor:
             else:
                 stored[kind][name] = saved
             self.stored, self.merged = stored, merged
+            if self.suspended.pop((kind, name), None) is not None:
+                log.info("routing: stored %s %r is no longer suspended", kind[:-1], name)
         for listener in self.listeners:
             try:
                 listener(merged)

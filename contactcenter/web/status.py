@@ -105,6 +105,11 @@ class StatusSource(Protocol):
 
     def floor(self) -> FloorHealth: ...
 
+    def routing_suspended(self) -> dict[str, list[str]]:
+        """Stored routing entries left out because a file edit made them invalid, with why
+        (``queue latam`` -> errors): a warning for monitoring, the server runs without them."""
+        ...
+
 
 STATUS_KEY = web.AppKey("cc_status", StatusSource)
 REGISTRY_KEY = web.AppKey("cc_metrics_registry", CollectorRegistry)
@@ -148,6 +153,9 @@ class ServerCollector(Collector):
         yield GaugeMetricFamily("cc_flow_files_with_warnings",
                                 "Flow files naming a queue or skill routing does not know",
                                 value=len(flows.warnings))
+        yield GaugeMetricFamily("cc_routing_entries_suspended",
+                                "Stored queues/agents/skills left out as invalid after a file edit",
+                                value=len(self.source.routing_suspended()))
         yield CounterMetricFamily("cc_flow_reloads", "Flow files swapped in", value=flows.reloads)
         yield CounterMetricFamily("cc_flow_reload_errors", "Flow edits refused",
                                   value=flows.reload_errors)
@@ -200,6 +208,7 @@ async def health(request: web.Request) -> web.Response:
         "fastagi": asdict(src.fastagi()),
         "flows": {"loaded": flows.loaded, "errors": flows.errors, "warnings": flows.warnings,
                   "reloads": flows.reloads, "reload_errors": flows.reload_errors},
+        "routing": {"suspended": src.routing_suspended()},
     }
     return web.json_response(body)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +18,7 @@ from floor import REPO, floor_settings
 
 from contactcenter.app import ContactCenter
 from contactcenter.config.loader import resolve
+from contactcenter.config.schema import Settings
 from contactcenter.demo import DEMO_SECRET, DEMO_USER, demo_settings
 from contactcenter.domain.clock import Clock
 from contactcenter.sim import Phone, SimConfig, Simulator
@@ -47,11 +48,18 @@ class PanelFloor:
 
 
 @contextlib.asynccontextmanager
-async def panel_floor(tmp_path: Path, *, speed: float = 3.0) -> AsyncIterator[PanelFloor]:
-    """Start the simulator and the server; every agent has a phone that answers after 1 s."""
+async def panel_floor(tmp_path: Path, *, speed: float = 3.0,
+                      prepare: Callable[[Settings], Awaitable[Settings]] | None = None,
+                      ) -> AsyncIterator[PanelFloor]:
+    """Start the simulator and the server; every agent has a phone that answers after 1 s.
+
+    ``prepare`` may change the settings and the database before the server starts.
+    """
     flows = tmp_path / "flows"
     shutil.copytree(REPO / "ivr_flows", flows)
     settings = floor_settings(tmp_path, speed, flows_dir=str(flows))
+    if prepare is not None:
+        settings = await prepare(settings)
     clock = Clock(speed=speed)
     sim = Simulator(SimConfig(
         ami_host="127.0.0.1", ami_port=0, ami_users={DEMO_USER: DEMO_SECRET},

@@ -58,10 +58,12 @@ async def test_health_and_metrics_show_the_live_wires(tmp_path):
             assert set(body["flows"]["loaded"]) >= {"main", "demo"}
             # The shipped flows name only queues and skills the shipped routing config has.
             assert body["flows"]["warnings"] == {}
+            assert body["routing"] == {"suspended": {}}
             async with http.get(f"{floor.web_url}/metrics") as r:
                 text = await r.text()
         assert 'cc_ami_link_up{pbx="sim"} 1.0' in text
         assert 'cc_agents{state="available"} 10.0' in text
         assert "cc_fastagi_sessions_active 0.0" in text
         assert "cc_flow_files_with_warnings 0.0" in text
+        assert "cc_routing_entries_suspended 0.0" in text
         assert 'cc_queue_waiting{queue="sales"} 0.0' in text

@@ -30,7 +30,7 @@ async def admin_env(make_env, database):
     clock = Clock()
     sources = load_routing_sources(ROOT / "config/queues.yaml", ROOT / "config/agents.yaml")
     store = RoutingConfigStore(database)
-    merged, stored = await load_merged(sources, store)
+    merged, stored, _suspended = await load_merged(sources, store)
     routing = RoutingService(merged.config, clock, InteractionLog(database), rng_seed=1)
     await routing.start()
     editor = RoutingConfigEditor(sources, store, routing, clock, merged, stored,
@@ -89,7 +89,7 @@ async def test_admin_adds_a_skill_gives_it_to_an_agent_and_a_queue_routes_to_the
     agent_save = (await env.audit.list(action_prefix="config.agent."))[0]
     assert agent_save.detail["diff"]["changed"]["skills"]["to"]["french"] == 4
     # A restart builds the same configuration from the files and the database.
-    again, _stored = await load_merged(env.editor.sources, env.store)
+    again, _stored, _suspended = await load_merged(env.editor.sources, env.store)
     assert again.config == env.routing.config
     assert again.config.queues["french"].skills == {"french": 2}
 

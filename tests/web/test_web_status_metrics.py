@@ -46,6 +46,10 @@ class RoutingStatus:
         """No flows loaded."""
         return FlowHealth()
 
+    def routing_suspended(self) -> dict[str, list[str]]:
+        """Nothing suspended."""
+        return {}
+
     def floor(self) -> FloorHealth:
         """The routing service's floor, counting how often a scrape asks."""
         self.floor_reads += 1

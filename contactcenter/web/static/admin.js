@@ -183,9 +183,13 @@ async function loadRouting(kind) {
       back.addEventListener("click", () => revert(kind, e));
       td.append(" ", back);
     }
-    const status = e.in_force ? "in force" : (e.enabled ? "not in force" : "disabled");
+    // Suspended: a file edit made this stored entry invalid; it waits for a fixed save.
+    const status = e.suspended
+      ? cc.el("td", `suspended: ${e.suspended.join("; ")}`, { class: "suspended" })
+      : (e.in_force ? "in force" : (e.enabled ? "not in force" : "disabled"));
     return [...summary(kind, e), e.source, status, e.version ? String(e.version) : "file", td];
-  }, (e) => ({ "data-name": e.name, "data-status": e.in_force ? "on" : "off" }));
+  }, (e) => ({ "data-name": e.name,
+               "data-status": e.suspended ? "suspended" : (e.in_force ? "on" : "off") }));
 }
 
 const loadAllRouting = () => Promise.all(Object.keys(ONE).map(loadRouting));
@@ -205,6 +209,7 @@ function showEditor(kind, name, text, version, enabled, isNew) {
 async function openEntry(kind, name) {
   const e = await cc.api("GET", `/api/admin/${kind}/${encodeURIComponent(name)}`);
   showEditor(kind, e.name, e.yaml, e.version, e.enabled, false);
+  if (e.suspended) cc.text("cfg-status", `suspended: ${e.suspended.join("; ")} (save a fixed version)`);
 }
 
 function newEntry(kind) {
