@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from contactcenter.config.schema import Settings
 from contactcenter.doctor.asterisk_conf import AsteriskConf
+from contactcenter.telephony.ami.event_filters import UNUSED_EVENTS
 
 # Classes the server needs (see dialplan/manager_contactcenter.conf for why each is there).
 NEEDED_READ = {"call", "dtmf"}
@@ -35,6 +36,19 @@ def _network(value: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None
         return ipaddress.ip_network(value.strip().replace(" ", ""), strict=False)
     except ValueError:
         return None
+
+
+_EXCLUDED = re.compile(r"eventfilter\((?=[^=]*action\(exclude\))[^=]*name\((\w+)\)")
+
+
+def _event_filter_findings(user: str, items: list, where: str) -> list[Finding]:
+    excluded = {m.group(1) for i in items if (m := _EXCLUDED.match(i.name.replace(" ", "")))}
+    missing = [name for name in UNUSED_EVENTS if name not in excluded]
+    if not missing:
+        return [Finding("ok", f"[{user}] eventfilter drops the events the server ignores", where)]
+    return [Finding("warn", f"[{user}] no eventfilter for {', '.join(missing)}: the PBX sends "
+                    "these events and the server ignores them (add the eventfilter lines of "
+                    "dialplan/manager_contactcenter.conf; Asterisk 20.7 / 21.2 and later)", where)]
 
 
 def check_manager(conf: AsteriskConf, settings: Settings, allowed: list[str]) -> list[Finding]:
@@ -75,6 +89,7 @@ def check_manager(conf: AsteriskConf, settings: Settings, allowed: list[str]) ->
                                    "both pay for each one (dialplan alone doubles the events)", loc))
             elif not bad and not missing:
                 out.append(Finding("ok", f"[{pbx.username}] {kind} = {', '.join(sorted(got))}", loc))
+        out.extend(_event_filter_findings(pbx.username, items, where))
         permits = [i for i in items if i.name.lower() == "permit"]
         if not permits:
             out.append(Finding("fail", f"[{pbx.username}] has no permit line: any host may log in",

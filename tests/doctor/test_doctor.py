@@ -78,6 +78,20 @@ def test_read_classes_the_server_ignores_are_warned_about(tmp_path):
     assert "read lacks dtmf" in out.getvalue()
 
 
+def test_missing_event_filters_are_warned_about(tmp_path):
+    shipped = (REPO / "dialplan/manager_contactcenter.conf").read_text()
+    out = io.StringIO()
+    run_doctor(make_asterisk_dir(tmp_path, shipped), settings(tmp_path), [], out)
+    assert "eventfilter drops the events the server ignores" in out.getvalue()
+    bare = "\n".join(line for line in shipped.splitlines()
+                     if "name(DeviceStateChange)" not in line and "name(DialState)" not in line)
+    d2 = tmp_path / "second"
+    d2.mkdir()
+    out = io.StringIO()
+    assert run_doctor(make_asterisk_dir(d2, bare), settings(tmp_path), [], out) == 0  # a warning
+    assert "no eventfilter for DeviceStateChange, DialState: the PBX sends" in out.getvalue()
+
+
 def test_missing_user_wrong_secret_and_foreign_agi(tmp_path):
     d = make_asterisk_dir(tmp_path, "[someoneelse]\nsecret = x\n",
                           extra_globals="CONTACTCENTER_AGI = agi://10.1.1.1:4573")
