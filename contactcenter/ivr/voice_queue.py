@@ -186,11 +186,11 @@ class _QueuedCall:
         await self._music(True)
 
     async def run(self) -> QueueOutcome:
-        # An agent free at entry: the offer is already waiting. Dial it now, before starting
-        # the tasks below: each task switch waits behind everything else the event loop has
-        # ready, and this is the caller's entry-to-dial time.
-        first = self.o.routing.take_update(self.iid)
-        if first is not None:
+        # An agent free at entry: the offer is already waiting, behind the Entered the same
+        # enqueue call made. Handle what is buffered now, before starting the tasks below:
+        # each task switch waits behind everything else the event loop has ready, and this is
+        # the caller's entry-to-dial time.
+        while (first := self.o.routing.take_update(self.iid)) is not None:
             try:
                 outcome = await self._handle(first)
             except CallHangup:
