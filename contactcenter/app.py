@@ -36,7 +36,6 @@ from contactcenter.recording.service import RecordingService
 from contactcenter.routing.config import RoutingConfig
 from contactcenter.routing.config_editor import RoutingConfigEditor, load_merged
 from contactcenter.routing.config_merge import MergedConfig, load_routing_sources
-from contactcenter.routing.errors import RoutingError
 from contactcenter.routing.service import RoutingService
 from contactcenter.server_hooks import CallSideHooks, IvrActivity
 from contactcenter.server_status import ServerStatus
@@ -49,7 +48,9 @@ from contactcenter.storage.users import UserStore
 from contactcenter.telephony.agi.server import FastAgiServer
 from contactcenter.telephony.ami.client import AmiEndpoint
 from contactcenter.telephony.ami.link import AmiPool, PbxLink
-from contactcenter.telephony.events import ChannelHungUp, ModelResynced
+from contactcenter.telephony.callmodel_core import listens_to
+from contactcenter.telephony.events import ModelResynced
+from contactcenter.unattended_calls import UnattendedCalls, spawner
 from contactcenter.web.agent_control import add_routes as add_agent_routes
 from contactcenter.web.auth import AUTH_KEY, add_auth
 from contactcenter.web.monitoring_api import add_monitoring_routes
@@ -94,9 +95,12 @@ class ContactCenter:
             await self.routing.start()
 
             self.watch = ChannelWatch()
+            self.unattended = UnattendedCalls(self.routing, self.watch, self._model_of,
+                                              spawner(self._tasks))
             self.pool = AmiPool([
                 PbxLink(AmiEndpoint(p.name, p.host, p.port, p.username, p.secret), clock,
-                        subscribers=[self.watch.on_event, self._on_telephony_event])
+                        subscribers=[self.watch.on_event, self.unattended.on_telephony_event,
+                                     self._on_telephony_event])
                 for p in s.asterisk
             ])
             self.recording = RecordingService(
@@ -188,6 +192,7 @@ class ContactCenter:
 
         return handler
 
+    @listens_to(ModelResynced)
     def _on_telephony_event(self, event: Any) -> None:
         if isinstance(event, ModelResynced) and all(  # (the link counts its resync after this)
                 link.link.state == "connected" and (link.resyncs or link.name == event.pbx)
@@ -198,24 +203,11 @@ class ContactCenter:
                 self.callback_dialer.reconcile(live)
             task = asyncio.get_running_loop().create_task(self._reconcile(live))
             self._tasks.append(task)
-        elif isinstance(event, ChannelHungUp) and not event.resync:
-            self._orphan_hung_up(event.uniqueid)
 
-    def _orphan_hung_up(self, uniqueid: str) -> None:
-        """A queued caller hung up while no AGI session held them (after a restart, before the
-        dialplan's AGI retry came back): nobody else will see it, so end their interaction."""
-        rec = self.routing.engine.live.get(uniqueid)
-        if rec is None or rec.channel != "voice" or rec.callback is not None \
-                or self.watch.watching(uniqueid):
-            return
-        log.info("call=%s: hung up with no session holding it; ending its interaction", uniqueid)
-        self._tasks.append(asyncio.get_running_loop().create_task(self._end_orphan(uniqueid)))
-
-    async def _end_orphan(self, uniqueid: str) -> None:
-        try:
-            await self.routing.abandon(uniqueid)  # a connected one is completed instead
-        except RoutingError as exc:  # ended meanwhile by another path
-            log.debug("call=%s: %s", uniqueid, exc)
+    def _model_of(self, pbx: str) -> Any:
+        """The call model of PBX ``pbx`` (None when there is no such link)."""
+        link = next((link for link in self.pool if link.name == pbx), None)
+        return link.model if link is not None else None
 
     async def _reconcile(self, live: list[str]) -> None:
         try:

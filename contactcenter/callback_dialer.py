@@ -41,6 +41,7 @@ from contactcenter.telephony import events as tev
 from contactcenter.telephony.ami import actions
 from contactcenter.telephony.ami.client import AmiActionError
 from contactcenter.telephony.ami.protocol import AmiMessage
+from contactcenter.telephony.callmodel_core import listens_to
 from contactcenter.telephony.originated_leg import OriginatedLeg, leg_channel_id
 
 log = logging.getLogger(__name__)
@@ -134,6 +135,7 @@ class CallbackDialer:
                 self.forget(leg)
                 self._spawn(self._hangup(leg))
 
+    @listens_to(tev.OriginateResult, tev.ChannelStateChanged, tev.ChannelHungUp)
     def on_telephony_event(self, event: object) -> None:
         """Call-model subscriber of every PBX link: Originate outcomes and ringing."""
         if isinstance(event, tev.OriginateResult):

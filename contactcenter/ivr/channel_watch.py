@@ -15,6 +15,7 @@ import asyncio
 from dataclasses import dataclass, field
 
 from contactcenter.telephony import events as ev
+from contactcenter.telephony.callmodel_core import listens_to
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +74,7 @@ class ChannelWatch:
             self._legs[leg_uniqueid] = feed
         return feed.leg_gone
 
+    @listens_to(ev.DialEnded, ev.DialStarted, ev.ChannelHungUp, ev.DtmfReceived)
     def on_event(self, event: object) -> None:
         """Subscriber for ``PbxLink.subscribe``: deliver the events a watcher waits for."""
         if isinstance(event, ev.DialEnded) and event.caller_uniqueid:

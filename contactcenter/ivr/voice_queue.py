@@ -127,6 +127,13 @@ class VoiceQueue:
         state = self.routing.state_of(uid)
         if state is None:
             return None
+        if state is InteractionState.OFFERED:
+            settled = await self._settle_dial_made_while_away(call, uid)
+            if settled is not None:
+                return settled
+            state = self.routing.state_of(uid)
+            if state is None:
+                return QueueOutcome("abandoned", detail="ended while the server was away")
         if state.value not in ("waiting", "offered"):
             log.info("queue call=%s: back after a restart in state %s; closing it", uid, state)
             try:
@@ -140,6 +147,33 @@ class VoiceQueue:
         self.watch.watch(uid)  # before the re-attach: an offer is dialled at once
         await self.routing.enqueue(Interaction(channel="voice", queue=queue, id=uid))
         return await self._hold(call, uid, queue, None)  # type: ignore[arg-type]
+
+    async def _settle_dial_made_while_away(self, call: CallControl,
+                                           iid: str) -> QueueOutcome | None:
+        """The caller is back while their interaction is offered: if the Dial of that very
+        offer ran to its end while the server was away (the old process had sent it; Asterisk
+        carried on), report how it ended. Answered: the talk is over, so the interaction is
+        completed and the agent goes to wrap-up (returns the outcome). Not answered: the offer
+        failed and the caller waits again (returns None). A Dial of this offer that never
+        started (CC_OFFER differs) leaves it to be dialled now (None)."""
+        offer_id = self.routing.offer_of(iid)
+        if offer_id is None:
+            return None
+        status = await call.get_variable("DIALSTATUS")
+        if not status or await call.get_variable("CC_OFFER") != offer_number(offer_id):
+            return None
+        if status != "ANSWER":
+            log.info("queue call=%s: its dial ended %s while the server was away", iid, status)
+            await self.routing.offer_failed(offer_id, FAILED_STATUS.get(status, "no-answer"))
+            return None
+        log.info("queue call=%s: answered while the server was away; the talk is over", iid)
+        try:
+            await self.routing.offer_answered(offer_id)
+        except RoutingError:
+            pass  # already known as answered (AMI saw it: UnattendedCalls)
+        await self.routing.complete(iid)
+        await _clear_resume(call)
+        return QueueOutcome("connected", detail="answered while the server was away")
 
     async def _hold(self, call: VoiceCall, iid: str, queue: str,
                     max_wait_s: float | None) -> QueueOutcome:
@@ -156,6 +190,11 @@ class VoiceQueue:
             return outcome
         finally:
             self.watch.forget(iid)
+
+
+def offer_number(offer_id: str) -> str:
+    """The per-interaction number of an offer (``<interaction id>#<n>``): id-like for MSet."""
+    return offer_id.rpartition("#")[2]
 
 
 async def _clear_resume(call: CallControl) -> None:
@@ -338,10 +377,14 @@ class _QueuedCall:
             if not self.settled:
                 await self.settle()
             return None
-        # One round trip for all three (ids only: set_variables refuses anything else), first,
-        # so CC_RESUME is set before anything else happens on the channel.
+        # One round trip for all (ids only: set_variables refuses anything else), first, so
+        # CC_RESUME is set before anything else happens on the channel. CC_OFFER and the
+        # emptied DIALSTATUS let a caller who comes back after a restart tell whether this
+        # very Dial was answered while the server was away (see resume).
         await self.call.set_variables({"CC_RESUME": "1", "CC_INTERACTION": self.iid,
-                                       "CC_AGENT": offer.agent_id})
+                                       "CC_AGENT": offer.agent_id,
+                                       "CC_OFFER": offer_number(offer.offer_id),
+                                       "DIALSTATUS": ""})
         self.settled = True
         hooks = self.o.hooks
         if hooks is not None:

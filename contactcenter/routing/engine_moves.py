@@ -130,7 +130,8 @@ class EngineMoves(EngineState):
             raise NotFound(f"no recently exited interaction {iid!r}")
         rec = item[1]
         self.live[iid] = rec
-        self.stats[rec.queue].exited -= 1  # it did not leave after all
+        stats = self.stats[rec.queue]  # it did not leave after all (if it left today)
+        stats.exited = max(0, stats.exited - 1)
         return rec
 
     def _close(self, rec: Live, state: IS) -> None:

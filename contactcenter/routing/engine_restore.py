@@ -17,8 +17,14 @@ from contactcenter.domain.routing_events import (
 )
 from contactcenter.domain.routing_records import AgentRecord, InteractionRecord
 from contactcenter.domain.skills import relax, requirement
-from contactcenter.routing.agent_state import AgentRuntime, Slot
-from contactcenter.routing.engine_state import CHANNELS, Live
+from contactcenter.routing.agent_state import AgentRuntime, Slot, step
+from contactcenter.routing.engine_state import (
+    CHANNELS,
+    REOPEN_KEPT,
+    REOPEN_WINDOW_S,
+    RING_GRACE_S,
+    Live,
+)
 from contactcenter.routing.engine_timers import EngineTimers
 
 
@@ -27,16 +33,24 @@ class EngineRestore(EngineTimers):
     lines in order."""
 
     def restore(
-        self, agents: Iterable[AgentRecord], interactions: Iterable[InteractionRecord], now: float
+        self, agents: Iterable[AgentRecord], interactions: Iterable[InteractionRecord], now: float,
+        exited: Iterable[InteractionRecord] = (),
     ) -> list[RoutingEvent]:
         """Rebuild from stored rows: agents first, then open interactions in line order.
 
-        Offers that were ringing are void (the dial died with the old process): the
-        interaction goes back to its place and the agent is freed, not paused. A wrap-up in
+        A voice call's offer that was ringing stays offered to the same agent, who stays
+        reserved: Asterisk carries on with the Dial when the server goes away (the agent may
+        answer and talk before the caller's AGI comes back, which only happens when Dial
+        returns), and the telephony side settles it (``UnattendedCalls``, ``VoiceQueue.resume``);
+        its ring safety timer counts from now. Other offers are void (a callback's legs are
+        found again by the dialer, a chat or ticket offer is re-made): the interaction goes back
+        to its place and the agent is freed, not paused. A wrap-up in
         progress is restored with its remaining time (counted from when it started); one whose
         time ran out meanwhile ends at once as timed out (``WrapupDone`` without disposition).
+        ``exited``: rows of interactions that left a queue lately (see ``restore_exits``).
         """
         self._begin(now)
+        self.restore_exits(exited)
         overdue: list[tuple[AgentRuntime, Slot, float]] = []
         for row in agents:
             agent = self.agents.get(row.agent_id)
@@ -59,12 +73,14 @@ class EngineRestore(EngineTimers):
         rows = sorted(interactions, key=lambda r: (-r.priority, r.arrived_at, r.seq))
         for row in rows:
             self._seq = max(self._seq, row.seq)
-        # Connected ones first: they hold agents' capacity before anyone is matched.
+        # Connected ones and ringing calls first: they hold agents' capacity before anyone is
+        # matched.
+        held = (IS.CONNECTED.value, IS.OFFERED.value)
         for row in rows:
-            if row.state == IS.CONNECTED.value:
+            if row.state in held:
                 self._restore_one(row)
         for row in rows:
-            if row.state != IS.CONNECTED.value:
+            if row.state not in held:
                 self._restore_one(row)
         for agent in self.agents.values():
             self._fill(agent)
@@ -98,32 +114,9 @@ class EngineRestore(EngineTimers):
         return None
 
     def _restore_one(self, row: InteractionRecord) -> None:
-        queue = self.queues.get(row.queue)
-        if queue is None or row.id in self.live:
+        if row.queue not in self.queues or row.id in self.live:
             return
-        base = requirement(queue.skills, row.skills)
-        req = base
-        if 0 <= row.relax_step < len(queue.relaxation):
-            st = queue.relaxation[row.relax_step]
-            req = relax(base, st.lower_by, st.drop)
-        cb = CallbackRequest(**row.callback) if row.callback else None
-        rec = Live(
-            id=row.id,
-            channel=row.channel,
-            queue=row.queue,
-            priority=row.priority,
-            skills=dict(row.skills),
-            data=dict(row.data),
-            callback=cb,
-            arrived_at=row.arrived_at,
-            queue_entered_at=row.queue_entered_at,
-            seq=row.seq,
-            base_req=base,
-            req=req,
-            relax_step=row.relax_step,
-            attempts=row.attempts,
-            offers=row.offers,
-        )
+        rec = self._live_from(row)
         self.live[rec.id] = rec
         agent = self.agents.get(row.agent_id or "")
         if row.state == IS.CONNECTED.value and agent is not None and row.offer_id:
@@ -135,9 +128,72 @@ class EngineRestore(EngineTimers):
             rec.connected_at = row.connected_at
             self._touch(rec)
             self._agent_changed(agent)
+        elif row.state == IS.OFFERED.value and self._restore_ringing(rec, row):
+            pass
         elif row.state == IS.SCHEDULED.value and row.retry_at is not None:
             rec.state, rec.retry_at = IS.SCHEDULED, row.retry_at
             rec.gen += 1
             self._timer(row.retry_at, "retry", rec.id, rec.gen)
         else:
             self._enter_line(rec)
+
+    def _restore_ringing(self, rec: Live, row: InteractionRecord) -> bool:
+        """Keep a voice call's ringing offer (see ``restore``); False when it cannot be kept
+        (a callback, a chat or ticket, an agent gone, logged out or without room)."""
+        agent = self.agents.get(row.agent_id or "")
+        if (rec.channel != "voice" or rec.callback is not None or agent is None
+                or not row.offer_id or row.offer_id in self.offers
+                or not agent.ready_for(rec.channel)):
+            return False
+        self._take_slot(agent, Slot(rec.id, rec.channel, rec.queue, row.offer_id,
+                                    step(agent.presence, "reserve"), self._now))
+        self.offers[row.offer_id] = rec.id
+        rec.state, rec.agent_id, rec.offer_id = IS.OFFERED, agent.id, row.offer_id
+        self._timer(self._now + self.queues[rec.queue].ring_timeout_s + RING_GRACE_S, "ring",
+                    row.offer_id)
+        self._touch(rec)
+        self._agent_changed(agent)
+        return True
+
+    def _live_from(self, row: InteractionRecord) -> Live:
+        """The engine's record of a stored interaction row (its queue must exist)."""
+        queue = self.queues[row.queue]
+        base = requirement(queue.skills, row.skills)
+        req = base
+        if 0 <= row.relax_step < len(queue.relaxation):
+            st = queue.relaxation[row.relax_step]
+            req = relax(base, st.lower_by, st.drop)
+        return Live(
+            id=row.id,
+            channel=row.channel,
+            queue=row.queue,
+            priority=row.priority,
+            skills=dict(row.skills),
+            data=dict(row.data),
+            callback=CallbackRequest(**row.callback) if row.callback else None,
+            arrived_at=row.arrived_at,
+            queue_entered_at=row.queue_entered_at,
+            seq=row.seq,
+            base_req=base,
+            req=req,
+            relax_step=row.relax_step,
+            attempts=row.attempts,
+            offers=row.offers,
+        )
+
+    def restore_exits(self, rows: Iterable[InteractionRecord]) -> None:
+        """Remember again the interactions that left a queue shortly before the restart (rows
+        in state ``exited``, oldest first), so that their customer can still ask for a
+        callback and keep their place (``request_callback`` reopens them). A callback whose
+        attempts ran out is not one of them."""
+        for row in sorted(rows, key=lambda r: r.updated_at):
+            if (row.state != IS.EXITED.value or row.callback is not None
+                    or row.queue not in self.queues or row.id in self.live):
+                continue
+            rec = self._live_from(row)
+            rec.state = IS.EXITED
+            self._exited[rec.id] = (row.updated_at, rec)
+            self._exited.move_to_end(rec.id)
+        while self._exited and (len(self._exited) > REOPEN_KEPT or next(
+                iter(self._exited.values()))[0] < self._now - REOPEN_WINDOW_S):
+            self._exited.popitem(last=False)

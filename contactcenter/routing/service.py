@@ -161,7 +161,9 @@ class RoutingService:
         stream = _Stream()
         self._streams[iid] = stream
         try:
-            events = self.engine.enqueue(replace(interaction, id=iid), now)
+            # (replace() runs every check of the interaction again: only when an id was made)
+            item = interaction if interaction.id == iid else replace(interaction, id=iid)
+            events = self.engine.enqueue(item, now)
         except Exception:
             del self._streams[iid]
             raise
@@ -239,6 +241,11 @@ class RoutingService:
         """The state of an open interaction; None when unknown or finished."""
         rec = self.engine.live.get(iid)
         return rec.state if rec else None
+
+    def offer_of(self, iid: str) -> str | None:
+        """The id of the offer an open interaction is in (offered or connected); else None."""
+        rec = self.engine.live.get(iid)
+        return rec.offer_id if rec else None
 
     def queue_of(self, iid: str) -> str | None:
         """The queue an open interaction is in (waiting, offered or connected); None if none."""

@@ -28,13 +28,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from contactcenter.telephony import events as ev
-from contactcenter.telephony.ami.protocol import AmiMessage
+from contactcenter.telephony.ami.protocol import AmiMessage, header
 from contactcenter.telephony.callmodel_core import (
     DEFAULT_KEPT_PREFIXES,
     DEFAULT_KEPT_VARS,
     CallModelCore,
     event_time,
-    header_value,
     to_int,
 )
 from contactcenter.telephony.callmodel_resync import reconcile
@@ -42,11 +41,14 @@ from contactcenter.telephony.callmodel_state import (
     Bridge,
     Channel,
     Snapshot,
-    SnapshotChannel,
+    channel_block,
     known,
 )
 
 __all__ = ["DEFAULT_KEPT_PREFIXES", "DEFAULT_KEPT_VARS", "CallModel"]
+
+_UID = "\nUniqueid:"
+_BRIDGE = "\nBridgeUniqueid:"
 
 
 class CallModel(CallModelCore):
@@ -79,47 +81,44 @@ class CallModel(CallModelCore):
         }
 
     # ------------------------------------------------------------------ event handlers
+    # Headers are read with ``header`` (one find each, see _UID...), and only those a change
+    # needs; an event no subscriber wants is not built (``listeners``), nor its time parsed.
 
     def _on_newchannel(self, msg: AmiMessage) -> None:
-        uid = msg.get("Uniqueid")
+        uid = header(msg, _UID)
         if not uid or uid in self.channels:
             return  # already known (e.g. found by a resync before its Newchannel arrived)
         if self._ended_in_window is not None and uid in self._ended_in_window:
             return
         ts = event_time(msg, self.clock)
-        chan = SnapshotChannel.from_message(msg).to_channel(ts)
-        self._add_channel(chan, ts, False)
+        self._add_channel(Channel.from_message(msg, ts), ts, False)
 
     def _on_newstate(self, msg: AmiMessage) -> None:
-        chan = self._channel_of(msg)
+        _, state_s, desc, *_, uid, lid = channel_block(msg)
+        chan = self._live(uid, lid, msg)
         if chan is None:
             return
-        state = to_int(msg.get("ChannelState"))
+        state = to_int(state_s)
         if state == chan.state:
             return
         chan.state = state
-        chan.state_desc = msg.get("ChannelStateDesc") or ""
-        self.publish(
-            ev.ChannelStateChanged(
+        chan.state_desc = desc or ""
+        if subs := self.listeners(ev.ChannelStateChanged):
+            self.deliver(subs, ev.ChannelStateChanged(
                 self.pbx,
                 chan.uniqueid,
                 chan.name,
                 state,
                 chan.state_desc,
                 event_time(msg, self.clock),
-            )
-        )
+            ))
 
     def _on_callerid(self, msg: AmiMessage) -> None:
-        chan = self._channel_of(msg)
+        block = channel_block(msg)
+        chan = self._live(block[10], block[11], msg)
         if chan is None:
             return
-        new = (
-            known(msg.get("CallerIDNum")),
-            known(msg.get("CallerIDName")),
-            known(msg.get("ConnectedLineNum")),
-            known(msg.get("ConnectedLineName")),
-        )
+        new = (known(block[3]), known(block[4]), known(block[5]), known(block[6]))
         old = (chan.caller_id_num, chan.caller_id_name, chan.connected_num, chan.connected_name)
         if new == old:
             return
@@ -127,82 +126,75 @@ class CallModel(CallModelCore):
         call = self.calls.get(chan.linkedid)
         if call is not None and call.first_channel == chan.uniqueid:
             call.caller_id_num, call.caller_id_name = new[0], new[1]
-        self.publish(
-            ev.ChannelCallerIdChanged(
+        if subs := self.listeners(ev.ChannelCallerIdChanged):
+            self.deliver(subs, ev.ChannelCallerIdChanged(
                 self.pbx, chan.uniqueid, chan.name, *new, timestamp=event_time(msg, self.clock)
-            )
-        )
+            ))
 
     def _on_newexten(self, msg: AmiMessage) -> None:
-        # A sixth of all events: read the wire text directly instead of four get() calls.
-        raw = msg.raw
-        if not raw:
-            chan = self.channels.get(msg.get("Uniqueid") or "")
-            if chan is not None:
-                chan.context = msg.get("Context") or chan.context
-                chan.exten = msg.get("Exten") or chan.exten
-                chan.application = msg.get("Application") or chan.application
-            return
-        chan = self.channels.get(header_value(raw, "\nUniqueid: ") or "")
+        chan = self.channels.get(header(msg, _UID) or "")
         if chan is not None:
-            chan.context = header_value(raw, "\nContext: ") or chan.context
-            chan.exten = header_value(raw, "\nExten: ") or chan.exten
-            chan.application = header_value(raw, "\nApplication: ") or chan.application
+            chan.context = header(msg, "\nContext:") or chan.context
+            chan.exten = header(msg, "\nExten:") or chan.exten
+            chan.application = header(msg, "\nApplication:") or chan.application
 
     def _on_hangup(self, msg: AmiMessage) -> None:
-        chan = self.channels.get(msg.get("Uniqueid") or "")
+        chan = self.channels.get(header(msg, _UID) or "")
         if chan is None:
             return
         self._end_channel(
             chan,
-            to_int(msg.get("Cause")),
-            msg.get("Cause-txt") or "",
+            to_int(header(msg, "\nCause:")),
+            header(msg, "\nCause-txt:") or "",
             event_time(msg, self.clock),
             False,
         )
 
     def _on_dialbegin(self, msg: AmiMessage) -> None:
-        dest = self._channel_of(msg, "Dest")
+        *_, uid, lid = channel_block(msg, dest=True)
+        dest = self._live(uid, lid, msg)
         if dest is None:
             return
-        caller = self.channels.get(msg.get("Uniqueid") or "")
-        self.publish(
-            ev.DialStarted(
-                self.pbx,
-                caller.uniqueid if caller else None,
-                caller.name if caller else None,
-                dest.uniqueid,
-                dest.name,
-                msg.get("DialString") or "",
-                dest.linkedid,
-                event_time(msg, self.clock),
-            )
-        )
+        if not (subs := self.listeners(ev.DialStarted)):
+            return
+        caller = self.channels.get(header(msg, _UID) or "")
+        self.deliver(subs, ev.DialStarted(
+            self.pbx,
+            caller.uniqueid if caller else None,
+            caller.name if caller else None,
+            dest.uniqueid,
+            dest.name,
+            header(msg, "\nDialString:") or "",
+            dest.linkedid,
+            event_time(msg, self.clock),
+        ))
 
     def _on_dialend(self, msg: AmiMessage) -> None:
-        dest = self._channel_of(msg, "Dest")
+        *_, uid, lid = channel_block(msg, dest=True)
+        dest = self._live(uid, lid, msg)
         if dest is None:
             return
-        status = msg.get("DialStatus") or ""
+        status = header(msg, "\nDialStatus:") or ""
         dest.dial_status = status
-        caller = self.channels.get(msg.get("Uniqueid") or "")
-        self.publish(
-            ev.DialEnded(
-                self.pbx,
-                caller.uniqueid if caller else None,
-                dest.uniqueid,
-                dest.name,
-                status,
-                dest.linkedid,
-                event_time(msg, self.clock),
-            )
-        )
+        if not (subs := self.listeners(ev.DialEnded)):
+            return
+        caller = self.channels.get(header(msg, _UID) or "")
+        self.deliver(subs, ev.DialEnded(
+            self.pbx,
+            caller.uniqueid if caller else None,
+            dest.uniqueid,
+            dest.name,
+            status,
+            dest.linkedid,
+            event_time(msg, self.clock),
+        ))
 
     def _bridge(self, msg: AmiMessage) -> Bridge:
-        bid = msg.get("BridgeUniqueid") or ""
+        bid = header(msg, _BRIDGE) or ""
         bridge = self.bridges.get(bid)
         if bridge is None:
-            bridge = Bridge(bid, msg.get("BridgeType") or "", msg.get("BridgeTechnology") or "")
+            bridge = Bridge(bid, header(msg, "\nBridgeType:") or "",
+                            header(msg, "\nBridgeTechnology:") or "")
             self.bridges[bid] = bridge
         return bridge
 
@@ -214,92 +206,72 @@ class CallModel(CallModelCore):
         if chan is None:
             return
         bridge = self._bridge(msg)
-        ts = event_time(msg, self.clock)
         if chan.bridge_id is not None and chan.bridge_id != bridge.bridge_id:
-            self._leave_bridge(chan, ts, False)
+            self._leave_bridge(chan, event_time(msg, self.clock), False)
         if self._bridged_in_window is not None:
             self._bridged_in_window.add(chan.uniqueid)
         if chan.bridge_id == bridge.bridge_id:
             return
         chan.bridge_id = bridge.bridge_id
         bridge.channels.add(chan.uniqueid)
-        self.publish(
-            ev.BridgeJoined(self.pbx, bridge.bridge_id, chan.uniqueid, chan.name, chan.linkedid, ts)
-        )
-
-    def _leave_bridge(self, chan: Channel, ts: float, resync: bool) -> None:
-        bid = chan.bridge_id
-        if bid is None:
-            return
-        chan.bridge_id = None
-        bridge = self.bridges.get(bid)
-        if bridge is not None:
-            bridge.channels.discard(chan.uniqueid)
-        self.publish(
-            ev.BridgeLeft(self.pbx, bid, chan.uniqueid, chan.name, chan.linkedid, ts, resync)
-        )
+        if subs := self.listeners(ev.BridgeJoined):
+            self.deliver(subs, ev.BridgeJoined(
+                self.pbx, bridge.bridge_id, chan.uniqueid, chan.name, chan.linkedid,
+                event_time(msg, self.clock)))
 
     def _on_bridgeleave(self, msg: AmiMessage) -> None:
-        chan = self.channels.get(msg.get("Uniqueid") or "")
-        if chan is None or chan.bridge_id != msg.get("BridgeUniqueid"):
+        chan = self.channels.get(header(msg, _UID) or "")
+        if chan is None or chan.bridge_id != header(msg, _BRIDGE):
             return
         if self._bridged_in_window is not None:
             self._bridged_in_window.add(chan.uniqueid)
-        self._leave_bridge(chan, event_time(msg, self.clock), False)
+        self._leave_bridge(chan, self._time_if(ev.BridgeLeft, msg), False)
 
     def _on_bridgedestroy(self, msg: AmiMessage) -> None:
-        bridge = self.bridges.pop(msg.get("BridgeUniqueid") or "", None)
-        if bridge is None:
+        bridge = self.bridges.pop(header(msg, _BRIDGE) or "", None)
+        if bridge is None or not bridge.channels:
             return
-        ts = event_time(msg, self.clock)
+        ts = self._time_if(ev.BridgeLeft, msg)
         for uid in list(bridge.channels):
             chan = self.channels.get(uid)
             if chan is not None and chan.bridge_id == bridge.bridge_id:
                 self._leave_bridge(chan, ts, False)
 
     def _on_varset(self, msg: AmiMessage) -> None:
-        # A third of all events, nearly all dropped here: find the name without get().
-        raw = msg.raw
-        i = raw.find("\nVariable: ") if raw else -1
-        if i >= 0:
-            name = raw[i + 11 : raw.find("\n", i + 11)]
-        else:
-            name = msg.get("Variable") or ""
+        name = header(msg, "\nVariable:") or ""
         if name not in self.kept_vars and not name.startswith(self.kept_prefixes):
             return
-        chan = self.channels.get(msg.get("Uniqueid") or "")
+        chan = self.channels.get(header(msg, _UID) or "")
         if chan is not None:
-            chan.vars[name] = msg.get("Value") or ""
+            chan.vars[name] = header(msg, "\nValue:") or ""
 
     def _on_dtmfend(self, msg: AmiMessage) -> None:
-        chan = self.channels.get(msg.get("Uniqueid") or "")
-        if chan is None:
+        chan = self.channels.get(header(msg, _UID) or "")
+        if chan is None or not (subs := self.listeners(ev.DtmfReceived)):
             return
-        self.publish(
-            ev.DtmfReceived(
-                self.pbx,
-                chan.uniqueid,
-                chan.name,
-                msg.get("Digit") or "",
-                to_int(msg.get("DurationMs")),
-                msg.get("Direction") or "",
-                event_time(msg, self.clock),
-            )
-        )
+        self.deliver(subs, ev.DtmfReceived(
+            self.pbx,
+            chan.uniqueid,
+            chan.name,
+            header(msg, "\nDigit:") or "",
+            to_int(header(msg, "\nDurationMs:")),
+            header(msg, "\nDirection:") or "",
+            event_time(msg, self.clock),
+        ))
 
     def _on_localbridge(self, msg: AmiMessage) -> None:
-        one = self.channels.get(msg.get("LocalOneUniqueid") or "")
-        two = self.channels.get(msg.get("LocalTwoUniqueid") or "")
+        one = self.channels.get(header(msg, "\nLocalOneUniqueid:") or "")
+        two = self.channels.get(header(msg, "\nLocalTwoUniqueid:") or "")
         if one is None or two is None:
             return
         one.local_peer, two.local_peer = two.uniqueid, one.uniqueid
-        self.publish(
-            ev.LocalPairLinked(self.pbx, one.uniqueid, two.uniqueid, event_time(msg, self.clock))
-        )
+        if subs := self.listeners(ev.LocalPairLinked):
+            self.deliver(subs, ev.LocalPairLinked(
+                self.pbx, one.uniqueid, two.uniqueid, event_time(msg, self.clock)))
 
     def _on_rename(self, msg: AmiMessage) -> None:
-        chan = self.channels.get(msg.get("Uniqueid") or "")
-        new = msg.get("Newname") or ""
+        chan = self.channels.get(header(msg, _UID) or "")
+        new = header(msg, "\nNewname:") or ""
         if chan is None or not new or new == chan.name:
             return
         old = chan.name
@@ -307,67 +279,63 @@ class CallModel(CallModelCore):
             del self.by_name[old]
         chan.name = new
         self.by_name[new] = chan.uniqueid
-        self.publish(
-            ev.ChannelRenamed(self.pbx, chan.uniqueid, old, new, event_time(msg, self.clock))
-        )
+        if subs := self.listeners(ev.ChannelRenamed):
+            self.deliver(subs, ev.ChannelRenamed(
+                self.pbx, chan.uniqueid, old, new, event_time(msg, self.clock)))
 
     def _on_mixmonitorstart(self, msg: AmiMessage) -> None:
-        chan = self.channels.get(msg.get("Uniqueid") or "")
+        chan = self.channels.get(header(msg, _UID) or "")
         if chan is None:
             return
         chan.recording = True
-        self.publish(
-            ev.RecordingStarted(
+        if subs := self.listeners(ev.RecordingStarted):
+            self.deliver(subs, ev.RecordingStarted(
                 self.pbx,
                 chan.uniqueid,
                 chan.name,
                 chan.vars.get("MIXMONITOR_FILENAME"),
                 event_time(msg, self.clock),
-            )
-        )
+            ))
 
     def _on_mixmonitorstop(self, msg: AmiMessage) -> None:
-        chan = self.channels.get(msg.get("Uniqueid") or "")
+        chan = self.channels.get(header(msg, _UID) or "")
         if chan is None or not chan.recording:
             return
         chan.recording = False
-        self.publish(
-            ev.RecordingStopped(
+        if subs := self.listeners(ev.RecordingStopped):
+            self.deliver(subs, ev.RecordingStopped(
                 self.pbx,
                 chan.uniqueid,
                 chan.name,
                 chan.vars.get("MIXMONITOR_FILENAME"),
                 event_time(msg, self.clock),
-            )
-        )
+            ))
 
     def _on_chanspystart(self, msg: AmiMessage) -> None:
-        self.publish(
-            ev.SpyStarted(
+        if subs := self.listeners(ev.SpyStarted):
+            self.deliver(subs, ev.SpyStarted(
                 self.pbx,
                 msg.get("SpyerUniqueid") or "",
                 msg.get("SpyerChannel") or "",
                 msg.get("SpyeeUniqueid") or "",
                 msg.get("SpyeeChannel") or "",
                 event_time(msg, self.clock),
-            )
-        )
+            ))
 
     def _on_chanspystop(self, msg: AmiMessage) -> None:
-        self.publish(
-            ev.SpyStopped(
+        if subs := self.listeners(ev.SpyStopped):
+            self.deliver(subs, ev.SpyStopped(
                 self.pbx,
                 msg.get("SpyerUniqueid") or "",
                 msg.get("SpyerChannel") or "",
                 msg.get("SpyeeUniqueid"),
                 msg.get("SpyeeChannel"),
                 event_time(msg, self.clock),
-            )
-        )
+            ))
 
     def _on_originateresponse(self, msg: AmiMessage) -> None:
-        self.publish(
-            ev.OriginateResult(
+        if subs := self.listeners(ev.OriginateResult):
+            self.deliver(subs, ev.OriginateResult(
                 self.pbx,
                 msg.get("ActionID"),
                 msg.get("Response") == "Success",
@@ -375,8 +343,11 @@ class CallModel(CallModelCore):
                 msg.get("Channel") or "",
                 known(msg.get("Uniqueid")),
                 event_time(msg, self.clock),
-            )
-        )
+            ))
+
+    def _time_if(self, cls: type, msg: AmiMessage) -> float:
+        """The event's time when someone wants a ``cls`` event, else 0.0 (never published)."""
+        return event_time(msg, self.clock) if self.listeners(cls) else 0.0
 
     # ------------------------------------------------------------------ resync
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from typing import Any, Self, SupportsIndex, TypeVar
 
 from contactcenter.domain.clock import Clock
 from contactcenter.telephony import events as ev
-from contactcenter.telephony.ami.protocol import AmiMessage
+from contactcenter.telephony.ami.protocol import AmiMessage, header, header_value
 from contactcenter.telephony.callmodel_state import (
     Bridge,
     Call,
@@ -22,8 +23,11 @@ __all__ = [
     "DEFAULT_KEPT_PREFIXES",
     "DEFAULT_KEPT_VARS",
     "CallModelCore",
+    "SubscriberList",
     "event_time",
+    "header",
     "header_value",
+    "listens_to",
     "to_int",
 ]
 
@@ -34,19 +38,94 @@ DEFAULT_KEPT_VARS = frozenset(
 )
 DEFAULT_KEPT_PREFIXES = ("CC_",)
 
+_TIMESTAMP = "\nTimestamp:"
+_UNIQUEID = "\nUniqueid:"
+_LINKEDID = "\nLinkedid:"
 
-def header_value(raw: str, needle: str) -> str | None:
-    """Value of the header ``needle`` ("\\nName: ") in an AmiMessage.raw text, else None."""
-    i = raw.find(needle)
-    if i < 0:
-        return None
-    i += len(needle)
-    return raw[i : raw.find("\n", i)]
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def listens_to(*types: type) -> Callable[[_F], _F]:
+    """Declare the only telephony event types a model subscriber acts on.
+
+    The model then calls it for those alone, and does not even build an event that no
+    subscriber wants. A subscriber without the mark gets every event.
+    """
+
+    def mark(fn: _F) -> _F:
+        fn.telephony_events = types  # type: ignore[attr-defined]
+        return fn
+
+    return mark
+
+
+def _wants(fn: ev.Subscriber, cls: type) -> bool:
+    types = getattr(fn, "telephony_events", None)  # bound methods read their function's
+    return types is None or issubclass(cls, types)
+
+
+class SubscriberList(list[ev.Subscriber]):
+    """The model's subscribers, in delivery order; any change drops the per-type routes."""
+
+    def __init__(self, items: Iterable[ev.Subscriber], routes: dict[type, Any]) -> None:
+        super().__init__(items)
+        self._routes = routes
+
+    def _changed(self) -> None:
+        self._routes.clear()
+
+    def append(self, fn: ev.Subscriber) -> None:
+        self._changed()
+        super().append(fn)
+
+    def extend(self, fns: Iterable[ev.Subscriber]) -> None:
+        self._changed()
+        super().extend(fns)
+
+    def insert(self, index: SupportsIndex, fn: ev.Subscriber) -> None:
+        self._changed()
+        super().insert(index, fn)
+
+    def remove(self, fn: ev.Subscriber) -> None:
+        self._changed()
+        super().remove(fn)
+
+    def pop(self, index: SupportsIndex = -1) -> ev.Subscriber:
+        self._changed()
+        return super().pop(index)
+
+    def clear(self) -> None:
+        self._changed()
+        super().clear()
+
+    def sort(self, *args: Any, **kwargs: Any) -> None:
+        self._changed()
+        super().sort(*args, **kwargs)
+
+    def reverse(self) -> None:
+        self._changed()
+        super().reverse()
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        self._changed()
+        super().__setitem__(index, value)
+
+    def __delitem__(self, index: Any) -> None:
+        self._changed()
+        super().__delitem__(index)
+
+    def __iadd__(self, fns: Iterable[ev.Subscriber]) -> Self:  # type: ignore[override]
+        self._changed()
+        return super().__iadd__(fns)  # type: ignore[return-value]
+
+    def __imul__(self, n: SupportsIndex) -> Self:  # type: ignore[override]
+        self._changed()
+        return super().__imul__(n)  # type: ignore[return-value]
 
 
 def event_time(msg: AmiMessage, clock: Clock) -> float:
     """The event's Timestamp header, else the clock's time."""
-    raw = msg.get("Timestamp")
+    raw = header(msg, _TIMESTAMP)
     if raw:
         try:
             return float(raw)
@@ -77,7 +156,10 @@ class CallModelCore:
         kept_prefixes: tuple[str, ...] = DEFAULT_KEPT_PREFIXES,
     ) -> None:
         self.pbx = pbx
-        self.subscribers: list[ev.Subscriber] = list(subscribers)
+        # Per event type, the subscribers that want it (see listens_to); an empty tuple means
+        # nobody does, and the event is not even built.
+        self._routes: dict[type, tuple[ev.Subscriber, ...]] = {}
+        self._subscribers = SubscriberList(subscribers, self._routes)
         self.clock = clock or Clock()
         self.kept_vars = frozenset(kept_vars)
         self.kept_prefixes = tuple(kept_prefixes)
@@ -101,6 +183,24 @@ class CallModelCore:
     def _event_handlers(self) -> dict[str, Callable[[AmiMessage], None]]:
         """AMI event name -> handler; ``CallModel`` maps the events it follows."""
         return {}
+
+    @property
+    def subscribers(self) -> SubscriberList:
+        """Typed-event subscribers, called in this order (a plain list to append to)."""
+        return self._subscribers
+
+    @subscribers.setter
+    def subscribers(self, fns: Iterable[ev.Subscriber]) -> None:
+        self._routes.clear()
+        self._subscribers = SubscriberList(fns, self._routes)
+
+    def listeners(self, cls: type) -> tuple[ev.Subscriber, ...]:
+        """The subscribers that want events of type ``cls`` (empty: do not build one)."""
+        subs = self._routes.get(cls)
+        if subs is None:
+            subs = self._routes[cls] = tuple(
+                fn for fn in self._subscribers if _wants(fn, cls))
+        return subs
 
     def channel(self, uniqueid: str) -> Channel | None:
         """The live channel with this Uniqueid."""
@@ -135,12 +235,10 @@ class CallModelCore:
 
     # ------------------------------------------------------------------ feeding
 
-    def apply(self, msg: AmiMessage) -> None:
-        """Apply one AMI event; events the model does not track are ignored."""
-        raw = msg.raw
-        if raw and raw.startswith("\nEvent: "):
-            name = raw[8 : raw.find("\n", 8)]
-        else:
+    def apply(self, msg: AmiMessage, name: str | None = None) -> None:
+        """Apply one AMI event (``name``: its Event header, when the caller has read it);
+        events the model does not track are ignored."""
+        if name is None:
             name = msg.event or ""
         handler = self._handlers.get(name)
         if handler is not None:
@@ -153,14 +251,21 @@ class CallModelCore:
             self.apply(msg)
 
     def publish(self, event: ev.TelephonyEvent) -> None:
-        """Deliver one event to every subscriber; a failing subscriber does not stop the rest."""
-        for fn in self.subscribers:
+        """Deliver one event to every subscriber that wants it; a failing subscriber does not
+        stop the rest."""
+        self.deliver(self.listeners(type(event)), event)
+
+    @staticmethod
+    def deliver(subs: tuple[ev.Subscriber, ...], event: ev.TelephonyEvent) -> None:
+        """Deliver ``event`` to ``subs`` (from ``listeners``), isolating their failures."""
+        for fn in subs:
             try:
                 fn(event)
             except Exception:
                 log.exception("call model subscriber %r failed on %r", fn, event)
 
     # ------------------------------------------------------------------ creation / removal
+    # Each event is built only when some subscriber wants its type (``listeners``).
 
     def _add_channel(self, chan: Channel, ts: float, resync: bool) -> None:
         self.channels[chan.uniqueid] = chan
@@ -183,21 +288,19 @@ class CallModelCore:
             self.calls_started += 1
         call.channels.add(chan.uniqueid)
         call.channel_count += 1
-        if new_call:
-            self.publish(
-                ev.CallStarted(
-                    self.pbx,
-                    call.linkedid,
-                    chan.uniqueid,
-                    call.caller_id_num,
-                    call.caller_id_name,
-                    call.exten,
-                    ts,
-                    resync,
-                )
-            )
-        self.publish(
-            ev.ChannelCreated(
+        if new_call and (subs := self.listeners(ev.CallStarted)):
+            self.deliver(subs, ev.CallStarted(
+                self.pbx,
+                call.linkedid,
+                chan.uniqueid,
+                call.caller_id_num,
+                call.caller_id_name,
+                call.exten,
+                ts,
+                resync,
+            ))
+        if subs := self.listeners(ev.ChannelCreated):
+            self.deliver(subs, ev.ChannelCreated(
                 self.pbx,
                 chan.uniqueid,
                 chan.linkedid,
@@ -209,8 +312,7 @@ class CallModelCore:
                 chan.exten,
                 ts,
                 resync,
-            )
-        )
+            ))
 
     def _end_channel(
         self, chan: Channel, cause: int, cause_txt: str, ts: float, resync: bool
@@ -225,25 +327,35 @@ class CallModelCore:
             self._leave_bridge(chan, ts, resync)
         if chan.recording:
             chan.recording = False
-            self.publish(
-                ev.RecordingStopped(
+            if subs := self.listeners(ev.RecordingStopped):
+                self.deliver(subs, ev.RecordingStopped(
                     self.pbx,
                     chan.uniqueid,
                     chan.name,
                     chan.vars.get("MIXMONITOR_FILENAME"),
                     ts,
                     by_hangup=True,
-                )
-            )
+                ))
         peer = self.channels.get(chan.local_peer) if chan.local_peer else None
         if peer is not None and peer.local_peer == chan.uniqueid:
             peer.local_peer = None
-        self.publish(
-            ev.ChannelHungUp(
+        if subs := self.listeners(ev.ChannelHungUp):
+            self.deliver(subs, ev.ChannelHungUp(
                 self.pbx, chan.uniqueid, chan.linkedid, chan.name, cause, cause_txt, ts, resync
-            )
-        )
+            ))
         self._detach_from_call(chan.uniqueid, chan.linkedid, ts, resync)
+
+    def _leave_bridge(self, chan: Channel, ts: float, resync: bool) -> None:
+        bid = chan.bridge_id
+        if bid is None:
+            return
+        chan.bridge_id = None
+        bridge = self.bridges.get(bid)
+        if bridge is not None:
+            bridge.channels.discard(chan.uniqueid)
+        if subs := self.listeners(ev.BridgeLeft):
+            self.deliver(subs, ev.BridgeLeft(
+                self.pbx, bid, chan.uniqueid, chan.name, chan.linkedid, ts, resync))
 
     def _detach_from_call(self, uniqueid: str, linkedid: str, ts: float, resync: bool) -> None:
         call = self.calls.get(linkedid)
@@ -253,9 +365,9 @@ class CallModelCore:
         if not call.channels:
             del self.calls[linkedid]
             self.calls_ended += 1
-            self.publish(
-                ev.CallEnded(self.pbx, linkedid, call.channel_count, call.started_at, ts, resync)
-            )
+            if subs := self.listeners(ev.CallEnded):
+                self.deliver(subs, ev.CallEnded(
+                    self.pbx, linkedid, call.channel_count, call.started_at, ts, resync))
 
     def _relink(self, chan: Channel, linkedid: str, ts: float) -> None:
         """Move a channel to another call (Asterisk propagates the oldest Linkedid on bridging)."""
@@ -268,8 +380,8 @@ class CallModelCore:
             )
             self.calls[linkedid] = call
             self.calls_started += 1
-            self.publish(
-                ev.CallStarted(
+            if subs := self.listeners(ev.CallStarted):
+                self.deliver(subs, ev.CallStarted(
                     self.pbx,
                     linkedid,
                     chan.uniqueid,
@@ -277,17 +389,20 @@ class CallModelCore:
                     chan.caller_id_name,
                     chan.exten,
                     ts,
-                )
-            )
+                ))
         call.channels.add(chan.uniqueid)
         call.channel_count += 1
         self._detach_from_call(chan.uniqueid, old, ts, False)
 
-    def _channel_of(self, msg: AmiMessage, prefix: str = "") -> Channel | None:
-        chan = self.channels.get(msg.get(prefix + "Uniqueid") or "")
-        if chan is None:
-            return None
-        linkedid = msg.get(prefix + "Linkedid")
-        if linkedid and linkedid != chan.linkedid:
+    def _channel_of(self, msg: AmiMessage, dest: bool = False) -> Channel | None:
+        """The live channel an event names (``dest``: a Dial's called leg, Dest* headers),
+        moved to the event's Linkedid if that changed."""
+        uid, lid = ("\nDestUniqueid:", "\nDestLinkedid:") if dest else (_UNIQUEID, _LINKEDID)
+        return self._live(header(msg, uid), header(msg, lid), msg)
+
+    def _live(self, uniqueid: str | None, linkedid: str | None, msg: AmiMessage) -> Channel | None:
+        """The live channel ``uniqueid``, moved to call ``linkedid`` if that changed."""
+        chan = self.channels.get(uniqueid or "")
+        if chan is not None and linkedid and linkedid != chan.linkedid:
             self._relink(chan, linkedid, event_time(msg, self.clock))
         return chan

@@ -7,14 +7,62 @@ the ``CoreShowChannel`` items (each carries its ``BridgeId``) and the ``BridgeLi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from contactcenter.telephony.ami.protocol import AmiMessage
+from contactcenter.telephony.ami.protocol import AmiMessage, header
 
-__all__ = ["Bridge", "Call", "Channel", "Snapshot", "SnapshotBridge", "SnapshotChannel", "known"]
+__all__ = [
+    "Bridge",
+    "Call",
+    "Channel",
+    "Snapshot",
+    "SnapshotBridge",
+    "SnapshotChannel",
+    "channel_block",
+    "known",
+]
 
 _UNKNOWN = "<unknown>"
+
+#: The channel snapshot block of nearly every call event, in the order Asterisk writes it
+#: (manager_channels.c, ast_manager_build_channel_state_string_prefix). One regex search reads
+#: all of it for the price of two or three single-header finds.
+_BLOCK_FIELDS = (
+    "Channel", "ChannelState", "ChannelStateDesc", "CallerIDNum", "CallerIDName",
+    "ConnectedLineNum", "ConnectedLineName", "Language", "AccountCode", "Context", "Exten",
+    "Priority", "Uniqueid", "Linkedid",
+)
+_KEPT = (0, 1, 2, 3, 4, 5, 6, 9, 10, 11, 12, 13)  # not Language, AccountCode
+
+
+def _block_re(prefix: str) -> re.Pattern[str]:
+    return re.compile("".join(
+        f"\n{prefix}{name}: (.*)" if i in _KEPT else f"\n{prefix}{name}: .*"
+        for i, name in enumerate(_BLOCK_FIELDS)) + "\n")
+
+
+_BLOCK = _block_re("")
+_DEST_BLOCK = _block_re("Dest")
+_BLOCK_NEEDLES = tuple(f"\n{_BLOCK_FIELDS[i]}:" for i in _KEPT)
+_DEST_NEEDLES = tuple(f"\nDest{_BLOCK_FIELDS[i]}:" for i in _KEPT)
+
+#: What ``channel_block`` returns, in this order (None for a header the event lacks).
+ChannelBlock = tuple[str | None, ...]
+
+
+def channel_block(msg: AmiMessage, dest: bool = False) -> ChannelBlock:
+    """The channel (``dest``: a Dial's called channel, ``Dest*``) an event describes:
+    ``(name, state, state_desc, caller_id_num, caller_id_name, connected_num,
+    connected_name, context, exten, priority, uniqueid, linkedid)``, each as ``get`` would
+    read it. A message not laid out as Asterisk writes it is read header by header."""
+    raw = msg.raw
+    if raw is not None:
+        found = (_DEST_BLOCK if dest else _BLOCK).search(raw)
+        if found is not None:
+            return found.groups()
+    return tuple(header(msg, needle) for needle in (_DEST_NEEDLES if dest else _BLOCK_NEEDLES))
 
 
 def known(value: str | None) -> str | None:
@@ -52,6 +100,30 @@ class Channel:
     def is_up(self) -> bool:
         """True once the channel is answered (state 6)."""
         return self.state == 6
+
+    @classmethod
+    def from_message(cls, msg: AmiMessage, created_at: float) -> Channel:
+        """A channel from a ``Newchannel``: ``SnapshotChannel.from_message(msg).to_channel()``
+        without the intermediate record (a tenth of all events)."""
+        name, state, desc, cid_num, cid_name, cl_num, cl_name, context, exten, priority, \
+            uniqueid, linkedid = channel_block(msg)
+        uniqueid = uniqueid or ""
+        return cls(
+            uniqueid=uniqueid,
+            name=name or "",
+            linkedid=linkedid or uniqueid,
+            state=_int(state),
+            state_desc=desc or "",
+            caller_id_num=known(cid_num),
+            caller_id_name=known(cid_name),
+            connected_num=known(cl_num),
+            connected_name=known(cl_name),
+            context=context or "",
+            exten=exten or "",
+            priority=priority or "",
+            application=header(msg, "\nApplication:") or "",
+            created_at=created_at,
+        )
 
 
 @dataclass(slots=True)

@@ -160,3 +160,45 @@ async def test_a_caller_who_hangs_up_before_the_agi_retry_is_not_left_in_line(tm
         for call in calls:
             if call is not gone:
                 await floor.sim.hangup_channel(call.caller_channel)
+
+
+async def test_an_agent_who_answers_while_the_server_restarts_is_not_paused_nor_called_twice(
+        tmp_path):
+    # The server stops while the agent's phone rings: Asterisk carries on with that Dial, the
+    # agent answers and talks, and the caller's AGI only comes back when the talk is over. The
+    # new server must see the answer (AMI), keep the agent busy rather than pause them for "no
+    # answer", never offer the caller to anyone else, and close the call when its AGI is back.
+    async with running_floor(tmp_path, speed=20.0) as floor:
+        old = floor.server
+        for agent_id in old.routing_config.agents:
+            if agent_id != "1001":
+                await old.routing.agent_logout(agent_id)
+        floor.sim.add_phone(Phone("PJSIP/1001", answer_after=4.0, talk_for=6.0))
+        [call] = await place_waiting_callers(floor, 1, "55593")
+        await wait_until(lambda: any(c.startswith("EXEC Dial PJSIP/1001")
+                                     for c in call.agi_commands), floor.clock, 20)
+        iid = floor.sim.channels[call.agi_channel].uniqueid
+        assert old.routing.state_of(iid).value == "offered"
+
+        agi_port = old.agi_port
+        await old.stop()  # the agent's phone is still ringing
+        new = await replacement_server(floor, old, agi_port)
+        await new.pool["sim"].wait_ready(10)
+        # kept: still ringing, or already found talking by the AMI resync (never waiting)
+        assert new.routing.state_of(iid).value in ("offered", "connected")
+        # Either AMI shows the answer (DialEnd, or the bridge at the resync) or, if the talk
+        # was over before the new server was up, the caller's AGI tells it when it is back.
+        await wait_until(lambda: new.routing.state_of(iid) is None, floor.clock, 60)
+        assert new.routing.agent("1001").state in ("wrapup", "available")
+
+        await new.routing.flush()
+        rows = await new.routing.log.events(limit=10_000)
+        kinds = [r["kind"] for r in rows if r["interaction_id"] == iid]
+        assert kinds.count("offer") == 1, kinds  # the restart made no second offer
+        assert kinds.count("connect") == 1 and "complete" in kinds, kinds
+        assert "ring-no-answer" not in kinds and "abandon" not in kinds, kinds
+        assert not [r for r in rows if r["kind"] == "agent-pause"], "nobody was paused"
+        dials = [c for c in call.agi_commands if c.startswith("EXEC Dial")]
+        assert len(dials) == 1, dials  # the caller was not dialled to an agent again
+        await floor.sim.hangup_channel(call.caller_channel)
+        await asyncio.wait_for(call.ended(), timeout=30)

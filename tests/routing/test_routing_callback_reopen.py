@@ -91,3 +91,26 @@ def test_an_offered_call_is_refused_and_a_new_entry_wins_over_the_exited_one():
     e.enqueue(call("c2"), T + 5)  # the caller chose to keep waiting: a new interaction
     assert e.request_callback("c2", "5552222", T + 6)[0].kind == "callback-request"
     assert e.live["c2"].arrived_at == T + 5  # the open one, not the exited one
+
+
+def test_a_restart_keeps_the_recent_exits_so_a_callback_still_keeps_the_place():
+    e = engine([QueueConfig("q")], [agent("a")])
+    e.enqueue(call("c1"), T)
+    e.enqueue(call("c2"), T + 10)
+    e.enqueue(call("old"), T + 20)
+    e.withdraw("old", "flow-max-wait", T + 30)
+    first, _ = e.take_changes()  # rows are taken after every change (stamped then)
+    e.withdraw("c1", "flow-max-wait", T + 300 + REOPEN_WINDOW_S - 100)
+    rows, agents = e.take_changes()
+    rows = [r for r in first if r.id not in {x.id for x in rows}] + rows
+    open_rows = [r for r in rows if r.state == "waiting"]
+    exited = [r for r in rows if r.state == "exited"]
+    assert {r.id for r in exited} == {"c1", "old"}
+
+    now = T + 300 + REOPEN_WINDOW_S - 50
+    new = engine([QueueConfig("q")], [agent("a")])
+    new.restore(agents, open_rows, now, exited=exited)
+    new.request_callback("c1", "+15551234", now + 10)
+    assert new.position("c1", now + 10).position == 1  # ahead of c2: its original key
+    with pytest.raises(NotFound):  # that one left too long ago
+        new.request_callback("old", "+15551234", now + 10)

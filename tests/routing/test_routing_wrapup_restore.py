@@ -8,7 +8,8 @@ from routing_helpers import agent, engine, make_config, of
 from contactcenter.domain.clock import Clock
 from contactcenter.domain.interaction import Interaction
 from contactcenter.domain.queue import QueueConfig
-from contactcenter.domain.routing_events import Offered, WrapupDone
+from contactcenter.domain.routing_events import Offered, RingNoAnswer, WrapupDone
+from contactcenter.routing.engine_state import RING_GRACE_S
 from contactcenter.routing.service import RoutingService
 from contactcenter.storage.database import Database
 from contactcenter.storage.interaction_log import InteractionLog
@@ -110,3 +111,47 @@ async def test_an_older_agents_table_gets_the_wrapups_column(tmp_path):
         assert row.wrapups[0]["interaction_id"] == "c1"
     finally:
         await db.close()
+
+
+def _ringing(channel: str, restart_at: float):
+    """An engine restored at ``restart_at`` from one whose agent ``a`` was being offered c1
+    (of ``channel``) at T, with agent ``b`` free too."""
+    old = engine([Q], [agent("a", chat=1), agent("b", chat=1)])
+    old.agent_login("a", None, T - 100)
+    old.agent_login("b", None, T - 50)  # a is the longer idle: c1 goes to a
+    offer = of(old.enqueue(Interaction(channel, "q", id="c1"), T), Offered)[0]
+    assert offer.agent_id == "a"
+    rows, agents = old.take_changes()
+    new = engine([Q], [agent("a", chat=1), agent("b", chat=1)])
+    events = new.restore(agents, rows, restart_at)
+    return new, offer, events
+
+
+def test_a_voice_call_ringing_at_the_restart_stays_offered_to_its_agent():
+    # Asterisk carries on with the Dial while the server is away: the same offer is kept (the
+    # telephony side learns how it ended), not re-made to another agent whom nobody would dial.
+    new, offer, events = _ringing("voice", T + 3)
+    assert of(events, Offered) == []
+    rec = new.live["c1"]
+    assert (rec.state.value, rec.agent_id, rec.offer_id) == ("offered", "a", offer.offer_id)
+    assert new.agents["a"].shown_state().value != "available"  # still reserved
+    assert new.agents["b"].shown_state().value == "available"
+    new.offer_answered(offer.offer_id, T + 5)
+    assert new.live["c1"].state.value == "connected"
+
+
+def test_a_restored_ringing_offer_that_nobody_settles_fails_after_the_ring_time_from_the_restart():
+    new, offer, _ = _ringing("voice", T + 3)
+    due = T + 3 + Q.ring_timeout_s + RING_GRACE_S  # counted from the restart, not the offer
+    assert of(new.tick(due - 0.5), RingNoAnswer) == []
+    assert new.live["c1"].offer_id == offer.offer_id
+    (failed,) = of(new.tick(due), RingNoAnswer)
+    assert (failed.offer_id, failed.agent_id) == (offer.offer_id, "a")
+    assert new.agents["a"].pause_reason == "no answer"
+    assert new.live["c1"].agent_id == "b"  # back at its place, offered to the next agent
+
+
+def test_a_chat_offered_at_the_restart_is_offered_again():
+    _new, _offer, events = _ringing("chat", T + 3)
+    again = of(events, Offered)
+    assert [o.interaction_id for o in again] == ["c1"]  # re-made at once, the agent freed first

@@ -100,7 +100,8 @@ class PbxLink:
         return route
 
     def subscribe(self, fn: ev.Subscriber) -> Callable[[], None]:
-        """Receive typed telephony events from the model."""
+        """Receive typed telephony events from the model (only the types it declares with
+        ``callmodel_core.listens_to``, if it does)."""
         self.model.subscribers.append(fn)
         subs = self.model.subscribers
         return lambda: subs.remove(fn) if fn in subs else None
@@ -124,8 +125,8 @@ class PbxLink:
         return await self.client.send_action(headers, timeout)
 
     def _on_event(self, pbx: str, msg: AmiMessage) -> None:
-        self.model.apply(msg)
         event = msg.event
+        self.model.apply(msg, event or "")
         route = self._routes.get(event)
         if route is None:
             route = self._route(event)

@@ -37,6 +37,8 @@ __all__ = [
     "AmiProtocolError",
     "AmiUnsafeValueError",
     "check_value",
+    "header",
+    "header_value",
     "serialize",
 ]
 
@@ -190,6 +192,29 @@ class AmiMessage:
     def as_dict(self) -> dict[str, str]:
         """Headers as a dict (first occurrence wins); handy for logging and tests."""
         return dict(reversed(self.headers))
+
+
+def header(msg: AmiMessage, needle: str) -> str | None:
+    """``msg.get(name)`` for ``needle`` = "\\nName:", the hot path's lookup: one find in the
+    wire text, no name formatting; ``get`` is asked only when that exact case is absent."""
+    raw = msg.raw
+    if raw is not None:
+        i = raw.find(needle)
+        if i >= 0:
+            i += len(needle)
+            if raw[i] == " ":
+                i += 1
+            return raw[i : raw.find("\n", i)]
+    return msg.get(needle[1:-1])
+
+
+def header_value(raw: str, needle: str) -> str | None:
+    """Value of the header ``needle`` ("\\nName: ") in an AmiMessage.raw text, else None."""
+    i = raw.find(needle)
+    if i < 0:
+        return None
+    i += len(needle)
+    return raw[i : raw.find("\n", i)]
 
 
 _set = object.__setattr__
