@@ -10,7 +10,6 @@ channel stops it (MusicOnHoldStop), as main/file.c and app_dial.c deactivate the
 
 from __future__ import annotations
 
-import asyncio
 import random
 from typing import TYPE_CHECKING
 
@@ -18,9 +17,9 @@ from . import agi_wire as wire
 from .bridge_app import bridge
 from .channels import SimChannel
 from .dial import dial
-from .dialplan import first_of, flag
 from .model import Press, Step
 from .sounds import say_length, sound_length
+from .waits import wait_any
 
 if TYPE_CHECKING:
     from .agi_session import AgiSession
@@ -34,6 +33,7 @@ _PLAYS = _SAY | {("STREAM", "FILE"), ("CONTROL", "STREAM", "FILE"), ("GET", "OPT
 
 
 MSET_MAX = 99  # MSet parses up to 99 pairs (main/pbx_variables.c)
+_APP_SPECIAL = frozenset('()[]"\\')  # characters that make app_args more than a split
 
 
 def app_args(data: str, delim: str, limit: int) -> list[str]:
@@ -42,6 +42,8 @@ def app_args(data: str, delim: str, limit: int) -> list[str]:
     Delimiters inside ``()``, ``[]`` or double quotes do not split; a backslash makes the next
     character literal; the ``limit``-th argument is the unparsed rest.
     """
+    if data and limit > 0 and not _APP_SPECIAL.intersection(data):  # plain split: no quoting
+        return data.split(delim, limit - 1)
     out: list[str] = []
     paren = bracket = 0
     quote = False
@@ -117,8 +119,7 @@ class CommandRunner:
         if self._dead():
             raise Hungup
         if left > 0:
-            sleeper = asyncio.ensure_future(self.clock.sleep(left))
-            await first_of(sleeper, flag(self.ch.hangup_requested))
+            await wait_any((self.ch.hangup_requested,), self.clock.real(left))
         if self._dead():
             raise Hungup
 
@@ -152,39 +153,36 @@ class CommandRunner:
             self.s.call.agi_commands.append(line)
         cmd = wire.parse_command(line)
         shown = line.rstrip("\r")  # a raw CR cannot go through the AMI serializer
-        command_id = str(random.randrange(10**7, 2**31))
-        self.pbx.emit_ch(
-            "AGIExecStart",
-            self.ch,
-            [("CommandId", command_id), ("Command", shown)],
-            privilege="agi,all",
-        )
+        command_id = ""  # made only for an AGIExec event somebody reads
+        if self.pbx.bus.wants("AGIExecStart", "agi,all"):
+            command_id = str(random.randrange(10**7, 2**31))
+            self.pbx.emit_ch(
+                "AGIExecStart",
+                self.ch,
+                [("CommandId", command_id), ("Command", shown)],
+                privilege="agi,all",
+            )
         self._t0 = self.clock.monotonic()
         code, text, reply = await self._run(cmd)
         if code == "520":
-            head, rest = wire.usage_lines(cmd)
+            head, reply = wire.usage_lines(cmd)
             self.s.write(head)
+            self._exec_end(command_id, shown, code, text)
+            await self.clock.sleep(0.044)
+        else:
+            self._exec_end(command_id, shown, code, text)
+        self.s.write(reply)
+
+    def _exec_end(self, command_id: str, shown: str, code: str, text: str) -> None:
+        if self.pbx.bus.wants("AGIExecEnd", "agi,all"):
+            command_id = command_id or str(random.randrange(10**7, 2**31))
             self.pbx.emit_ch(
                 "AGIExecEnd",
                 self.ch,
-                [
-                    ("CommandId", command_id),
-                    ("Command", shown),
-                    ("ResultCode", code),
-                    ("Result", text),
-                ],
+                [("CommandId", command_id), ("Command", shown), ("ResultCode", code),
+                 ("Result", text)],
                 privilege="agi,all",
             )
-            await self.clock.sleep(0.044)
-            self.s.write(rest)
-            return
-        self.pbx.emit_ch(
-            "AGIExecEnd",
-            self.ch,
-            [("CommandId", command_id), ("Command", shown), ("ResultCode", code), ("Result", text)],
-            privilege="agi,all",
-        )
-        self.s.write(reply)
 
     async def _run(self, cmd: wire.AgiCommand) -> tuple[str, str, str]:
         if cmd.words is None:

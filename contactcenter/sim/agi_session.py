@@ -38,6 +38,7 @@ class AgiSession:
         self._idle.set()
         self.hangup_pushed = False
         self.dead_commands = 0  # commands refused with 511
+        self._pusher: asyncio.Task | None = None
 
     def write(self, text: str) -> None:
         """Send text to the server (ignored once the socket is gone)."""
@@ -75,7 +76,7 @@ class AgiSession:
                 args=args,
             )
         )
-        watcher = self.pbx.spawn(self._push_hangup())
+        unwatch = ch.hangup_requested.when_set(self._hangup_requested)
         runner = CommandRunner(self)
         buffer = wire.LineBuffer()
         try:
@@ -99,7 +100,9 @@ class AgiSession:
         except (ConnectionError, ValueError) as exc:
             log.info("AGI session on %s ended: %s", ch.name, exc)
         finally:
-            watcher.cancel()
+            unwatch()
+            if self._pusher is not None:
+                self._pusher.cancel()
             ch.in_agi = False
             self._writer.close()
             try:
@@ -112,9 +115,12 @@ class AgiSession:
             return "FAILURE" if runner.dead_hangup_sent else "HANGUP"
         return "SUCCESS"
 
+    def _hangup_requested(self) -> None:
+        if self._pusher is None:
+            self._pusher = self.pbx.spawn(self._push_hangup())
+
     async def _push_hangup(self) -> None:
         """Push ``HANGUP`` once, ~40 ms after the channel died and its command returned."""
-        await self.ch.hangup_requested.wait()
         while True:
             await self._idle.wait()
             await self.clock.sleep(HANGUP_PUSH_DELAY)

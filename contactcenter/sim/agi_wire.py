@@ -9,6 +9,7 @@ and the 510/511/520 texts are constants here so the session module never spells 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -102,6 +103,8 @@ class AgiCommand:
 
 def split_args(line: str) -> list[str]:
     """Split like Asterisk's ``parse_args``: whitespace, double quotes, backslash escapes."""
+    if '"' not in line and "\\" not in line:  # nothing to unquote: split on blanks in C
+        return [part for part in line.replace("\t", " ").split(" ") if part]
     args: list[str] = []
     cur: list[str] = []
     quoted = escaped = started = False
@@ -147,6 +150,7 @@ def needs_usage(cmd: AgiCommand) -> bool:
     return cmd.words is not None and len(cmd.args) < COMMANDS[cmd.words]
 
 
+@functools.lru_cache(maxsize=64)  # one or two server URLs, parsed twice per AGI session
 def script_of(url: str) -> tuple[str, int, str]:
     """(host, port, ``agi_network_script``) of an ``agi://host:port/script?query`` URL."""
     parts = urlsplit(url)
@@ -175,34 +179,21 @@ def environment_lines(
     accountcode: str = "",
 ) -> str:
     """The ``agi_*`` environment block (22 lines plus agi_arg_N, then a blank line)."""
-    _, _, script = script_of(url.split(",", 1)[0])
+    request = url.split(",", 1)[0]
+    _, _, script = script_of(request)
     pres = "0" if caller_num else "67"
-    env = [
-        ("network", "yes"),
-        ("network_script", script),
-        ("request", url.split(",", 1)[0]),
-        ("channel", channel),
-        ("language", language),
-        ("type", channel.partition("/")[0]),
-        ("uniqueid", uniqueid),
-        ("version", "22.10.1"),
-        ("callerid", caller_num or "unknown"),
-        ("calleridname", caller_name or "unknown"),
-        ("callingpres", pres),
-        ("callingani2", "0"),
-        ("callington", "0"),
-        ("callingtns", "0"),
-        ("dnid", dnid or "unknown"),
-        ("rdnis", "unknown"),
-        ("context", context),
-        ("extension", extension),
-        ("priority", str(priority)),
-        ("enhanced", "0.0"),
-        ("accountcode", accountcode),
-        ("threadid", str(threadid)),
-    ]
-    env.extend((f"arg_{i}", a) for i, a in enumerate(args, 1))
-    return "".join(f"agi_{k}: {v}\n" for k, v in env) + "\n"
+    extra = "".join([f"agi_arg_{i}: {a}\n" for i, a in enumerate(args, 1)])
+    return (
+        f"agi_network: yes\nagi_network_script: {script}\nagi_request: {request}\n"
+        f"agi_channel: {channel}\nagi_language: {language}\n"
+        f"agi_type: {channel.partition('/')[0]}\nagi_uniqueid: {uniqueid}\n"
+        f"agi_version: 22.10.1\nagi_callerid: {caller_num or 'unknown'}\n"
+        f"agi_calleridname: {caller_name or 'unknown'}\nagi_callingpres: {pres}\n"
+        f"agi_callingani2: 0\nagi_callington: 0\nagi_callingtns: 0\n"
+        f"agi_dnid: {dnid or 'unknown'}\nagi_rdnis: unknown\nagi_context: {context}\n"
+        f"agi_extension: {extension}\nagi_priority: {priority}\nagi_enhanced: 0.0\n"
+        f"agi_accountcode: {accountcode}\nagi_threadid: {threadid}\n{extra}\n"
+    )
 
 
 class LineBuffer:

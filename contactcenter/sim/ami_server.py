@@ -41,6 +41,7 @@ class AmiSession:
         self._unsubscribe: Callable[[], None] | None = None
         self.closing = False
         self._out: list[bytes] = []  # written at the end of this loop turn, in one write
+        self._transport = writer.transport
         sock = writer.get_extra_info("sockname") or ("127.0.0.1", 0)
         peer = writer.get_extra_info("peername") or ("127.0.0.1", 0)
         self.local_address = f"IPV4/TCP/{sock[0]}/{sock[1]}"
@@ -61,7 +62,7 @@ class AmiSession:
         Replies and events share one ordered buffer that goes out once per event-loop turn:
         one socket write for the dozen events a single dialplan step emits, instead of one each.
         """
-        if self.server.silenced or self.closing or self.writer.is_closing():
+        if self.server.silenced or self.closing or self._transport.is_closing():
             return
         if not self._out:
             asyncio.get_running_loop().call_soon(self.flush)
@@ -82,10 +83,7 @@ class AmiSession:
             config = self.server.actions.pbx.config
             user = self.username or ""
             self._unsubscribe = self.server.bus_subscribe(
-                self._on_event, config.read_classes(user), config.event_filter(user))
-
-    def _on_event(self, data: bytes) -> None:
-        self.send_bytes(data)
+                self.send_bytes, config.read_classes(user), config.event_filter(user))
 
     def close(self) -> None:
         """Close the connection (after what was written so far)."""

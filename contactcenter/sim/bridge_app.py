@@ -24,7 +24,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .channels import SimChannel
-from .dialplan import first_of, flag
+from .waits import wait_any
 
 if TYPE_CHECKING:
     from .dialplan import Dialplan
@@ -108,7 +108,7 @@ async def bridge(dp: Dialplan, caller: SimChannel, data: str,
     pbx.bridge_enter(b, caller)
     pbx.bridge_peers(b)
     caller.application, caller.app_data = "Bridge", data
-    await first_of(flag(caller.hangup_requested), flag(target.hangup_requested))
+    await wait_any((caller.hangup_requested, target.hangup_requested))
     pbx.set_var(caller, "BRIDGERESULT", "SUCCESS")
     pbx.set_var(caller, "BRIDGEPEER", "")
     pbx.set_var(target, "BRIDGEPEER", "")

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 
 from .bridge_app import park
 from .channels import SimChannel
-from .dialplan import Dialplan, first_of, flag
+from .dialplan import Dialplan
+from .waits import wait_any
 
 if TYPE_CHECKING:
     from .calls import SimCall
@@ -91,7 +92,7 @@ async def dial(dp: Dialplan, caller: SimChannel, data: str, call: SimCall | None
     pbx.bridge_peers(bridge)
     caller.application, caller.app_data = "Dial", data
     far_owner = pbx.spawn(dp.far_side_owner(near, far, target))
-    await first_of(flag(caller.hangup_requested), flag(near.hangup_requested))
+    await wait_any((caller.hangup_requested, near.hangup_requested))
 
     def timing() -> None:
         total = clock.monotonic() - started
@@ -130,7 +131,10 @@ async def dial(dp: Dialplan, caller: SimChannel, data: str, call: SimCall | None
     # returns -1 (ast_bridge_call's result), 0 with g; in AGI the session goes on either way.
     redirected = near.redirect_to is not None and not near.hangup_asked and not near.gone
     if not redirected:
-        await asyncio.wait([far_owner], timeout=clock.real(1.0))
+        if far_owner.done():  # the usual case: it ended the call in the step that woke us
+            await asyncio.sleep(0)
+        else:
+            await asyncio.wait([far_owner], timeout=clock.real(1.0))
     pbx.set_var(caller, "BRIDGEPEER", "")
     pbx.set_var(near, "BRIDGEPEER", "")
     pbx.bridge_leave(near)

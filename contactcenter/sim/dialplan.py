@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from .channels import STATE_RINGING, SimChannel
 from .model import Phone
+from .waits import Flag, wait_any
 
 if TYPE_CHECKING:
     from .calls import SimCall
@@ -39,18 +40,6 @@ class Target:
     talk_for: float | None
     audio: bool
     busy: bool = False  # the phone refuses the call (Phone.busy)
-
-
-async def first_of(*aws: asyncio.Future | asyncio.Task) -> None:
-    """Wait until any of ``aws`` is done; cancel the rest."""
-    _, pending = await asyncio.wait(aws, return_when=asyncio.FIRST_COMPLETED)
-    for p in pending:
-        p.cancel()
-
-
-def flag(event: asyncio.Event) -> asyncio.Task:
-    """A task that finishes when ``event`` is set."""
-    return asyncio.ensure_future(event.wait())
 
 
 class Dialplan:
@@ -105,6 +94,12 @@ class Dialplan:
         return None
 
     # -- hangup helpers ------------------------------------------------------------------
+    async def _wait_hangup(self, ch: SimChannel, seconds: float | None) -> bool:
+        """Until ``ch`` is asked to hang up (True) or ``seconds`` clock seconds pass (False;
+        None: no limit)."""
+        limit = None if seconds is None else self.clock.real(max(0.0, seconds))
+        return await wait_any((ch.hangup_requested,), limit)
+
     def end_pair(self, ch: SimChannel, cause: int | None = None) -> None:
         """Hang up ``ch`` and then its Local peer, with the transcripts' event order."""
         pbx = self.pbx
@@ -176,7 +171,7 @@ class Dialplan:
         far: SimChannel,
         target: Target,
         timeout: float | None,
-        watch: list[asyncio.Event],
+        watch: list[Flag],
     ) -> str:
         """Let the callee ring; returns ANSWER, NOANSWER, CANCEL (a ``watch`` flag) or BUSY."""
         if target.busy:  # 486 Busy Here at once: no ringing, the leg ends with cause 17
@@ -188,18 +183,18 @@ class Dialplan:
         self.pbx.set_state(near, STATE_RINGING)
         if target.kind == "pjsip":
             self.pbx.device_state(f"PJSIP/{target.exten}", "RINGING")
-        waits = [flag(e) for e in watch]
-        gone = flag(near.hangup_requested) if near is far else flag(far.hangup_requested)
-        timers = []
-        if target.answer_after is not None:
-            timers.append(asyncio.ensure_future(self.clock.sleep(target.answer_after)))
-        limit = asyncio.ensure_future(self.clock.sleep(timeout)) if timeout is not None else None
-        await first_of(*waits, gone, *timers, *([limit] if limit else []))
+        gone = near.hangup_requested if near is far else far.hangup_requested
+        answer_after = target.answer_after
+        # One timer: the phone's answer, unless the dial timeout comes first (a tie answers).
+        answers = answer_after is not None and (timeout is None or answer_after <= timeout)
+        wait_s = answer_after if answers else timeout
+        rang_out = not await wait_any(
+            [*watch, gone], None if wait_s is None else self.clock.real(wait_s))
         if any(e.is_set() for e in watch):
             return "CANCEL"
         if far.hangup_requested.is_set() or near.hangup_requested.is_set():
             return "BUSY" if far.hangup_cause in (17, 21) else "CHANUNAVAIL"
-        if timers and timers[0].done() and not timers[0].cancelled():
+        if answers and rang_out:
             self._answer_far_side(far, target)
             return "ANSWER"
         return "NOANSWER"
@@ -220,10 +215,7 @@ class Dialplan:
         """Own a callee's far half (or PJSIP channel) until it ends; ask the near side to go."""
         if near is not far:
             self.pbx.newexten(far, "Wait", "60", priority=3)
-        waits = [flag(far.hangup_requested)]
-        if target.talk_for is not None:
-            waits.append(asyncio.ensure_future(self.clock.sleep(target.talk_for)))
-        await first_of(*waits)
+        await self._wait_hangup(far, target.talk_for)
         if far.gone or (far.redirect_to is not None and not far.hangup_asked):
             return  # gone, or redirected (its new location owns it now)
         if not far.hangup_requested.is_set():  # the agent hangs up after talking
@@ -245,6 +237,11 @@ class Dialplan:
     # -- inbound calls -------------------------------------------------------------------
     async def inbound_call(self, call: SimCall, agi_url: str) -> None:
         """A caller dials ``exten``: Local pair, ;2 answers and runs AGI, ;1 is the caller."""
+        one, two = self.open_inbound(call)
+        await self.run_inbound(call, one, two, agi_url)
+
+    def open_inbound(self, call: SimCall) -> tuple[SimChannel, SimChannel]:
+        """The first, synchronous part of ``inbound_call``: the answered Local pair."""
         pbx, s = self.pbx, call.script
         one, two = pbx.new_local_pair(s.exten, s.context)
         call.uniqueid, call.linkedid = one.uniqueid, one.linkedid
@@ -273,7 +270,13 @@ class Dialplan:
         pbx.dial_end(None, one, "ANSWER")
         self._devices(one, "INUSE")
         self._devices(two, "INUSE")
-        caller = pbx.spawn(self._caller(call, one))
+        return one, two
+
+    async def run_inbound(
+        self, call: SimCall, one: SimChannel, two: SimChannel, agi_url: str
+    ) -> None:
+        """The rest of ``inbound_call``: the caller's side, and AGI on ;2 until it ends."""
+        caller = self.pbx.spawn(self._caller(call, one))
         try:
             await self.run_agi_leg(two, agi_url, call)
         finally:
@@ -281,10 +284,7 @@ class Dialplan:
             call.mark_ended()
 
     async def _caller(self, call: SimCall, one: SimChannel) -> None:
-        waits = [flag(one.hangup_requested)]
-        if call.script.hangup_after is not None:
-            waits.append(asyncio.ensure_future(self.clock.sleep(call.script.hangup_after)))
-        await first_of(*waits)
+        await self._wait_hangup(one, call.script.hangup_after)
         if one.gone:
             return
         if not one.hangup_requested.is_set():
@@ -303,10 +303,7 @@ class Dialplan:
         """Own ``ch`` from its AGI() priority to its hangup (redirects included)."""
         retries = 0
         while True:
-            await first_of(
-                asyncio.ensure_future(self.clock.sleep(self.pbx.config.agi_connect_delay)),
-                flag(ch.hangup_requested),
-            )
+            await self._wait_hangup(ch, self.pbx.config.agi_connect_delay)
             if ch.gone:
                 return
             if not ch.hangup_requested.is_set():
@@ -321,8 +318,7 @@ class Dialplan:
                 break
             retries += 1
             self.pbx.newexten(ch, "Wait", str(RESUME_PAUSE_S), priority=ch.priority + 1)
-            await first_of(asyncio.ensure_future(self.clock.sleep(RESUME_PAUSE_S)),
-                           flag(ch.hangup_requested))
+            await self._wait_hangup(ch, RESUME_PAUSE_S)
             ch.application = "Wait"
         await self.after_agi(ch)
 
@@ -367,10 +363,7 @@ class Dialplan:
         pbx.newexten(ch, "Answer", "", priority=2)
         pbx.answer(ch)
         pbx.newexten(ch, "Wait", "60", priority=3)
-        waits = [flag(ch.hangup_requested)]
-        if target is not None and target.talk_for is not None:
-            waits.append(asyncio.ensure_future(self.clock.sleep(target.talk_for)))
-        await first_of(*waits)
+        await self._wait_hangup(ch, target.talk_for if target is not None else None)
         if ch.gone:
             return
         if await self._follow_redirect(ch):

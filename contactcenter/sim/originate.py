@@ -14,13 +14,13 @@ into ``[contactcenter-callback]`` runs that context as the dialplan file does: A
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .channels import SimChannel
 from .dial import dial
-from .dialplan import Dialplan, Target, first_of, flag
+from .dialplan import Dialplan, Target
+from .waits import wait_any
 
 
 @dataclass
@@ -173,10 +173,8 @@ class Originator:
             await self.dp.after_agi(ch)
             return
         if app:
-            waits = [flag(ch.hangup_requested)]
-            if app == "wait":
-                waits.append(asyncio.ensure_future(self.clock.sleep(float(req.data or 0))))
-            await first_of(*waits)
+            limit = self.clock.real(max(0.0, float(req.data or 0))) if app == "wait" else None
+            await wait_any((ch.hangup_requested,), limit)
         elif req.context:
             target = self.dp.resolve(f"Local/{req.exten}@{req.context}")
             if req.context in self.pbx.config.inbound_contexts:
@@ -200,7 +198,7 @@ class Originator:
                 )
                 await dial(self.dp, ch, target.dial_string, None)
             else:
-                await first_of(flag(ch.hangup_requested))
+                await wait_any((ch.hangup_requested,))
         if not ch.gone:
             self.dp.end_pair(ch)
 
@@ -228,13 +226,13 @@ class Originator:
         pbx = self.pbx
         spec, _, options = data.partition(",")
         exact, end_with_spyee = "u" in options, "E" in options
-        await first_of(asyncio.ensure_future(self.clock.sleep(0.1)), flag(spyer.hangup_requested))
+        await wait_any((spyer.hangup_requested,), self.clock.real(0.1))
         while not spyer.hangup_requested.is_set():
             spyee = pbx.find(spec) if exact else pbx.find_prefix(spec, skip=spyer)
             if spyee is None or spyee is spyer or spyee.gone:
                 break  # (real ChanSpy would keep scanning; the simulator ends the leg)
             pbx.emit("ChanSpyStart", "call,all", spyer.block("Spyer") + spyee.block("Spyee"))
-            await first_of(flag(spyer.hangup_requested), flag(spyee.ended))
+            await wait_any((spyer.hangup_requested, spyee.ended))
             if spyer.hangup_requested.is_set() and not spyee.gone:
                 if self._has_audio(spyee):
                     await self.clock.sleep(0.02)

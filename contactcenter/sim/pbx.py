@@ -15,6 +15,8 @@ import re
 from collections.abc import Coroutine
 
 from .channels import (
+    BLOCK_LINES,
+    BRIDGE_LINES,
     STATE_DOWN,
     STATE_RING,
     STATE_UP,
@@ -23,6 +25,7 @@ from .channels import (
     IdAllocator,
     SimChannel,
     cause_text,
+    headers_text,
 )
 from .events import EventBus
 from .model import Phone, SimConfig
@@ -79,8 +82,43 @@ class Pbx:
         self, event: str, ch: SimChannel, extra: Headers = (), privilege: str = "call,all"
     ) -> None:
         """Emit an event made of ``ch``'s channel block followed by ``extra``."""
-        if self.bus.wants(event, privilege):  # else skip building it (VarSet to our user)
-            self.bus.emit(event, privilege, ch.block() + list(extra))
+        bus = self.bus
+        if bus.keeps_history:
+            bus.emit(event, privilege, ch.block() + list(extra))
+            return
+        readers = bus.readers(event, privilege)
+        if not readers:  # nobody reads it (VarSet, Newexten to our user): build nothing
+            return
+        body = ch.block_text() + headers_text(extra) if extra else ch.block_text()
+        if not bus.send(readers, event, privilege, body, BLOCK_LINES + len(extra)):
+            bus.emit(event, privilege, ch.block() + list(extra))  # raises, naming the value
+
+    def emit_blocks(
+        self,
+        event: str,
+        chans: tuple[tuple[SimChannel, str], ...],
+        extra: Headers = (),
+        bridge: Bridge | None = None,
+    ) -> None:
+        """Emit a call-class event: ``bridge``'s block, then each (channel, header prefix)
+        block, then ``extra`` -- formatted straight to wire text when no history is kept."""
+        bus = self.bus
+        readers = () if bus.keeps_history else bus.readers(event, "call,all")
+        if readers:
+            parts = [ch.block_text(prefix) for ch, prefix in chans]
+            if bridge is not None:
+                parts.insert(0, bridge.block_text())
+            if extra:
+                parts.append(headers_text(extra))
+            lines = BLOCK_LINES * len(chans) + len(extra) + (BRIDGE_LINES if bridge else 0)
+            if bus.send(readers, event, "call,all", "".join(parts), lines):
+                return
+        elif not bus.keeps_history:
+            return
+        headers = bridge.block() if bridge is not None else []
+        for ch, prefix in chans:
+            headers += ch.block(prefix)
+        bus.emit(event, "call,all", headers + list(extra))
 
     # -- channels ------------------------------------------------------------------------
     def new_channel(
@@ -164,6 +202,8 @@ class Pbx:
         if priority is not None:
             ch.priority = priority
         ch.application, ch.app_data = app, data
+        if not self.bus.wants("Newexten", "dialplan,all"):
+            return
         self.emit_ch(
             "Newexten",
             ch,
@@ -177,7 +217,8 @@ class Pbx:
             self.globals[name] = value
             return
         ch.variables[name] = value
-        self.emit_ch("VarSet", ch, [("Variable", name), ("Value", value)], privilege="dialplan,all")
+        if self.bus.wants("VarSet", "dialplan,all"):
+            self.emit_ch("VarSet", ch, [("Variable", name), ("Value", value)], "dialplan,all")
 
     def get_var(self, ch: SimChannel | None, name: str) -> str | None:
         """A variable or dialplan function value, None when unset."""
@@ -258,29 +299,25 @@ class Pbx:
 
     def local_bridge(self, one: SimChannel, two: SimChannel) -> None:
         """Emit LocalBridge for a Local pair."""
-        self.emit(
+        self.emit_blocks(
             "LocalBridge",
-            "call,all",
-            one.block("LocalOne")
-            + two.block("LocalTwo")
-            + [("Context", two.context), ("Exten", two.exten), ("LocalOptimization", "Yes")],
+            ((one, "LocalOne"), (two, "LocalTwo")),
+            [("Context", two.context), ("Exten", two.exten), ("LocalOptimization", "Yes")],
         )
 
     def dial_begin(self, caller: SimChannel | None, dest: SimChannel, dialstring: str) -> None:
         """Emit DialBegin (no caller block for an Originate)."""
-        block = caller.block() if caller is not None else []
-        self.emit(
-            "DialBegin", "call,all", block + dest.block("Dest") + [("DialString", dialstring)]
-        )
+        chans = ((caller, ""), (dest, "Dest")) if caller is not None else ((dest, "Dest"),)
+        self.emit_blocks("DialBegin", chans, [("DialString", dialstring)])
 
     def dial_end(self, caller: SimChannel | None, dest: SimChannel, status: str) -> None:
         """Emit DialEnd with ``DialStatus``."""
-        block = caller.block() if caller is not None else []
-        self.emit("DialEnd", "call,all", block + dest.block("Dest") + [("DialStatus", status)])
+        chans = ((caller, ""), (dest, "Dest")) if caller is not None else ((dest, "Dest"),)
+        self.emit_blocks("DialEnd", chans, [("DialStatus", status)])
 
     def device_state(self, device: str, state: str) -> None:
         """Emit DeviceStateChange."""
-        self.emit("DeviceStateChange", "call,all", [("Device", device), ("State", state)])
+        self.emit_blocks("DeviceStateChange", (), [("Device", device), ("State", state)])
 
     def dtmf(
         self,
@@ -308,7 +345,7 @@ class Pbx:
         """Create a basic bridge and emit BridgeCreate."""
         bridge = Bridge()
         self.bridges[bridge.uniqueid] = bridge
-        self.emit("BridgeCreate", "call,all", bridge.block())
+        self.emit_blocks("BridgeCreate", (), bridge=bridge)
         return bridge
 
     def bridge_enter(self, bridge: Bridge, ch: SimChannel) -> None:
@@ -316,7 +353,7 @@ class Pbx:
         bridge.channels.append(ch)
         ch.bridge = bridge
         self.recorder.set_bridged(ch.name, True)
-        self.emit("BridgeEnter", "call,all", bridge.block() + ch.block())
+        self.emit_blocks("BridgeEnter", ((ch, ""),), bridge=bridge)
 
     def bridge_peers(self, bridge: Bridge) -> None:
         """Emit the BRIDGEPEER VarSets of a two-party bridge."""
@@ -333,14 +370,14 @@ class Pbx:
         bridge.channels.remove(ch)
         ch.bridge = None
         self.recorder.set_bridged(ch.name, False)
-        self.emit("BridgeLeave", "call,all", bridge.block() + ch.block())
+        self.emit_blocks("BridgeLeave", ((ch, ""),), bridge=bridge)
 
     def bridge_destroy(self, bridge: Bridge) -> None:
         """Destroy an (empty) bridge (BridgeDestroy)."""
         for ch in list(bridge.channels):
             self.bridge_leave(ch)
         if self.bridges.pop(bridge.uniqueid, None) is not None:
-            self.emit("BridgeDestroy", "call,all", bridge.block())
+            self.emit_blocks("BridgeDestroy", (), bridge=bridge)
 
     # -- hangups -------------------------------------------------------------------------
     def request_hangup(self, ch: SimChannel, cause: int = 16, *, soft: bool = True) -> None:

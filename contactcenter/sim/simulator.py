@@ -90,21 +90,11 @@ class Simulator:
         check_safe("agi_url", url)
         call = SimCall(script)
         self.calls.append(call)
-        created = asyncio.Event()
-        task = self.pbx.spawn(self._inbound(call, url, created))
-        waiter = asyncio.ensure_future(created.wait())
-        await asyncio.wait([task, waiter], return_when=asyncio.FIRST_COMPLETED)
-        waiter.cancel()
-        if task.done() and task.exception() is not None:
-            raise task.exception()  # type: ignore[misc]
+        # The channels are made here, at once (a failure raises to the caller); one task then
+        # runs the call, where a helper task and a polling loop per call used to wait for them.
+        one, two = self.dialplan.open_inbound(call)
+        self.pbx.spawn(self.dialplan.run_inbound(call, one, two, url))
         return call
-
-    async def _inbound(self, call: SimCall, url: str, created: asyncio.Event) -> None:
-        run = asyncio.ensure_future(self.dialplan.inbound_call(call, url))
-        while not call.agi_channel and not run.done():
-            await asyncio.sleep(0)
-        created.set()
-        await run
 
     async def _run_agi(self, ch: SimChannel, url: str, call: SimCall | None) -> None:
         status = await AgiSession(self.dialplan, ch, url, call).run()
