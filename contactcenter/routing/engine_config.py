@@ -84,6 +84,10 @@ class EngineConfig(EngineMoves):
         super().__init__(config, rng_seed)
         self._retired: list[AgentRecord] = []  # rows of removed agents, not yet taken
 
+    def has_changes(self) -> bool:
+        """True when ``take_changes`` would return rows."""
+        return bool(self._retired) or super().has_changes()
+
     def take_changes(self) -> tuple[list[InteractionRecord], list[AgentRecord]]:
         """Rows changed since the last call, including agents removed by a new config."""
         rows, agents = super().take_changes()

@@ -147,8 +147,12 @@ class EngineState:
         self._begin(now)
         return self._end()
 
+    def has_changes(self) -> bool:
+        """True when ``take_changes`` would return rows."""
+        return bool(self._dirty_live or self._dirty_agents)
+
     def take_changes(self) -> tuple[list[InteractionRecord], list[AgentRecord]]:
-        """Rows changed since the last call, for persistence."""
+        """Rows changed since the last call, for persistence (each one's latest state)."""
         rows = [self._record(r) for r in self._dirty_live.values()]
         agents = [self._agent_record(self.agents[a]) for a in sorted(self._dirty_agents)]
         self._dirty_live.clear()

@@ -31,6 +31,7 @@ from contactcenter.domain.queue import QueueConfig
 from contactcenter.domain.routing_events import Connected, Offered, Position, RoutingEvent
 from contactcenter.routing.config import RoutingConfig
 from contactcenter.routing.engine import HOLD_KEY, Engine
+from contactcenter.routing.engine_state import REOPEN_KEPT, REOPEN_WINDOW_S
 from contactcenter.routing.errors import NotFound
 from contactcenter.routing.snapshot import AgentView, Snapshot, agent_view, snapshot
 from contactcenter.storage.interaction_log import InteractionLog
@@ -85,7 +86,11 @@ class RoutingService:
         self._streams: dict[str, _Stream] = {}
         self._finished: OrderedDict[str, _Stream] = OrderedDict()
         self._subscribers: list[Subscriber] = []
-        self._pending: list[tuple[list[RoutingEvent], list, list, asyncio.Future | None]] = []
+        # Events to store, each dispatch's with whoever waits for its commit. The current-state
+        # rows are taken from the engine when the writer runs: an interaction or agent that
+        # changed several times within one batch is built and written once, off the path of
+        # the dispatch (an offer at entry is dialled without building any row).
+        self._pending: list[tuple[list[RoutingEvent], asyncio.Future | None]] = []
         self._writer_wake = asyncio.Event()
         self._timer: asyncio.TimerHandle | None = None
         self._armed_for: float | None = None
@@ -101,9 +106,11 @@ class RoutingService:
         if self.log is not None:
             agents = await self.log.agents()
             rows = await self.log.open_interactions()
+            now = self.clock.time()
+            exited = await self.log.recently_exited(now - REOPEN_WINDOW_S, REOPEN_KEPT)
             for row in rows:
                 self._streams[row.id] = _Stream()
-            events = self.engine.restore(agents, rows, self.clock.time())
+            events = self.engine.restore(agents, rows, now, exited)
             for row in rows:
                 pos = self.engine.position(row.id, self.clock.time())
                 if pos is not None and row.callback is None:
@@ -133,7 +140,7 @@ class RoutingService:
         if self.log is None:
             return
         fut = asyncio.get_running_loop().create_future()
-        self._pending.append(([], [], [], fut))
+        self._pending.append(([], fut))
         self._writer_wake.set()
         await fut
 
@@ -416,11 +423,12 @@ class RoutingService:
                 except Exception:  # a broken subscriber must not break routing
                     log.exception("routing subscriber failed")
         fut = None
-        rows, agents = self.engine.take_changes()
-        if self.log is not None and (events or rows or agents):
+        if self.log is None:
+            self.engine.take_changes()  # nothing stores them: do not let them pile up
+        elif events or self.engine.has_changes():
             if durable:
                 fut = asyncio.get_running_loop().create_future()
-            self._pending.append((events, rows, agents, fut))
+            self._pending.append((events, fut))
             self._writer_wake.set()
         self._rearm()
         return fut
@@ -450,26 +458,34 @@ class RoutingService:
 
     async def _writer_loop(self) -> None:
         assert self.log is not None
-        while True:
-            await self._writer_wake.wait()
-            self._writer_wake.clear()
-            # Gather 50 ms of dispatches: a transaction costs ~2 ms of CPU whatever its size
-            # (thread hops through aiosqlite), a row ~0.08 ms. With 10 ms the writer took a
-            # fifth of a core at 100 calls/s. flush() and durable enqueues still wait for it.
-            await asyncio.sleep(WRITE_GATHER_S)
-            while self._pending:
-                batch, self._pending = self._pending, []
-                events = [e for item in batch for e in item[0]]
-                rows = [r for item in batch for r in item[1]]
-                agents = [a for item in batch for a in item[2]]
-                try:
-                    await self.log.append(events, rows, agents)
-                except Exception as exc:  # keep routing; report to whoever waits
-                    log.exception("interaction log write failed")
-                    for item in batch:
-                        if item[3] is not None and not item[3].done():
-                            item[3].set_exception(exc)
-                    continue
-                for item in batch:
-                    if item[3] is not None and not item[3].done():
-                        item[3].set_result(None)
+        # One connection kept while there is work: a pool checkout per batch cost more CPU
+        # than the batch's rows. Given back whenever the writer goes idle, and on stop().
+        writer = self.log.writer()
+        try:
+            while True:
+                if not self._writer_wake.is_set():
+                    await writer.release()
+                await self._writer_wake.wait()
+                self._writer_wake.clear()
+                # Gather 50 ms of dispatches: a transaction costs CPU whatever its size (the
+                # connection, a hop to aiosqlite's thread, the commit). With 10 ms the writer
+                # took a fifth of a core at 100 calls/s. flush() and durable enqueues still
+                # wait for it.
+                await asyncio.sleep(WRITE_GATHER_S)
+                while self._pending:
+                    batch, self._pending = self._pending, []
+                    events = [e for item in batch for e in item[0]]
+                    rows, agents = self.engine.take_changes()
+                    try:
+                        await writer.append(events, rows, agents)
+                    except Exception as exc:  # keep routing; report to whoever waits
+                        log.exception("interaction log write failed")
+                        for _, waiter in batch:
+                            if waiter is not None and not waiter.done():
+                                waiter.set_exception(exc)
+                        continue
+                    for _, waiter in batch:
+                        if waiter is not None and not waiter.done():
+                            waiter.set_result(None)
+        finally:
+            await writer.release()

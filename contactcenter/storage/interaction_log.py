@@ -8,17 +8,22 @@ transaction per batch, so the current state never runs ahead of the history.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import operator
-from collections.abc import Callable, Iterable, Sequence
+import sqlite3
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
+from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import JSON, Float, Index, Integer, MetaData, String, event, inspect, select, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import Mapped, mapped_column
 
-from contactcenter.domain.interaction import OPEN_STATES
+from contactcenter.domain.interaction import OPEN_STATES, InteractionState
 from contactcenter.domain.routing_events import RoutingEvent
 from contactcenter.domain.routing_records import AgentRecord, InteractionRecord
 from contactcenter.storage.base import Base
@@ -97,67 +102,152 @@ def _add_missing_agent_columns(target: MetaData, connection: Connection, **_: ob
                 text(f"ALTER TABLE {RoutingAgentRow.__tablename__} ADD COLUMN {name} {ddl}"))
 
 
-def _event_row(ev: RoutingEvent) -> dict[str, Any]:
-    return {
-        "at": ev.at,
-        "kind": ev.kind,
-        "interaction_id": getattr(ev, "interaction_id", None),
-        "agent_id": getattr(ev, "agent_id", None),
-        "queue": getattr(ev, "queue", None),
-        "payload": ev.payload(),
-    }
-
-
 _INTERACTION_FIELDS = tuple(f.name for f in fields(InteractionRecord))
 _AGENT_FIELDS = tuple(f.name for f in fields(AgentRecord))
 _EVENT_FIELDS = ("at", "kind", "interaction_id", "agent_id", "queue", "payload")
+_KEY_COLUMNS = ("interaction_id", "agent_id", "queue")
+_NOT_PAYLOAD = frozenset({"at", *_KEY_COLUMNS})  # as in RoutingEvent.payload
 # Values in column order, read in C, from the records themselves (frozen snapshots):
 # ``dataclasses.asdict`` deep-copied every dict and list (data, skills, wrap-ups), and even a
 # dict comprehension per row was a visible share of the writer's time.
-_GET_EVENT = operator.itemgetter(*_EVENT_FIELDS)
 _GET_INTERACTION = operator.attrgetter(*_INTERACTION_FIELDS)
 _GET_AGENT = operator.attrgetter(*_AGENT_FIELDS)
 _PLACEHOLDERS = {"qmark": lambda i: "?", "numeric_dollar": lambda i: f"${i}",
                  "format": lambda i: "%s", "numeric": lambda i: f":{i}"}
 
+_EMPTY_JSON = MappingProxyType({dict: "{}", list: "[]"})  # json.dumps of an empty one
+Params = list[list[Any]] | list[tuple[Any, ...]]
+Writes = list[tuple[str, Params]]  # (driver SQL, rows) in the order they run
+
+
+def _json_dumps() -> Callable[[Any], str]:
+    """``json.dumps`` with its default arguments: the same text, but one C call per value.
+
+    ``json.dumps`` goes through three Python frames and builds a new C encoder per value,
+    more than half of its time for the small dicts stored here. No circular-reference check
+    (records hold plain data; a cycle would still fail, with RecursionError).
+    """
+    make = json.encoder.c_make_encoder
+    if make is None:  # no C accelerator
+        return json.dumps
+    std = json.JSONEncoder()
+    encode = make(None, std.default, json.encoder.encode_basestring_ascii, std.indent,
+                  std.key_separator, std.item_separator, std.sort_keys, std.skipkeys,
+                  std.allow_nan)
+    join = "".join
+    return lambda value: join(encode(value, 0))
+
 
 @dataclass(frozen=True, slots=True)
-class _Write:
-    """One executemany in the driver's own SQL and parameter style.
+class _EventShape:
+    """How events of one class become ``routing_events`` rows (built once per class).
 
-    The rows go to the driver as plain tuples, JSON columns as JSON text, as SQLAlchemy's
-    ``JSON`` type would store them (Python None included: JSON ``null``). Going through a
-    compiled Core statement cost about 20 us of Python per row (parameter processing), most
-    of the writer's time at 200 calls/s.
+    ``RoutingEvent.payload`` calls ``dataclasses.fields`` and filters it for every event; the
+    same dict is built here from names known in advance and a C getter.
     """
 
-    sql: str
-    names: tuple[str, ...]
-    json: frozenset[str]
+    kind: str
+    has: tuple[bool, ...]  # interaction_id, agent_id, queue (_KEY_COLUMNS)
+    names: tuple[str, ...] | None  # payload fields; None: the class has its own payload()
+    get: Callable[[Any], tuple[Any, ...]]
 
     @classmethod
-    def of(cls, table: Any, names: tuple[str, ...], key: str | None, style: str) -> _Write:
-        mark = _PLACEHOLDERS[style]
-        cols = ", ".join(names)
-        marks = ", ".join(mark(i) for i in range(1, len(names) + 1))
-        sql = f"INSERT INTO {table.name} ({cols}) VALUES ({marks})"
-        if key is not None:
-            sets = ", ".join(f"{n} = excluded.{n}" for n in names if n != key)
-            sql += f" ON CONFLICT ({key}) DO UPDATE SET {sets}"
-        json_cols = frozenset(n for n in names if isinstance(table.c[n].type, JSON))
-        return cls(sql, names, json_cols)
+    def of(cls, event_type: type[RoutingEvent]) -> _EventShape:
+        names = tuple(f.name for f in fields(event_type))
+        has = tuple(n in names or hasattr(event_type, n) for n in _KEY_COLUMNS)
+        if event_type.payload is not RoutingEvent.payload:
+            return cls(event_type.kind, has, None, _no_values)
+        payload = tuple(n for n in names if n not in _NOT_PAYLOAD)
+        if len(payload) > 1:
+            get: Callable[[Any], tuple[Any, ...]] = operator.attrgetter(*payload)
+        elif payload:
+            one = operator.attrgetter(payload[0])
+            get = lambda ev: (one(ev),)
+        else:
+            get = _no_values
+        return cls(event_type.kind, has, payload, get)
 
-    async def run(self, conn: Any, rows: list[Any], get: Callable[[Any], tuple[Any, ...]]) -> None:
-        """Insert ``rows``; ``get`` reads one row's values in ``names`` order (a C getter)."""
-        json_at = [i for i, n in enumerate(self.names) if n in self.json]
-        dumps = json.dumps
-        params = []
-        for row in rows:
-            values = list(get(row))
-            for i in json_at:
-                values[i] = dumps(values[i])
-            params.append(tuple(values))
-        await conn.exec_driver_sql(self.sql, params)
+
+def _no_values(_: Any) -> tuple[Any, ...]:
+    return ()
+
+
+@dataclass(frozen=True, slots=True)
+class _Statements:
+    """The three statements of ``append`` in the driver's own SQL and parameter style.
+
+    Rows go to the driver as plain sequences, JSON columns as JSON text, as SQLAlchemy's
+    ``JSON`` type would store them (Python None included: JSON ``null``). Going through a
+    compiled Core statement cost about 20 us of Python per row (parameter processing).
+    """
+
+    events: str
+    interactions: str
+    agents: str
+    interaction_json: tuple[int, ...]  # positions of JSON columns in the record's values
+    agent_json: tuple[int, ...]
+
+    @classmethod
+    def of(cls, style: str) -> _Statements:
+        return cls(
+            _insert_sql(RoutingEventRow.__table__, _EVENT_FIELDS, None, style),
+            _insert_sql(RoutingInteractionRow.__table__, _INTERACTION_FIELDS, "id", style),
+            _insert_sql(RoutingAgentRow.__table__, _AGENT_FIELDS, "agent_id", style),
+            _json_positions(RoutingInteractionRow.__table__, _INTERACTION_FIELDS),
+            _json_positions(RoutingAgentRow.__table__, _AGENT_FIELDS),
+        )
+
+
+def _insert_sql(table: Any, names: tuple[str, ...], key: str | None, style: str) -> str:
+    """An INSERT of ``names`` (an upsert on ``key`` when given) in the driver's paramstyle."""
+    mark = _PLACEHOLDERS[style]
+    marks = ", ".join(mark(i) for i in range(1, len(names) + 1))
+    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({marks})"
+    if key is not None:
+        sets = ", ".join(f"{n} = excluded.{n}" for n in names if n != key)
+        sql += f" ON CONFLICT ({key}) DO UPDATE SET {sets}"
+    return sql
+
+
+def _json_positions(table: Any, names: tuple[str, ...]) -> tuple[int, ...]:
+    return tuple(i for i, n in enumerate(names) if isinstance(table.c[n].type, JSON))
+
+
+def _record_rows(
+    records: Iterable[Any], get: Callable[[Any], tuple[Any, ...]], json_at: tuple[int, ...],
+    dumps: Callable[[Any], str],
+) -> list[list[Any]]:
+    rows = []
+    for rec in records:
+        values = list(get(rec))
+        for i in json_at:
+            value = values[i]
+            # Most are None, {} or [] (no callback, no data, no wrap-up): skip the encoder.
+            if value is None:
+                values[i] = "null"
+            elif value or type(value) not in _EMPTY_JSON:
+                values[i] = dumps(value)
+            else:
+                values[i] = _EMPTY_JSON[type(value)]
+        rows.append(values)
+    return rows
+
+
+def _sqlite_transaction(conn: sqlite3.Connection, writes: Writes) -> None:
+    """Run in aiosqlite's thread: the whole batch and its commit in one hop.
+
+    Each aiosqlite call is a round trip to its thread (a future, a queue, a wake-up of the
+    event loop); through SQLAlchemy a batch made about eleven of them.
+    """
+    if not conn.in_transaction:
+        conn.execute("BEGIN")  # also when the driver is in autocommit mode
+    try:
+        for sql, rows in writes:
+            conn.executemany(sql, rows)
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
 
 
 class InteractionLog:
@@ -165,39 +255,70 @@ class InteractionLog:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._statements: tuple[_Write, _Write, _Write] | None = None
+        self._statements: _Statements | None = None
+        self._shapes: dict[type[RoutingEvent], _EventShape] = {}
+        self._dumps = _json_dumps()
 
-    def _writes(self) -> tuple[_Write, _Write, _Write]:
-        """The three statements of ``append``, as driver SQL built once per dialect."""
+    def _sql(self) -> _Statements:
         if self._statements is None:
-            style = self.db.engine.dialect.paramstyle
-            self._statements = (
-                _Write.of(RoutingEventRow.__table__, _EVENT_FIELDS, None, style),
-                _Write.of(RoutingInteractionRow.__table__, _INTERACTION_FIELDS, "id", style),
-                _Write.of(RoutingAgentRow.__table__, _AGENT_FIELDS, "agent_id", style),
-            )
+            self._statements = _Statements.of(self.db.engine.dialect.paramstyle)
         return self._statements
+
+    def _event_rows(self, events: Iterable[RoutingEvent]) -> list[tuple[Any, ...]]:
+        shapes, dumps, rows = self._shapes, self._dumps, []
+        for ev in events:
+            if not ev.persist:
+                continue
+            shape = shapes.get(type(ev))
+            if shape is None:
+                shape = shapes[type(ev)] = _EventShape.of(type(ev))
+            has_iid, has_agent, has_queue = shape.has
+            names = shape.names
+            payload = ev.payload() if names is None else dict(zip(names, shape.get(ev)))
+            rows.append((
+                ev.at, shape.kind,
+                ev.interaction_id if has_iid else None,  # type: ignore[attr-defined]
+                ev.agent_id if has_agent else None,  # type: ignore[attr-defined]
+                ev.queue if has_queue else None,  # type: ignore[attr-defined]
+                dumps(payload),
+            ))
+        return rows
+
+    def _writes(
+        self, events: Iterable[RoutingEvent], interactions: Iterable[InteractionRecord],
+        agents: Iterable[AgentRecord],
+    ) -> Writes:
+        """The statements and rows of one ``append`` (none: nothing to store)."""
+        rows = self._event_rows(events)
+        irows = {r.id: r for r in interactions}  # full snapshots: the last one wins
+        arows = {r.agent_id: r for r in agents}
+        sql, dumps = self._sql(), self._dumps
+        writes: Writes = []
+        if rows:
+            writes.append((sql.events, rows))
+        if irows:
+            writes.append((sql.interactions, _record_rows(
+                irows.values(), _GET_INTERACTION, sql.interaction_json, dumps)))
+        if arows:
+            writes.append((sql.agents, _record_rows(
+                arows.values(), _GET_AGENT, sql.agent_json, dumps)))
+        return writes
 
     async def append(
         self,
-        events: Sequence[RoutingEvent],
+        events: Iterable[RoutingEvent],
         interactions: Iterable[InteractionRecord] = (),
         agents: Iterable[AgentRecord] = (),
     ) -> None:
         """Store events (history) and the latest rows (current state) in one transaction."""
-        rows = [_event_row(e) for e in events if e.persist]
-        irows = {r.id: r for r in interactions}  # last one wins
-        arows = {r.agent_id: r for r in agents}
-        if not (rows or irows or arows):
-            return
-        insert_events, upsert_interactions, upsert_agents = self._writes()
-        async with self.db.engine.begin() as conn:
-            if rows:
-                await insert_events.run(conn, rows, _GET_EVENT)
-            if irows:
-                await upsert_interactions.run(conn, list(irows.values()), _GET_INTERACTION)
-            if arows:
-                await upsert_agents.run(conn, list(arows.values()), _GET_AGENT)
+        writes = self._writes(events, interactions, agents)
+        if writes:
+            async with self.db.engine.connect() as conn:
+                await _store(conn, await _driver(conn), writes)
+
+    def writer(self) -> LogWriter:
+        """An ``append`` that keeps its connection from batch to batch (for one task)."""
+        return LogWriter(self)
 
     async def open_interactions(self) -> list[InteractionRecord]:
         """Every interaction not yet finished, for a restart."""
@@ -205,6 +326,18 @@ class InteractionLog:
         async with self.db.session() as session:
             result = await session.execute(
                 select(RoutingInteractionRow).where(RoutingInteractionRow.state.in_(states))
+            )
+            return [_to_record(r) for r in result.scalars()]
+
+    async def recently_exited(self, since: float, limit: int) -> list[InteractionRecord]:
+        """Interactions that left a queue (state ``exited``) at ``since`` or later, at most
+        the ``limit`` latest: their customers may still ask for a callback after a restart."""
+        row = RoutingInteractionRow
+        async with self.db.session() as session:
+            result = await session.execute(
+                select(row).where(row.state == InteractionState.EXITED.value,
+                                  row.updated_at >= since)
+                .order_by(row.updated_at.desc()).limit(limit)
             )
             return [_to_record(r) for r in result.scalars()]
 
@@ -247,3 +380,98 @@ def _to_record(r: RoutingInteractionRow) -> InteractionRecord:
         attempts=r.attempts, agent_id=r.agent_id, offer_id=r.offer_id, offers=r.offers,
         connected_at=r.connected_at, retry_at=r.retry_at, updated_at=r.updated_at,
     )
+
+
+class LogWriter:
+    """``InteractionLog.append`` on one pooled connection kept from batch to batch.
+
+    Checking a connection out of SQLAlchemy's pool and back in (greenlet switches, a shielded
+    close, a reset rollback that is one more hop to aiosqlite's thread) cost more CPU than the
+    rows of a 50 ms batch. The routing writer keeps one while it has work and gives it back
+    when it goes idle (``release``), so an idle or stopped server holds none. Not for
+    concurrent use: one task owns it.
+    """
+
+    def __init__(self, log: InteractionLog) -> None:
+        self._log = log
+        self._conn: AsyncConnection | None = None
+        self._driver: Any = None
+
+    async def append(
+        self,
+        events: Iterable[RoutingEvent],
+        interactions: Iterable[InteractionRecord] = (),
+        agents: Iterable[AgentRecord] = (),
+    ) -> None:
+        """As ``InteractionLog.append``: one transaction, committed when this returns."""
+        writes = self._log._writes(events, interactions, agents)
+        if not writes:
+            return
+        if self._conn is None:
+            conn = await self._log.db.engine.connect()  # pings a server connection first
+            try:
+                self._driver = await _driver(conn)
+            except BaseException:
+                await conn.close()
+                raise
+            self._conn = conn
+        conn = self._conn
+        try:
+            await _store(conn, self._driver, writes)
+        except BaseException:
+            # Whatever failed (the server went away, a cancelled round trip), the next batch
+            # starts on a fresh connection rather than on one in an unknown state.
+            self._conn = self._driver = None
+            await asyncio.shield(_discard(conn))
+            raise
+
+    async def release(self) -> None:
+        """Give the connection back to the pool (the next ``append`` takes one again)."""
+        conn, self._conn, self._driver = self._conn, None, None
+        if conn is not None:
+            await asyncio.shield(conn.close())  # back in the pool even if we are cancelled
+
+
+async def _discard(conn: AsyncConnection) -> None:
+    with contextlib.suppress(Exception):
+        await conn.invalidate()
+    await conn.close()
+
+
+async def _driver(conn: AsyncConnection) -> Any:
+    """The driver's own connection (aiosqlite or asyncpg) under a pooled one."""
+    return (await conn.get_raw_connection()).driver_connection
+
+
+async def _store(conn: AsyncConnection, driver: Any, writes: Writes) -> None:
+    """One transaction, straight on the driver connection for the two drivers we know.
+
+    SQLAlchemy's async layer costs a greenlet switch per statement and, on SQLite, a hop to
+    aiosqlite's thread per statement, cursor and commit; the batch needs neither.
+    """
+    dialect = conn.dialect
+    if dialect.driver == "aiosqlite":
+        await _aiosqlite_store(driver, writes)
+    elif dialect.driver == "asyncpg":
+        async with driver.transaction():
+            for sql, rows in writes:
+                await driver.executemany(sql, rows)
+    else:
+        async with conn.begin():
+            for sql, rows in writes:
+                await conn.exec_driver_sql(sql, [tuple(r) for r in rows])
+
+
+async def _aiosqlite_store(driver: Any, writes: Writes) -> None:
+    run_in_thread = getattr(driver, "_execute", None)  # aiosqlite's own (private) entry point
+    if run_in_thread is not None:
+        await run_in_thread(_sqlite_transaction, driver._conn, writes)
+        return
+    # Public calls only: one hop per statement.
+    try:
+        for sql, rows in writes:
+            await driver.executemany(sql, rows)
+        await driver.commit()
+    except BaseException:
+        await driver.rollback()
+        raise

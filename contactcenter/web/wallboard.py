@@ -161,8 +161,11 @@ class WallboardPublisher:
         loop = asyncio.get_running_loop()
         last = -1e9
         while True:
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel that
+            # arrives as the wake fires, and stop() would then wait for this loop forever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.refresh)
+                async with asyncio.timeout(self.refresh):
+                    await self._wake.wait()
             # Leading edge: a change long after the last publish goes out now; one inside
             # the window waits for its end, taking whatever else arrived meanwhile with it.
             delay = last + self.min_interval - loop.time()

@@ -111,3 +111,23 @@ async def test_restart_rebuilds_lines_and_agents(database):
         assert offer.agent_id == "a"
     finally:
         await svc2.stop()
+
+
+async def test_a_caller_who_left_the_queue_can_ask_for_a_callback_after_a_restart(database):
+    clock = Clock(speed=1)
+    log = InteractionLog(database)
+    svc = RoutingService(CONFIG, clock, log)
+    await svc.start()
+    for i in range(3):
+        await svc.enqueue(Interaction("voice", "q", id=f"w{i}"))
+    await svc.withdraw("w0", "flow-max-wait")  # e.g. the flow sent them to a voicemail menu
+    await svc.stop()
+
+    svc2 = RoutingService(CONFIG, clock, log)
+    await svc2.start()
+    try:
+        await svc2.request_callback("w0", "5551234")  # remembered across the restart
+        assert svc2.position("w0").position == 1  # ahead of w1 and w2: its original place
+        assert svc2.engine.live["w0"].callback.number == "5551234"
+    finally:
+        await svc2.stop()
