@@ -47,7 +47,8 @@ class VoiceCall(CallControl, Protocol):
     """The FastAGI session features the queue needs beyond ``CallControl``."""
 
     async def dial(self, destination: str, ring_timeout_s: int | None = None,
-                   options: str = "", *, timeout: float = ...) -> str: ...
+                   options: str = "", *, timeout: float = ...,
+                   known_status: Callable[[], str | None] | None = None) -> str: ...
 
     async def wait_for_hangup(self, timeout: float | None = None) -> bool: ...
 
@@ -393,8 +394,9 @@ class _QueuedCall:
         try:
             # g: Dial returns 0 when the agent's side leaves the bridge (hangup or Redirect),
             # so the caller's AGI goes on (app_dial.c OPT_GO_ON).
+            # Once AMI has shown the answer, Dial's status is known: no round trip to read it.
             status = await self.call.dial(offer.dial_string, max(1, round(offer.ring_timeout_s)),
-                                          "g")
+                                          "g", known_status=self._answered_status)
         finally:
             if self.connected:
                 await watcher  # let its reports (offer_answered, hooks) finish
@@ -407,6 +409,9 @@ class _QueuedCall:
         await self.o.routing.offer_failed(offer.offer_id, FAILED_STATUS.get(status, "no-answer"))
         await self._music(True)
         return None
+
+    def _answered_status(self) -> str | None:
+        return "ANSWER" if self.connected else None
 
     async def _conversation(self, offer: rev.Offered) -> QueueOutcome | None:
         """The agent answered and the first bridge is over: holds, resumes, transfers."""

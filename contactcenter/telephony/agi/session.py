@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from contactcenter.telephony.agi.api import (
     AgiCommandError,
@@ -187,10 +187,13 @@ class AgiSession(AgiLink):
         options: str = "",
         *,
         timeout: float = 12 * 3600.0,
+        known_status: Callable[[], str | None] | None = None,
     ) -> str:
         """Dial(destination[,ring[,options]]) and return DIALSTATUS (ANSWER, NOANSWER, BUSY...).
 
         ``timeout`` bounds the whole call (ringing plus talk time), in clock seconds.
+        ``known_status``, asked when Dial returns, may give the status already learnt some
+        other way (AMI saw the answer): it then saves the round trip that reads DIALSTATUS.
         """
         for what, value in (("destination", destination), ("options", options)):
             check_safe(value, what)
@@ -202,7 +205,9 @@ class AgiSession(AgiLink):
         if options:
             parts.append(options)
         await self.exec("Dial", ",".join(parts), timeout=timeout)
-        status = await self.get_variable("DIALSTATUS")
+        status = known_status() if known_status is not None else None
+        if status is None:
+            status = await self.get_variable("DIALSTATUS")
         return status or ""
 
     async def bridge(
