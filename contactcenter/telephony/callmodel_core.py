@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from typing import Any, Self, SupportsIndex, TypeVar
+from typing import Any, TypeVar
 
 from contactcenter.domain.clock import Clock
 from contactcenter.telephony import events as ev
-from contactcenter.telephony.ami.protocol import AmiMessage, header, header_value
+from contactcenter.telephony.ami.protocol import AmiMessage, header
 from contactcenter.telephony.callmodel_state import (
     Bridge,
     Call,
@@ -23,10 +23,7 @@ __all__ = [
     "DEFAULT_KEPT_PREFIXES",
     "DEFAULT_KEPT_VARS",
     "CallModelCore",
-    "SubscriberList",
     "event_time",
-    "header",
-    "header_value",
     "listens_to",
     "to_int",
 ]
@@ -62,65 +59,6 @@ def listens_to(*types: type) -> Callable[[_F], _F]:
 def _wants(fn: ev.Subscriber, cls: type) -> bool:
     types = getattr(fn, "telephony_events", None)  # bound methods read their function's
     return types is None or issubclass(cls, types)
-
-
-class SubscriberList(list[ev.Subscriber]):
-    """The model's subscribers, in delivery order; any change drops the per-type routes."""
-
-    def __init__(self, items: Iterable[ev.Subscriber], routes: dict[type, Any]) -> None:
-        super().__init__(items)
-        self._routes = routes
-
-    def _changed(self) -> None:
-        self._routes.clear()
-
-    def append(self, fn: ev.Subscriber) -> None:
-        self._changed()
-        super().append(fn)
-
-    def extend(self, fns: Iterable[ev.Subscriber]) -> None:
-        self._changed()
-        super().extend(fns)
-
-    def insert(self, index: SupportsIndex, fn: ev.Subscriber) -> None:
-        self._changed()
-        super().insert(index, fn)
-
-    def remove(self, fn: ev.Subscriber) -> None:
-        self._changed()
-        super().remove(fn)
-
-    def pop(self, index: SupportsIndex = -1) -> ev.Subscriber:
-        self._changed()
-        return super().pop(index)
-
-    def clear(self) -> None:
-        self._changed()
-        super().clear()
-
-    def sort(self, *args: Any, **kwargs: Any) -> None:
-        self._changed()
-        super().sort(*args, **kwargs)
-
-    def reverse(self) -> None:
-        self._changed()
-        super().reverse()
-
-    def __setitem__(self, index: Any, value: Any) -> None:
-        self._changed()
-        super().__setitem__(index, value)
-
-    def __delitem__(self, index: Any) -> None:
-        self._changed()
-        super().__delitem__(index)
-
-    def __iadd__(self, fns: Iterable[ev.Subscriber]) -> Self:  # type: ignore[override]
-        self._changed()
-        return super().__iadd__(fns)  # type: ignore[return-value]
-
-    def __imul__(self, n: SupportsIndex) -> Self:  # type: ignore[override]
-        self._changed()
-        return super().__imul__(n)  # type: ignore[return-value]
 
 
 def event_time(msg: AmiMessage, clock: Clock) -> float:
@@ -159,7 +97,7 @@ class CallModelCore:
         # Per event type, the subscribers that want it (see listens_to); an empty tuple means
         # nobody does, and the event is not even built.
         self._routes: dict[type, tuple[ev.Subscriber, ...]] = {}
-        self._subscribers = SubscriberList(subscribers, self._routes)
+        self._subscribers: tuple[ev.Subscriber, ...] = tuple(subscribers)
         self.clock = clock or Clock()
         self.kept_vars = frozenset(kept_vars)
         self.kept_prefixes = tuple(kept_prefixes)
@@ -185,14 +123,20 @@ class CallModelCore:
         return {}
 
     @property
-    def subscribers(self) -> SubscriberList:
-        """Typed-event subscribers, called in this order (a plain list to append to)."""
+    def subscribers(self) -> tuple[ev.Subscriber, ...]:
+        """Typed-event subscribers, called in this order (change them with ``subscribe``)."""
         return self._subscribers
 
-    @subscribers.setter
-    def subscribers(self, fns: Iterable[ev.Subscriber]) -> None:
+    def subscribe(self, fn: ev.Subscriber) -> Callable[[], None]:
+        """Add a subscriber (after the others); returns the function that removes it."""
+        self._subscribers += (fn,)
         self._routes.clear()
-        self._subscribers = SubscriberList(fns, self._routes)
+
+        def unsubscribe() -> None:
+            self._subscribers = tuple(f for f in self._subscribers if f is not fn)
+            self._routes.clear()
+
+        return unsubscribe
 
     def listeners(self, cls: type) -> tuple[ev.Subscriber, ...]:
         """The subscribers that want events of type ``cls`` (empty: do not build one)."""

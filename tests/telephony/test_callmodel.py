@@ -137,7 +137,7 @@ def test_05_snapshot_matches_the_live_model():
         if msg.event == "CoreShowChannelsComplete":
             break
     seen: list = []
-    model.subscribers.append(seen.append)
+    model.subscribe(seen.append)
     result = model.reconcile(Snapshot.from_messages(items))
     assert (result.channels, result.added, result.ended) == (4, 0, 0)
     assert [e for e in seen if not isinstance(e, ev.ModelResynced)] == []
@@ -174,7 +174,7 @@ def test_05_fresh_model_rebuilt_from_snapshot_then_events_end_it_once():
 def test_reconcile_ends_missing_and_ignores_late_hangups():
     model, _ = feed_until("06-load-sample", "BridgeEnter", 20)
     seen: list = []
-    model.subscribers.append(seen.append)
+    model.subscribe(seen.append)
     keep = [c for c in model.channels.values() if c.linkedid == min(model.calls)]
     model.reconcile(Snapshot(tuple(snapshot_of_channels(keep))))
     assert len(model.calls) == 1 and len(model.channels) == 4

@@ -43,7 +43,7 @@ def test_unwanted_events_are_not_built_but_the_model_state_is_the_same():
 def test_subscribers_added_later_are_routed_too():
     narrow = HangupsOnly()
     model = CallModel("pbx1", [], Clock())
-    model.subscribers.append(narrow.on_event)
+    model.subscribe(narrow.on_event)
     model.apply_all(events_of("06-load-sample"))
     assert narrow.seen and all(isinstance(e, (ev.ChannelHungUp, ev.DialEnded))
                                for e in narrow.seen)

@@ -102,9 +102,7 @@ class PbxLink:
     def subscribe(self, fn: ev.Subscriber) -> Callable[[], None]:
         """Receive typed telephony events from the model (only the types it declares with
         ``callmodel_core.listens_to``, if it does)."""
-        self.model.subscribers.append(fn)
-        subs = self.model.subscribers
-        return lambda: subs.remove(fn) if fn in subs else None
+        return self.model.subscribe(fn)
 
     async def start(self) -> None:
         """Start connecting in the background."""

@@ -38,7 +38,6 @@ __all__ = [
     "AmiUnsafeValueError",
     "check_value",
     "header",
-    "header_value",
     "serialize",
 ]
 
@@ -206,15 +205,6 @@ def header(msg: AmiMessage, needle: str) -> str | None:
                 i += 1
             return raw[i : raw.find("\n", i)]
     return msg.get(needle[1:-1])
-
-
-def header_value(raw: str, needle: str) -> str | None:
-    """Value of the header ``needle`` ("\\nName: ") in an AmiMessage.raw text, else None."""
-    i = raw.find(needle)
-    if i < 0:
-        return None
-    i += len(needle)
-    return raw[i : raw.find("\n", i)]
 
 
 _set = object.__setattr__
