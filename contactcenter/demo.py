@@ -139,7 +139,8 @@ async def run_demo(settings: Settings, calls_per_minute: float | None = None,
     try:
         while not stop.is_set() and not traffic.done():
             try:
-                await asyncio.wait_for(stop.wait(), timeout=5.0)
+                async with asyncio.timeout(5.0):
+                    await stop.wait()
             except TimeoutError:
                 pass
             placed = len(sim.calls)

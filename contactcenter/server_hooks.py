@@ -45,6 +45,10 @@ class CallSideHooks:
         self.recording, self.monitor, self.routing = recording, monitor, routing
         self.pbx_of, self.publish = pbx_of, publish
 
+    def acts_before_dial(self, interaction_id: str, queue: str) -> bool:
+        """Whether ``before_dial`` starts a recording (a round trip on the call)."""
+        return self.recording.starts_in_call(interaction_id, queue)
+
     async def before_dial(self, call: CallControl, interaction_id: str, queue: str) -> None:
         """Start the queue's recording in the call (``b``: only once bridged; muted if on demand)."""
         try:

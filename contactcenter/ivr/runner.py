@@ -317,8 +317,8 @@ class FlowRunner:
 
     async def _lookup_one(self, source: str, key: str, timeout_s: float) -> LookupResult:
         try:
-            return await asyncio.wait_for(self.lookups.lookup(source, key),
-                                          self.clock.real(timeout_s))
+            async with asyncio.timeout(self.clock.real(timeout_s)):
+                return await self.lookups.lookup(source, key)
         except TimeoutError:
             return LookupResult(False, {}, source, "timeout")
         except Exception as exc:  # noqa: BLE001 - a failing CRM is an expected condition

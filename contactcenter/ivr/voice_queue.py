@@ -35,7 +35,7 @@ from contactcenter.ivr.connected_call import AgentLegs, Conversation
 from contactcenter.ivr.ports import QueueOutcome, QueueRequest
 from contactcenter.routing.errors import RoutingError
 from contactcenter.routing.service import RoutingService
-from contactcenter.telephony.agi.api import CallControl, CallHangup
+from contactcenter.telephony.agi.api import CallControl, CallHangup, Subroutine
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,8 @@ class VoiceCall(CallControl, Protocol):
 
     async def dial(self, destination: str, ring_timeout_s: int | None = None,
                    options: str = "", *, timeout: float = ...,
-                   known_status: Callable[[], str | None] | None = None) -> str: ...
+                   known_status: Callable[[], str | None] | None = None,
+                   before: Subroutine | None = None) -> str: ...
 
     async def wait_for_hangup(self, timeout: float | None = None) -> bool: ...
 
@@ -72,6 +73,10 @@ class ConnectedCall:
 
 class CallHooks(Protocol):
     """What the server does around a connected call (recording, monitoring, screen pop)."""
+
+    def acts_before_dial(self, interaction_id: str, queue: str) -> bool:
+        """Whether ``before_dial`` will use the channel (a round trip before the Dial)."""
+        ...
 
     async def before_dial(self, call: CallControl, interaction_id: str, queue: str) -> None: ...
 
@@ -196,6 +201,23 @@ class VoiceQueue:
 def offer_number(offer_id: str) -> str:
     """The per-interaction number of an offer (``<interaction id>#<n>``): id-like for MSet."""
     return offer_id.rpartition("#")[2]
+
+
+# dialplan/extensions_contactcenter.conf: MSet(CC_RESUME=1,CC_INTERACTION=${ARG1},
+# CC_AGENT=${ARG2},CC_OFFER=${ARG3},DIALSTATUS=) -- the same variables as offer_variables.
+OFFER_SUBROUTINE = ("contactcenter-subs", "offer")
+
+
+def offer_variables(iid: str, offer: rev.Offered) -> dict[str, str]:
+    """What the caller's channel carries while an offer is dialled (see ``resume``)."""
+    return {"CC_RESUME": "1", "CC_INTERACTION": iid, "CC_AGENT": offer.agent_id,
+            "CC_OFFER": offer_number(offer.offer_id), "DIALSTATUS": ""}
+
+
+def offer_subroutine(iid: str, offer: rev.Offered) -> Subroutine:
+    """``offer_variables`` set by the dialplan's offer subroutine, from Dial's option B."""
+    context, exten = OFFER_SUBROUTINE
+    return Subroutine(context, exten, (iid, offer.agent_id, offer_number(offer.offer_id)))
 
 
 async def _clear_resume(call: CallControl) -> None:
@@ -378,25 +400,27 @@ class _QueuedCall:
             if not self.settled:
                 await self.settle()
             return None
-        # One round trip for all (ids only: set_variables refuses anything else), first, so
-        # CC_RESUME is set before anything else happens on the channel. CC_OFFER and the
-        # emptied DIALSTATUS let a caller who comes back after a restart tell whether this
-        # very Dial was answered while the server was away (see resume).
-        await self.call.set_variables({"CC_RESUME": "1", "CC_INTERACTION": self.iid,
-                                       "CC_AGENT": offer.agent_id,
-                                       "CC_OFFER": offer_number(offer.offer_id),
-                                       "DIALSTATUS": ""})
-        self.settled = True
+        # The offer's variables (CC_RESUME, CC_INTERACTION, CC_AGENT, CC_OFFER, an emptied
+        # DIALSTATUS) are set by the dialplan's offer subroutine, which Dial itself runs on the
+        # caller's channel before it calls the agent (option B): no round trip of their own.
+        # CC_OFFER and the emptied DIALSTATUS let a caller who comes back after a restart tell
+        # whether this very Dial was answered while the server was away (see resume).
+        before: Subroutine | None = offer_subroutine(self.iid, offer)
         hooks = self.o.hooks
-        if hooks is not None:
+        if hooks is not None and hooks.acts_before_dial(self.iid, self.queue):
+            # A round trip comes before the Dial (recording starts): CC_RESUME goes first so
+            # a caller offered at entry is brought back if the server vanishes meanwhile.
+            await self.call.set_variables(offer_variables(self.iid, offer))
+            before = None
             await hooks.before_dial(self.call, self.iid, self.queue)
+        self.settled = True
         watcher = asyncio.ensure_future(self._await_answer(offer))
         try:
             # g: Dial returns 0 when the agent's side leaves the bridge (hangup or Redirect),
             # so the caller's AGI goes on (app_dial.c OPT_GO_ON).
             # Once AMI has shown the answer, Dial's status is known: no round trip to read it.
             status = await self.call.dial(offer.dial_string, max(1, round(offer.ring_timeout_s)),
-                                          "g", known_status=self._answered_status)
+                                          "g", known_status=self._answered_status, before=before)
         finally:
             if self.connected:
                 await watcher  # let its reports (offer_answered, hooks) finish

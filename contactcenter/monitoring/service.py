@@ -263,7 +263,8 @@ class MonitorService:
             await self._send_quietly(port, headers)
         if leg.live:
             try:
-                await asyncio.wait_for(session.ended.wait(), self._clock.real(self._stop_timeout_s))
+                async with asyncio.timeout(self._clock.real(self._stop_timeout_s)):
+                    await session.ended.wait()
             except TimeoutError:
                 for headers in leg.deadline():
                     await self._send_quietly(port, headers)

@@ -156,13 +156,19 @@ class RecordingService:
         return rec, self.paths.asterisk_path(rel)
 
     # ------------------------------------------------------------- lifecycle
+    def starts_in_call(self, interaction_id: str, queue: str) -> bool:
+        """Whether ``start_in_call`` would start a recording on this call now."""
+        # (a re-offer to another agent keeps the recording it has)
+        return (self.policies.for_queue(queue).mode is not RecordingMode.NEVER
+                and interaction_id not in self._active)
+
     async def start_in_call(
         self, call: CallControl, interaction_id: str, queue: str, caller_id: str | None, pbx: str
     ) -> Recording | None:
         """Before Dial: ``EXEC MixMonitor <file>,b``; muted at once for ``on_demand`` queues."""
+        if not self.starts_in_call(interaction_id, queue):
+            return None
         mode = self.policies.for_queue(queue).mode
-        if mode is RecordingMode.NEVER or interaction_id in self._active:
-            return None  # (a re-offer to another agent keeps the recording it has)
         channel = call.env.channel
         rec, target = await self._new_entry(interaction_id, queue, caller_id, pbx, channel, None)
         code = await call.exec("MixMonitor", f"{target},b")

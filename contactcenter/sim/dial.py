@@ -38,6 +38,26 @@ _RESET = (
 )
 
 
+def dial_options(text: str) -> dict[str, str | None]:
+    """Dial's option letters, each with its ``(argument)`` if it has one
+    (``ast_app_parse_options``: the argument runs to the matching parenthesis)."""
+    out: dict[str, str | None] = {}
+    i, n = 0, len(text)
+    while i < n:
+        letter = text[i]
+        i += 1
+        if i < n and text[i] == "(":
+            depth, start = 1, i + 1
+            i += 1
+            while i < n and depth:
+                depth += {"(": 1, ")": -1}.get(text[i], 0)
+                i += 1
+            out[letter] = text[start:i - 1] if depth == 0 else text[start:]
+        else:
+            out[letter] = None
+    return out
+
+
 async def dial(dp: Dialplan, caller: SimChannel, data: str, call: SimCall | None,
                on_answer: Callable[[], None] | None = None) -> int:
     """Run ``Dial(<data>)`` on ``caller``; returns the application's result (0 or -1).
@@ -46,15 +66,19 @@ async def dial(dp: Dialplan, caller: SimChannel, data: str, call: SimCall | None
     stops).
     """
     pbx, clock = dp.pbx, dp.clock
-    parts = data.split(",")
+    parts = data.split(",", 3)  # peers, timeout, options, URL
     dial_string = parts[0].split("&")[0].strip()
-    go_on = len(parts) > 2 and "g" in parts[2]
+    options = dial_options(parts[2]) if len(parts) > 2 else {}
+    go_on = "g" in options
     try:
         timeout = float(parts[1]) if len(parts) > 1 and parts[1].strip() else None
     except ValueError:
         timeout = None
     for name in _RESET:
         pbx.set_var(caller, name, "")
+    before = options.get("B")
+    if before:  # the caller's predial subroutine, before any leg exists (app_dial.c)
+        dp.gosub(caller, before.replace("^", ","))
     target = dp.resolve(dial_string)
     if target is None or target.kind == "inbound" and dial_string == caller.name:
         pbx.set_var(caller, "DIALSTATUS", "CHANUNAVAIL")

@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 SIM_AGENT_CONTEXTS = {"sim-agent": False, "sim-agent-moh": True}  # context -> carries audio
 
 
+# [contactcenter-subs] offer: what Dial's B() runs on the caller as the server dials an agent.
+OFFER_SUB = ("contactcenter-subs", "offer")
+
 RESUME_TRIES = 30  # AGI retries (2 s apart) for a queued caller whose server went away
 RESUME_PAUSE_S = 2
 
@@ -233,6 +236,34 @@ class Dialplan:
             self.pbx.hangup(far)
         else:
             self.pbx.emit_ch("HangupRequest", far, [("Cause", "16")])
+
+    # -- subroutines ---------------------------------------------------------------------
+    def gosub(self, ch: SimChannel, location: str) -> bool:
+        """Run ``context,exten,priority(args)`` on ``ch`` as app_stack does: the ARGn variables,
+        a Newexten per priority, then back where the channel was. Only the subroutines of
+        dialplan/extensions_contactcenter.conf that the server calls are known; any other
+        location returns False (Asterisk warns and the caller's application goes on)."""
+        where, _, rest = location.partition("(")
+        parts = where.split(",")
+        args = rest[:-1].split(",") if rest.endswith(")") else []
+        if len(parts) != 3 or (parts[0], parts[1]) != OFFER_SUB:
+            return False
+        pbx = self.pbx
+        saved = ch.context, ch.exten, ch.priority, ch.application, ch.app_data
+        for i, arg in enumerate(args, 1):
+            pbx.set_var(ch, f"ARG{i}", arg)
+        args += [""] * (3 - len(args))
+        pbx.newexten(ch, "MSet", f"CC_RESUME=1,CC_INTERACTION={args[0]},CC_AGENT={args[1]},"
+                     f"CC_OFFER={args[2]},DIALSTATUS=", context=parts[0], exten=parts[1],
+                     priority=1)
+        for name, value in (("CC_RESUME", "1"), ("CC_INTERACTION", args[0]),
+                            ("CC_AGENT", args[1]), ("CC_OFFER", args[2]), ("DIALSTATUS", "")):
+            pbx.set_var(ch, name, value)
+        pbx.newexten(ch, "Return", "", priority=2)
+        for i in range(1, len(args) + 1):  # the frame's locals go with it, without events
+            ch.variables.pop(f"ARG{i}", None)
+        ch.context, ch.exten, ch.priority, ch.application, ch.app_data = saved
+        return True
 
     # -- inbound calls -------------------------------------------------------------------
     async def inbound_call(self, call: SimCall, agi_url: str) -> None:

@@ -182,6 +182,12 @@ async def test_an_agent_who_answers_while_the_server_restarts_is_not_paused_nor_
 
         agi_port = old.agi_port
         await old.stop()  # the agent's phone is still ringing
+        # The Dial set the offer's variables itself (its B() subroutine), so the caller's AGI
+        # will be retried (CC_RESUME) and can tell which offer that Dial was (CC_OFFER).
+        variables = floor.sim.channels[call.agi_channel].variables
+        assert {name: variables.get(name) for name in
+                ("CC_RESUME", "CC_INTERACTION", "CC_AGENT", "CC_OFFER")} == {
+            "CC_RESUME": "1", "CC_INTERACTION": iid, "CC_AGENT": "1001", "CC_OFFER": "1"}
         new = await replacement_server(floor, old, agi_port)
         await new.pool["sim"].wait_ready(10)
         # kept: still ringing, or already found talking by the AMI resync (never waiting)

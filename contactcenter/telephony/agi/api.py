@@ -8,9 +8,12 @@ the wire is checked by the implementation: CR, LF and NUL raise ``UnsafeValueErr
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
+
+_SUB_PART = re.compile(r"[A-Za-z0-9_.:@+-]*")
 
 
 class CallHangup(Exception):
@@ -99,3 +102,30 @@ class CallControl(Protocol):
     async def verbose(self, message: str, level: int = 1) -> None: ...
 
     async def hangup(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Subroutine:
+    """A dialplan subroutine to run, ``Gosub(context,exten,priority(args))``.
+
+    Every part is id-like (letters, digits, ``_.:@+-``): nothing in it can reach the dialplan
+    parsers' separators (``,`` ``^`` ``(`` ``)``), quotes or ``${`` expressions.
+    """
+
+    context: str
+    exten: str
+    args: tuple[str, ...] = ()
+    priority: int = 1
+
+    def __post_init__(self) -> None:
+        for part in (self.context, self.exten, *self.args):
+            if not _SUB_PART.fullmatch(part):
+                raise ValueError(f"subroutine parts must be id-like: {part!r}")
+        if not self.context or not self.exten:
+            raise ValueError("a subroutine needs a context and an extension")
+
+    def dial_option(self) -> str:
+        """The location as Dial's ``B()``/``b()`` options take it: ``^`` between parts and
+        arguments, since ``,`` would end the option (app_dial.c argsep="^")."""
+        args = f"({'^'.join(self.args)})" if self.args else ""
+        return f"{self.context}^{self.exten}^{self.priority}{args}"

@@ -356,7 +356,8 @@ class AgiLink:
                 await waiter
             else:
                 seconds = timeout if real else self._clock.real(timeout)
-                await asyncio.wait_for(asyncio.shield(waiter), seconds)
+                async with asyncio.timeout(seconds):
+                    await asyncio.shield(waiter)
         except TimeoutError:
             pass
         finally:

@@ -18,6 +18,7 @@ from contactcenter.telephony.agi.api import (
     AgiCommandError,
     CallHangup,
     RecordResult,
+    Subroutine,
 )
 from contactcenter.telephony.agi.command import Quoted, check_safe, render_arg, render_quoted
 from contactcenter.telephony.agi.link import (
@@ -188,17 +189,25 @@ class AgiSession(AgiLink):
         *,
         timeout: float = 12 * 3600.0,
         known_status: Callable[[], str | None] | None = None,
+        before: Subroutine | None = None,
     ) -> str:
         """Dial(destination[,ring[,options]]) and return DIALSTATUS (ANSWER, NOANSWER, BUSY...).
 
         ``timeout`` bounds the whole call (ringing plus talk time), in clock seconds.
         ``known_status``, asked when Dial returns, may give the status already learnt some
         other way (AMI saw the answer): it then saves the round trip that reads DIALSTATUS.
+        ``before`` runs on this channel once Dial has started, before it calls anyone (option
+        ``B``, Asterisk 11 and later): what must be set on the channel exactly when the dial
+        begins goes there instead of costing a round trip of its own.
         """
         for what, value in (("destination", destination), ("options", options)):
             check_safe(value, what)
             if "," in value:
                 raise ValueError(f"dial {what} must not contain ',': {value!r}")
+        if before is not None:
+            if "B" in options:
+                raise ValueError(f"dial options already hold a B(): {options!r}")
+            options = f"{options}B({before.dial_option()})"
         parts = [destination]
         if ring_timeout_s is not None or options:
             parts.append("" if ring_timeout_s is None else str(int(ring_timeout_s)))

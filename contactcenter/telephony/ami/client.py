@@ -180,7 +180,8 @@ class AmiClient:
 
     async def wait_connected(self, timeout: float = 5.0) -> None:
         """Wait (real seconds) until logged in; TimeoutError otherwise."""
-        await asyncio.wait_for(self._connected_event.wait(), timeout)
+        async with asyncio.timeout(timeout):
+            await self._connected_event.wait()
 
     async def stop(self) -> None:
         """Log off if connected, close the link and stop reconnecting."""
@@ -250,7 +251,8 @@ class AmiClient:
         self._futures[action_id] = fut
         try:
             proto.transport.write(data)
-            done = await asyncio.wait_for(fut, timeout)
+            async with asyncio.timeout(timeout):
+                done = await fut
         except TimeoutError:
             raise TimeoutError(f"AMI action {headers[0][1]} ({action_id}) timed out") from None
         finally:

@@ -114,7 +114,8 @@ class PbxLink:
 
     async def wait_ready(self, timeout: float = 10.0) -> None:
         """Wait (real seconds) until connected and resynced."""
-        await asyncio.wait_for(self._resynced.wait(), timeout)
+        async with asyncio.timeout(timeout):
+            await self._resynced.wait()
 
     async def send_action(
         self, headers: Iterable[tuple[str, str]], timeout: float = 5.0
