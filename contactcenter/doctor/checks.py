@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from contactcenter.config.schema import Settings
 from contactcenter.doctor.asterisk_conf import AsteriskConf
+from contactcenter.ivr.voice_queue import OFFER_SUBROUTINE
 from contactcenter.telephony.ami.event_filters import UNUSED_EVENTS
 
 # Classes the server needs (see dialplan/manager_contactcenter.conf for why each is there).
@@ -146,4 +147,21 @@ def check_dialplan(conf: AsteriskConf, settings: Settings) -> list[Finding]:
     if not hits:
         out.append(Finding("fail", f"no dialplan hands calls to our FastAGI {ours[0]}:{ours[1]}; "
                            "#include dialplan/extensions_contactcenter.conf"))
+    out.append(_offer_subroutine(conf))
     return out
+
+
+def _offer_subroutine(conf: AsteriskConf) -> Finding:
+    """The subroutine every Dial to an agent runs on the caller (ivr/voice_queue.py)."""
+    context, exten = OFFER_SUBROUTINE
+    for item in conf.section(context):
+        if item.name.lower() == "exten" and item.value.replace(" ", "").startswith(f"{exten},"):
+            loc = f"{item.file}:{item.line}"
+            if all(name in item.value for name in ("CC_RESUME=1", "CC_OFFER=${ARG3}")):
+                return Finding("ok", f"[{context}] {exten} marks callers dialled to an agent", loc)
+            return Finding("warn", f"[{context}] {exten} does not set CC_RESUME=1 and "
+                           "CC_OFFER=${ARG3}: copy it from dialplan/extensions_contactcenter.conf",
+                           loc)
+    return Finding("warn", f"no [{context}] {exten} subroutine: Dial(...,B({context}^{exten}^1(..))) "
+                   "finds nothing, so a caller whose agent is ringing when the server restarts is "
+                   "hung up; update extensions_contactcenter.conf from dialplan/")

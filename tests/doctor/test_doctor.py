@@ -42,7 +42,25 @@ def test_shipped_files_pass(tmp_path):
     assert run_doctor(d, settings(tmp_path), [], out) == 0, out.getvalue()
     text = out.getvalue()
     assert "[contactcenter-inbound] hands calls to agi://127.0.0.1:4573" in text
+    assert "[contactcenter-subs] offer marks callers dialled to an agent" in text
     assert "All checks passed." in text
+
+
+def test_a_dialplan_without_the_offer_subroutine_is_warned_about(tmp_path):
+    d = make_asterisk_dir(tmp_path, (REPO / "dialplan/manager_contactcenter.conf").read_text())
+    dialplan = d / "extensions_contactcenter.conf"
+    text = dialplan.read_text()
+    line = next(x for x in text.splitlines() if x.startswith("exten => offer,1,"))
+    dialplan.write_text(text.replace(line, line.replace("CC_OFFER=${ARG3},", "")))
+    out = io.StringIO()
+    assert run_doctor(d, settings(tmp_path), [], out) == 0  # a warning
+    number = text.splitlines().index(line) + 1
+    assert (f"[contactcenter-subs] offer does not set CC_RESUME=1 and CC_OFFER=${{ARG3}}: copy it "
+            f"from dialplan/extensions_contactcenter.conf  ({dialplan}:{number})") in out.getvalue()
+    dialplan.write_text(text.replace(line, "exten => elsewhere,1,NoOp()"))
+    out = io.StringIO()
+    assert run_doctor(d, settings(tmp_path), [], out) == 0
+    assert "no [contactcenter-subs] offer subroutine: Dial(" in out.getvalue()
 
 
 def test_dangerous_user_is_reported_with_file_and_line(tmp_path):
