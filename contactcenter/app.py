@@ -119,10 +119,12 @@ class ContactCenter:
             self.flows = FlowRegistry(self.ivr_settings, self._routing_names)
             self.flows.poll()
             self._tasks.append(asyncio.create_task(self.flows.watch(), name="flows-watch"))
-            sources: dict[str, Any] = {"customers": LocalCustomerLookup(CustomerStore(self.db))}
+            lookup_sources: dict[str, Any] = {
+                "customers": LocalCustomerLookup(CustomerStore(self.db))}
             if s.crm.url_template:
-                sources["crm"] = HttpCrmLookup(s.crm.url_template, timeout_s=s.crm.timeout_s)
-            self.lookups = LookupRouter(sources)
+                lookup_sources["crm"] = HttpCrmLookup(s.crm.url_template,
+                                                      timeout_s=s.crm.timeout_s)
+            self.lookups = LookupRouter(lookup_sources)
             self.hooks = CallSideHooks(self.recording, self.monitor, self.routing, self._pbx_of)
             self.voice = VoiceQueue(
                 self.routing, clock, self.watch, self.hooks, self._pbx_of,
@@ -179,7 +181,9 @@ class ContactCenter:
         site = web.TCPSite(self._runner, s.web.host, s.web.port, backlog=1024)
         await site.start()
         server = site._server  # the bound socket tells the real port when port 0 was asked
-        self.web_port = server.sockets[0].getsockname()[1] if server else s.web.port
+        self.web_port = (
+            server.sockets[0]  # type: ignore[attr-defined]  # every loop's Server has it
+            .getsockname()[1] if server else s.web.port)
 
     def _resume_or_run(self, ivr_handler: Any) -> Any:
         """A caller whose channel still has an open interaction goes straight back to it."""

@@ -29,7 +29,7 @@ def _settings(path: str | None) -> Settings:
     raise SystemExit(2)
 
 
-def _run(coro) -> int:  # type: ignore[no-untyped-def]
+def _run(coro) -> int:
     """Run the server's main coroutine on uvloop when it is installed."""
     try:
         import uvloop

@@ -14,6 +14,8 @@ So, for a voice interaction that no session watches (``ChannelWatch.watching`` i
   answered (the agent is busy; the caller's AGI, back after the talk, completes it); any other
   status -> the offer failed, as it would have with a session;
 * after an AMI resync, a caller offered and already bridged with the agent's leg -> answered;
+  one still there and not bridged -> still ringing as far as anyone can tell: the offer's ring
+  safety timer (long while nothing could be seen, ``UNSEEN_RING_S``) counts from now;
 * its channel hangs up -> abandoned (completed when it was connected).
 """
 
@@ -94,16 +96,15 @@ class UnattendedCalls:
         for rec in list(self.routing.engine.live.values()):
             dial = self._ringing_to(rec) if self._unattended(rec.id) is not None else None
             channel = model.channels.get(rec.id) if dial is not None else None
-            bridge = model.bridges.get(channel.bridge_id) if channel and channel.bridge_id else None
-            if bridge is None or dial is None:
+            if dial is None or channel is None:  # not ours, or gone (reconcile abandons it)
                 continue
-            for uid in bridge.channels:
-                other = model.channels.get(uid)
-                if uid != rec.id and other is not None and _leg_of(other.name, dial):
-                    log.info("call=%s: found talking to %s after the AMI resync", rec.id,
-                             rec.agent_id)
-                    self.spawn(self._settle(self.routing.offer_answered(rec.offer_id)))
-                    break
+            assert rec.offer_id is not None  # _ringing_to gives a dial only to an offer
+            if _bridged_with(model, channel.bridge_id, rec.id, dial):
+                log.info("call=%s: found talking to %s after the AMI resync", rec.id,
+                         rec.agent_id)
+                self.spawn(self._settle(self.routing.offer_answered(rec.offer_id)))
+            else:
+                self.spawn(self._settle(self.routing.renew_offer(rec.offer_id)))
 
     def _hung_up(self, uniqueid: str) -> None:
         """A queued caller hung up while no AGI session held them (after a restart, before the
@@ -119,6 +120,18 @@ class UnattendedCalls:
             await step
         except RoutingError as exc:  # settled meanwhile by another path (the AGI came back)
             log.debug("unattended call: %s", exc)
+
+
+def _bridged_with(model: CallModelCore, bridge_id: str | None, caller: str, dial: str) -> bool:
+    """True when bridge ``bridge_id`` holds, besides ``caller``, a leg of ``dial``."""
+    bridge = model.bridges.get(bridge_id) if bridge_id else None
+    if bridge is None:
+        return False
+    for uid in bridge.channels:
+        other = model.channels.get(uid)
+        if uid != caller and other is not None and _leg_of(other.name, dial):
+            return True
+    return False
 
 
 def _leg_of(channel_name: str, dial_string: str) -> bool:

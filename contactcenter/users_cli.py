@@ -129,16 +129,17 @@ async def _run(args: argparse.Namespace, password: str | None, out: TextIO) -> i
         if command == "add":
             assert password is not None
             hashed = await asyncio.to_thread(hash_password, password)
-            user = await store.create_user(
+            created = await store.create_user(
                 args.username, hashed, args.role, args.agent_id, clock.time(), phone=args.phone
             )
             await audit.record(
                 actor,
                 "users.create",
-                target=user.username,
-                detail={"role": user.role, "agent_id": user.agent_id, "phone": user.phone},
+                target=created.username,
+                detail={"role": created.role, "agent_id": created.agent_id,
+                        "phone": created.phone},
             )
-            print(f"created {user.role} {user.username} (id {user.id})", file=out)
+            print(f"created {created.role} {created.username} (id {created.id})", file=out)
             return 0
         user = await store.get_by_username(args.username)
         if user is None:

@@ -74,7 +74,7 @@ class Binder:
             except SourceError as exc:
                 self.errors.append(exc)
             return current
-        if dataclasses.is_dataclass(tp):
+        if isinstance(tp, type) and dataclasses.is_dataclass(tp):  # tp is a hint: never an instance
             return self.bind(tp, value, mark, current)
         if origin in (list, tuple):
             (item_tp, *_rest) = get_args(tp) or (Any,)

@@ -54,7 +54,7 @@ def _apply_env(root: LocDict, name: str, raw: str, errors: list[SourceError]) ->
     node: Any = root
     for depth, part in enumerate(path):
         last = depth == len(path) - 1
-        if isinstance(node, list):
+        if isinstance(node, LocList):  # every container here is a LocList or a LocDict
             if not part.isdigit() or int(part) > len(node):
                 errors.append(SourceError(mark, f"{part!r} is not a valid list index here"))
                 return
@@ -67,7 +67,7 @@ def _apply_env(root: LocDict, name: str, raw: str, errors: list[SourceError]) ->
                 return
             node = node[index]
             continue
-        if not isinstance(node, dict):
+        if not isinstance(node, LocDict):
             errors.append(SourceError(mark, f"cannot set {part!r} inside a scalar"))
             return
         if last:

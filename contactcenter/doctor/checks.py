@@ -42,6 +42,16 @@ def _network(value: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None
 _EXCLUDED = re.compile(r"eventfilter\((?=[^=]*action\(exclude\))[^=]*name\((\w+)\)")
 
 
+def _inside(net: ipaddress.IPv4Network | ipaddress.IPv6Network,
+            outer: ipaddress.IPv4Network | ipaddress.IPv6Network) -> bool:
+    """``net`` lies within ``outer`` (networks of different IP versions never do)."""
+    if isinstance(net, ipaddress.IPv4Network) and isinstance(outer, ipaddress.IPv4Network):
+        return net.subnet_of(outer)
+    if isinstance(net, ipaddress.IPv6Network) and isinstance(outer, ipaddress.IPv6Network):
+        return net.subnet_of(outer)
+    return False
+
+
 def _event_filter_findings(user: str, items: list, where: str) -> list[Finding]:
     excluded = {m.group(1) for i in items if (m := _EXCLUDED.match(i.name.replace(" ", "")))}
     missing = [name for name in UNUSED_EVENTS if name not in excluded]
@@ -100,8 +110,7 @@ def check_manager(conf: AsteriskConf, settings: Settings, allowed: list[str]) ->
             loc = f"{p.file}:{p.line}"
             if net is None:
                 out.append(Finding("fail", f"[{pbx.username}] permit {p.value!r} is not a network", loc))
-            elif net.is_loopback or any(net.subnet_of(a) for a in allowed_nets
-                                        if a.version == net.version):
+            elif net.is_loopback or any(_inside(net, a) for a in allowed_nets):
                 out.append(Finding("ok", f"[{pbx.username}] permit {net}", loc))
             else:
                 out.append(Finding("fail", f"[{pbx.username}] permit {net} is neither loopback nor "
@@ -123,7 +132,8 @@ def check_dialplan(conf: AsteriskConf, settings: Settings) -> list[Finding]:
     globals_ = {i.name: i.value for i in conf.section("globals")}
     globals_.setdefault("CONTACTCENTER_AGI", "agi://127.0.0.1:4573")
     ours = (settings.fastagi.host, settings.fastagi.port)
-    hits, others = [], []
+    hits: list[tuple[str, str, str]] = []
+    others: list[tuple[str, str, str]] = []
     for item in conf.items:
         if item.name.lower() not in {"exten", "same"}:
             continue

@@ -32,7 +32,8 @@ def _load_all(paths: list[str], out: TextIO) -> tuple[dict[str, Flow], int]:
     """Load every flow under ``paths``; print errors; return (flows by name, error count)."""
     flows: dict[str, Flow] = {}
     errors = 0
-    files = [f for f in flow_files(paths or [DEFAULT_PATH]) if not f.name.endswith(TEST_SUFFIX)]
+    found = flow_files(list(paths or [DEFAULT_PATH]))  # list(): a list[str | Path] for mypy
+    files = [f for f in found if not f.name.endswith(TEST_SUFFIX)]
     if not files:
         print(f"no flow files found in {' '.join(paths or [DEFAULT_PATH])}", file=out)
         return flows, 1

@@ -244,6 +244,7 @@ def _compare(res: CaseResult, exp: Mapping[str, Any], result: IvrResult, call: S
             for k, v in (exp["queue"] or {}).items():
                 got = getattr(req, k, None) if k != "data" else dict(req.data)
                 if k in ("skills", "data"):
+                    assert got is not None  # every QueueRequest has both
                     bad = {dk: dv for dk, dv in v.items() if str(got.get(dk)) != str(dv)}
                     if bad:
                         fail(f"queue {k}: expected {dict(v)}, got {dict(got)}")

@@ -135,8 +135,9 @@ class FlowRegistry:
             self.check_references()
             self.reloads_total += 1
             for name in changed:
-                flow = candidates.get(name)
-                log.info("ivr flow %s %s", name, f"loaded, version {flow.version}" if flow else "removed")
+                now_loaded = candidates.get(name)
+                log.info("ivr flow %s %s", name,
+                         f"loaded, version {now_loaded.version}" if now_loaded else "removed")
         return changed
 
     def check_references(self) -> None:

@@ -61,7 +61,9 @@ class IvrSettings:
         if "transfer_template" in kw and "{number}" not in kw["transfer_template"]:
             c.error(d.value_mark("transfer_template"), "'transfer_template' needs '{number}'")
         if "numbers" in d:
-            numbers = c.mapping(d["numbers"], d.value_mark("numbers"), "'numbers'") or {}
+            numbers: Mapping[Any, Any] = (
+                c.mapping(d["numbers"], d.value_mark("numbers"), "'numbers'") or {}
+            )
             kw["numbers"] = {str(k): str(v) for k, v in numbers.items()}
         if "fallback" in d:
             kw["fallback"] = fallback_from(c, d["fallback"], d.value_mark("fallback")) or cls().fallback

@@ -230,7 +230,7 @@ async def _clear_resume(call: CallControl) -> None:
 class _QueuedCall:
     """The state of one call in the queue loop."""
 
-    def __init__(self, owner: VoiceQueue, call: VoiceCall, iid: str, queue: str, feed,  # type: ignore[no-untyped-def]
+    def __init__(self, owner: VoiceQueue, call: VoiceCall, iid: str, queue: str, feed,
                  max_wait_s: float | None) -> None:
         self.o, self.call, self.iid, self.queue, self.feed = owner, call, iid, queue, feed
         self.max_wait_s = max_wait_s

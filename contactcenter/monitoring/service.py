@@ -19,7 +19,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from contactcenter.domain.clock import Clock
 from contactcenter.monitoring import ports
@@ -149,7 +149,7 @@ class MonitorService:
         return self._sessions.get(session_id)
 
     # ---------------------------------------------------------------- actions
-    async def _refuse(self, actor: Any, action: str, target: str, exc: MonitorError) -> None:
+    async def _refuse(self, actor: Any, action: str, target: str, exc: MonitorError) -> NoReturn:
         await self._audit.record(ports.actor_name(actor), action, target, "refused", {"reason": str(exc)})
         raise exc
 

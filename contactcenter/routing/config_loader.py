@@ -63,8 +63,10 @@ class ErrorList:
         """Record one problem at ``mark``."""
         self.items.append(SourceError(mark, message))
 
-    def check(self, mark: Mark, fn: Callable[[], Any]) -> Any:
+    def check(self, mark: Mark, fn: Callable[..., Any]) -> Any:
         """``fn()``, or None with its ValueError/TypeError recorded at ``mark``."""
+        # Callable[..., Any], not [[], Any]: callers bind loop variables as lambda defaults,
+        # and mypy cannot infer a lambda with parameters against a zero-argument Callable.
         try:
             return fn()
         except (ValueError, TypeError) as exc:
@@ -141,7 +143,10 @@ def _destination(errors: ErrorList, node: Any, where: Mark) -> Destination | Non
     if m is None:
         return None
     unknown_keys(errors, m, {"type", "target"}, "destination")
-    return errors.check(m.mark, lambda: Destination(m.get("type"), m.get("target")))
+    return errors.check(m.mark, lambda: Destination(
+        m.get("type"),  # type: ignore[arg-type]  # text: __post_init__ converts it or raises
+        m.get("target"),
+    ))
 
 
 def _queue(errors: ErrorList, name: Any, node: Any, where: Mark) -> QueueConfig | None:
@@ -197,11 +202,11 @@ def _queue(errors: ErrorList, name: Any, node: Any, where: Mark) -> QueueConfig 
             if rule is not None:
                 rules.append(rule)
         kw[key] = tuple(rules)
-    for key, cls in (("announce", Announcements), ("callback", CallbackPolicy)):
+    for key, block_cls in (("announce", Announcements), ("callback", CallbackPolicy)):
         if key in q:
             m = mapping_or_error(errors, q[key], q.value_mark(key), key)
             if m is not None and _typed(errors, m, key):
-                kw[key] = errors.check(m.mark, lambda m=m, cls=cls: cls(**dict(m)))
+                kw[key] = errors.check(m.mark, lambda m=m, c=block_cls: c(**dict(m)))
                 if kw[key] is None:
                     del kw[key]
     kw = {k: v for k, v in kw.items() if v is not None or k == "max_wait_s"}

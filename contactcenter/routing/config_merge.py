@@ -77,7 +77,7 @@ class Overrides:
 
     def of(self, kind: str) -> Mapping[str, Override]:
         """The entries of one kind."""
-        return getattr(self, kind)  # type: ignore[no-any-return]
+        return getattr(self, kind)
 
     def with_entry(self, kind: str, name: str, entry: Override | None) -> Overrides:
         """A copy with one entry set (or dropped when ``entry`` is None)."""

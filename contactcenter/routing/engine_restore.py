@@ -22,7 +22,7 @@ from contactcenter.routing.engine_state import (
     CHANNELS,
     REOPEN_KEPT,
     REOPEN_WINDOW_S,
-    RING_GRACE_S,
+    UNSEEN_RING_S,
     Live,
 )
 from contactcenter.routing.engine_timers import EngineTimers
@@ -42,10 +42,11 @@ class EngineRestore(EngineTimers):
         reserved: Asterisk carries on with the Dial when the server goes away (the agent may
         answer and talk before the caller's AGI comes back, which only happens when Dial
         returns), and the telephony side settles it (``UnattendedCalls``, ``VoiceQueue.resume``);
-        its ring safety timer counts from now. Other offers are void (a callback's legs are
-        found again by the dialer, a chat or ticket offer is re-made): the interaction goes back
-        to its place and the agent is freed, not paused. A wrap-up in
-        progress is restored with its remaining time (counted from when it started); one whose
+        until then its ring safety timer is ``UNSEEN_RING_S`` (renewed to the ring time by an
+        AMI resync that finds the call still unanswered, ``renew_offer``). Other offers are
+        void (a callback's legs are found again by the dialer, a chat or ticket offer is
+        re-made): the interaction goes back to its place and the agent is freed, not paused. A
+        wrap-up in progress is restored with its remaining time (counted from when it started); one whose
         time ran out meanwhile ends at once as timed out (``WrapupDone`` without disposition).
         ``exited``: rows of interactions that left a queue lately (see ``restore_exits``).
         """
@@ -71,17 +72,17 @@ class EngineRestore(EngineTimers):
         for agent, slot, deadline in overdue:
             self._finish_wrapup(agent, slot, None, None, refill=False, ended_at=deadline)
         rows = sorted(interactions, key=lambda r: (-r.priority, r.arrived_at, r.seq))
-        for row in rows:
-            self._seq = max(self._seq, row.seq)
+        for irow in rows:
+            self._seq = max(self._seq, irow.seq)
         # Connected ones and ringing calls first: they hold agents' capacity before anyone is
         # matched.
         held = (IS.CONNECTED.value, IS.OFFERED.value)
-        for row in rows:
-            if row.state in held:
-                self._restore_one(row)
-        for row in rows:
-            if row.state not in held:
-                self._restore_one(row)
+        for irow in rows:
+            if irow.state in held:
+                self._restore_one(irow)
+        for irow in rows:
+            if irow.state not in held:
+                self._restore_one(irow)
         for agent in self.agents.values():
             self._fill(agent)
         return self._end()
@@ -149,8 +150,7 @@ class EngineRestore(EngineTimers):
                                     step(agent.presence, "reserve"), self._now))
         self.offers[row.offer_id] = rec.id
         rec.state, rec.agent_id, rec.offer_id = IS.OFFERED, agent.id, row.offer_id
-        self._timer(self._now + self.queues[rec.queue].ring_timeout_s + RING_GRACE_S, "ring",
-                    row.offer_id)
+        self._timer(self._now + UNSEEN_RING_S, "ring", row.offer_id)
         self._touch(rec)
         self._agent_changed(agent)
         return True

@@ -12,7 +12,7 @@ import itertools
 import random
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from contactcenter.domain.agent import AgentState
 from contactcenter.domain.interaction import (
@@ -37,6 +37,12 @@ from contactcenter.routing.ewt import HandleTimes, expected_wait
 from contactcenter.routing.waiting import WaitingLine
 
 RING_GRACE_S = 5.0  # the voice side's Dial timeout fires first; this only catches lost reports
+# A call ringing an agent when the server restarted is kept offered (engine_restore.py) until
+# the telephony side tells how that Dial ended: AMI (unattended_calls.py), or the caller's AGI
+# when it comes back. Neither may speak for a long while (AMI down; an answered call's AGI
+# returns only after the talk), so its safety timer is this long until an AMI resync shows the
+# call still there and unanswered, which renews it to the plain ring time.
+UNSEEN_RING_S = 3600.0
 CHANNELS = ("voice", "chat", "ticket")
 CUSTOMER_FAILURES = frozenset({"callback-no-answer", "callback-busy", "callback-failed"})
 MAX_REASON = 64
@@ -123,6 +129,10 @@ class EngineState:
         self._ring_due: dict[str, float] = {}  # offer id -> its renewed ring deadline
         self._exited: OrderedDict[str, tuple[float, Live]] = OrderedDict()  # id -> (when, rec)
         self._now = 0.0
+
+    if TYPE_CHECKING:
+        # engine_timers.EngineTimers, a subclass, defines it; every Engine has it.
+        def _run_due(self, now: float) -> None: ...
 
     def _begin(self, now: float) -> None:
         self._run_due(now)

@@ -156,7 +156,7 @@ class RoutingService:
             if rec.state is InteractionState.OFFERED and rec.offer_id:
                 # The re-attaching party dials the offer now (it may have been made before it
                 # came back, e.g. at the restore): its ring safety timer counts from now.
-                self._call(self.engine.renew_offer, rec.offer_id)
+                await self.renew_offer(rec.offer_id)
                 if iid not in self.engine.live:
                     return iid
             pos = self.engine.position(iid, now)
@@ -198,7 +198,8 @@ class RoutingService:
     def callback_offers(self) -> list[Offered]:
         """Callbacks being offered right now, as ``Offered`` again: for a dialer that starts
         after routing (the restore offers due callbacks before anyone subscribed)."""
-        now, out = self.clock.time(), []
+        now = self.clock.time()
+        out: list[Offered] = []
         for rec in self.engine.live.values():
             if rec.callback is not None and rec.state is InteractionState.OFFERED:
                 stream = _Stream()
@@ -279,6 +280,11 @@ class RoutingService:
     async def offer_answered(self, offer_id: str) -> None:
         """Connected: the agent (and, for a callback, the customer) answered."""
         self._call(self.engine.offer_answered, offer_id)
+
+    async def renew_offer(self, offer_id: str) -> None:
+        """The offer is still ringing as far as the telephony side can see: its ring safety
+        timer counts from now (ring time + grace)."""
+        self._call(self.engine.renew_offer, offer_id)
 
     async def offer_failed(self, offer_id: str, reason: str = "no-answer") -> None:
         """The offer did not connect: "no-answer" / "busy" / ... pause the agent and put the
@@ -451,7 +457,8 @@ class RoutingService:
     def _on_timer(self) -> None:
         self._timer = None
         self._armed_for = None
-        if self.engine.next_deadline() is not None and self.engine.next_deadline() > self.clock.time():
+        deadline = self.engine.next_deadline()
+        if deadline is not None and deadline > self.clock.time():
             self._rearm()  # woke a little early (clock rounding): sleep the rest
             return
         self._dispatch(self.engine.tick(self.clock.time()))

@@ -61,7 +61,7 @@ class WaitingLine:
         if not members:
             del groups[group]
             self.version[queue] = self.version.get(queue, 0) + 1
-        return queue, group, entry[:3]  # type: ignore[return-value]
+        return queue, group, entry[:3]
 
     def position(self, iid: str) -> int:
         """1-based place of ``iid`` in its queue (1 = next), counting every waiting entry."""

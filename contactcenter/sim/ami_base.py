@@ -59,7 +59,7 @@ class ActionGroup:
         message: str,
         complete: str,
         items: list[Headers],
-        extra: Headers = (),
+        extra: Headers | tuple[tuple[str, str], ...] = (),
     ) -> None:
         s.send(reply(msg, "Success", ("EventList", "start"), ("Message", message)))
         for it in items:
@@ -67,9 +67,6 @@ class ActionGroup:
         s.send(
             item(msg, complete, ("EventList", "Complete"), ("ListItems", str(len(items))), *extra)
         )
-
-    def _ordered(self) -> list[SimChannel]:
-        return sorted(self.pbx.channels.values(), key=lambda c: c.name)
 
     def _ordered(self) -> list[SimChannel]:
         return sorted(self.pbx.channels.values(), key=lambda c: c.name)

@@ -64,14 +64,12 @@ class CallActions(ActionGroup):
             self.pbx.spawn(self.originator.originate(req, None, report=False))
             return
         outcome: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self.pbx.spawn(
-            self.originator.originate(
-                req,
-                target,
-                report=False,
-                answered=lambda ok: outcome.done() or outcome.set_result(ok),
-            )
-        )
+
+        def answered(ok: bool) -> None:
+            if not outcome.done():
+                outcome.set_result(ok)
+
+        self.pbx.spawn(self.originator.originate(req, target, report=False, answered=answered))
         ok = await outcome
         if ok:
             s.send(reply(msg, "Success", ("Message", "Originate successfully queued")))

@@ -10,6 +10,7 @@ the transcripts. Contexts known without configuration, like the lab's: the inbou
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -51,7 +52,8 @@ class Dialplan:
     def __init__(self, pbx: Pbx) -> None:
         self.pbx = pbx
         self.clock = pbx.clock
-        self.agi_runner = None  # set by the simulator: async (ch, url, call) -> None
+        # Set by the simulator: runs an AGI session on a channel.
+        self.agi_runner: Callable[[SimChannel, str, SimCall | None], Awaitable[None]] | None = None
         # Callee legs redirected out of a bridge, running their new location (bridge_app.py);
         # Bridge() may take them over from these tasks.
         self.parked: dict[SimChannel, asyncio.Task] = {}

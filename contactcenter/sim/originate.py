@@ -169,6 +169,7 @@ class Originator:
             await self.chanspy(ch, req.data)
             return
         if app == "agi":
+            assert self.dp.agi_runner is not None
             await self.dp.agi_runner(ch, req.data, None)
             await self.dp.after_agi(ch)
             return

@@ -79,7 +79,11 @@ class Pbx:
         self.bus.emit(event, privilege, headers, stamped=stamped)
 
     def emit_ch(
-        self, event: str, ch: SimChannel, extra: Headers = (), privilege: str = "call,all"
+        self,
+        event: str,
+        ch: SimChannel,
+        extra: Headers | tuple[tuple[str, str], ...] = (),
+        privilege: str = "call,all",
     ) -> None:
         """Emit an event made of ``ch``'s channel block followed by ``extra``."""
         bus = self.bus
@@ -97,7 +101,7 @@ class Pbx:
         self,
         event: str,
         chans: tuple[tuple[SimChannel, str], ...],
-        extra: Headers = (),
+        extra: Headers | tuple[tuple[str, str], ...] = (),
         bridge: Bridge | None = None,
     ) -> None:
         """Emit a call-class event: ``bridge``'s block, then each (channel, header prefix)

@@ -29,7 +29,7 @@ class Simulator:
         self.actions = AmiActions(
             self.dialplan, self.originator, config.ami_users, lambda: self.ami
         )
-        self.ami = AmiServer(self.actions, self.pbx.bus.subscribe)
+        self.ami: AmiServer = AmiServer(self.actions, self.pbx.bus.subscribe)
         self.calls: list[SimCall] = []
         self.ami_port = 0
         self._started = False

@@ -149,13 +149,13 @@ class CustomerStore:
                 q = sa.select(CustomerRow).where(CustomerRow.phone.in_(phones[i:i + 500]))
                 existing.update((r.phone, r) for r in (await s.execute(q)).scalars())
             for phone, rec in records.items():
-                row = existing.get(phone)
-                if row is None:
+                stored = existing.get(phone)
+                if stored is None:
                     s.add(CustomerRow(phone=phone, name=rec.name, account=rec.account,
                                       tier=rec.tier, notes=rec.notes))
                     report.inserted += 1
                 else:
-                    row.name, row.account, row.tier, row.notes = (
+                    stored.name, stored.account, stored.tier, stored.notes = (
                         rec.name, rec.account, rec.tier, rec.notes)
                     report.updated += 1
         return report

@@ -115,7 +115,8 @@ _GET_AGENT = operator.attrgetter(*_AGENT_FIELDS)
 _PLACEHOLDERS = {"qmark": lambda i: "?", "numeric_dollar": lambda i: f"${i}",
                  "format": lambda i: "%s", "numeric": lambda i: f":{i}"}
 
-_EMPTY_JSON = MappingProxyType({dict: "{}", list: "[]"})  # json.dumps of an empty one
+# json.dumps of an empty one
+_EMPTY_JSON: MappingProxyType[type, str] = MappingProxyType({dict: "{}", list: "[]"})
 Params = list[list[Any]] | list[tuple[Any, ...]]
 Writes = list[tuple[str, Params]]  # (driver SQL, rows) in the order they run
 
@@ -127,7 +128,7 @@ def _json_dumps() -> Callable[[Any], str]:
     more than half of its time for the small dicts stored here. No circular-reference check
     (records hold plain data; a cycle would still fail, with RecursionError).
     """
-    make = json.encoder.c_make_encoder
+    make = getattr(json.encoder, "c_make_encoder", None)  # private: typeshed omits it
     if make is None:  # no C accelerator
         return json.dumps
     std = json.JSONEncoder()

@@ -15,9 +15,10 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -35,6 +36,10 @@ class _EntryColumns:
     version: Mapped[int] = mapped_column(sa.Integer)
     updated_at: Mapped[float] = mapped_column(sa.Float)
     updated_by: Mapped[str] = mapped_column(sa.String(_ACTOR_LEN), default="")
+
+    if TYPE_CHECKING:
+        # The mapped subclasses get their keyword constructor from Base.
+        def __init__(self, **kw: Any) -> None: ...
 
 
 class ConfigQueueRow(_EntryColumns, Base):
@@ -105,15 +110,15 @@ class ConfigWrite:
     async def _current(self, kind: str, name: str) -> int:
         table = _table(kind)
         found = await self._session.execute(
-            sa.select(table.version).where(table.name == name))  # type: ignore[attr-defined]
+            sa.select(table.version).where(table.name == name))
         return found.scalar_one_or_none() or 0
 
     async def put(self, kind: str, name: str, document: dict[str, Any], enabled: bool,
                   expected_version: int, actor: str, now: float) -> StoredEntry:
         """Create (``expected_version`` 0) or replace an entry; ``VersionConflict`` if stale."""
         table = _table(kind)
-        values = {"document": document, "enabled": enabled, "updated_at": now,
-                  "updated_by": actor[:_ACTOR_LEN]}
+        values: dict[str, Any] = {"document": document, "enabled": enabled, "updated_at": now,
+                                  "updated_by": actor[:_ACTOR_LEN]}
         if expected_version == 0:
             current = await self._current(kind, name)
             if current:
@@ -124,10 +129,10 @@ class ConfigWrite:
             except IntegrityError:  # another process created it meanwhile; the block rolls back
                 raise VersionConflict(kind, name, 0, None) from None
             return StoredEntry(kind, name, document, enabled, 1, now, values["updated_by"])
-        result = await self._session.execute(
+        result = cast(CursorResult[Any], await self._session.execute(  # an UPDATE's: rowcount
             sa.update(table)
-            .where(table.name == name, table.version == expected_version)  # type: ignore[attr-defined]
-            .values(version=expected_version + 1, **values))
+            .where(table.name == name, table.version == expected_version)
+            .values(version=expected_version + 1, **values)))
         if result.rowcount != 1:
             raise VersionConflict(kind, name, expected_version, await self._current(kind, name))
         return StoredEntry(kind, name, document, enabled, expected_version + 1, now,
@@ -136,9 +141,9 @@ class ConfigWrite:
     async def delete(self, kind: str, name: str, expected_version: int) -> None:
         """Drop an entry (the file's entry of that name, if any, applies again)."""
         table = _table(kind)
-        result = await self._session.execute(
-            sa.delete(table).where(table.name == name,  # type: ignore[attr-defined]
-                                   table.version == expected_version))
+        result = cast(CursorResult[Any], await self._session.execute(  # a DELETE's: rowcount
+            sa.delete(table).where(table.name == name,
+                                   table.version == expected_version)))
         if result.rowcount != 1:
             raise VersionConflict(kind, name, expected_version, await self._current(kind, name))
 
@@ -155,7 +160,7 @@ class RoutingConfigStore:
         async with self.db.session() as session:
             for kind, table in TABLES.items():
                 rows = (await session.execute(
-                    sa.select(table).order_by(table.name))).scalars().all()  # type: ignore[attr-defined]
+                    sa.select(table).order_by(table.name))).scalars().all()
                 out[kind] = {row.name: _entry(kind, row) for row in rows}
         return out
 

@@ -15,10 +15,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from types import EllipsisType
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -350,13 +351,15 @@ class UserStore:
     async def delete_user_sessions(self, user_id: int) -> int:
         """Delete every session of a user; returns how many there were."""
         async with self._db.session() as s:
-            result = await s.execute(sa.delete(SessionRow).where(SessionRow.user_id == user_id))
+            result = cast(CursorResult[Any], await s.execute(  # a DELETE's result has rowcount
+                sa.delete(SessionRow).where(SessionRow.user_id == user_id)))
             await s.commit()
             return int(result.rowcount or 0)
 
     async def purge_expired(self, now: float) -> int:
         """Delete expired sessions; returns how many."""
         async with self._db.session() as s:
-            result = await s.execute(sa.delete(SessionRow).where(SessionRow.expires_at <= now))
+            result = cast(CursorResult[Any], await s.execute(  # a DELETE's result has rowcount
+                sa.delete(SessionRow).where(SessionRow.expires_at <= now)))
             await s.commit()
             return int(result.rowcount or 0)

@@ -274,7 +274,7 @@ class AuthHandlers:
         if not isinstance(current, str) or len(current) > MAX_PASSWORD:
             raise json_error(web.HTTPBadRequest, "current_password is required")
         try:
-            check_new_password(new_password)
+            new_password = check_new_password(new_password)
         except UserError as exc:
             raise json_error(web.HTTPBadRequest, str(exc)) from None
         found = await self.store.credentials(actor.username)

@@ -29,9 +29,10 @@ from contactcenter.web.security import json_error, read_json_object
 
 _UNSAFE = ("\r", "\n", "\x00")
 _IID = {"interaction_id": {"type": "string", "description": "default: my connected call"}}
-_OK = {200: {"description": "done"}, 400: {"description": "bad value"},
-       403: {"description": "not your call"}, 409: {"description": "no connected call / not now"},
-       502: {"description": "the PBX refused or is unreachable"}}
+_OK: dict[int | str, Any] = {
+    200: {"description": "done"}, 400: {"description": "bad value"},
+    403: {"description": "not your call"}, 409: {"description": "no connected call / not now"},
+    502: {"description": "the PBX refused or is unreachable"}}
 
 
 class CallServices(Protocol):
@@ -172,6 +173,7 @@ class CallControls:
             if number is not None or rec is None or rec.channel == "voice":
                 raise json_error(web.HTTPConflict, "this call cannot be controlled now")
             # Chat or ticket: nothing to move on a PBX, routing alone carries it.
+            assert queue is not None  # exactly one of queue and number, and not number
             return await self._control(request, "call.transfer", iid, detail,
                                        lambda: self.s.routing.transfer(iid, queue))
         actor = request["actor"]
@@ -180,9 +182,12 @@ class CallControls:
             recording = getattr(self.s, "recording", None)
             return None if recording is None else await recording.stop_for_transfer(iid, actor)
 
-        run = (lambda: conv.to_queue(queue)) if queue is not None else (
-            lambda: conv.to_number(number, stop_recording))
-        return await self._control(request, "call.transfer", iid, detail, run)
+        if queue is not None:
+            return await self._control(request, "call.transfer", iid, detail,
+                                       lambda: conv.to_queue(queue))
+        assert number is not None  # exactly one of queue and number
+        return await self._control(request, "call.transfer", iid, detail,
+                                   lambda: conv.to_number(number, stop_recording))
 
     @requires(*ANY_USER)
     @api_doc(request={"type": "object", "properties": _IID}, responses=_OK, tags=("calls",))

@@ -61,7 +61,7 @@ def _doc_parts(handler: Any) -> tuple[str, str]:
     return summary.strip(), rest.strip()
 
 
-def _operation(method: str, path: str, handler: Any, roles: frozenset[str], csrf_header: str):  # type: ignore[no-untyped-def]
+def _operation(method: str, path: str, handler: Any, roles: frozenset[str], csrf_header: str):
     oapi_path, params = _openapi_path(path)
     summary, description = _doc_parts(handler)
     extra: dict[str, Any] = getattr(handler, "openapi", None) or {}

@@ -62,8 +62,12 @@ class PanelServices(Protocol):
     pool: Any  # AmiPool: pool[pbx].send_action(headers)
     audit: Any  # AuditLog: await record(actor, action, target, outcome, detail)
     voice: Any  # VoiceQueue: the connected calls' controls
-    routing_config: RoutingConfig
+    callbacks: Any  # CallbackCalls: for the call controls
+    recording: Any  # RecordingService: for the call controls
     clock: Clock
+
+    @property
+    def routing_config(self) -> RoutingConfig: ...  # read-only: ContactCenter derives it
 
 
 PANEL_KEY = web.AppKey("cc_panel", object)

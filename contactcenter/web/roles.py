@@ -76,7 +76,7 @@ def handler_roles(handler: Any) -> frozenset[str] | None:
 def add_public_static(app: web.Application, prefix: str, path: str | Path) -> web.AbstractResource:
     """Serve a directory of static assets that anyone may fetch (marked public)."""
     resource = app.router.add_static(prefix, path, follow_symlinks=False)
-    app.setdefault(PUBLIC_STATIC_KEY, set()).add(id(resource))  # type: ignore[arg-type]
+    app.setdefault(PUBLIC_STATIC_KEY, set()).add(id(resource))
     return resource
 
 

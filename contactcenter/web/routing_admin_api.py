@@ -48,7 +48,7 @@ CONFIG_TOPIC = "admin.config"
 MAX_BODY = 128 * 1024
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
-_ENTRY_BODY = {
+_ENTRY_BODY: dict[str, Any] = {
     "type": "object",
     "properties": {
         "document": {"type": "object", "description": "the entry in the YAML shape"},
@@ -57,17 +57,17 @@ _ENTRY_BODY = {
         "enabled": {"type": "boolean"},
     },
 }
-_ERRORS = {"type": "object", "properties": {
+_ERRORS: dict[str, Any] = {"type": "object", "properties": {
     "error": {"type": "string"},
     "errors": {"type": "array", "items": {"type": "object", "properties": {
         "source": {"type": "string"}, "field": {"type": ["string", "null"]},
         "line": {"type": ["integer", "null"]}, "col": {"type": ["integer", "null"]},
         "message": {"type": "string"}}}},
 }}
-_CONFLICT = {"type": "object", "properties": {
+_CONFLICT: dict[str, Any] = {"type": "object", "properties": {
     "error": {"type": "string"}, "current_version": {"type": ["integer", "null"]},
     "problems": {"type": "array", "items": {"type": "string"}}}}
-_WRITE_RESPONSES = {200: {"type": "object"}, 409: _CONFLICT, 422: _ERRORS}
+_WRITE_RESPONSES: dict[int | str, Any] = {200: {"type": "object"}, 409: _CONFLICT, 422: _ERRORS}
 
 Handler = Callable[[str, web.Request], Awaitable[web.StreamResponse]]
 

@@ -99,7 +99,7 @@ def websocket_origin_ok(request: web.Request, settings: WebSecuritySettings) -> 
     return origin_allowed(origin, request, settings)
 
 
-def make_auth_middleware(sessions: SessionManager, settings: WebSecuritySettings):  # type: ignore[no-untyped-def]
+def make_auth_middleware(sessions: SessionManager, settings: WebSecuritySettings):
     """The middleware that authenticates, authorises and CSRF-checks every request."""
 
     @web.middleware
@@ -136,7 +136,7 @@ def make_auth_middleware(sessions: SessionManager, settings: WebSecuritySettings
     return auth_middleware
 
 
-def make_header_hook(settings: WebSecuritySettings):  # type: ignore[no-untyped-def]
+def make_header_hook(settings: WebSecuritySettings):
     """An ``on_response_prepare`` hook adding protective headers to every response."""
 
     async def add_headers(request: web.Request, response: web.StreamResponse) -> None:

@@ -9,7 +9,7 @@ from contactcenter.domain.clock import Clock
 from contactcenter.domain.interaction import Interaction
 from contactcenter.domain.queue import QueueConfig
 from contactcenter.domain.routing_events import Offered, RingNoAnswer, WrapupDone
-from contactcenter.routing.engine_state import RING_GRACE_S
+from contactcenter.routing.engine_state import RING_GRACE_S, UNSEEN_RING_S
 from contactcenter.routing.service import RoutingService
 from contactcenter.storage.database import Database
 from contactcenter.storage.interaction_log import InteractionLog
@@ -140,15 +140,30 @@ def test_a_voice_call_ringing_at_the_restart_stays_offered_to_its_agent():
     assert new.live["c1"].state.value == "connected"
 
 
-def test_a_restored_ringing_offer_that_nobody_settles_fails_after_the_ring_time_from_the_restart():
+def test_a_restored_ringing_offer_waits_for_the_telephony_side_then_the_plain_ring_time():
+    # Nothing could be seen while the server was away, and an answered call's AGI only comes
+    # back after the talk: the restored offer is not failed after a mere ring time...
     new, offer, _ = _ringing("voice", T + 3)
-    due = T + 3 + Q.ring_timeout_s + RING_GRACE_S  # counted from the restart, not the offer
-    assert of(new.tick(due - 0.5), RingNoAnswer) == []
+    ring = Q.ring_timeout_s + RING_GRACE_S
+    assert of(new.tick(T + 3 + ring + 60), RingNoAnswer) == []
     assert new.live["c1"].offer_id == offer.offer_id
-    (failed,) = of(new.tick(due), RingNoAnswer)
+    assert new.agents["a"].pause_reason is None
+    # ...but once the telephony side sees it still ringing (an AMI resync), the ring time
+    # counts from then, and an offer nobody settles fails as any other.
+    seen_at = T + 3 + ring + 60
+    new.renew_offer(offer.offer_id, seen_at)
+    assert of(new.tick(seen_at + ring - 0.5), RingNoAnswer) == []
+    (failed,) = of(new.tick(seen_at + ring), RingNoAnswer)
     assert (failed.offer_id, failed.agent_id) == (offer.offer_id, "a")
     assert new.agents["a"].pause_reason == "no answer"
     assert new.live["c1"].agent_id == "b"  # back at its place, offered to the next agent
+
+
+def test_a_restored_ringing_offer_nothing_ever_settles_fails_after_unseen_ring_s():
+    new, offer, _ = _ringing("voice", T + 3)
+    assert of(new.tick(T + 3 + UNSEEN_RING_S - 0.5), RingNoAnswer) == []
+    (failed,) = of(new.tick(T + 3 + UNSEEN_RING_S), RingNoAnswer)
+    assert failed.offer_id == offer.offer_id
 
 
 def test_a_chat_offered_at_the_restart_is_offered_again():

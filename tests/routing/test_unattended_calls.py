@@ -10,20 +10,23 @@ from contactcenter.domain.clock import Clock
 from contactcenter.domain.interaction import Interaction
 from contactcenter.domain.queue import QueueConfig
 from contactcenter.ivr.channel_watch import ChannelWatch
+from contactcenter.routing.engine_state import RING_GRACE_S
 from contactcenter.routing.service import RoutingService
-from contactcenter.telephony.events import ChannelHungUp, DialEnded
+from contactcenter.telephony.ami.protocol import AmiMessage
+from contactcenter.telephony.callmodel import CallModel
+from contactcenter.telephony.events import ChannelHungUp, DialEnded, ModelResynced
 from contactcenter.unattended_calls import UnattendedCalls, spawner
 
 CONFIG = make_config([QueueConfig("q")], [agent("a"), agent("b")])
 
 
-async def _floor():
+async def _floor(model: CallModel | None = None):
     routing = RoutingService(CONFIG, Clock(speed=1), None, rng_seed=1)
     await routing.start()
     await routing.agent_login("a")
     tasks: list[asyncio.Task[None]] = []
     watch = ChannelWatch()
-    unattended = UnattendedCalls(routing, watch, lambda _pbx: None, spawner(tasks))
+    unattended = UnattendedCalls(routing, watch, lambda _pbx: model, spawner(tasks))
     iid = await routing.enqueue(Interaction("voice", "q", id="1700000000.7"))
     assert routing.state_of(iid).value == "offered"
     return routing, watch, unattended, tasks, iid
@@ -70,4 +73,38 @@ async def test_a_hangup_with_no_session_ends_the_interaction():
     await asyncio.gather(*tasks)
     assert routing.state_of(iid) is None
     assert routing.agent("a").state == "available"
+    await routing.stop()
+
+
+def _channel(model: CallModel, uid: str, name: str) -> None:
+    model.apply(AmiMessage((
+        ("Event", "Newchannel"), ("Channel", name), ("ChannelState", "6"),
+        ("ChannelStateDesc", "Up"), ("CallerIDNum", "5551234"), ("Uniqueid", uid),
+        ("Linkedid", uid), ("Context", "contactcenter-inbound"), ("Exten", "100"),
+        ("Priority", "1"))))
+
+
+async def test_a_resync_that_finds_the_call_still_ringing_renews_its_ring_time():
+    # A ringing offer restored at start waits long (nothing could be seen while the server was
+    # away); once AMI shows the caller still there and not bridged, the plain ring time counts.
+    model = CallModel("pbx")
+    routing, _watch, unattended, tasks, iid = await _floor(model)
+    offer_id = routing.offer_of(iid)
+    _channel(model, iid, "Local/100@contactcenter-inbound-00000001;2")
+    unattended.on_telephony_event(ModelResynced("pbx", 1, 1, 0, 0.0))
+    await asyncio.gather(*tasks)
+    due = routing.engine._ring_due[offer_id]
+    ring = CONFIG.queues["q"].ring_timeout_s + RING_GRACE_S
+    assert routing.clock.time() + ring - 5 <= due <= routing.clock.time() + ring  # from now
+    assert routing.state_of(iid).value == "offered"
+    await routing.stop()
+
+
+async def test_a_resync_that_no_longer_sees_the_call_leaves_it_to_the_reconcile():
+    model = CallModel("pbx")
+    routing, _watch, unattended, tasks, iid = await _floor(model)
+    unattended.on_telephony_event(ModelResynced("pbx", 0, 0, 0, 0.0))
+    await asyncio.gather(*tasks)
+    assert tasks == []
+    assert routing.state_of(iid).value == "offered"
     await routing.stop()

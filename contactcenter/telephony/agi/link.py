@@ -179,7 +179,7 @@ class AgiLink:
                     self._fail(AgiProtocolError(f"reply with no command in flight: {event!r}"))
                     return
                 self._pending = None
-                pending.set_result(event)  # type: ignore[arg-type]
+                pending.set_result(event)
             elif isinstance(event, AgiHangupPush):
                 self._mark_hung_up()
             elif isinstance(event, AgiClosed):

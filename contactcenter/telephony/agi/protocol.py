@@ -126,7 +126,7 @@ class AgiClosed:
 AgiEvent = AgiEnvironmentBlock | AgiReply | AgiHangupPush | AgiClosed
 
 
-def _decode(raw: bytes) -> str:
+def _decode(raw: bytes | bytearray) -> str:
     return raw.decode("utf-8", errors="replace")
 
 

@@ -86,7 +86,7 @@ class _AmiProtocol(asyncio.Protocol):
 
     def __init__(self, client: AmiClient) -> None:
         self.client = client
-        self.lost: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+        self.lost: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:

@@ -69,6 +69,7 @@ class AmiMessage:
     raw: str | None
     _headers: tuple[tuple[str, str], ...]
     _folded: dict[str, str]
+    _lower: str
 
     def __init__(self, headers: Iterable[tuple[str, str]]) -> None:
         _set(self, "_headers", tuple((k, v) for k, v in headers))
@@ -213,7 +214,7 @@ _new = object.__new__
 
 def _split_headers(text: str) -> tuple[tuple[str, str], ...]:
     """Split one header block; a line without ':' becomes ("", line) rather than an error."""
-    pairs = []
+    pairs: list[tuple[str, str]] = []
     append = pairs.append
     for line in text.split("\n"):
         key, sep, value = line.partition(":")
