@@ -241,10 +241,11 @@ class Dialplan:
 
     # -- subroutines ---------------------------------------------------------------------
     def gosub(self, ch: SimChannel, location: str) -> bool:
-        """Run ``context,exten,priority(args)`` on ``ch`` as app_stack does: the ARGn variables,
-        a Newexten per priority, then back where the channel was. Only the subroutines of
-        dialplan/extensions_contactcenter.conf that the server calls are known; any other
-        location returns False (Asterisk warns and the caller's application goes on)."""
+        """Run ``context,exten,priority(args)`` on ``ch`` as app_stack does (events as Asterisk
+        23 sends them: ``LOCAL(ARGn)``/``LOCAL(ARGC)`` VarSets, a Newexten per priority, the
+        frame's variables emptied on Return), then put the channel back where it was. Only the
+        subroutines of dialplan/extensions_contactcenter.conf that the server calls are known;
+        any other location returns False (Asterisk logs an error and Dial goes on)."""
         where, _, rest = location.partition("(")
         parts = where.split(",")
         args = rest[:-1].split(",") if rest.endswith(")") else []
@@ -252,8 +253,10 @@ class Dialplan:
             return False
         pbx = self.pbx
         saved = ch.context, ch.exten, ch.priority, ch.application, ch.app_data
-        for i, arg in enumerate(args, 1):
-            pbx.set_var(ch, f"ARG{i}", arg)
+        frame = [f"ARG{i}" for i in range(1, len(args) + 1)] + ["ARGC"]
+        for name, value in zip(frame, [*args, str(len(args))], strict=True):
+            ch.variables[name] = value
+            self._varset_event(ch, f"LOCAL({name})", value)
         args += [""] * (3 - len(args))
         pbx.newexten(ch, "MSet", f"CC_RESUME=1,CC_INTERACTION={args[0]},CC_AGENT={args[1]},"
                      f"CC_OFFER={args[2]},DIALSTATUS=", context=parts[0], exten=parts[1],
@@ -262,10 +265,18 @@ class Dialplan:
                             ("CC_AGENT", args[1]), ("CC_OFFER", args[2]), ("DIALSTATUS", "")):
             pbx.set_var(ch, name, value)
         pbx.newexten(ch, "Return", "", priority=2)
-        for i in range(1, len(args) + 1):  # the frame's locals go with it, without events
-            ch.variables.pop(f"ARG{i}", None)
+        for name in reversed(frame):  # ARGC, ARGn..ARG1: the frame's locals are dropped
+            ch.variables.pop(name, None)
+            self._varset_event(ch, name, "")
+        pbx.set_var(ch, "GOSUB_RETVAL", "")
         ch.context, ch.exten, ch.priority, ch.application, ch.app_data = saved
         return True
+
+    def _varset_event(self, ch: SimChannel, name: str, value: str) -> None:
+        """A VarSet that changes no ordinary variable (a Gosub frame's locals)."""
+        if self.pbx.bus.wants("VarSet", "dialplan,all"):
+            self.pbx.emit_ch("VarSet", ch, [("Variable", name), ("Value", value)],
+                             "dialplan,all")
 
     # -- inbound calls -------------------------------------------------------------------
     async def inbound_call(self, call: SimCall, agi_url: str) -> None:

@@ -129,3 +129,15 @@ def test_command_line(tmp_path):
                         "--config", str(cfg)], capture_output=True, text=True, cwd=REPO, check=False)
     assert r.returncode == 1
     assert "[contactcenter] secret differs from our settings" in r.stdout
+
+
+def test_the_shipped_dialplan_keeps_urls_and_dial_strings_out_of_if():
+    # IF(cond?a:b) splits its branches at every ':' and keeps the quotes of the last one (seen
+    # on Asterisk 23.4.1: agi://127.0.0.1:4573 came out as "agi"), so the shipped dialplan
+    # chooses defaults with Set + GotoIf. The simulator hard-codes these contexts and could not
+    # catch a relapse.
+    text = (REPO / "dialplan/extensions_contactcenter.conf").read_text()
+    code = "\n".join(line.split(";", 1)[0] for line in text.splitlines())
+    assert "IF(" not in code.replace("GotoIf(", "").replace("ExecIf(", "")
+    assert "exten => agi-url,1,Set(CC_AGI_URL=${CONTACTCENTER_AGI})" in code
+    assert " same => n,Set(CC_AGI_URL=agi://127.0.0.1:4573)" in code
