@@ -21,6 +21,7 @@ from contactcenter.callback_dialer import CallbackDialer
 from contactcenter.common.gc_tuning import settle_after_start
 from contactcenter.config.loader import database_url, resolve
 from contactcenter.config.schema import Settings
+from contactcenter.dialplan_check import DialplanCheck
 from contactcenter.domain.clock import Clock
 from contactcenter.ivr.channel_watch import ChannelWatch
 from contactcenter.ivr.connected_call import AmiAgentLegs
@@ -97,9 +98,11 @@ class ContactCenter:
             self.watch = ChannelWatch()
             self.unattended = UnattendedCalls(self.routing, self.watch, self._model_of,
                                               spawner(self._tasks))
+            self.dialplan_check = DialplanCheck(self._link_of, spawner(self._tasks))
             self.pool = AmiPool([
                 PbxLink(AmiEndpoint(p.name, p.host, p.port, p.username, p.secret), clock,
                         subscribers=[self.watch.on_event, self.unattended.on_telephony_event,
+                                     self.dialplan_check.on_telephony_event,
                                      self._on_telephony_event])
                 for p in s.asterisk
             ])
@@ -208,9 +211,13 @@ class ContactCenter:
             task = asyncio.get_running_loop().create_task(self._reconcile(live))
             self._tasks.append(task)
 
+    def _link_of(self, pbx: str) -> PbxLink | None:
+        """The AMI link of PBX ``pbx`` (None when there is no such link)."""
+        return next((link for link in self.pool if link.name == pbx), None)
+
     def _model_of(self, pbx: str) -> Any:
         """The call model of PBX ``pbx`` (None when there is no such link)."""
-        link = next((link for link in self.pool if link.name == pbx), None)
+        link = self._link_of(pbx)
         return link.model if link is not None else None
 
     async def _reconcile(self, live: list[str]) -> None:

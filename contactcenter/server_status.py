@@ -34,7 +34,8 @@ class ServerStatus:
         for link in self.server.pool:
             st = link.link
             out.append(LinkHealth(st.name, st.state, st.since, st.reconnects, st.last_error,
-                                  len(link.model.calls), len(link.model.channels)))
+                                  len(link.model.calls), len(link.model.channels),
+                                  self.server.dialplan_check.of(st.name)))
         return out
 
     def fastagi(self) -> FastAgiHealth:

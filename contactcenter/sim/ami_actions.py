@@ -52,6 +52,7 @@ ACTION_CLASSES: dict[str, frozenset[str]] = {
         "queuestatus": "", "queuesummary": "",
         "devicestatelist": "call reporting",
         "command": "command",
+        "showdialplan": "config reporting",
         "mixmonitor": "system",
         "mixmonitormute": "system call",
         "stopmixmonitor": "system call",

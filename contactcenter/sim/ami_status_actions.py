@@ -102,6 +102,30 @@ class StatusActions(ActionGroup):
             bridge.block(),
         )
 
+    async def do_showdialplan(self, s: AmiSession, msg: AmiMessage) -> None:
+        """The shipped subroutines only (main/pbx.c manager_show_dialplan's replies): the
+        simulator's other contexts are code, not dialplan."""
+        context, exten = msg.get("Context") or "", msg.get("Extension") or ""
+        subs = {key: prios for key, prios in self.dp.subroutines().items()
+                if (not context or key[0] == context) and (not exten or key[1] == exten)}
+        if not subs:
+            if context and not any(key[0] == context for key in self.dp.subroutines()):
+                text = f"Did not find context {context}"
+            elif exten:
+                text = (f"Did not find extension {exten}@{context}" if context
+                        else f"Did not find extension {exten} in any context")
+            else:
+                text = f"Did not find context {context}"
+            s.send(reply(msg, "Error", ("Message", text)))
+            return
+        items = [item(msg, "ListDialplan", ("Context", ctx), ("Extension", ext),
+                      ("Priority", str(n)), ("Application", app), ("AppData", data),
+                      ("Registrar", "pbx_config"))
+                 for (ctx, ext), prios in subs.items() for n, (app, data) in enumerate(prios, 1)]
+        counts = (("ListExtensions", str(len(subs))), ("ListPriorities", str(len(items))),
+                  ("ListContexts", str(len({ctx for ctx, _ in subs}))))
+        self._list(s, msg, "DialPlan list will follow", "ShowDialPlanComplete", items, counts)
+
     async def do_queuestatus(self, s: AmiSession, msg: AmiMessage) -> None:
         self._list(s, msg, "Queue status will follow", "QueueStatusComplete", [])
 

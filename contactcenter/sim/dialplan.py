@@ -27,6 +27,22 @@ SIM_AGENT_CONTEXTS = {"sim-agent": False, "sim-agent-moh": True}  # context -> c
 
 # [contactcenter-subs] offer: what Dial's B() runs on the caller as the server dials an agent.
 OFFER_SUB = ("contactcenter-subs", "offer")
+# dialplan/extensions_contactcenter.conf's subroutines, as ShowDialPlan lists them (the ones the
+# simulator runs itself: offer here, agi-url and trunk folded into its inbound/outbound code).
+SUBROUTINES: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
+    ("contactcenter-subs", "agi-url"): (
+        ("Set", "CC_AGI_URL=${CONTACTCENTER_AGI}"),
+        ("GotoIf", '$["${CC_AGI_URL}" != ""]?done'),
+        ("Set", "CC_AGI_URL=agi://127.0.0.1:4573"), ("Return", "")),
+    ("contactcenter-subs", "trunk"): (
+        ("Set", "CC_TRUNK=${CONTACTCENTER_TRUNK}"),
+        ("GotoIf", '$["${CC_TRUNK}" != ""]?done'),
+        ("Set", "CC_TRUNK=PJSIP/trunk"), ("Return", "")),
+    OFFER_SUB: (
+        ("MSet", ("CC_RESUME=1,CC_INTERACTION=${ARG1},CC_AGENT=${ARG2},CC_OFFER=${ARG3},"
+                  "DIALSTATUS=")),
+        ("Return", "")),
+}
 
 RESUME_TRIES = 30  # AGI retries (2 s apart) for a queued caller whose server went away
 RESUME_PAUSE_S = 2
@@ -249,7 +265,7 @@ class Dialplan:
         where, _, rest = location.partition("(")
         parts = where.split(",")
         args = rest[:-1].split(",") if rest.endswith(")") else []
-        if len(parts) != 3 or (parts[0], parts[1]) != OFFER_SUB:
+        if len(parts) != 3 or (parts[0], parts[1]) not in self.subroutines():
             return False
         pbx = self.pbx
         saved = ch.context, ch.exten, ch.priority, ch.application, ch.app_data
@@ -271,6 +287,14 @@ class Dialplan:
         pbx.set_var(ch, "GOSUB_RETVAL", "")
         ch.context, ch.exten, ch.priority, ch.application, ch.app_data = saved
         return True
+
+    def subroutines(self) -> dict[tuple[str, str], tuple[tuple[str, str], ...]]:
+        """The shipped dialplan's subroutines this PBX has: (context, exten) -> priorities as
+        (application, data), as ShowDialPlan lists them."""
+        subs = dict(SUBROUTINES)
+        if self.pbx.config.without_offer_sub:
+            del subs[OFFER_SUB]
+        return subs
 
     def _varset_event(self, ch: SimChannel, name: str, value: str) -> None:
         """A VarSet that changes no ordinary variable (a Gosub frame's locals)."""

@@ -187,6 +187,9 @@ class SimConfig:
     agi_trace: Callable[[str, str, str], None] | None = None
     # Events kept for tests (``pbx.bus.history``/``named``); 0 keeps none (benchmarks).
     event_history: int = 20000
+    # The Asterisk's dialplan lacks [contactcenter-subs] offer (an old extensions_contactcenter
+    # .conf): Dial's B() then finds nothing, and ShowDialPlan says so.
+    without_offer_sub: bool = False
 
     def __post_init__(self) -> None:
         parse_write_classes(self.default_write)

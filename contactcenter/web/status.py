@@ -24,6 +24,9 @@ from contactcenter.routing.snapshot import Snapshot
 from contactcenter.web.roles import requires
 
 LINK_STATES = ("connected", "connecting", "down")
+# LinkHealth.dialplan: these two, or what is wrong with the PBX's dialplan (dialplan_check.py).
+DIALPLAN_OK = "ok"
+DIALPLAN_UNCHECKED = "unchecked"
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +40,7 @@ class LinkHealth:
     last_error: str | None = None
     calls: int = 0
     channels: int = 0
+    dialplan: str = DIALPLAN_UNCHECKED
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,13 +133,18 @@ class ServerCollector(Collector):
                                   labels=["pbx", "state"])
         reconnects = CounterMetricFamily("cc_ami_reconnects", "AMI reconnects", labels=["pbx"])
         calls = GaugeMetricFamily("cc_pbx_calls", "Live calls in the call model", labels=["pbx"])
+        dialplan = GaugeMetricFamily(
+            "cc_pbx_dialplan_ok", "1 when the PBX's dialplan has what the server relies on "
+            "(0: see /api/health; absent until checked)", labels=["pbx"])
         for link in self.source.links():
             up.add_metric([link.name], 1.0 if link.state == "connected" else 0.0)
+            if link.dialplan != DIALPLAN_UNCHECKED:
+                dialplan.add_metric([link.name], 1.0 if link.dialplan == DIALPLAN_OK else 0.0)
             for s in LINK_STATES:
                 state.add_metric([link.name, s], 1.0 if link.state == s else 0.0)
             reconnects.add_metric([link.name], link.reconnects)
             calls.add_metric([link.name], link.calls)
-        yield from (up, state, reconnects, calls)
+        yield from (up, state, reconnects, calls, dialplan)
 
         agi = self.source.fastagi()
         yield GaugeMetricFamily("cc_fastagi_sessions_active", "FastAGI sessions running",
@@ -201,7 +210,8 @@ async def health(request: web.Request) -> web.Response:
     src = request.app[STATUS_KEY]
     links = src.links()
     flows = src.flows()
-    ok = all(link.state == "connected" for link in links)
+    ok = all(link.state == "connected" and link.dialplan in (DIALPLAN_OK, DIALPLAN_UNCHECKED)
+             for link in links)
     body = {
         "status": "ok" if ok else "degraded",
         "ami": [asdict(link) for link in links],

@@ -28,7 +28,7 @@ LAYERS = {
     "config": 9,
     "doctor": 10, "app": 10, "cli": 10, "users_cli": 10, "__main__": 10,
     "server_hooks": 10, "server_status": 10, "demo": 10,
-    "callback_dialer": 10, "callback_call": 10, "unattended_calls": 10,
+    "callback_dialer": 10, "callback_call": 10, "unattended_calls": 10, "dialplan_check": 10,
 }
 # The simulator plays Asterisk: it may use the wire codecs and the clock, nothing of the server.
 SIM_MAY_IMPORT = {"domain", "common", "telephony.ami.protocol", "telephony.agi.api",

@@ -291,6 +291,14 @@ def DeviceStateList(action_id: str | None = None) -> Headers:
     return _build("DeviceStateList", action_id=action_id)
 
 
+def ShowDialPlan(context: str | None = None, extension: str | None = None,
+                 action_id: str | None = None) -> Headers:
+    """List dialplan priorities (list action: ``ListDialplan`` items); an Error reply when
+    the context or extension does not exist. Class ``config`` or ``reporting``."""
+    return _build("ShowDialPlan", ("Context", context), ("Extension", extension),
+                  action_id=action_id)
+
+
 def Command(command: str, action_id: str | None = None) -> Headers:
     """Run a CLI command; output comes back as ``Output:`` headers (``getall``)."""
     return _build("Command", ("Command", command), action_id=action_id)

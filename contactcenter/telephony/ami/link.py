@@ -123,6 +123,12 @@ class PbxLink:
         """Send an action on this PBX's link (see ``AmiClient.send_action``)."""
         return await self.client.send_action(headers, timeout)
 
+    async def send_list_action(
+        self, headers: Iterable[tuple[str, str]], timeout: float = 10.0
+    ) -> list[AmiMessage]:
+        """Send a list action on this PBX's link (see ``AmiClient.send_list_action``)."""
+        return await self.client.send_list_action(headers, timeout)
+
     def _on_event(self, pbx: str, msg: AmiMessage) -> None:
         event = msg.event
         self.model.apply(msg, event or "")
