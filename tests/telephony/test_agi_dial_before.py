@@ -8,36 +8,15 @@ FastAGI server, whose handler dials a simulated phone.
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
+from agi_call import run_call
 
-from contactcenter.domain.clock import Clock
-from contactcenter.sim import CallerScript, Phone, SimConfig, Simulator
+from contactcenter.sim import Phone
 from contactcenter.sim.dial import dial_options
 from contactcenter.telephony.agi.api import Subroutine
-from contactcenter.telephony.agi.server import FastAgiServer
 from contactcenter.telephony.agi.session import AgiSession
 
 OFFER = Subroutine("contactcenter-subs", "offer", ("1763935200.42", "agent_7@site-b", "3"))
-
-
-async def _call(handler, phones=()) -> tuple[list[str], Simulator]:
-    """Run ``handler`` on one simulated call; the AGI commands received, and the simulator."""
-    srv = FastAgiServer(host="127.0.0.1", port=0, clock=Clock(), env_timeout=5.0)
-    srv.route("ivr", handler)
-    await srv.start()
-    sim = Simulator(SimConfig(clock=Clock(speed=25.0), agi_url=f"agi://127.0.0.1:{srv.port}/ivr"))
-    for phone in phones:
-        sim.add_phone(phone)
-    await sim.start()
-    try:
-        call = await sim.place_call(CallerScript(hangup_after=60))
-        await asyncio.wait_for(call.ended(), 20)
-    finally:
-        await sim.stop()
-        await srv.stop(grace=1.0)
-    return list(call.agi_commands), sim
 
 
 async def test_the_subroutine_sets_the_offer_before_the_agent_is_called():
@@ -49,7 +28,7 @@ async def test_the_subroutine_sets_the_offer_before_the_agent_is_called():
         for name in ("CC_RESUME", "CC_INTERACTION", "CC_AGENT", "CC_OFFER"):
             seen[name] = await s.get_variable(name)
 
-    commands, sim = await _call(handler, [Phone("PJSIP/3001", answer_after=0.5, talk_for=1.0)])
+    commands, sim = await run_call(handler, [Phone("PJSIP/3001", answer_after=0.5, talk_for=1.0)])
     assert commands[1] == ("EXEC Dial PJSIP/3001,20,gB(contactcenter-subs^offer^1("
                            "1763935200.42^agent_7@site-b^3))")
     assert not [c for c in commands if "MSet" in c]
@@ -81,7 +60,7 @@ async def test_a_dial_to_an_unreachable_agent_still_names_its_offer():
         seen["status"] = await s.dial("PJSIP/nobody", 20, "g", before=OFFER)
         seen["offer"] = await s.get_variable("CC_OFFER")
 
-    await _call(handler)
+    await run_call(handler)
     assert seen == {"status": "CHANUNAVAIL", "offer": "3"}
 
 
@@ -93,7 +72,7 @@ async def test_an_unknown_subroutine_is_skipped_and_the_dial_goes_on():
                                       before=Subroutine("somewhere-else", "s", ("x",)))
         seen["offer"] = await s.get_variable("CC_OFFER")
 
-    await _call(handler, [Phone("PJSIP/3001", answer_after=0.2, talk_for=0.5)])
+    await run_call(handler, [Phone("PJSIP/3001", answer_after=0.2, talk_for=0.5)])
     assert seen == {"status": "ANSWER", "offer": None}
 
 
@@ -117,7 +96,7 @@ async def test_dial_refuses_a_second_b_option():
         except ValueError as exc:
             refused.append(exc)
 
-    commands, _ = await _call(handler)
+    commands, _ = await run_call(handler)
     assert len(refused) == 1 and not [c for c in commands if c.startswith("EXEC Dial")]
 
 

@@ -6,30 +6,16 @@ FastAGI server, whose handler sets the variables and reads them back.
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
+from agi_call import run_call
 
-from contactcenter.domain.clock import Clock
-from contactcenter.sim import CallerScript, SimConfig, Simulator
-from contactcenter.telephony.agi.server import FastAgiServer
 from contactcenter.telephony.agi.session import AgiSession
 
 
 async def _call(handler) -> list[str]:
     """Run ``handler`` on one simulated call; return the AGI commands the simulator received."""
-    srv = FastAgiServer(host="127.0.0.1", port=0, clock=Clock(), env_timeout=5.0)
-    srv.route("ivr", handler)
-    await srv.start()
-    sim = Simulator(SimConfig(clock=Clock(speed=25.0), agi_url=f"agi://127.0.0.1:{srv.port}/ivr"))
-    await sim.start()
-    try:
-        call = await sim.place_call(CallerScript(hangup_after=60))
-        await asyncio.wait_for(call.ended(), 20)
-    finally:
-        await sim.stop()
-        await srv.stop(grace=1.0)
-    return list(call.agi_commands)
+    commands, _sim = await run_call(handler)
+    return commands
 
 
 async def test_set_variables_is_one_mset_round_trip():

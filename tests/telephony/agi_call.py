@@ -1,0 +1,31 @@
+"""One simulated call to our FastAGI server, for tests of ``AgiSession`` commands."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable
+
+from contactcenter.domain.clock import Clock
+from contactcenter.sim import CallerScript, Phone, SimConfig, Simulator
+from contactcenter.telephony.agi.server import FastAgiServer
+from contactcenter.telephony.agi.session import AgiSession
+
+
+async def run_call(handler: Callable[[AgiSession], Awaitable[None]],
+                   phones: Iterable[Phone] = ()) -> tuple[list[str], Simulator]:
+    """The simulator places one call whose AGI runs ``handler`` on our FastAGI server; returns
+    the AGI commands the simulator received, and the (stopped) simulator for its events."""
+    srv = FastAgiServer(host="127.0.0.1", port=0, clock=Clock(), env_timeout=5.0)
+    srv.route("ivr", handler)
+    await srv.start()
+    sim = Simulator(SimConfig(clock=Clock(speed=25.0), agi_url=f"agi://127.0.0.1:{srv.port}/ivr"))
+    for phone in phones:
+        sim.add_phone(phone)
+    await sim.start()
+    try:
+        call = await sim.place_call(CallerScript(hangup_after=60))
+        await asyncio.wait_for(call.ended(), 20)
+    finally:
+        await sim.stop()
+        await srv.stop(grace=1.0)
+    return list(call.agi_commands), sim
