@@ -12,7 +12,8 @@ So, for a voice interaction that no session watches (``ChannelWatch.watching`` i
 
 * ``DialEnded`` of its channel to the offered agent's dial string: ANSWER -> the offer was
   answered (the agent is busy; the caller's AGI, back after the talk, completes it); any other
-  status -> the offer failed, as it would have with a session;
+  status but CANCEL -> the offer failed, as it would have with a session (CANCEL is the caller
+  leaving: its hangup abandons the call, and the agent is not paused);
 * after an AMI resync, a caller offered and already bridged with the agent's leg -> answered;
   one still there and not bridged -> still ringing as far as anyone can tell: the offer's ring
   safety timer (long while nothing could be seen, ``UNSEEN_RING_S``) counts from now;
@@ -76,8 +77,8 @@ class UnattendedCalls:
     def _dial_ended(self, event: DialEnded) -> None:
         rec = self._unattended(event.caller_uniqueid)
         dial = self._ringing_to(rec) if rec is not None else None
-        if dial is None or not _leg_of(event.dest_name, dial):
-            return
+        if dial is None or not _leg_of(event.dest_name, dial) or event.dial_status == "CANCEL":
+            return  # CANCEL: the caller left (or was redirected); its Hangup settles it
         offer_id = rec.offer_id
         if event.dial_status == "ANSWER":
             log.info("call=%s: answered by %s with no session holding it (server restart)",

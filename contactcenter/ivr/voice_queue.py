@@ -472,6 +472,9 @@ class _QueuedCall:
     async def _transfer_out(self, number: str, agent_id: str) -> QueueOutcome:
         """The agent sent the caller to an outside number: dial it, end with that call."""
         status = "CHANUNAVAIL"
+        # The interaction is over for us: should the server go away during that outside call,
+        # the dialplan must hang up when it ends, not bring the caller back to the IVR.
+        await _clear_resume(self.call)
         if self.o.transfer_dial is not None:
             dial = self.o.transfer_dial(number)
             log.info("queue call=%s: agent %s transfers to %s (%s)", self.iid, agent_id, number,

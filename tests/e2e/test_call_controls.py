@@ -157,6 +157,10 @@ async def test_transfer_to_number_dials_the_outbound_channel_and_ends_the_intera
         # The caller's own AGI dials the outside number and ends with that call.
         await asyncio.wait_for(call.ended(), T)
         assert f"EXEC Dial {OUTSIDE},45,g" in call.agi_commands
+        # Not brought back to the IVR should the server go away during the outside call (seen
+        # on a real Asterisk: the dialplan retried the AGI and the caller was queued again).
+        outside = call.agi_commands.index(f"EXEC Dial {OUTSIDE},45,g")
+        assert "SET VARIABLE CC_RESUME 0" in call.agi_commands[:outside]
         assert call.connected_to == OUTSIDE
         begins = [e for e in floor.sim.events.named("DialBegin")
                   if e.get("DestChannel", "").startswith(OUTSIDE + "-")]

@@ -54,6 +54,20 @@ async def test_a_dial_that_ends_unanswered_fails_the_offer():
     await routing.stop()
 
 
+async def test_a_caller_who_leaves_while_it_rings_abandons_without_pausing_the_agent():
+    # DialEnd CANCEL is the caller going (seen on a real Asterisk after a restart): not the
+    # agent's no-answer; the Hangup that follows abandons the call.
+    routing, _watch, unattended, tasks, iid = await _floor()
+    unattended.on_telephony_event(_dial_end(iid, "PJSIP/a-0000001f", "CANCEL"))
+    await asyncio.gather(*tasks)
+    assert tasks == [] and routing.state_of(iid).value == "offered"
+    unattended.on_telephony_event(ChannelHungUp("pbx", iid, iid, "Local/100@x-1;2", 16, "", 0.0))
+    await asyncio.gather(*tasks)
+    assert routing.state_of(iid) is None
+    assert routing.agent("a").state == "available"
+    await routing.stop()
+
+
 async def test_other_dials_and_calls_a_session_holds_are_left_alone():
     routing, watch, unattended, tasks, iid = await _floor()
     unattended.on_telephony_event(_dial_end(iid, "PJSIP/b-00000020", "ANSWER"))  # not a's leg
