@@ -365,6 +365,9 @@ class EngineMoves(EngineState):
         self._dirty_agents.add(agent.id)
         shown = agent.shown_state()
         if shown is not agent.shown:
+            if self._restoring_agents:
+                agent.shown = shown
+                return
             if shown is AgentState.PAUSED and reason is None:
                 reason = agent.pause_reason
             self._emit(

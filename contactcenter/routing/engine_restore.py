@@ -51,8 +51,16 @@ class EngineRestore(EngineTimers):
         ``exited``: rows of interactions that left a queue lately (see ``restore_exits``).
         """
         self._begin(now)
+        try:
+            return self._restore(agents, interactions, exited)
+        finally:
+            self._restoring_agents = False
+
+    def _restore(self, agents: Iterable[AgentRecord], interactions: Iterable[InteractionRecord],
+                 exited: Iterable[InteractionRecord]) -> list[RoutingEvent]:
         self.restore_exits(exited)
         overdue: list[tuple[AgentRuntime, Slot, float]] = []
+        self._restoring_agents = True
         for row in agents:
             agent = self.agents.get(row.agent_id)
             if agent is None or row.presence == AgentState.LOGGED_OUT.value:
@@ -68,9 +76,11 @@ class EngineRestore(EngineTimers):
             self._attach(agent)
             self._agent_changed(agent)
         # Wrap-ups whose time ran out while the server was away end now, as timed out, with
-        # the handle time they had at their deadline.
+        # the handle time they had at their deadline: real changes, logged.
+        self._restoring_agents = False
         for agent, slot, deadline in overdue:
             self._finish_wrapup(agent, slot, None, None, refill=False, ended_at=deadline)
+        self._restoring_agents = True
         rows = sorted(interactions, key=lambda r: (-r.priority, r.arrived_at, r.seq))
         for irow in rows:
             self._seq = max(self._seq, irow.seq)
@@ -83,6 +93,7 @@ class EngineRestore(EngineTimers):
         for irow in rows:
             if irow.state not in held:
                 self._restore_one(irow)
+        self._restoring_agents = False
         for agent in self.agents.values():
             self._fill(agent)
         return self._end()

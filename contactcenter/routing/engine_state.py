@@ -129,6 +129,10 @@ class EngineState:
         self._ring_due: dict[str, float] = {}  # offer id -> its renewed ring deadline
         self._exited: OrderedDict[str, tuple[float, Live]] = OrderedDict()  # id -> (when, rec)
         self._now = 0.0
+        # While a restore rebuilds what agents were doing before the restart, their shown state
+        # is set without AgentStateChanged: nothing changed for them, and the state history
+        # (reports) must not get a logged_out -> available -> busy run at every restart.
+        self._restoring_agents = False
 
     if TYPE_CHECKING:
         # engine_timers.EngineTimers, a subclass, defines it; every Engine has it.

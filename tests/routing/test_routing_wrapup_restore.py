@@ -8,7 +8,12 @@ from routing_helpers import agent, engine, make_config, of
 from contactcenter.domain.clock import Clock
 from contactcenter.domain.interaction import Interaction
 from contactcenter.domain.queue import QueueConfig
-from contactcenter.domain.routing_events import Offered, RingNoAnswer, WrapupDone
+from contactcenter.domain.routing_events import (
+    AgentStateChanged,
+    Offered,
+    RingNoAnswer,
+    WrapupDone,
+)
 from contactcenter.routing.engine_state import RING_GRACE_S, UNSEEN_RING_S
 from contactcenter.routing.service import RoutingService
 from contactcenter.storage.database import Database
@@ -54,6 +59,28 @@ def test_a_wrapup_that_ran_out_during_the_restart_ends_as_timed_out():
     assert (done.interaction_id, done.disposition, done.at) == ("c1", None, T + 500)
     assert done.handle_s == 90  # 60 s talk + 30 s wrap-up, not the time the server was away
     assert new.agents["a"].shown_state().value == "available"
+    # The one real change is logged; what a was doing before the restart is not logged again.
+    assert [(c.agent_id, c.previous, c.state) for c in of(events, AgentStateChanged)] == [
+        ("a", "wrapup", "available")]
+
+
+def test_a_restart_logs_no_state_change_for_what_agents_were_already_doing():
+    # Seen on a real Asterisk: every restart wrote logged_out -> available -> busy per agent,
+    # which the reports would read as logins and a new call.
+    old = engine([Q], [agent("a"), agent("b")])
+    old.agent_login("a", None, T - 100)
+    old.agent_login("b", None, T - 90)
+    offer = of(old.enqueue(Interaction("voice", "q", id="c1"), T - 70), Offered)[0]
+    old.offer_answered(offer.offer_id, T - 60)
+    rows, agents = old.take_changes()
+    new = engine([Q], [agent("a"), agent("b")])
+    events = new.restore(agents, rows, T + 5)
+    assert of(events, AgentStateChanged) == []
+    assert {a: new.agents[a].shown_state().value for a in "ab"} == {"a": "busy",
+                                                                    "b": "available"}
+    # Changes after the restore are logged as ever, from the state shown before it.
+    (change,) = of(new.agent_pause("b", "lunch", T + 6), AgentStateChanged)
+    assert (change.previous, change.state, change.reason) == ("available", "paused", "lunch")
 
 
 def test_the_agent_can_close_a_restored_wrapup_with_a_disposition():
