@@ -33,7 +33,7 @@ from contactcenter.ivr.voice_queue import VoiceQueue
 from contactcenter.monitoring.service import MonitorService
 from contactcenter.recording.index import RecordingIndex
 from contactcenter.recording.paths import RecordingPaths
-from contactcenter.recording.service import RecordingService
+from contactcenter.recording.service import LiveChannel, RecordingService, routing_call_facts
 from contactcenter.routing.config import RoutingConfig
 from contactcenter.routing.config_editor import RoutingConfigEditor, load_merged
 from contactcenter.routing.config_merge import MergedConfig, load_routing_sources
@@ -109,8 +109,10 @@ class ContactCenter:
             self.recording = RecordingService(
                 RecordingIndex(self.db), RecordingPaths(resolve(s, s.recordings_dir)),
                 recording_policies(merged), self._ami_for, clock, self.audit,
-                close_grace_s=5.0,
+                close_grace_s=5.0, call_facts=routing_call_facts(self.routing),
             )
+            await self.recording.adopt_unclosed()  # before AMI: its resync may close some
+            self.routing.subscribe(self.recording.on_routing_event)
             self.routing_editor.listeners.append(self._routing_config_applied)
             self.monitor = MonitorService(self._ami_for, self.audit, clock, self._dial_string_for)
             for link in self.pool:
@@ -206,6 +208,10 @@ class ContactCenter:
                 for link in self.pool):
             # Every PBX told us what is live: waiting callers who hung up meanwhile are gone.
             live = [uid for link in self.pool for uid in link.model.channels]
+            if hasattr(self, "recording"):  # recordings whose channel ended while we were away
+                self.recording.reconcile([LiveChannel(link.name, uid, ch.name)
+                                          for link in self.pool
+                                          for uid, ch in link.model.channels.items()])
             if hasattr(self, "callback_dialer"):  # connected callbacks orphaned by a restart
                 self.callback_dialer.reconcile(live)
             task = asyncio.get_running_loop().create_task(self._reconcile(live))

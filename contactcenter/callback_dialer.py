@@ -16,16 +16,27 @@ glue places the call itself, agent leg first (docs/routing.md, "Callbacks: which
     the engine's own ring safety timer failed the offer -> hang the agent leg up
 
 The customer's number is checked (digits, optional leading +) before it is put in a caller id
-or a dial string. Legs live in memory: after a restart the engine puts offered callbacks back
-at their place, and an orphaned agent leg finds no leg here and is hung up. A callback that was
-*connected* when the server stopped has no AGI session any more; its agent leg's uniqueid starts
-with a prefix derived from the offer id (``leg_prefix``), so after the first AMI resync
-``reconcile`` completes it at once if that leg is gone, else when the leg hangs up.
+or a dial string. Legs live in memory, so an agent leg's uniqueid says whose it is:
+``leg_prefix(offer id)`` + ``leg_tag(interaction, agent)`` + a random part. After a restart:
+
+* a callback that was *connected* has no AGI session any more: after the first AMI resync
+  ``reconcile`` completes it at once if its leg (found by ``leg_prefix``) is gone, else when
+  the leg hangs up;
+* a callback that was *offered* went back to its place at the restore and is offered again
+  (a new offer id). Its old agent leg may still ring (Asterisk carries on with the Originate),
+  so callback offers are held until the first resync shows what is live. A leg with the same
+  ``leg_tag`` is adopted by the new offer: no second Originate, the agent's phone just goes on
+  ringing, and an answer, even one given while the server was away, reaches the callback
+  (adopting rather than cancelling: a Hangup could cut off an agent answering that very
+  moment). A leg whose callback is no longer offered to that agent is hung up before any new
+  leg is dialled. No leg left (it rang out, or was answered while no FastAGI listened, which
+  ends it) -> a new one. An AGI arriving before the resync is adopted the same way (``claim``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import uuid
@@ -53,9 +64,24 @@ CAUSE_BUSY = 17  # Q.850 user busy
 
 
 def leg_prefix(offer_id: str) -> str:
-    """How the uniqueids of an offer's agent legs begin (the rest is random per Originate, so
-    an offer dialled again after a restart never reuses a ChannelId)."""
+    """How the uniqueids of an offer's agent legs begin (then ``leg_tag`` and a part random
+    per Originate, so an offer dialled again never reuses a ChannelId)."""
     return f"cb-{hashlib.sha1(offer_id.encode()).hexdigest()[:12]}-"
+
+
+def leg_tag(interaction_id: str, agent_id: str) -> str:
+    """Who an agent leg rings for what, whatever the offer: the part of its uniqueid after
+    ``leg_prefix`` by which a leg from before a restart is matched to the new offer."""
+    return hashlib.sha1(f"{interaction_id}\0{agent_id}".encode()).hexdigest()[:12]
+
+
+def tag_of(uniqueid: str) -> str | None:
+    """The ``leg_tag`` in an agent leg's uniqueid (``cb-<prefix>-<tag>-<random>-1``); None for
+    any other channel (a ``;2`` half, a leg of an older server version, a foreign call)."""
+    parts = uniqueid.split("-")
+    if len(parts) == 5 and parts[0] == "cb" and parts[4] == "1" and len(parts[2]) == 12:
+        return parts[2]
+    return None
 
 
 class AmiPort(Protocol):
@@ -98,6 +124,10 @@ class CallbackDialer:
         self._tasks: set[asyncio.Task[None]] = set()
         self._unsubscribe: Callable[[], None] | None = None
         self.orphans: dict[str, str] = {}  # agent leg uniqueid -> connected callback, no AGI
+        # Callback offers not dialled yet: until the first AMI resync a leg from before a
+        # restart may still ring for them (by offer id).
+        self._held: dict[str, rev.Offered] = {}
+        self._released = asyncio.Event()  # the first resync was handled: dial at once
 
     def start(self) -> None:
         """Follow routing's events (Offered callbacks, and how their offers end), and dial
@@ -105,7 +135,7 @@ class CallbackDialer:
         if self._unsubscribe is None:
             self._unsubscribe = self.routing.subscribe(self.on_routing_event)
             for offer in self.routing.callback_offers():
-                self._spawn(self._originate(offer))
+                self._dial(offer)
 
     async def close(self) -> None:
         """Stop following routing; cancel what is in flight."""
@@ -121,12 +151,13 @@ class CallbackDialer:
     def on_routing_event(self, event: rev.RoutingEvent) -> None:
         """Routing subscriber (synchronous: anything slow runs in a task)."""
         if isinstance(event, rev.Offered) and event.callback_number is not None:
-            self._spawn(self._originate(event))
+            self._dial(event)
         elif isinstance(event, rev.Connected):
             leg = self._by_offer.get(event.offer_id)
             if leg is not None:
                 leg.data = dict(event.data)
         elif isinstance(event, rev.RingNoAnswer):
+            self._held.pop(event.offer_id, None)
             leg = self._by_offer.get(event.offer_id)
             if leg is not None and not leg.reported:  # the engine's ring safety timer
                 log.warning("callback %s: offer %s timed out in routing; hanging up the agent "
@@ -165,6 +196,7 @@ class CallbackDialer:
         """After an AMI resync (``live``: every channel's uniqueid): connected callbacks that no
         session of ours carries (the server restarted during the conversation) are completed
         now if their agent leg is gone, else when it hangs up. Returns the ids completed now.
+        Then agent legs from before the restart (``settle_old_legs``).
 
         Synchronous, so no hangup event can slip between the snapshot and the watch."""
         done = []
@@ -180,7 +212,29 @@ class CallbackDialer:
                 log.info("callback %s: its call ended while the server was away", iid)
                 done.append(iid)
                 self._spawn(self._complete(iid))
+        self.settle_old_legs(live)
         return done
+
+    def settle_old_legs(self, live: Collection[str]) -> None:
+        """Agent legs in ``live`` that are neither ours nor a connected callback's were placed
+        before a restart: one whose callback is held for the same agent becomes that offer's
+        leg; any other is hung up. The held offers left are dialled once those hangups are
+        sent, so an agent's phone never rings twice for us."""
+        held = {leg_tag(o.interaction_id, o.agent_id): o for o in self._held.values()}
+        stale = []
+        for uid in sorted(live):
+            tag = tag_of(uid)
+            if tag is None or uid in self.legs or uid in self.orphans:
+                continue
+            offer = held.pop(tag, None)
+            leg = self._adopt(offer, uid) if offer is not None else None
+            if leg is None:
+                stale.append(uid)
+                continue
+            log.info("callback %s: agent %s's leg from before the restart (%s) still rings; "
+                     "the new offer takes it", leg.offer.interaction_id, leg.offer.agent_id, uid)
+            self._spawn(self.report_ringing(leg))
+        self._spawn(self._release(stale))
 
     # -- what the FastAGI side uses -----------------------------------------------------------
     def claim(self, channel_id: str | None = None, leg_id: str | None = None) -> CallbackLeg | None:
@@ -189,6 +243,8 @@ class CallbackDialer:
         leg = self.legs.get(channel_id or "")
         if leg is None and leg_id:
             leg = self.legs.get(leg_channel_id(leg_id))
+        if leg is None:  # a leg from before a restart, answered before the first resync
+            leg = self._adopt_answered(channel_id or (leg_channel_id(leg_id) if leg_id else ""))
         if leg is None or leg.answered or leg.reported:
             return None
         leg.answered = True
@@ -227,6 +283,57 @@ class CallbackDialer:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def _dial(self, offer: rev.Offered) -> None:
+        if self._released.is_set():
+            self._spawn(self._originate(offer))
+        else:
+            self._held[offer.offer_id] = offer
+            self._spawn(self._dial_held(offer))
+
+    async def _dial_held(self, offer: rev.Offered) -> None:
+        """Dial a held offer once the first resync is handled; without one in time (AMI down)
+        dial anyway, as before (``_originate`` waits for AMI, else reports "unavailable")."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.ready_timeout):
+                await self._released.wait()
+        if self._held.pop(offer.offer_id, None) is None:
+            return  # adopted an old leg, or the offer is over
+        if self.routing.offer_of(offer.interaction_id) != offer.offer_id:
+            return  # (the engine moved on while we waited)
+        await self._originate(offer)
+
+    async def _release(self, stale: list[str]) -> None:
+        for uid in stale:
+            log.info("callback agent leg %s from before the restart rings for no offer; "
+                     "hanging it up", uid)
+        await asyncio.gather(*(self._hangup_channel(self.pbx, uid) for uid in stale))
+        self._released.set()
+
+    def _adopt_answered(self, uniqueid: str) -> CallbackLeg | None:
+        tag = tag_of(uniqueid)
+        offer = next((o for o in self._held.values()
+                      if leg_tag(o.interaction_id, o.agent_id) == tag), None)
+        leg = self._adopt(offer, uniqueid) if tag is not None and offer is not None else None
+        if leg is not None:
+            log.info("callback %s: agent %s answered the leg rung before the restart (%s)",
+                     leg.offer.interaction_id, leg.offer.agent_id, uniqueid)
+        return leg
+
+    def _adopt(self, offer: rev.Offered, uniqueid: str) -> CallbackLeg | None:
+        """Make ``uniqueid``, an agent leg placed before a restart, the leg of held ``offer``
+        (its leg id, hence ActionID, are the old ones: a late OriginateResponse still finds
+        it)."""
+        try:
+            number = dialable_number(offer.callback_number)
+        except ValueError:
+            return None  # left held: its dialling fails the offer
+        self._held.pop(offer.offer_id, None)
+        leg = CallbackLeg(offer, number, uniqueid.removesuffix("-1"))
+        self.legs[leg.channel_id] = leg
+        self._by_offer[offer.offer_id] = leg
+        self._by_action[leg.action_id] = leg
+        return leg
+
     async def _originate(self, offer: rev.Offered) -> None:
         try:
             number = dialable_number(offer.callback_number)
@@ -239,7 +346,8 @@ class CallbackDialer:
         if not offer.dial_string:
             await self._fail_offer(offer, "unavailable")
             return
-        leg = CallbackLeg(offer, number, leg_prefix(offer.offer_id) + uuid.uuid4().hex[:8])
+        leg = CallbackLeg(offer, number, leg_prefix(offer.offer_id)
+                          + f"{leg_tag(offer.interaction_id, offer.agent_id)}-{uuid.uuid4().hex[:6]}")
         self.legs[leg.channel_id] = leg
         self._by_offer[offer.offer_id] = leg
         self._by_action[leg.action_id] = leg
@@ -281,9 +389,12 @@ class CallbackDialer:
             log.info("callback %s: %s not reported: %s", offer.interaction_id, reason, exc)
 
     async def _hangup(self, leg: CallbackLeg) -> None:
+        await self._hangup_channel(leg.pbx, leg.channel_id)
+
+    async def _hangup_channel(self, pbx: str, uniqueid: str) -> None:
         try:
-            await self.ami_for(leg.pbx).send_action(actions.Hangup(leg.channel_id),
-                                                   timeout=self.action_timeout)
-        except (AmiActionError, ConnectionError, TimeoutError, LookupError) as exc:
-            log.info("callback %s: hangup of %s: %s", leg.offer.interaction_id,
-                     leg.channel_id, exc)
+            await self.ami_for(pbx).send_action(actions.Hangup(uniqueid),
+                                                timeout=self.action_timeout)
+        except (AmiActionError, ConnectionError, TimeoutError, LookupError,
+                RuntimeError) as exc:  # (AmiActionError: the channel went meanwhile)
+            log.info("callback agent leg %s: hangup: %s", uniqueid, exc)

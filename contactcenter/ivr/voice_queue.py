@@ -14,6 +14,11 @@ interaction (``docs/routing.md``, "What the voice glue does"):
     Exited    -> "exit" with the destination; Overflowed/Transferred -> the new queue's config
     caller gone (pushed HANGUP while idle, or during a command) -> abandon / complete
 
+After a restart (the dialplan retries the AGI while ``CC_RESUME=1``) ``resume`` picks the call
+up where it stood: waiting or offered -> this loop again; connected and on hold (the agent's
+leg parked in ``[contactcenter-hold]``) -> the held conversation again; connected otherwise ->
+its Dial or Bridge had returned, so the talk is over.
+
 While the caller waits, no AGI command is in flight: the music is a channel generator, keys
 come in as AMI DTMF events, and the offer can be dialled the instant it arrives.
 """
@@ -30,7 +35,7 @@ from contactcenter.domain import routing_events as rev
 from contactcenter.domain.clock import Clock
 from contactcenter.domain.interaction import Interaction, InteractionState
 from contactcenter.ivr.callback_request import request_callback
-from contactcenter.ivr.channel_watch import ChannelWatch, DialAnswer
+from contactcenter.ivr.channel_watch import ChannelWatch, DialAnswer, ParkedLeg
 from contactcenter.ivr.connected_call import AgentLegs, Conversation
 from contactcenter.ivr.ports import QueueOutcome, QueueRequest
 from contactcenter.routing.errors import RoutingError
@@ -54,6 +59,9 @@ class VoiceCall(CallControl, Protocol):
     async def wait_for_hangup(self, timeout: float | None = None) -> bool: ...
 
     async def set_variables(self, values: dict[str, str]) -> None: ...
+
+    async def get_full_variable(self, expression: str, channel: str | None = None) -> str | None:
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +104,8 @@ class VoiceQueue:
         self.pbx_of = pbx_of or (lambda _uid: "")
         self.legs, self.transfer_dial, self.transfer_ring_s = legs, transfer_dial, transfer_ring_s
         self.conversations: dict[str, Conversation] = {}  # interaction id -> connected call
+        self._tasks: set[asyncio.Task[None]] = set()
+        routing.subscribe(self._on_routing_event)
 
     def conversation(self, iid: str) -> Conversation | None:
         """The connected call of interaction ``iid`` (for the agent's call controls), if any."""
@@ -126,8 +136,9 @@ class VoiceQueue:
         Returns None when the channel has no open interaction (run the flow as usual). A
         waiting call waits again; an offered one (the restored engine may offer it before the
         caller's AGI is back) is re-attached, which replays the Offered, and is dialled. A call
-        that was connected when the server went away is over by the time Asterisk retries
-        the AGI (Dial had returned), so it is closed.
+        on hold when the server went away is held again (``_resume_held``). Any other call
+        that was connected is over by the time Asterisk retries the AGI (Dial or Bridge had
+        returned), so it is closed.
         """
         uid = call.env.uniqueid
         state = self.routing.state_of(uid)
@@ -140,6 +151,8 @@ class VoiceQueue:
             state = self.routing.state_of(uid)
             if state is None:
                 return QueueOutcome("abandoned", detail="ended while the server was away")
+        if state is InteractionState.CONNECTED and self.routing.on_hold_since(uid) is not None:
+            return await self._resume_held(call, uid)  # type: ignore[arg-type]
         if state.value not in ("waiting", "offered"):
             log.info("queue call=%s: back after a restart in state %s; closing it", uid, state)
             try:
@@ -153,6 +166,91 @@ class VoiceQueue:
         self.watch.watch(uid)  # before the re-attach: an offer is dialled at once
         await self.routing.enqueue(Interaction(channel="voice", queue=queue, id=uid))
         return await self._hold(call, uid, queue, None)  # type: ignore[arg-type]
+
+    async def _resume_held(self, call: VoiceCall, iid: str) -> QueueOutcome:
+        """The caller was on hold when the server went away: their AGI ended then, but their
+        Dial had returned already (the hold's Redirect ended it) and the agent's leg still
+        waits in the hold context. So: music again, the same conversation for the panel
+        (resume, hang up, transfer), and the queue loop after a transfer to a queue.
+
+        The agent's leg is the one Asterisk itself recorded on the caller's channel when the
+        Dial was answered (``DIALEDPEERNAME``; the hold moved that very channel): it comes
+        back with the caller, needs no write of ours at hold time (none a crash could lose)
+        and no database field. Without it, a leg the AMI resync found parked for this agent
+        stands in. A leg gone meanwhile ends the call as a leg hung up on hold does: goodbye,
+        hang up, the agent to wrap-up.
+        """
+        rec = self.routing.engine.live[iid]
+        agent_id = rec.agent_id or ""
+        session = _QueuedCall(self, call, iid, rec.queue, self.watch.watch(iid), None)
+        leg = ""
+        try:
+            try:
+                leg = await call.get_variable("DIALEDPEERNAME") or next(
+                    (p.name for p in self._parked_legs_of(agent_id)), "")
+                leg_gone = await self._watch_held_leg(call, iid, leg)
+            except CallHangup:  # gone the moment they came back: free the agent's leg too
+                await session._caller_gone()
+                await self._hang_up_leg(self.pbx_of(iid), leg, iid)
+                raise
+            log.info("queue call=%s: back after a restart on hold with agent %s (leg %s%s)",
+                     iid, agent_id, leg or "unknown", ", gone" if leg_gone.is_set() else "")
+            outcome = await session.rejoin_held(agent_id, leg, leg_gone, rec.connected_at)
+            if outcome is None:  # transferred to a queue: the caller waits there now
+                outcome = await session.run()
+            await _clear_resume(call)
+            return outcome
+        finally:
+            self.watch.forget(iid)
+
+    async def _watch_held_leg(self, call: VoiceCall, iid: str, leg: str) -> asyncio.Event:
+        """Watch the agent's leg ``leg`` (a channel name) for its hangup; the event returned
+        is set already when that channel no longer exists."""
+        uid = await _uniqueid_of(call, leg)
+        gone = self.watch.watch_leg(iid, uid or "")
+        # Looked at again once watched: AMI events and AGI replies are not ordered, so a
+        # hangup between the first look and the watch would go unseen.
+        if uid is None or await _uniqueid_of(call, leg) is None:
+            gone.set()
+        return gone
+
+    async def _hang_up_leg(self, pbx: str, leg: str, iid: str) -> None:
+        if self.legs is None or not leg:
+            return
+        try:
+            await self.legs.hangup(pbx, leg)
+        except Exception as exc:  # noqa: BLE001 - already gone is fine
+            log.info("call=%s: hangup of held leg %s: %s", iid, leg, exc)
+
+    def _on_routing_event(self, event: rev.RoutingEvent) -> None:
+        """A hold that ended with no session holding the caller (their hangup seen by the AMI
+        resync or by ``UnattendedCalls`` while the server was restarting) leaves the agent's
+        leg in the hold context, where nothing else would ever end it: hang it up."""
+        if not isinstance(event, rev.Unheld) or self.watch.watching(event.interaction_id) \
+                or self.routing.state_of(event.interaction_id) is InteractionState.CONNECTED:
+            return
+        task = asyncio.get_running_loop().create_task(
+            self._release_parked_leg(event.interaction_id, event.agent_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _release_parked_leg(self, iid: str, agent_id: str) -> None:
+        """Hang up the agent's leg an AMI resync found parked in the hold context. It is told
+        by the agent's dial string (``Local/1001@agents`` -> ``Local/1001@agents-0000001b;1``),
+        as ``unattended_calls`` tells an offered agent's leg: an agent has one voice call at a
+        time, and the caller's channel, which named the leg, is gone."""
+        for leg in self._parked_legs_of(agent_id):
+            log.info("call=%s: the caller left while on hold and no session held them; "
+                     "hanging up agent %s's leg %s", iid, agent_id, leg.name)
+            await self._hang_up_leg(leg.pbx, leg.name, iid)
+
+    def _parked_legs_of(self, agent_id: str) -> list[ParkedLeg]:
+        """Legs of ``agent_id``'s dial string an AMI resync found in the hold context."""
+        agent = self.routing.config.agents.get(agent_id)
+        dial = agent.dial_string if agent is not None else None
+        if not dial:
+            return []
+        return [leg for leg in self.watch.parked_legs() if leg.name.startswith(dial + "-")]
 
     async def _settle_dial_made_while_away(self, call: CallControl,
                                            iid: str) -> QueueOutcome | None:
@@ -218,6 +316,14 @@ def offer_subroutine(iid: str, offer: rev.Offered) -> Subroutine:
     """``offer_variables`` set by the dialplan's offer subroutine, from Dial's option B."""
     context, exten = OFFER_SUBROUTINE
     return Subroutine(context, exten, (iid, offer.agent_id, offer_number(offer.offer_id)))
+
+
+async def _uniqueid_of(call: VoiceCall, channel: str) -> str | None:
+    """The uniqueid of the live channel named ``channel`` (None: no such channel); GET FULL
+    VARIABLE evaluates on another channel when given its name (res_agi.c)."""
+    if not channel:
+        return None
+    return await call.get_full_variable("${CHANNEL(uniqueid)}", channel) or None
 
 
 async def _clear_resume(call: CallControl) -> None:
@@ -429,7 +535,7 @@ class _QueuedCall:
         if status == "ANSWER" or self.connected:
             if not self.connected:  # AMI was down: learn it from Dial itself
                 await self._answered(offer, DialAnswer(self.o.pbx_of(self.iid), "", ""))
-            return await self._conversation(offer)
+            return await self._conversation(offer.agent_id)
         await self.o.routing.offer_failed(offer.offer_id, FAILED_STATUS.get(status, "no-answer"))
         await self._music(True)
         return None
@@ -437,7 +543,29 @@ class _QueuedCall:
     def _answered_status(self) -> str | None:
         return "ANSWER" if self.connected else None
 
-    async def _conversation(self, offer: rev.Offered) -> QueueOutcome | None:
+    async def rejoin_held(self, agent_id: str, leg: str, leg_gone: asyncio.Event,
+                          connected_at: float | None) -> QueueOutcome | None:
+        """Take up a conversation the caller was on hold in when the server restarted (see
+        ``VoiceQueue._resume_held``); None when it was transferred to a queue."""
+        self.settled = self.connected = True  # CC_RESUME=1 is still set: the Dial's B() set it
+        pbx = self.o.pbx_of(self.iid)
+        conv = Conversation(self.o.routing, self.call, self.iid, agent_id, leg, pbx,  # type: ignore[arg-type]
+                            self.o.legs, leg_gone, self._music)
+        conv.intent, conv.state = ("hold", ""), "held"
+        self.conv = self.o.conversations[self.iid] = conv
+        try:
+            hooks = self.o.hooks
+            if hooks is not None and not leg_gone.is_set():  # live again for this process
+                env = self.call.env
+                await hooks.connected(ConnectedCall(
+                    self.iid, agent_id, self.queue, env.callerid, env.channel, leg, pbx,
+                    connected_at or self.o.clock.time(), {}))
+            return await self._conversation(agent_id)
+        except CallHangup:
+            await self._caller_gone()
+            raise
+
+    async def _conversation(self, agent_id: str) -> QueueOutcome | None:
         """The agent answered and the first bridge is over: holds, resumes, transfers."""
         conv = self.conv
         kind, target = await conv.follow() if conv is not None else ("ended", "")
@@ -457,17 +585,16 @@ class _QueuedCall:
                 await self.call.stream_file("vm-goodbye")
                 await self.call.hangup()
             if kind != "queue":
-                return QueueOutcome("connected", detail=offer.agent_id)
+                return QueueOutcome("connected", detail=agent_id)
         self.connected = False
         if hooks is not None:
             await hooks.ended(self.iid)
         if kind == "queue":
             self.back_in_line = True
-            log.info("queue call=%s: transferred by agent %s to %s", self.iid, offer.agent_id,
-                     target)
+            log.info("queue call=%s: transferred by agent %s to %s", self.iid, agent_id, target)
             await self._switch_queue(target, music=True)  # no silence while the line moves
             return None
-        return await self._transfer_out(target, offer.agent_id)
+        return await self._transfer_out(target, agent_id)
 
     async def _transfer_out(self, number: str, agent_id: str) -> QueueOutcome:
         """The agent sent the caller to an outside number: dial it, end with that call."""

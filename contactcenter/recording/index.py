@@ -210,6 +210,14 @@ class RecordingIndex:
         async with self._db.session() as s:
             return [_from_row(r) for r in (await s.execute(stmt.order_by(t.RecordingRow.started_at))).scalars()]
 
+    async def still_recording(self) -> list[Recording]:
+        """Entries never closed (status ``recording``), oldest first: what a restart inherits."""
+        stmt = (sa.select(t.RecordingRow)
+                .where(t.RecordingRow.status == t.STATUS_RECORDING)
+                .order_by(t.RecordingRow.started_at))
+        async with self._db.session() as s:
+            return [_from_row(r) for r in (await s.execute(stmt)).scalars()]
+
     async def queues(self) -> list[str]:
         """Distinct queue names that have unpurged recordings."""
         stmt = sa.select(t.RecordingRow.queue).where(t.RecordingRow.status != t.STATUS_PURGED).distinct()

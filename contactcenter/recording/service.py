@@ -20,6 +20,11 @@ Design note
   entry; the file is read with soundfile in a thread once Asterisk has closed it (retried for
   a short grace period). A missing or corrupt file sets the status, it never raises.
 * Permissions: an agent may only act on a call they are on; supervisors and admins on any.
+* Restart: ``_active`` lives in memory, while Asterisk keeps every MixMonitor running. At
+  start-up ``adopt_unclosed`` takes every row still ``recording`` back (pauses, mute state and
+  agent as the index last knew them; the routing's restored record gives the connect time);
+  ``reconcile``, at every AMI resync, closes from the file on disk the ones whose channel is
+  gone. Those still live are closed by their Hangup as usual (docs/recording.md, "Restart").
 """
 
 from __future__ import annotations
@@ -27,13 +32,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from contactcenter.domain.clock import Clock
+from contactcenter.domain.routing_events import Connected
 from contactcenter.monitoring import ports
 from contactcenter.recording.index import (
     NOT_STARTED,
@@ -47,6 +54,7 @@ from contactcenter.recording.index import (
 from contactcenter.recording.metadata import AudioMetadata, MetadataProblem, read_metadata
 from contactcenter.recording.paths import RecordingPaths
 from contactcenter.recording.policy import PolicyBook, RecordingMode
+from contactcenter.routing.service import RoutingService
 from contactcenter.storage import recordings as t
 from contactcenter.storage.audit import AuditLog
 from contactcenter.telephony.agi.api import CallControl
@@ -64,6 +72,32 @@ class RecordingForbidden(RecordingError):
     """The actor may not do this to this call."""
 
 
+@dataclass(frozen=True, slots=True)
+class LiveChannel:
+    """A channel an AMI resync found up on a PBX."""
+
+    pbx: str
+    uniqueid: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallFacts:
+    """What routing knows of an interaction: its agent, and when it was connected (clock time;
+    None while not connected)."""
+
+    agent_id: str | None
+    connected_at: float | None
+
+
+def routing_call_facts(routing: RoutingService) -> Callable[[str], CallFacts | None]:
+    """``CallFacts`` from the routing engine's open interactions (restored at start-up)."""
+    def facts(interaction_id: str) -> CallFacts | None:
+        rec = routing.engine.live.get(interaction_id)
+        return None if rec is None else CallFacts(rec.agent_id, rec.connected_at)
+    return facts
+
+
 @dataclass
 class _Active:
     rec_id: str
@@ -74,6 +108,10 @@ class _Active:
     t0: float | None  # clock.monotonic() when the bridge began; None until connected
     spans: list[Pause] = field(default_factory=list)  # silent stretches, the last maybe open
     ever_on: bool = True  # some audio was let through (False: on demand, never started)
+    queue: str = ""
+    agent_id: str | None = None
+    reached: bool = False  # an agent was connected (known even with no LiveCall)
+    adopted: bool = False  # taken over from the index at start-up (no session started it)
 
     def open_kind(self) -> str | None:
         """Kind of the silent stretch going on now; None while audio is recorded."""
@@ -92,6 +130,7 @@ class RecordingService:
         clock: Clock,
         audit: AuditLog | None = None,
         close_grace_s: float = 2.0,
+        call_facts: Callable[[str], CallFacts | None] | None = None,
     ) -> None:
         self.index = index
         self.paths = paths
@@ -100,6 +139,7 @@ class RecordingService:
         self._clock = clock
         self._audit = audit
         self._close_grace_s = close_grace_s
+        self._call_facts = call_facts
         self._live: dict[str, ports.LiveCall] = {}
         self._active: dict[str, _Active] = {}  # interaction id -> active recording
         self._by_channel: dict[tuple[str, str], set[str]] = {}  # (pbx, channel) -> ids
@@ -121,10 +161,11 @@ class RecordingService:
         if self._audit is not None:
             await self._audit.record(ports.actor_name(actor), action, target, outcome, detail or None)
 
-    def _check_actor(self, actor: Any, call: ports.LiveCall | None) -> None:
+    def _check_actor(self, actor: Any, agent_id: str | None) -> None:
+        """``agent_id``: the agent on the call, if any."""
         if actor.role in STAFF_ROLES:
             return
-        if actor.role == "agent" and call is not None and actor.agent_id == call.agent_id:
+        if actor.role == "agent" and agent_id is not None and actor.agent_id == agent_id:
             return
         raise RecordingForbidden("only the call's agent, a supervisor or an admin may do this")
 
@@ -191,12 +232,146 @@ class RecordingService:
                 return None
             spans.append(Pause(0.0, None, "", NOT_STARTED))
         rec = await self.index.add(replace(rec, pauses=tuple(spans)))
-        self._active[interaction_id] = _Active(
-            rec.id, None, interaction_id, channel, pbx, None, spans,
-            ever_on=mode is RecordingMode.ALWAYS,
-        )
-        self._by_channel.setdefault((pbx, channel), set()).add(interaction_id)
+        self._track(_Active(rec.id, None, interaction_id, channel, pbx, None, spans,
+                            ever_on=mode is RecordingMode.ALWAYS, queue=queue))
         return rec
+
+    def _track(self, active: _Active) -> None:
+        self._active[active.interaction_id] = active
+        self._by_channel.setdefault((active.pbx, active.channel), set()).add(active.interaction_id)
+
+    def _untrack(self, interaction_id: str) -> _Active | None:
+        active = self._active.pop(interaction_id, None)
+        if active is None:
+            return None
+        ids = self._by_channel.get((active.pbx, active.channel))
+        if ids is not None:
+            ids.discard(interaction_id)
+            if not ids:
+                del self._by_channel[(active.pbx, active.channel)]
+        return active
+
+    # ---------------------------------------------------------------- restart
+    async def adopt_unclosed(self) -> list[Recording]:
+        """At start-up, before AMI: take back every entry still ``recording``.
+
+        Asterisk keeps a MixMonitor running across our restart, so until an AMI resync says
+        otherwise each one is treated as running: its Hangup closes it as usual, and a session
+        coming back to the call (CC_RESUME) does not start a second MixMonitor on it.
+        """
+        rows = await self.index.still_recording()
+        for rec in rows:
+            if rec.interaction_id in self._active:
+                continue
+            spans = list(rec.pauses)
+            # Every mute change was stored right after the PBX took it, so the last stretch
+            # still open is the mute state MixMonitor is in now.
+            never_on = bool(spans) and spans[0].kind == NOT_STARTED and spans[0].end is None
+            active = _Active(rec.id, None, rec.interaction_id, rec.channel, rec.pbx, None, spans,
+                             ever_on=not never_on, queue=rec.queue, agent_id=rec.agent_id,
+                             reached=rec.agent_id is not None, adopted=True)
+            self._learn(active)
+            self._track(active)
+        if rows:
+            log.info("recordings: %d still open from before the start, adopted", len(rows))
+        return rows
+
+    def _learn(self, active: _Active) -> None:
+        """Agent and bridge time of an adopted recording from routing, when it knows them."""
+        facts = self._call_facts(active.interaction_id) if self._call_facts else None
+        if facts is None or facts.connected_at is None or active.call is not None:
+            return
+        self._connected(active, facts.agent_id, facts.connected_at)
+
+    def _connected(self, active: _Active, agent_id: str | None, at: float) -> None:
+        """An adopted recording's call is (or was) connected at clock time ``at``."""
+        active.reached = True
+        if active.t0 is None:  # offsets count from the bridge, on the monotonic clock
+            active.t0 = self._clock.monotonic() - max(0.0, self._clock.time() - at)
+        if agent_id is not None and agent_id != active.agent_id:
+            active.agent_id = agent_id
+            self._spawn(self.index.update(active.rec_id, agent_id=agent_id))
+
+    def on_routing_event(self, event: Any) -> None:
+        """Routing subscriber: the answer of a call no session holds (an agent answered while
+        the server restarted) gives an adopted recording its agent and bridge time."""
+        if event.__class__ is not Connected:
+            return
+        active = self._active.get(event.interaction_id)
+        if active is not None and active.adopted and active.call is None:
+            self._connected(active, event.agent_id, event.at)
+
+    def reconcile(self, live: Iterable[LiveChannel]) -> None:
+        """After an AMI resync of every PBX: recordings whose channel is gone (hung up while
+        the server or AMI was away, so no Hangup will come) are closed from their file.
+
+        Synchronous on purpose: ``live`` is the model at this instant, and a recording that
+        starts after it must not be taken for gone.
+        """
+        up = {(c.pbx, c.name) for c in live}
+        for iid, active in list(self._active.items()):
+            if (active.pbx, active.channel) in up:
+                if active.adopted:
+                    self._learn(active)
+                continue
+            self._live.pop(iid, None)
+            self._untrack(iid)
+            log.info("call=%s: recording %s: channel %s gone at the AMI resync; closing it "
+                     "from the file", iid, active.rec_id, active.channel)
+            self._spawn(self._close_gone(active))
+
+    async def _close_gone(self, active: _Active) -> Recording | None:
+        rec = await self.index.get(active.rec_id)
+        if rec is None:
+            return None
+        ago = await self._written_ago(rec.file)
+        if ago is not None and ago < self._close_grace_s:  # hung up just now: let it close
+            await self._clock.sleep(self._close_grace_s - ago)
+            ago = await self._written_ago(rec.file)
+        # MixMonitor writes until the channel hangs up and closes the file then: its mtime is
+        # when the call ended. "Now" would add the whole time the server was away.
+        ended = datetime.fromtimestamp(self._clock.time() - (ago or 0.0), UTC)
+        changes: dict[str, Any] = {"ended_at": ended}
+        if active.agent_id is not None and rec.agent_id is None:
+            changes["agent_id"] = active.agent_id
+        await self.index.update(rec.id, **changes)
+        done = await self.refresh_metadata(rec.id)
+        if done is None:
+            return None
+        await self._end_open_span(active, done)
+        why = "the call ended while the server was away"
+        if done.status == t.STATUS_MISSING:
+            return await self.index.update(rec.id, status=t.STATUS_FAILED,
+                                           error=f"{why}; recording file not found")
+        if done.size_bytes == 0:
+            return await self.index.update(rec.id, status=t.STATUS_FAILED,
+                                           error=f"{why}; recording file is empty (0 bytes)")
+        if done.status != t.STATUS_COMPLETE:
+            return done  # corrupt: flagged as on the normal path
+        if not done.duration_s and active.reached:
+            return await self.index.update(rec.id, status=t.STATUS_FAILED,
+                                           error=f"{why}; recording file holds no audio")
+        # ``b`` writes only while bridged, so audio in the file means an agent was connected
+        # even if nobody here saw it.
+        return await self._discard_if_silent(active, done, reached=active.reached
+                                             or bool(done.duration_s))
+
+    async def _written_ago(self, relative: str) -> float | None:
+        """Clock seconds since the file was last written; None when it cannot be read."""
+        try:
+            stat = await asyncio.to_thread(self.paths.resolve(relative).stat)
+        except (OSError, ValueError, RuntimeError):
+            return None
+        # mtime is real time; the index is on the server's clock (faster in the simulator)
+        return max(0.0, time.time() - stat.st_mtime) * self._clock.speed
+
+    async def _end_open_span(self, active: _Active, rec: Recording) -> None:
+        """With no bridge time (adopted), a stretch still open lasted to the file's end: the
+        mute is the PBX's and nobody could lift it, so that is exact, not a guess."""
+        if active.open_kind() is None or rec.duration_s is None:
+            return
+        self._close_span(active, rec.duration_s)
+        await self.index.set_pauses(active.rec_id, active.spans)
 
     async def on_call_connected(self, call: ports.LiveCall) -> Recording | None:
         """A call reached an agent: offsets of its recording count from now."""
@@ -205,6 +380,7 @@ class RecordingService:
         if active is None:
             return None
         active.call = call
+        active.reached, active.agent_id = True, call.agent_id
         if active.t0 is None:
             active.t0 = self._clock.monotonic()
         return await self.index.update(active.rec_id, agent_id=call.agent_id)
@@ -221,7 +397,7 @@ class RecordingService:
         """The active recording of a call the actor may control, or RecordingError."""
         active = self._active.get(interaction_id)
         call = self._live.get(interaction_id)
-        self._check_actor(actor, active.call if active and active.call else call)
+        self._check_actor(actor, _agent_on(active, call))
         if active is None:
             raise RecordingError("not recording")
         return active
@@ -229,6 +405,11 @@ class RecordingService:
     async def _set(self, active: _Active, muted: bool, close: str | None, open_kind: str | None,
                    actor: Any, action: str) -> Recording:
         """Mute or unmute on the PBX, then close/open silent stretches and audit."""
+        if active.adopted and active.reached and active.t0 is None:
+            # Offsets count from the bridge; an index with made-up offsets would put the
+            # silence of a card number where the audio is.
+            raise RecordingError("this call was connected before the server restarted and "
+                                 "its connect time is unknown: the recording cannot be changed")
         if muted != (active.open_kind() is not None):
             await self._port(active.pbx).send_action(ports.mixmonitor_mute(active.channel, muted))
         at = self._offset(active)
@@ -248,10 +429,11 @@ class RecordingService:
         """Start (unmute) the call's recording: ``on_demand`` queues, or again after a stop."""
         call = self._live.get(interaction_id)
         active = self._active.get(interaction_id)
-        self._check_actor(actor, active.call if active and active.call else call)
-        if call is None:
+        self._check_actor(actor, _agent_on(active, call))
+        if call is None and (active is None or not active.reached):
             raise RecordingError("no connected call with this interaction id")
-        if self.policies.for_queue(call.queue).mode is RecordingMode.NEVER:
+        queue = call.queue if call is not None else active.queue if active is not None else ""
+        if self.policies.for_queue(queue).mode is RecordingMode.NEVER:
             await self._audit_row(actor, "recording.start", interaction_id, "refused", reason="policy never")
             raise RecordingError("this queue is never recorded")
         if active is None:
@@ -312,25 +494,30 @@ class RecordingService:
             self._spawn(self._finish(iid))
 
     async def _finish(self, interaction_id: str) -> Recording | None:
-        active = self._active.pop(interaction_id, None)
+        active = self._untrack(interaction_id)
         if active is None:
             return None
-        ids = self._by_channel.get((active.pbx, active.channel))
-        if ids is not None:
-            ids.discard(interaction_id)
-            if not ids:
-                del self._by_channel[(active.pbx, active.channel)]
-        if active.open_kind() is not None:
+        if active.open_kind() is not None and (active.t0 is not None or not active.adopted):
             self._close_span(active, self._offset(active))
             await self.index.set_pauses(active.rec_id, active.spans)
-        await self.index.update(active.rec_id, ended_at=self._now())
+        changes: dict[str, Any] = {"ended_at": self._now()}
+        if active.adopted and active.agent_id is not None:
+            changes["agent_id"] = active.agent_id
+        await self.index.update(active.rec_id, **changes)
         rec = await self.refresh_metadata(active.rec_id, wait=True)
         if rec is None or rec.status != t.STATUS_COMPLETE:
             return rec  # a missing or corrupt file stays flagged as such
+        await self._end_open_span(active, rec)
+        # Adopted: nobody here watched the call before the restart. ``b`` writes only while
+        # bridged, so audio in the file says an agent was connected.
+        reached = active.reached or (active.adopted and bool(rec.duration_s))
+        return await self._discard_if_silent(active, rec, reached)
+
+    async def _discard_if_silent(self, active: _Active, rec: Recording, reached: bool) -> Recording | None:
         # MixMonitor's ``b`` records only while bridged: a call that never reached an agent
         # (abandoned while ringing, a callback whose customer did not answer) or an on-demand
         # recording never started left silence from end to end. Keep no file, say why.
-        if active.call is None:
+        if not reached:
             reason = "the call never reached an agent; file deleted"
         elif not active.ever_on:
             reason = "on-demand recording never started; file deleted"
@@ -371,3 +558,12 @@ class RecordingService:
         """Wait for background indexing to finish (call at shutdown)."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+
+def _agent_on(active: _Active | None, call: ports.LiveCall | None) -> str | None:
+    """The agent on the call: its session's, else the one an adopted recording learnt."""
+    if active is not None and active.call is not None:
+        return active.call.agent_id
+    if call is not None:
+        return call.agent_id
+    return active.agent_id if active is not None else None
