@@ -23,8 +23,8 @@ from contactcenter.config.loader import database_url, resolve
 from contactcenter.config.schema import Settings
 from contactcenter.dialplan_check import DialplanCheck
 from contactcenter.domain.clock import Clock
-from contactcenter.ivr.channel_watch import ChannelWatch
-from contactcenter.ivr.connected_call import AmiAgentLegs
+from contactcenter.ivr.channel_watch import ChannelWatch, ParkedLeg
+from contactcenter.ivr.connected_call import HOLD_CONTEXT, HOLD_EXTEN, AmiAgentLegs
 from contactcenter.ivr.handler import make_ivr_handler
 from contactcenter.ivr.loader import RoutingNames
 from contactcenter.ivr.lookups import HttpCrmLookup, LocalCustomerLookup, LookupRouter
@@ -33,12 +33,12 @@ from contactcenter.ivr.voice_queue import VoiceQueue
 from contactcenter.monitoring.service import MonitorService
 from contactcenter.recording.index import RecordingIndex
 from contactcenter.recording.paths import RecordingPaths
-from contactcenter.recording.service import LiveChannel, RecordingService, routing_call_facts
+from contactcenter.recording.service import LiveChannel, RecordingService
 from contactcenter.routing.config import RoutingConfig
 from contactcenter.routing.config_editor import RoutingConfigEditor, load_merged
 from contactcenter.routing.config_merge import MergedConfig, load_routing_sources
 from contactcenter.routing.service import RoutingService
-from contactcenter.server_hooks import CallSideHooks, IvrActivity
+from contactcenter.server_hooks import CallSideHooks, IvrActivity, routing_call_facts
 from contactcenter.server_status import ServerStatus
 from contactcenter.storage.audit import AuditLog
 from contactcenter.storage.customers import CustomerStore
@@ -134,7 +134,7 @@ class ContactCenter:
             self.voice = VoiceQueue(
                 self.routing, clock, self.watch, self.hooks, self._pbx_of,
                 legs=AmiAgentLegs(lambda pbx, headers: self._ami_for(pbx).send_action(headers)),
-                transfer_dial=self.ivr_settings.transfer_dial_string)
+                transfer_dial=self.ivr_settings.transfer_dial_string, parked=self._parked_legs)
             self.ivr_activity = IvrActivity(routing=self.routing)  # also registers callbacks
             handler = make_ivr_handler(self.flows, queue=self.voice, lookups=self.lookups,
                                        events=self.ivr_activity, clock=clock,
@@ -216,6 +216,12 @@ class ContactCenter:
                 self.callback_dialer.reconcile(live)
             task = asyncio.get_running_loop().create_task(self._reconcile(live))
             self._tasks.append(task)
+
+    def _parked_legs(self) -> list[ParkedLeg]:
+        """Channels every PBX's call model shows in ``[contactcenter-hold] agent``."""
+        return [ParkedLeg(link.name, ch.uniqueid, ch.name, ch.linkedid) for link in self.pool
+                for ch in link.model.channels.values()
+                if ch.context == HOLD_CONTEXT and ch.exten == HOLD_EXTEN]
 
     def _link_of(self, pbx: str) -> PbxLink | None:
         """The AMI link of PBX ``pbx`` (None when there is no such link)."""

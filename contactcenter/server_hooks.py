@@ -20,7 +20,7 @@ from contactcenter.ivr.ports import IvrResult, Step, VoiceMessage
 from contactcenter.ivr.voice_queue import ConnectedCall
 from contactcenter.monitoring.ports import LiveCall
 from contactcenter.monitoring.service import MonitorService
-from contactcenter.recording.service import RecordingService
+from contactcenter.recording.service import CallFacts, RecordingService
 from contactcenter.routing.service import RoutingService
 from contactcenter.telephony.agi.api import CallControl
 from contactcenter.web.live import Deferred
@@ -115,3 +115,11 @@ class IvrActivity:
         if result.outcome.startswith("fallback") or result.error:
             self.fallbacks += 1
         self.results.append(result)
+
+
+def routing_call_facts(routing: RoutingService) -> Callable[[str], CallFacts | None]:
+    """``CallFacts`` from the routing engine's open interactions (restored at start-up)."""
+    def facts(interaction_id: str) -> CallFacts | None:
+        rec = routing.engine.live.get(interaction_id)
+        return None if rec is None else CallFacts(rec.agent_id, rec.connected_at)
+    return facts

@@ -8,17 +8,16 @@ hold. The watch is fed by every PBX link and keyed by the caller channel's uniqu
 agent answered, the agent's leg is watched too: while the agent has the caller on hold their leg
 sits in the dialplan, not in the caller's Dial, so only AMI can tell that it ended.
 
-Agent legs first seen parked in the hold context (an AMI resync after a server restart lists
-them so) are kept as ``ParkedLeg``: a held caller who hung up while the server was away leaves
-nothing else that names the leg, which would otherwise wait there for ever.
+After a restart, agent legs parked in the hold context come from the call model (``ParkedLeg``,
+listed by the composition root); ``unclaimed`` leaves out those a caller's session watches.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from contactcenter.ivr.connected_call import HOLD_CONTEXT, HOLD_EXTEN
 from contactcenter.telephony import events as ev
 from contactcenter.telephony.callmodel_core import listens_to
 
@@ -34,7 +33,7 @@ class DialAnswer:
 
 @dataclass(frozen=True, slots=True)
 class ParkedLeg:
-    """A channel first seen in ``[contactcenter-hold] agent``: an agent's leg put on hold."""
+    """A channel in ``[contactcenter-hold] agent``: an agent's leg put on hold."""
 
     pbx: str
     uniqueid: str
@@ -60,7 +59,6 @@ class ChannelWatch:
     def __init__(self) -> None:
         self._feeds: dict[str, ChannelFeed] = {}
         self._legs: dict[str, ChannelFeed] = {}  # agent leg uniqueid -> the caller's feed
-        self._parked: dict[str, ParkedLeg] = {}  # uniqueid -> leg found on hold (AMI resync)
 
     def watch(self, uniqueid: str) -> ChannelFeed:
         """Start watching one channel (idempotent)."""
@@ -90,12 +88,11 @@ class ChannelWatch:
             self._legs[leg_uniqueid] = feed
         return feed.leg_gone
 
-    def parked_legs(self) -> list[ParkedLeg]:
-        """Legs found waiting on hold and still up, that no caller's session has taken back."""
-        return [leg for uid, leg in self._parked.items() if uid not in self._legs]
+    def unclaimed(self, legs: Iterable[ParkedLeg]) -> list[ParkedLeg]:
+        """The ``legs`` no caller's session has taken back (none watches them)."""
+        return [leg for leg in legs if leg.uniqueid not in self._legs]
 
-    @listens_to(ev.DialEnded, ev.DialStarted, ev.ChannelHungUp, ev.DtmfReceived,
-                ev.ChannelCreated)
+    @listens_to(ev.DialEnded, ev.DialStarted, ev.ChannelHungUp, ev.DtmfReceived)
     def on_event(self, event: object) -> None:
         """Subscriber for ``PbxLink.subscribe``: deliver the events a watcher waits for."""
         if isinstance(event, ev.DialEnded) and event.caller_uniqueid:
@@ -106,16 +103,9 @@ class ChannelWatch:
             feed = self._feeds.get(event.caller_uniqueid)
             if feed is not None:
                 feed.dial_starts.put_nowait(event.dest_name)
-        elif isinstance(event, ev.ChannelHungUp):
-            self._parked.pop(event.uniqueid, None)
-            if event.uniqueid in self._legs:
-                self._legs.pop(event.uniqueid).leg_gone.set()
+        elif isinstance(event, ev.ChannelHungUp) and event.uniqueid in self._legs:
+            self._legs.pop(event.uniqueid).leg_gone.set()
         elif isinstance(event, ev.DtmfReceived) and event.direction == "Received":
             feed = self._feeds.get(event.uniqueid)
             if feed is not None:
                 feed.digits.put_nowait(event.digit)
-        elif isinstance(event, ev.ChannelCreated) and event.context == HOLD_CONTEXT \
-                and event.exten == HOLD_EXTEN:
-            # Only a resync sees a channel first where the hold's Redirect had taken it.
-            self._parked[event.uniqueid] = ParkedLeg(event.pbx, event.uniqueid, event.name,
-                                                     event.linkedid)

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -99,11 +99,15 @@ class VoiceQueue:
     def __init__(self, routing: RoutingService, clock: Clock, watch: ChannelWatch,
                  hooks: CallHooks | None = None, pbx_of: Callable[[str], str] | None = None,
                  legs: AgentLegs | None = None, transfer_dial: Callable[[str], str] | None = None,
-                 transfer_ring_s: int = 45) -> None:
+                 transfer_ring_s: int = 45,
+                 parked: Callable[[], Iterable[ParkedLeg]] | None = None) -> None:
         self.routing, self.clock, self.watch, self.hooks = routing, clock, watch, hooks
         self.pbx_of = pbx_of or (lambda _uid: "")
         self.legs, self.transfer_dial, self.transfer_ring_s = legs, transfer_dial, transfer_ring_s
         self.conversations: dict[str, Conversation] = {}  # interaction id -> connected call
+        # Agent legs the call models show in the hold context (after a restart, only the AMI
+        # resync knows them: the caller's channel that named the leg may be gone).
+        self.parked = parked or (lambda: ())
         self._tasks: set[asyncio.Task[None]] = set()
         routing.subscribe(self._on_routing_event)
 
@@ -250,7 +254,8 @@ class VoiceQueue:
         dial = agent.dial_string if agent is not None else None
         if not dial:
             return []
-        return [leg for leg in self.watch.parked_legs() if leg.name.startswith(dial + "-")]
+        return [leg for leg in self.watch.unclaimed(self.parked())
+                if leg.name.startswith(dial + "-")]
 
     async def _settle_dial_made_while_away(self, call: CallControl,
                                            iid: str) -> QueueOutcome | None:

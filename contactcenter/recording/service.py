@@ -54,7 +54,6 @@ from contactcenter.recording.index import (
 from contactcenter.recording.metadata import AudioMetadata, MetadataProblem, read_metadata
 from contactcenter.recording.paths import RecordingPaths
 from contactcenter.recording.policy import PolicyBook, RecordingMode
-from contactcenter.routing.service import RoutingService
 from contactcenter.storage import recordings as t
 from contactcenter.storage.audit import AuditLog
 from contactcenter.telephony.agi.api import CallControl
@@ -88,14 +87,6 @@ class CallFacts:
 
     agent_id: str | None
     connected_at: float | None
-
-
-def routing_call_facts(routing: RoutingService) -> Callable[[str], CallFacts | None]:
-    """``CallFacts`` from the routing engine's open interactions (restored at start-up)."""
-    def facts(interaction_id: str) -> CallFacts | None:
-        rec = routing.engine.live.get(interaction_id)
-        return None if rec is None else CallFacts(rec.agent_id, rec.connected_at)
-    return facts
 
 
 @dataclass

@@ -273,14 +273,15 @@ class Dialplan:
         for name, value in zip(frame, [*args, str(len(args))], strict=True):
             ch.variables[name] = value
             self._varset_event(ch, f"LOCAL({name})", value)
-        args += [""] * (3 - len(args))
-        pbx.newexten(ch, "MSet", f"CC_RESUME=1,CC_INTERACTION={args[0]},CC_AGENT={args[1]},"
-                     f"CC_OFFER={args[2]},DIALSTATUS=", context=parts[0], exten=parts[1],
-                     priority=1)
-        for name, value in (("CC_RESUME", "1"), ("CC_INTERACTION", args[0]),
-                            ("CC_AGENT", args[1]), ("CC_OFFER", args[2]), ("DIALSTATUS", "")):
+        # The offer subroutine as listed: MSet of the ${ARGn} (unset ones expand to ""), Return.
+        (app, data), (ret, ret_data) = SUBROUTINES[OFFER_SUB]
+        for i in range(1, 4):
+            data = data.replace(f"${{ARG{i}}}", args[i - 1] if i <= len(args) else "")
+        pbx.newexten(ch, app, data, context=parts[0], exten=parts[1], priority=1)
+        for pair in data.split(","):  # ids only: no quoting in the values
+            name, _, value = pair.partition("=")
             pbx.set_var(ch, name, value)
-        pbx.newexten(ch, "Return", "", priority=2)
+        pbx.newexten(ch, ret, ret_data, priority=2)
         for name in reversed(frame):  # ARGC, ARGn..ARG1: the frame's locals are dropped
             ch.variables.pop(name, None)
             self._varset_event(ch, name, "")

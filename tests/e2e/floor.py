@@ -8,11 +8,13 @@ Clock, so ``speed`` runs the whole floor faster than real time.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -92,3 +94,13 @@ async def login(floor: Floor, username: str, role: str,
         assert r.status == 200, await r.text()
         http.headers["X-CSRF-Token"] = (await r.json())["csrf_token"]
     return http
+
+
+async def until(check: Callable[[], Any], timeout_s: float = 30.0) -> Any:
+    """Wait until ``check()`` is truthy (polling state); its value. Fails after ``timeout_s``
+    real seconds, which only catches hangs."""
+    async def loop() -> Any:
+        while not (value := check()):
+            await asyncio.sleep(0.02)
+        return value
+    return await asyncio.wait_for(loop(), timeout_s)

@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from floor import Floor, floor_settings, login, running_floor
+from floor import Floor, floor_settings, login, running_floor, until
 
 from contactcenter.domain import routing_events as rev
 from contactcenter.recording.metadata import silent_spans
@@ -46,15 +46,6 @@ class Seen:
                 self._changed.clear()
                 await self._changed.wait()
         return await asyncio.wait_for(scan(), T)
-
-
-async def until(check: Callable[[], Any]) -> Any:
-    """Wait until ``check()`` is truthy (polling the simulator's state); fail after T seconds."""
-    async def loop() -> Any:
-        while not (value := check()):
-            await asyncio.sleep(0.02)
-        return value
-    return await asyncio.wait_for(loop(), T)
 
 
 def playing(floor: Floor, channel: str) -> str | None:

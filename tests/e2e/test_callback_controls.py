@@ -8,8 +8,8 @@ is refused with 409.
 
 from __future__ import annotations
 
-from floor import Floor, login, running_floor
-from test_call_controls import OUTSIDE, Seen, playing, until
+from floor import Floor, login, running_floor, until
+from test_call_controls import OUTSIDE, Seen, playing
 
 from contactcenter.domain import routing_events as rev
 from contactcenter.domain.interaction import CallbackRequest, Interaction

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from floor import Floor, login, running_floor
+from floor import Floor, login, running_floor, until
 from test_floor_restart import replacement_server
 
 from contactcenter.app import ContactCenter
@@ -23,15 +23,6 @@ from contactcenter.sim.calls import SimCall
 
 T = 30  # seconds: only catches hangs
 MUSIC = "SET MUSIC ON default"
-
-
-async def until(check: Callable[[], Any]) -> Any:
-    """Wait until ``check()`` is truthy; fail after T seconds."""
-    async def loop() -> Any:
-        while not (value := check()):
-            await asyncio.sleep(0.02)
-        return value
-    return await asyncio.wait_for(loop(), T)
 
 
 async def _held_sales_call(floor: Floor, agents: set[str]) -> tuple[SimCall, str, str]:
