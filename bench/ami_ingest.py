@@ -1,6 +1,7 @@
 """AMI ingest benchmark: events/s applied to the call model, our AmiClient vs panoramisk's Manager.
 
 Usage: python bench/ami_ingest.py [--repeat N] [--rounds R] [--uvloop]
+(panoramisk, the baseline, comes with the bench extra: pip install -e '.[bench]')
 
 A replay server (a separate process, so it does not compete for our event loop) plays
 Asterisk: banner, Login reply, then on the client's first Ping it sends the 06 load-sample
@@ -182,6 +183,10 @@ async def run_panoramisk(port: int, total: int) -> float:
 
 
 async def bench(args) -> list[tuple[str, float]]:
+    try:
+        import panoramisk  # noqa: F401  # the baseline is not part of a production install
+    except ImportError:
+        raise SystemExit("panoramisk is missing: pip install -e '.[bench]'") from None
     events = load_events()
     payload = "".join(events).encode() * args.repeat
     total = len(events) * args.repeat

@@ -45,9 +45,9 @@ from contactcenter.domain.interaction import Interaction
 from contactcenter.domain.queue import QueueConfig
 from contactcenter.domain.routing_events import Offered, RoutingEvent
 from contactcenter.domain.routing_records import AgentRecord, InteractionRecord
+from contactcenter.routing import interaction_log as il
 from contactcenter.routing.config import RoutingConfig
 from contactcenter.routing.engine import Engine
-from contactcenter.storage import interaction_log as il
 from contactcenter.storage.database import Database
 
 Batch = tuple[list[RoutingEvent], list[InteractionRecord], list[AgentRecord]]

@@ -138,9 +138,9 @@ def bench_engine(n_agents: int, n_skills: int, decisions: int, naive_n: int) -> 
 
 
 async def bench_service(rate: float, seconds: float, durable: bool) -> dict:
+    from contactcenter.routing.interaction_log import InteractionLog
     from contactcenter.routing.service import RoutingService
     from contactcenter.storage.database import Database
-    from contactcenter.storage.interaction_log import InteractionLog
 
     tmp = tempfile.mkdtemp()
     db = Database(f"sqlite+aiosqlite:///{tmp}/bench.sqlite3")

@@ -50,13 +50,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from contactcenter.domain.clock import Clock
+from contactcenter.panel.wallboard import WallboardPublisher
 from contactcenter.routing.config_loader import load_routing_config
 from contactcenter.routing.service import RoutingService
 from contactcenter.storage.audit import AuditLog
 from contactcenter.storage.database import Database
 from contactcenter.web.auth import AUTH_KEY, add_auth, hash_password
 from contactcenter.web.security import WebSecuritySettings
-from contactcenter.web.wallboard import WallboardPublisher
 
 PASSWORD = "bench password 123"
 GAP = 0.3  # seconds between changes

@@ -12,58 +12,61 @@ import asyncio
 import logging
 import signal
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from contactcenter.callback_call import CallbackCalls
-from contactcenter.callback_dialer import CallbackDialer
 from contactcenter.common.gc_tuning import settle_after_start
+from contactcenter.common.setting_errors import listening
 from contactcenter.config.loader import database_url, resolve
+from contactcenter.config.routing_files import load_routing_files
 from contactcenter.config.schema import Settings
-from contactcenter.dialplan_check import DialplanCheck
 from contactcenter.domain.clock import Clock
-from contactcenter.ivr.channel_watch import ChannelWatch, ParkedLeg
-from contactcenter.ivr.connected_call import HOLD_CONTEXT, HOLD_EXTEN, AmiAgentLegs
+from contactcenter.health.server import ServerStatus
+from contactcenter.health.status import add_status_routes, make_registry
 from contactcenter.ivr.handler import make_ivr_handler
 from contactcenter.ivr.loader import RoutingNames
 from contactcenter.ivr.lookups import HttpCrmLookup, LocalCustomerLookup, LookupRouter
 from contactcenter.ivr.registry import FlowRegistry
-from contactcenter.ivr.voice_queue import VoiceQueue
+from contactcenter.ivr.routes import FlowAdmin
+from contactcenter.monitoring.routes import add_monitoring_routes
 from contactcenter.monitoring.service import MonitorService
+from contactcenter.panel.routes import add_panel
 from contactcenter.recording.index import RecordingIndex
 from contactcenter.recording.paths import RecordingPaths
+from contactcenter.recording.queue_policies import recording_policies, recording_problems
+from contactcenter.recording.routes import add_recording_routes
 from contactcenter.recording.service import LiveChannel, RecordingService
+from contactcenter.routing.admin_routes import add_routing_admin_routes
 from contactcenter.routing.config import RoutingConfig
 from contactcenter.routing.config_editor import RoutingConfigEditor, load_merged
-from contactcenter.routing.config_merge import MergedConfig, load_routing_sources
+from contactcenter.routing.config_merge import MergedConfig
+from contactcenter.routing.config_store import RoutingConfigStore
+from contactcenter.routing.interaction_log import InteractionLog
+from contactcenter.routing.routes import add_routes as add_agent_routes
 from contactcenter.routing.service import RoutingService
-from contactcenter.server_hooks import CallSideHooks, IvrActivity, routing_call_facts
-from contactcenter.server_status import ServerStatus
 from contactcenter.storage.audit import AuditLog
 from contactcenter.storage.customers import CustomerStore
 from contactcenter.storage.database import Database
-from contactcenter.storage.interaction_log import InteractionLog
-from contactcenter.storage.routing_config import RoutingConfigStore
-from contactcenter.storage.users import UserStore
 from contactcenter.telephony.agi.server import FastAgiServer
 from contactcenter.telephony.ami.client import AmiEndpoint
 from contactcenter.telephony.ami.link import AmiPool, PbxLink
 from contactcenter.telephony.callmodel_core import listens_to
 from contactcenter.telephony.events import ModelResynced
-from contactcenter.unattended_calls import UnattendedCalls, spawner
-from contactcenter.web.agent_control import add_routes as add_agent_routes
+from contactcenter.voice.callback_call import CallbackCalls
+from contactcenter.voice.callback_dialer import CallbackDialer
+from contactcenter.voice.channel_watch import ChannelWatch, ParkedLeg
+from contactcenter.voice.connected_call import HOLD_CONTEXT, HOLD_EXTEN, AmiAgentLegs
+from contactcenter.voice.dialplan_check import DialplanCheck
+from contactcenter.voice.hooks import CallSideHooks, IvrActivity, routing_call_facts
+from contactcenter.voice.queue import VoiceQueue
+from contactcenter.voice.routes import CallControls
+from contactcenter.voice.unattended_calls import UnattendedCalls, spawner
 from contactcenter.web.auth import AUTH_KEY, add_auth
-from contactcenter.web.monitoring_api import add_monitoring_routes
-from contactcenter.web.panel import add_panel
-from contactcenter.web.recordings_api import add_recording_routes
-from contactcenter.web.routing_admin_api import (
-    add_routing_admin_routes,
-    recording_policies,
-    recording_problems,
-)
+from contactcenter.web.demo_passwords import warn_about_demo_passwords
 from contactcenter.web.security import WebSecuritySettings
-from contactcenter.web.status import add_status_routes, make_registry
+from contactcenter.web.users import UserStore
 
 log = logging.getLogger(__name__)
 
@@ -85,9 +88,8 @@ class ContactCenter:
             self.db = Database(database_url(s))
             await self.db.create_all()
             self.audit = AuditLog(self.db, clock)
-            queues_file = resolve(s, s.routing.queues_file)
             # Files are the baseline, the database's entries override them (docs/routing.md).
-            sources = load_routing_sources(queues_file, resolve(s, s.routing.agents_file))
+            sources = load_routing_files(s)
             merged, stored, suspended = await load_merged(sources, RoutingConfigStore(self.db))
             self.routing = RoutingService(merged.config, clock, InteractionLog(self.db))
             self.routing_editor = RoutingConfigEditor(
@@ -154,7 +156,8 @@ class ContactCenter:
             self.callbacks = CallbackCalls(self.callback_dialer, self.routing, self.watch, clock,
                                            self.hooks, self._pbx_of, legs=self.voice.legs)
             self.agi.route("callback", self.callbacks.handle)
-            await self.agi.start()
+            with listening("fastagi.port", s.fastagi.host, s.fastagi.port, "fastagi.host"):
+                await self.agi.start()
 
             self.status = ServerStatus(self)
             await self._start_web()
@@ -177,6 +180,8 @@ class ContactCenter:
         add_agent_routes(app, self.routing)
         add_recording_routes(app, self.recording)
         add_monitoring_routes(app, self.monitor)
+        app.add_routes(CallControls(self).routes())
+        app.add_routes(FlowAdmin(self.flows, Path(self.ivr_settings.flows_dir), self.audit).routes())
         add_panel(app, self)
         add_routing_admin_routes(app, self.routing_editor, self.audit)
         self.hooks.publish = app[AUTH_KEY].live.publish  # screen pops to the agent's topic
@@ -184,7 +189,8 @@ class ContactCenter:
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, s.web.host, s.web.port, backlog=1024)
-        await site.start()
+        with listening("web.port", s.web.host, s.web.port, "web.host"):
+            await site.start()
         server = site._server  # the bound socket tells the real port when port 0 was asked
         self.web_port = (
             server.sockets[0]  # type: ignore[attr-defined]  # every loop's Server has it
@@ -327,10 +333,13 @@ async def run_until_signalled(server: ContactCenter, extra: list[Any] | None = N
         loop.add_signal_handler(sig, stop.set)
     await server.start()
     settle_after_start()
+    checks = asyncio.create_task(warn_about_demo_passwords(server.db), name="demo-passwords")
     try:
         await stop.wait()
     finally:
         log.info("stopping")
+        checks.cancel()
+        await asyncio.gather(checks, return_exceptions=True)
         await server.stop()
     return 0
 

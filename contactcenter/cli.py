@@ -8,6 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
+from contactcenter.common.setting_errors import SettingError
 from contactcenter.common.yamlfile import SourceError, SourceErrors
 from contactcenter.config.loader import load_settings
 from contactcenter.config.schema import Settings
@@ -15,8 +16,10 @@ from contactcenter.config.schema import Settings
 DEFAULT_CONFIG = "config/contactcenter.yaml"
 
 
-def _settings(path: str | None) -> Settings:
-    """Load settings or exit 2 with every ``file:line`` error on stderr."""
+def command_settings(path: str | None) -> Settings:
+    """The settings every command binds, exactly as ``serve`` does: the file given with
+    ``--config``, else ``config/contactcenter.yaml`` when present, with ``CC_*`` variables over
+    it; or exit 2 with every ``file:line`` error on stderr."""
     if path is None and Path(DEFAULT_CONFIG).exists():
         path = DEFAULT_CONFIG
     try:
@@ -30,20 +33,28 @@ def _settings(path: str | None) -> Settings:
 
 
 def _run(coro) -> int:
-    """Run the server's main coroutine on uvloop when it is installed."""
+    """Run the server's main coroutine on uvloop when it is installed; exit 2, with no
+    traceback, when it cannot start as configured (a port taken, a file missing or invalid)."""
     try:
-        import uvloop
+        try:
+            import uvloop
 
-        return uvloop.run(coro)
-    except ImportError:
-        return asyncio.run(coro)
+            return uvloop.run(coro)
+        except ImportError:
+            return asyncio.run(coro)
+    except (SettingError, SourceError) as exc:
+        print(exc, file=sys.stderr)
+    except SourceErrors as exc:
+        for err in exc.errors:
+            print(err, file=sys.stderr)
+    return 2
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run the server until SIGTERM/SIGINT."""
     from contactcenter.app import run_server
 
-    settings = _settings(args.config)
+    settings = command_settings(args.config)
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return _run(run_server(settings))
 
@@ -52,7 +63,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """Run the server with the built-in PBX simulator placing calls."""
     from contactcenter.app import run_demo
 
-    settings = _settings(args.config)
+    settings = command_settings(args.config)
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return _run(run_demo(settings, calls_per_minute=args.calls_per_minute, duration=args.duration))
 
@@ -61,7 +72,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     """Check an Asterisk configuration directory against our settings."""
     from contactcenter.doctor.report import run_doctor
 
-    settings = _settings(args.config)
+    settings = command_settings(args.config)
     return run_doctor(Path(args.asterisk_dir), settings, args.allow or [], sys.stdout)
 
 
@@ -96,7 +107,9 @@ def _add_context_commands(sub: argparse._SubParsersAction) -> None:
     from contactcenter.ivr.cli import add_flow_commands
 
     add_flow_commands(sub)
-    for module, func in (("contactcenter.users_cli", "add_user_commands"),
+    for module, func in (("contactcenter.web.cli", "add_user_commands"),
+                         ("contactcenter.storage.cli", "add_db_commands"),
+                         ("contactcenter.storage.backup_cli", "add_backup_commands"),
                          ("contactcenter.recording.cli", "add_recording_commands")):
         try:
             mod = __import__(module, fromlist=[func])

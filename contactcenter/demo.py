@@ -19,21 +19,22 @@ from typing import Any
 
 from contactcenter.app import ContactCenter
 from contactcenter.common.gc_tuning import settle_after_start
-from contactcenter.config.loader import resolve
+from contactcenter.common.setting_errors import listening
+from contactcenter.config.loader import database_url, resolve
 from contactcenter.config.schema import PbxSettings, Settings
 from contactcenter.domain import routing_events as rev
 from contactcenter.domain.clock import Clock
 from contactcenter.routing.errors import RoutingError
 from contactcenter.sim import Phone, SimConfig, Simulator
 from contactcenter.sim.traffic import run_traffic
-from contactcenter.storage.users import UserStore
 from contactcenter.web.auth import hash_password
+from contactcenter.web.demo_passwords import DEMO_PASSWORD
+from contactcenter.web.users import UserStore
 
 log = logging.getLogger(__name__)
 
 DEMO_USER, DEMO_SECRET = "contactcenter", "demo-secret"
 DEMO_NUMBER = "200"  # ivr_flows/demo.yaml: the main menu without business hours
-DEMO_PASSWORD = "demo-password"  # demo users only; `contactcenter users add` for real ones
 DEMO_USERS = (("admin", "admin", None), ("supervisor", "supervisor", None),
               ("agent1001", "agent", "1001"))
 
@@ -47,6 +48,16 @@ def demo_settings(settings: Settings, ami_port: int) -> Settings:
     return replace(settings, asterisk=[pbx], ivr=replace(settings.ivr, numbers=numbers))
 
 
+def demo_database(settings: Settings) -> Settings:
+    """The settings with the demo's own database (``simulator.database_url``) in force.
+
+    Always that one, even when the config names ``database.url``: the demo's users have a
+    published password and its calls are made up, neither belongs in a real server's database.
+    """
+    return replace(settings, database=replace(settings.database,
+                                              url=settings.simulator.database_url))
+
+
 async def start_demo_floor(settings: Settings, clock: Clock, *, rng: random.Random,
                            wrapup_after: tuple[float, float] = (3.0, 10.0),
                            ) -> tuple[Simulator, ContactCenter]:
@@ -57,7 +68,8 @@ async def start_demo_floor(settings: Settings, clock: Clock, *, rng: random.Rand
         agi_url=f"agi://127.0.0.1:{settings.fastagi.port}/ivr", clock=clock,
         recordings_dir=resolve(settings, settings.recordings_dir),
     ))
-    await sim.start()
+    with listening("simulator.ami_port", "127.0.0.1", settings.simulator.ami_port):
+        await sim.start()
     server = ContactCenter(demo_settings(settings, sim.ami_port), clock=clock)
     try:
         await server.start()
@@ -125,6 +137,7 @@ async def run_demo(settings: Settings, calls_per_minute: float | None = None,
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    settings = demo_database(settings)
     sim, server = await start_demo_floor(settings, clock, rng=rng)
     users = await create_demo_users(server)
     settle_after_start()
@@ -135,6 +148,8 @@ async def run_demo(settings: Settings, calls_per_minute: float | None = None,
     print(f"demo: panel http://{settings.web.host}:{server.web_port}/login as "
           f"{', '.join(users)} (password {DEMO_PASSWORD}); agent1001 is agent 1001, "
           "who is also being driven by the demo", flush=True)
+    print(f"demo: database {database_url(settings)} (the demo's own: `serve` does not use it)",
+          flush=True)
     traffic = asyncio.create_task(run_traffic(sim, cpm, None, duration, stop, exten=DEMO_NUMBER))
     try:
         while not stop.is_set() and not traffic.done():

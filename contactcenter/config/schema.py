@@ -90,9 +90,18 @@ class CrmSettings:
 class SimulatorSettings:
     """The built-in PBX simulator used by ``contactcenter demo``."""
 
-    ami_port: int = 5038
+    # Only the demo's own server talks to the simulator, so any free port will do; a fixed
+    # default would collide with a real Asterisk's AMI on 5038.
+    ami_port: int = 0
     calls_per_minute: float = 12.0
     speed: float = 1.0
+    # The demo's users have a published password: they must never land in the real database.
+    database_url: str = "sqlite+aiosqlite:///var/demo.sqlite3"
+
+    def __post_init__(self) -> None:
+        _check_port(self.ami_port, "simulator.ami_port")
+        if "://" not in self.database_url:
+            raise ValueError(f"simulator.database_url {self.database_url!r} is not a URL")
 
 
 @dataclass(frozen=True)

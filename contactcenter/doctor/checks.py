@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 
 from contactcenter.config.schema import Settings
 from contactcenter.doctor.asterisk_conf import AsteriskConf
-from contactcenter.ivr.voice_queue import OFFER_SUBROUTINE
 from contactcenter.telephony.ami.event_filters import UNUSED_EVENTS
+from contactcenter.voice.queue import OFFER_SUBROUTINE
 
 # Classes the server needs (see dialplan/manager_contactcenter.conf for why each is there).
 NEEDED_READ = {"call", "dtmf"}
@@ -162,7 +162,7 @@ def check_dialplan(conf: AsteriskConf, settings: Settings) -> list[Finding]:
 
 
 def _offer_subroutine(conf: AsteriskConf) -> Finding:
-    """The subroutine every Dial to an agent runs on the caller (ivr/voice_queue.py)."""
+    """The subroutine every Dial to an agent runs on the caller (voice/queue.py)."""
     context, exten = OFFER_SUBROUTINE
     for item in conf.section(context):
         if item.name.lower() == "exten" and item.value.replace(" ", "").startswith(f"{exten},"):

@@ -8,11 +8,13 @@ from typing import TextIO
 from contactcenter.config.schema import Settings
 from contactcenter.doctor.asterisk_conf import read_conf
 from contactcenter.doctor.checks import Finding, check_dialplan, check_manager
+from contactcenter.doctor.folders import GROUP, PASSWD, check_folders
 
 _MARK = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL"}
 
 
-def run_doctor(asterisk_dir: Path, settings: Settings, allowed: list[str], out: TextIO) -> int:
+def run_doctor(asterisk_dir: Path, settings: Settings, allowed: list[str], out: TextIO, *,
+               passwd: Path = PASSWD, group: Path = GROUP) -> int:
     """Print the report; return 0 when nothing failed, 1 otherwise."""
     sections: list[tuple[str, list[Finding]]] = []
     manager = asterisk_dir / "manager.conf"
@@ -22,6 +24,10 @@ def run_doctor(asterisk_dir: Path, settings: Settings, allowed: list[str], out: 
         return 1
     sections.append((f"AMI ({manager})", check_manager(read_conf(manager), settings, allowed)))
     sections.append((f"Dialplan ({extensions})", check_dialplan(read_conf(extensions), settings)))
+    asterisk_conf = asterisk_dir / "asterisk.conf"  # runuser, astdatadir: optional here
+    conf = read_conf(asterisk_conf) if asterisk_conf.is_file() else None
+    sections.append(("Folders Asterisk writes to (as seen from this machine)",
+                     check_folders(settings, conf, passwd, group)))
     failed = 0
     for title, findings in sections:
         out.write(f"{title}\n")

@@ -36,7 +36,7 @@ from contactcenter.ivr.ports import (
     VoiceMessage,
 )
 from contactcenter.ivr.settings import IvrSettings
-from contactcenter.telephony.agi.api import CallControl, CallHangup
+from contactcenter.telephony.agi.api import AgiCommandError, CallControl, CallHangup
 
 log = logging.getLogger("contactcenter.ivr")
 
@@ -405,6 +405,14 @@ class FlowRunner:
         except CallHangup:
             ended_by = "hangup"
             raise
+        except AgiCommandError as exc:
+            # Asterisk creates no folder for RECORD FILE (main/file.c ast_writefile): a missing
+            # or read-only messages folder fails every message, and only this line says where.
+            problem = f"voice message not recorded to {filename}.{fmt} ({exc})"
+            log.warning("ivr call=%s node=%s: %s: is that folder there and writable by Asterisk? "
+                        "(contactcenter doctor checks it)", self.call_id, n.id, problem)
+            # The caller goes on to the fallback as for any failed command (no dead air).
+            raise FlowRuntimeError(problem) from None
         finally:
             # Hanging up is how most callers end a message: keep it in that case too.
             detail.update(recording=f"{filename}.{fmt}", purpose=n.purpose, ended_by=ended_by)

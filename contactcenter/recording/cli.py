@@ -17,16 +17,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from contactcenter.common.yamlfile import SourceErrors, load_yaml
+from contactcenter.common.setting_errors import SettingError
+from contactcenter.common.yamlfile import SourceError, SourceErrors, load_yaml
 from contactcenter.recording.index import RecordingIndex
 from contactcenter.recording.paths import RecordingPaths
 from contactcenter.recording.policy import PolicyBook, RecordingPolicy, policy_from_mapping
+from contactcenter.recording.queue_policies import recording_policies
 from contactcenter.recording.retention import PurgeReport, purge
 from contactcenter.routing.config_editor import load_merged
-from contactcenter.routing.config_merge import MergedConfig, load_routing_sources
+from contactcenter.routing.config_merge import RoutingSources
+from contactcenter.routing.config_store import RoutingConfigStore
 from contactcenter.storage.audit import AuditLog
-from contactcenter.storage.database import Database
-from contactcenter.storage.routing_config import RoutingConfigStore
+from contactcenter.storage.database import Database, shown_url
 
 
 def policies_from_queues_file(path: Path) -> PolicyBook:
@@ -51,24 +53,16 @@ def policies_from_queues_file(path: Path) -> PolicyBook:
     return PolicyBook(book)
 
 
-def policies_from_merged(merged: MergedConfig) -> PolicyBook:
-    """Each queue's recording policy in a merged configuration (files and database)."""
-    return PolicyBook({name: policy_from_mapping(dict(doc["recording"]))
-                       for name, doc in merged.documents["queues"].items()
-                       if isinstance(doc.get("recording"), dict)})
-
-
-async def policies_in_force(db_url: str, queues_file: Path, agents_file: Path) -> PolicyBook:
+async def policies_in_force(db_url: str, sources: RoutingSources) -> PolicyBook:
     """The recording policies the server would run with: the files, overridden by the queues
     saved in the database. Raises ``SourceErrors`` when that configuration is invalid."""
-    sources = load_routing_sources(queues_file, agents_file)
     db = Database(db_url)
     try:
         await db.create_all()
         merged, _stored, _suspended = await load_merged(sources, RoutingConfigStore(db))
     finally:
         await db.close()
-    return policies_from_merged(merged)
+    return recording_policies(merged)
 
 
 async def run_purge(
@@ -88,15 +82,16 @@ async def run_purge(
 
 
 def _purge_command(args: argparse.Namespace) -> int:
-    from contactcenter.config.loader import database_url, load_settings, resolve
+    from contactcenter.cli import command_settings
+    from contactcenter.config.loader import database_url, resolve
+    from contactcenter.config.routing_files import load_routing_files
 
-    settings = load_settings(getattr(args, "config", None))
+    settings = command_settings(getattr(args, "config", None))
     db_url = database_url(settings)
+    print(f"recordings: database {shown_url(db_url)}", file=sys.stderr)
     try:
-        policies = asyncio.run(policies_in_force(
-            db_url, resolve(settings, settings.routing.queues_file),
-            resolve(settings, settings.routing.agents_file)))
-    except SourceErrors as exc:  # purge nothing on a configuration we cannot trust
+        policies = asyncio.run(policies_in_force(db_url, load_routing_files(settings)))
+    except (SourceError, SourceErrors, SettingError) as exc:  # purge nothing on doubt
         print(f"routing configuration is invalid, nothing purged:\n{exc}", file=sys.stderr)
         return 2
     report = asyncio.run(run_purge(

@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from contactcenter.storage import recordings as t
+from contactcenter.recording import tables as t
 from contactcenter.storage.database import Database
 
 # Kinds of silent stretch in a file. A pause was asked for (card numbers); "not_started" is an

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import PurePosixPath
 
+from contactcenter.recording import tables as t
 from contactcenter.recording.index import Recording, RecordingIndex
 from contactcenter.recording.paths import RecordingPaths
 from contactcenter.recording.policy import PolicyBook
-from contactcenter.storage import recordings as t
 from contactcenter.storage.audit import AuditLog
 
 

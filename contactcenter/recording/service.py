@@ -42,6 +42,7 @@ from typing import Any
 from contactcenter.domain.clock import Clock
 from contactcenter.domain.routing_events import Connected
 from contactcenter.monitoring import ports
+from contactcenter.recording import tables as t
 from contactcenter.recording.index import (
     NOT_STARTED,
     PAUSE,
@@ -54,7 +55,6 @@ from contactcenter.recording.index import (
 from contactcenter.recording.metadata import AudioMetadata, MetadataProblem, read_metadata
 from contactcenter.recording.paths import RecordingPaths
 from contactcenter.recording.policy import PolicyBook, RecordingMode
-from contactcenter.storage import recordings as t
 from contactcenter.storage.audit import AuditLog
 from contactcenter.telephony.agi.api import CallControl
 

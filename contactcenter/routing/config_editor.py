@@ -35,9 +35,9 @@ from contactcenter.routing.config_merge import (
     plain,
     to_yaml,
 )
+from contactcenter.routing.config_store import RoutingConfigStore, StoredEntry, VersionConflict
 from contactcenter.routing.engine_config import ConfigRefused
 from contactcenter.routing.service import RoutingService
-from contactcenter.storage.routing_config import RoutingConfigStore, StoredEntry, VersionConflict
 
 log = logging.getLogger(__name__)
 

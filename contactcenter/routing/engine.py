@@ -60,6 +60,7 @@ from contactcenter.routing.engine_state import (  # re-exported: callers import 
     Live,
     QueueStats,
     check_reason,
+    screen_pop,
 )
 from contactcenter.routing.errors import Conflict
 
@@ -135,10 +136,7 @@ class Engine(EngineConfig, EngineRestore):
         if agent.day != day:
             agent.day, agent.answered_today = day, 0
         agent.answered_today += 1
-        data = dict(rec.data)
-        if rec.callback:
-            data["callback_number"] = rec.callback.number
-        self._emit(Connected(now, rec.id, offer_id, agent.id, rec.queue, wait, data))
+        self._emit(Connected(now, rec.id, offer_id, agent.id, rec.queue, wait, screen_pop(rec)))
         self._touch(rec)
         self._agent_changed(agent)
         return self._end()

@@ -38,7 +38,7 @@ from contactcenter.routing.waiting import WaitingLine
 
 RING_GRACE_S = 5.0  # the voice side's Dial timeout fires first; this only catches lost reports
 # A call ringing an agent when the server restarted is kept offered (engine_restore.py) until
-# the telephony side tells how that Dial ended: AMI (unattended_calls.py), or the caller's AGI
+# the telephony side tells how that Dial ended: AMI (voice/unattended_calls.py), or the caller's AGI
 # when it comes back. Neither may speak for a long while (AMI down; an answered call's AGI
 # returns only after the talk), so its safety timer is this long until an AMI resync shows the
 # call still there and unanswered, which renews it to the plain ring time.
@@ -77,6 +77,15 @@ class Live:
     connected_at: float | None = None
     retry_at: float | None = None
     gen: int = 0  # bumped whenever queue timers must be re-armed
+
+
+def screen_pop(rec: Live) -> dict[str, Any]:
+    """What the agent's screen pops for ``rec`` (``Connected.data``): its data (caller id, flow,
+    IVR path, the caller's inputs, lookups), plus the number to call for a callback."""
+    data = dict(rec.data)
+    if rec.callback:
+        data["callback_number"] = rec.callback.number
+    return data
 
 
 @dataclass(slots=True)

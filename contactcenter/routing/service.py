@@ -32,9 +32,10 @@ from contactcenter.domain.routing_events import Connected, Offered, Position, Ro
 from contactcenter.routing.config import RoutingConfig
 from contactcenter.routing.engine import HOLD_KEY, Engine
 from contactcenter.routing.engine_state import REOPEN_KEPT, REOPEN_WINDOW_S
+from contactcenter.routing.engine_state import screen_pop as pop_of
 from contactcenter.routing.errors import NotFound
+from contactcenter.routing.interaction_log import InteractionLog
 from contactcenter.routing.snapshot import AgentView, Snapshot, agent_view, snapshot
-from contactcenter.storage.interaction_log import InteractionLog
 
 log = logging.getLogger(__name__)
 MAX_BUFFERED_POSITIONS = 16
@@ -186,7 +187,7 @@ class RoutingService:
         if rec.state is InteractionState.CONNECTED and rec.agent_id and rec.offer_id:
             wait = (rec.connected_at or now) - rec.arrived_at
             stream.put(Connected(now, iid, rec.offer_id, rec.agent_id, rec.queue, wait,
-                                 dict(rec.data)))
+                                 pop_of(rec)))
         elif rec.state is InteractionState.OFFERED and rec.agent_id and rec.offer_id:
             agent = self.engine.agents.get(rec.agent_id)
             ring = self.engine.queues[rec.queue].ring_timeout_s
@@ -265,6 +266,12 @@ class RoutingService:
         rec = self.engine.live.get(iid)
         value = rec.data.get(HOLD_KEY) if rec is not None else None
         return float(value) if isinstance(value, (int, float)) else None
+
+    def screen_pop(self, iid: str) -> dict[str, Any] | None:
+        """What the agent's screen pops for an open interaction (a copy of ``Connected.data``:
+        caller id, flow, IVR path, the caller's inputs, lookups); None when it is not open."""
+        rec = self.engine.live.get(iid)
+        return pop_of(rec) if rec is not None else None
 
     def queue_config(self, name: str) -> QueueConfig:
         """A queue's configuration (announcements, MOH class, leave key, ...)."""

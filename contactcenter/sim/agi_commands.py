@@ -10,7 +10,9 @@ channel stops it (MusicOnHoldStop), as main/file.c and app_dial.c deactivate the
 
 from __future__ import annotations
 
+import os
 import random
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import agi_wire as wire
@@ -356,6 +358,9 @@ class CommandRunner:
         if silence is not None:
             limit = min(limit, start + silence) if limit is not None else start + silence
         try:
+            if not self._can_record(a[0]):
+                await self._until(start)  # res_agi.c plays the beep before opening the file
+                return "-1 (writefile)"
             for t, d in self._step():
                 if limit is not None and t > limit:
                     break
@@ -369,6 +374,22 @@ class CommandRunner:
         except Hungup:
             return f"-1 (hangup) endpos={self._endpos(self.clock.monotonic() - self._t0)}"
         return f"0 (timeout) endpos={self._endpos(limit - start)}"
+
+    def _can_record(self, filename: str) -> bool:
+        """Whether RECORD FILE can open ``filename``: Asterisk makes no folder for it
+        (main/file.c ast_writefile opens the file, nothing more) and answers ``-1 (writefile)``.
+
+        The one disk this simulator shares with the server is its recordings folder, so a
+        file there is checked for real; elsewhere (the default /var/spool/asterisk/...) the
+        simulated Asterisk's disk is not modelled and the recording succeeds.
+        """
+        shared = self.pbx.config.recordings_dir
+        path = Path(filename)
+        if shared is None or not path.is_absolute():
+            return True  # relative: under Asterisk's sounds folder, not modelled
+        if not path.is_relative_to(shared) and not path.is_relative_to(shared.resolve()):
+            return True
+        return path.parent.is_dir() and os.access(path.parent, os.W_OK | os.X_OK)
 
     async def _exec(self, app: str, data: str) -> str:
         ch, pbx, name = self.ch, self.pbx, app.lower()

@@ -14,30 +14,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
 
 from contactcenter.domain.clock import Clock
-from contactcenter.storage.base import Base
 from contactcenter.storage.database import Database
-
-_ACTOR_LEN = 200
-_ACTION_LEN = 100
-_TARGET_LEN = 500
-_OUTCOME_LEN = 50
-
-
-class AuditRow(Base):
-    """One audit entry; rows are only ever inserted."""
-
-    __tablename__ = "audit_log"
-
-    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
-    at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), index=True)
-    actor: Mapped[str] = mapped_column(sa.String(_ACTOR_LEN))
-    action: Mapped[str] = mapped_column(sa.String(_ACTION_LEN), index=True)
-    target: Mapped[str] = mapped_column(sa.String(_TARGET_LEN), default="")
-    outcome: Mapped[str] = mapped_column(sa.String(_OUTCOME_LEN), default="ok")
-    detail: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON, nullable=True)
+from contactcenter.storage.tables import (
+    ACTION_LEN,
+    ACTOR_LEN,
+    OUTCOME_LEN,
+    TARGET_LEN,
+    AuditRow,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,10 +71,10 @@ class AuditLog:
         """Append one entry (actor, action, target, outcome, JSON-able detail) stamped now."""
         row = AuditRow(
             at=self._now(),
-            actor=_clip(str(actor), _ACTOR_LEN),
-            action=_clip(str(action), _ACTION_LEN),
-            target=_clip(str(target), _TARGET_LEN),
-            outcome=_clip(str(outcome), _OUTCOME_LEN),
+            actor=_clip(str(actor), ACTOR_LEN),
+            action=_clip(str(action), ACTION_LEN),
+            target=_clip(str(target), TARGET_LEN),
+            outcome=_clip(str(outcome), OUTCOME_LEN),
             detail=dict(detail) if detail else None,
         )
         async with self._db.session() as session:

@@ -15,27 +15,13 @@ import re
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
 
-from contactcenter.storage.base import Base
 from contactcenter.storage.database import Database
+from contactcenter.storage.tables import CustomerRow
 
 CSV_COLUMNS = ("phone", "name", "account", "tier", "notes")
 MAX_IMPORT_ROWS = 200_000
 _LIMITS = {"phone": 32, "name": 200, "account": 64, "tier": 32, "notes": 2000}
-
-
-class CustomerRow(Base):
-    """One customer known to the contact center."""
-
-    __tablename__ = "customers"
-
-    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
-    phone: Mapped[str] = mapped_column(sa.String(32), unique=True)
-    name: Mapped[str] = mapped_column(sa.String(200), default="")
-    account: Mapped[str] = mapped_column(sa.String(64), default="", index=True)
-    tier: Mapped[str] = mapped_column(sa.String(32), default="")
-    notes: Mapped[str] = mapped_column(sa.Text, default="")
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,9 @@
 """One database handle: engine, session factory and schema creation, from one URL.
 
 SQLite (aiosqlite) is the embedded default; PostgreSQL (asyncpg) is the same code with another
-URL. Table modules register with ``Base`` on import; ``create_all`` imports them all first so a
-fresh file or schema always has every table.
+URL. Every context keeps its tables in its own ``tables.py``, registered with ``Base`` on import;
+``import_table_modules`` finds them by that name, so the schema (and Alembic's view of it) always
+has every table without this floor naming the contexts above it.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ import importlib
 import pkgutil
 from pathlib import Path
 
-from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy import event, inspect
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -23,12 +24,18 @@ from sqlalchemy.ext.asyncio import (
 from contactcenter.storage.base import Base
 
 
-def _import_table_modules() -> None:
-    import contactcenter.storage as pkg
+def import_table_modules() -> None:
+    """Import every context's ``tables`` module, so ``Base.metadata`` holds the whole schema."""
+    import contactcenter as root
 
-    for info in pkgutil.iter_modules(pkg.__path__):
-        if info.name not in {"base", "database"}:
-            importlib.import_module(f"{pkg.__name__}.{info.name}")
+    for info in pkgutil.iter_modules(root.__path__):
+        if info.ispkg and (Path(root.__path__[0]) / info.name / "tables.py").exists():
+            importlib.import_module(f"{root.__name__}.{info.name}.tables")
+
+
+def shown_url(url: str) -> str:
+    """``url`` as commands print it (which database they touched), its password hidden."""
+    return make_url(url).render_as_string(hide_password=True)
 
 
 class Database:
@@ -56,10 +63,25 @@ class Database:
         return self.engine.dialect.name
 
     async def create_all(self) -> None:
-        """Create every registered table that does not exist yet."""
-        _import_table_modules()
+        """Create every registered table that does not exist yet; a new database is recorded
+        at the newest migration, which tests/storage/test_migrations.py keeps identical.
+
+        The tests' fast path to a fresh database: the server runs the migrations instead
+        (``schema.ensure_schema``), and an existing database is upgraded, never created over.
+        """
+        # schema.py builds on this module: imported here, not at the top, to avoid a cycle.
+        from contactcenter.storage.schema import Migrations
+
+        import_table_modules()
+
+        def create(conn: Connection) -> None:
+            new = not set(inspect(conn).get_table_names()) & set(Base.metadata.tables)
+            Base.metadata.create_all(conn)
+            if new:
+                Migrations().stamp_head(conn)
+
         async with self.engine.begin() as conn:
-            await conn.run_sync(Base.metadata.create_all)
+            await conn.run_sync(create)
 
     def session(self) -> AsyncSession:
         """A new session; use as ``async with db.session() as s``."""

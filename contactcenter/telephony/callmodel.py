@@ -167,6 +167,7 @@ class CallModel(CallModelCore):
             header(msg, "\nDialString:") or "",
             dest.linkedid,
             event_time(msg, self.clock),
+            dest.state,
         ))
 
     def _on_dialend(self, msg: AmiMessage) -> None:

@@ -145,6 +145,7 @@ class DialStarted:
     dial_string: str
     linkedid: str
     timestamp: float
+    dest_state: int = 0  # the callee channel's state then (5: its phone rings already)
 
 
 @dataclass(frozen=True, slots=True)

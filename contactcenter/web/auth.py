@@ -27,9 +27,9 @@ from aiohttp import web
 
 from contactcenter.domain.clock import Clock
 from contactcenter.storage.database import Database
-from contactcenter.storage.users import UserError, UserStore
 from contactcenter.web.live import LiveHub
 from contactcenter.web.openapi import OpenApiHandler
+from contactcenter.web.pages import add_shell_pages
 from contactcenter.web.roles import ANY_USER, Actor, requires
 from contactcenter.web.security import (
     CSRF_ORIGIN_ONLY,
@@ -39,6 +39,7 @@ from contactcenter.web.security import (
     read_json_object,
 )
 from contactcenter.web.sessions import NewSession, SessionManager
+from contactcenter.web.users import UserError, UserStore
 from contactcenter.web.users_api import MAX_PASSWORD, UsersApi, check_new_password, user_json
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
@@ -315,7 +316,7 @@ def add_auth(
     *,
     clock: Clock | None = None,
 ) -> None:
-    """Install the auth middleware and the login, users, audit, live and OpenAPI routes."""
+    """Install the auth middleware, the login page and the users, live and OpenAPI routes."""
     clock = clock or Clock()
     store = UserStore(db)
     sessions = SessionManager(
@@ -329,5 +330,6 @@ def add_auth(
     app.add_routes(UsersApi(store, sessions, audit, clock, hash_password).routes())
     app.add_routes(OpenApiHandler(settings).routes())
     app.router.add_get("/api/live", live.handle)
+    add_shell_pages(app)
     app.on_startup.append(live.start)
     app.on_shutdown.append(live.close)

@@ -20,8 +20,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from contactcenter.domain.clock import Clock
-from contactcenter.storage.users import User, UserStore
 from contactcenter.web.roles import Actor
+from contactcenter.web.users import User, UserStore
 
 TOKEN_BYTES = 32
 _MAX_TOKEN_CHARS = 100

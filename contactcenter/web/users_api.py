@@ -16,10 +16,10 @@ from typing import Any
 from aiohttp import web
 
 from contactcenter.domain.clock import Clock
-from contactcenter.storage.users import User, UserError, UserStore
 from contactcenter.web.roles import ADMIN, Actor, requires
 from contactcenter.web.security import json_error, read_json_object
 from contactcenter.web.sessions import SessionManager
+from contactcenter.web.users import User, UserError, UserStore
 
 MIN_PASSWORD, MAX_PASSWORD = 8, 1024
 _PATCH_FIELDS = {"role", "agent_id", "disabled", "password", "phone"}

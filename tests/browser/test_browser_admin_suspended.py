@@ -11,8 +11,8 @@ from playwright.async_api import expect
 
 from contactcenter.config.loader import database_url, resolve
 from contactcenter.config.schema import Settings
+from contactcenter.routing.config_store import RoutingConfigStore
 from contactcenter.storage.database import Database
-from contactcenter.storage.routing_config import RoutingConfigStore
 
 T = 20_000  # ms: generous, only catches hangs
 LATAM = {"description": "Spanish line", "strategy": "longest_idle", "skills": {"spanish": 2}}

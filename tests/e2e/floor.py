@@ -24,8 +24,8 @@ from contactcenter.config.schema import Settings
 from contactcenter.demo import start_demo_floor
 from contactcenter.domain.clock import Clock
 from contactcenter.sim import Simulator
-from contactcenter.storage.users import UserStore
 from contactcenter.web.auth import hash_password
+from contactcenter.web.users import UserStore
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -2,7 +2,7 @@
 
 On a callback the FastAGI session owns the agent's channel and the customer is the dialled
 leg (``Local/<number>@contactcenter-outbound;1``), so hold, resume and the transfer to a number
-move the customer's leg (``ivr/connected_call.py``, ``callback=True``); a transfer to a queue
+move the customer's leg (``voice/connected_call.py``, ``callback=True``); a transfer to a queue
 is refused with 409.
 """
 

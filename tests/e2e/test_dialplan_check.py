@@ -12,8 +12,8 @@ import asyncio
 import aiohttp
 from floor import running_floor
 
-from contactcenter.dialplan_check import OK, UNCHECKED, verdict
 from contactcenter.telephony.ami.protocol import AmiMessage
+from contactcenter.voice.dialplan_check import OK, UNCHECKED, verdict
 
 
 async def _health_and_metric(url: str) -> tuple[dict, list[str]]:

@@ -20,10 +20,10 @@ from floor import REPO, floor_settings, running_floor
 from test_callback_e2e import LIMIT, SPEED, Seen, kinds, pause_all_but
 
 from contactcenter.app import ContactCenter
-from contactcenter.callback_dialer import leg_prefix
 from contactcenter.domain import routing_events as rev
 from contactcenter.domain.interaction import CallbackRequest, Interaction
 from contactcenter.sim import Phone
+from contactcenter.voice.callback_dialer import leg_prefix
 
 NUMBER = "5550808"
 

@@ -14,10 +14,10 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from contactcenter.domain.clock import Clock
 from contactcenter.monitoring.ports import LiveCall
+from contactcenter.monitoring.routes import add_monitoring_routes
 from contactcenter.monitoring.service import MonitorService
 from contactcenter.storage.audit import AuditLog
 from contactcenter.telephony.ami.protocol import AmiMessage
-from contactcenter.web.monitoring_api import add_monitoring_routes
 from contactcenter.web.roles import Actor, check_route_roles
 
 

@@ -15,9 +15,10 @@ from contactcenter.recording.cli import (
     run_purge,
 )
 from contactcenter.recording.index import Recording, RecordingIndex
+from contactcenter.routing.config_merge import load_routing_sources
+from contactcenter.routing.config_store import RoutingConfigStore
 from contactcenter.storage.audit import AuditLog
 from contactcenter.storage.database import Database
-from contactcenter.storage.routing_config import RoutingConfigStore
 
 
 async def test_purge_from_queue_yaml(tmp_path):
@@ -81,7 +82,7 @@ async def _db_with_saved_queues(tmp_path: Path) -> str:
 async def test_purge_uses_queues_saved_in_the_database(tmp_path):
     url = await _db_with_saved_queues(tmp_path)
     assert policies_from_queues_file(QUEUES).for_queue("vip").retention_days is None
-    book = await policies_in_force(url, QUEUES, AGENTS)
+    book = await policies_in_force(url, load_routing_sources(QUEUES, AGENTS))
     assert (book.for_queue("vip").retention_days, book.for_queue("sales").retention_days,
             book.for_queue("billing").retention_days) == (5, 5, 365)
     report = await run_purge(url, tmp_path / "rec", book, dry_run=False, now=NOW)

@@ -13,8 +13,8 @@ from contactcenter.domain.clock import Clock
 from contactcenter.recording.index import Recording, RecordingIndex
 from contactcenter.recording.paths import RecordingPaths
 from contactcenter.recording.policy import PolicyBook, RecordingMode, RecordingPolicy
+from contactcenter.recording.routes import add_recording_routes
 from contactcenter.recording.service import RecordingService
-from contactcenter.web.recordings_api import add_recording_routes
 from contactcenter.web.roles import Actor, check_route_roles
 
 GOOD = "a" * 32

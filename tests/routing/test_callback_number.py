@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from routing_helpers import agent, make_config
 
-from contactcenter.callback_call import OUTBOUND
 from contactcenter.domain.clock import Clock
 from contactcenter.domain.interaction import Interaction
 from contactcenter.domain.queue import QueueConfig
-from contactcenter.ivr.callback_request import dialable_number, request_callback
 from contactcenter.routing.service import RoutingService
+from contactcenter.voice.callback_call import OUTBOUND
+from contactcenter.voice.callback_request import dialable_number, request_callback
 
 
 @pytest.mark.parametrize("number", ["5551234", "+15551234", "911", "0" * 20, "+" + "4" * 20])

@@ -9,8 +9,8 @@ from routing_helpers import agent, make_config
 from contactcenter.domain.clock import Clock
 from contactcenter.domain.interaction import Interaction
 from contactcenter.domain.queue import QueueConfig
+from contactcenter.routing.routes import add_routes
 from contactcenter.routing.service import RoutingService
-from contactcenter.web.agent_control import add_routes
 from contactcenter.web.roles import Actor
 
 CONFIG = make_config([QueueConfig("q", wrapup_s=600), QueueConfig("o")],

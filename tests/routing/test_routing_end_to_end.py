@@ -29,9 +29,9 @@ from contactcenter.domain.routing_events import (
 from contactcenter.domain.skills import requirement
 from contactcenter.routing.config_loader import load_routing_config
 from contactcenter.routing.errors import RoutingError
+from contactcenter.routing.interaction_log import InteractionLog
+from contactcenter.routing.routes import add_routes
 from contactcenter.routing.service import RoutingService
-from contactcenter.storage.interaction_log import InteractionLog
-from contactcenter.web.agent_control import add_routes
 from contactcenter.web.roles import Actor
 
 ROOT = Path(__file__).resolve().parents[2]

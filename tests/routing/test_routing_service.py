@@ -13,8 +13,8 @@ from contactcenter.domain.interaction import Interaction
 from contactcenter.domain.queue import QueueConfig
 from contactcenter.domain.routing_events import Connected, Offered, Position, RingNoAnswer
 from contactcenter.routing.errors import Conflict
+from contactcenter.routing.interaction_log import InteractionLog
 from contactcenter.routing.service import RoutingService
-from contactcenter.storage.interaction_log import InteractionLog
 
 CONFIG = make_config(
     [QueueConfig("q", wrapup_s=2, ring_timeout_s=1, announce=__import__(

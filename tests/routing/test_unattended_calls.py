@@ -9,13 +9,13 @@ from routing_helpers import agent, make_config
 from contactcenter.domain.clock import Clock
 from contactcenter.domain.interaction import Interaction
 from contactcenter.domain.queue import QueueConfig
-from contactcenter.ivr.channel_watch import ChannelWatch
 from contactcenter.routing.engine_state import RING_GRACE_S
 from contactcenter.routing.service import RoutingService
 from contactcenter.telephony.ami.protocol import AmiMessage
 from contactcenter.telephony.callmodel import CallModel
 from contactcenter.telephony.events import ChannelHungUp, DialEnded, ModelResynced
-from contactcenter.unattended_calls import UnattendedCalls, spawner
+from contactcenter.voice.channel_watch import ChannelWatch
+from contactcenter.voice.unattended_calls import UnattendedCalls, spawner
 
 CONFIG = make_config([QueueConfig("q")], [agent("a"), agent("b")])
 

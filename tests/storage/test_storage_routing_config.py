@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from contactcenter.storage.routing_config import RoutingConfigStore, VersionConflict
+from contactcenter.routing.config_store import RoutingConfigStore, VersionConflict
 
 QUEUE = {"strategy": "most_skilled", "skills": {"french": 2},
          "relaxation": [{"after_s": 30, "lower_by": 1}], "description": "Français ✓"}

@@ -52,7 +52,7 @@ async def test_the_subroutine_sets_the_offer_before_the_agent_is_called():
 async def test_a_dial_to_an_unreachable_agent_still_names_its_offer():
     # Dial runs B() before it requests any channel (app_dial.c), so a dial that fails at once
     # has still marked the offer: a restarted server reads CC_OFFER and DIALSTATUS and knows
-    # that this very offer failed (voice_queue.resume), instead of a stale earlier one.
+    # that this very offer failed (voice.queue's resume), instead of a stale earlier one.
     seen: dict[str, str | None] = {}
 
     async def handler(s: AgiSession) -> None:

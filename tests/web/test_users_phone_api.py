@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from contactcenter.users_cli import main
+from contactcenter.web.cli import main
 
 
 async def test_admin_sets_checks_and_clears_a_supervisors_phone(env):

@@ -9,13 +9,14 @@ import pytest
 
 from contactcenter.common.yamlfile import SourceErrors
 from contactcenter.domain.clock import Clock
+from contactcenter.recording.queue_policies import recording_problems
+from contactcenter.routing.admin_routes import add_routing_admin_routes
 from contactcenter.routing.config_editor import RoutingConfigEditor, load_merged
 from contactcenter.routing.config_merge import load_routing_sources
+from contactcenter.routing.config_store import RoutingConfigStore
+from contactcenter.routing.interaction_log import InteractionLog
 from contactcenter.routing.service import RoutingService
-from contactcenter.storage.interaction_log import InteractionLog
-from contactcenter.storage.routing_config import RoutingConfigStore
 from contactcenter.web.auth import AUTH_KEY
-from contactcenter.web.routing_admin_api import add_routing_admin_routes, recording_problems
 
 ROOT = Path(__file__).resolve().parents[2]
 LATAM = {"description": "Spanish line", "strategy": "longest_idle", "skills": {"spanish": 2}}

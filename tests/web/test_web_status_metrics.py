@@ -12,9 +12,7 @@ from aiohttp.test_utils import TestServer
 from contactcenter.domain import routing_events as rev
 from contactcenter.domain.clock import Clock
 from contactcenter.domain.interaction import Interaction
-from contactcenter.routing.config_loader import load_routing_config
-from contactcenter.routing.service import RoutingService
-from contactcenter.web.status import (
+from contactcenter.health.status import (
     FastAgiHealth,
     FloorHealth,
     FlowHealth,
@@ -23,6 +21,8 @@ from contactcenter.web.status import (
     floor_health,
     make_registry,
 )
+from contactcenter.routing.config_loader import load_routing_config
+from contactcenter.routing.service import RoutingService
 
 REPO = Path(__file__).resolve().parents[2]
 

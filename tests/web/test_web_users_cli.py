@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
+import subprocess
+import sys
 
 from contactcenter.storage.database import Database
-from contactcenter.storage.users import UserStore
-from contactcenter.users_cli import main
 from contactcenter.web.auth import verify_password
+from contactcenter.web.cli import main
+from contactcenter.web.users import UserStore
 
 
 def _credentials(url: str, username: str):
@@ -97,3 +100,46 @@ def test_users_add_refuses_duplicates_short_passwords_and_bad_names(tmp_path, ca
     ]
     assert main(bad, stdin=io.StringIO("good password\n"), stdout=io.StringIO()) == 1
     assert main(["--database-url", url, "users", "disable", "ghost"], stdout=io.StringIO()) == 1
+
+
+def _users(args: list[str], cwd, env_extra: dict[str, str] | None = None,
+           stdin: str = "") -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CC_")}
+    env.update(env_extra or {})
+    return subprocess.run([sys.executable, "-m", "contactcenter", "users", *args],
+                          cwd=cwd, env=env, input=stdin, capture_output=True, text=True,
+                          timeout=60, check=False)
+
+
+def test_users_binds_the_same_settings_as_serve(tmp_path):
+    # A config outside the checkout, run from another directory: the user must land in the
+    # database serve would read (relative to the config file), and the command says which.
+    home = tmp_path / "site"
+    (home / "config").mkdir(parents=True)
+    cfg = home / "config" / "contactcenter.yaml"
+    cfg.write_text("database:\n  url: sqlite+aiosqlite:///var/site.sqlite3\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    proc = _users(["--config", str(cfg), "add", "ann", "--role", "admin", "--password-stdin"],
+                  cwd=elsewhere, stdin="a long password\n")
+    assert proc.returncode == 0, proc.stderr
+    site_db = home / "var" / "site.sqlite3"
+    assert f"database sqlite+aiosqlite:///{site_db}" in proc.stderr
+    assert _credentials(f"sqlite+aiosqlite:///{site_db}", "ann")[0].role == "admin"
+    assert not (elsewhere / "var").exists()
+
+    # CC_DATABASE__URL (double underscore, as for serve) wins over the file.
+    other = tmp_path / "other.sqlite3"
+    proc = _users(["--config", str(cfg), "add", "bob", "--role", "agent", "--password-stdin"],
+                  cwd=elsewhere, env_extra={"CC_DATABASE__URL": f"sqlite+aiosqlite:///{other}"},
+                  stdin="a long password\n")
+    assert proc.returncode == 0, proc.stderr
+    assert f"database sqlite+aiosqlite:///{other}" in proc.stderr
+    assert _credentials(f"sqlite+aiosqlite:///{other}", "bob")[0].role == "agent"
+    listed = _users(["--config", str(cfg), "list"], cwd=elsewhere)
+    assert "ann" in listed.stdout and "bob" not in listed.stdout
+
+    # The old single-underscore variable is not a setting: it must not redirect the command.
+    proc = _users(["--config", str(cfg), "list"], cwd=elsewhere,
+                  env_extra={"CC_DATABASE_URL": f"sqlite+aiosqlite:///{other}"})
+    assert "ann" in proc.stdout and f"database sqlite+aiosqlite:///{site_db}" in proc.stderr

@@ -1,0 +1,1 @@
+"""The voice channel: queue glue over the AGI session, connected-call controls, callbacks."""
