@@ -25,7 +25,6 @@ from contactcenter.config.schema import Settings
 from contactcenter.domain.clock import Clock
 from contactcenter.health.server import ServerStatus
 from contactcenter.health.status import add_status_routes, make_registry
-from contactcenter.ivr.handler import make_ivr_handler
 from contactcenter.ivr.loader import RoutingNames
 from contactcenter.ivr.lookups import HttpCrmLookup, LocalCustomerLookup, LookupRouter
 from contactcenter.ivr.registry import FlowRegistry
@@ -54,16 +53,9 @@ from contactcenter.telephony.ami.client import AmiEndpoint
 from contactcenter.telephony.ami.link import AmiPool, PbxLink
 from contactcenter.telephony.callmodel_core import listens_to
 from contactcenter.telephony.events import ModelResynced
-from contactcenter.voice.callback_call import CallbackCalls
-from contactcenter.voice.callback_dialer import CallbackDialer
-from contactcenter.voice.channel_watch import ChannelWatch, ParkedLeg
-from contactcenter.voice.connected_call import HOLD_CONTEXT, HOLD_EXTEN, AmiAgentLegs
-from contactcenter.voice.dialplan_check import DialplanCheck
-from contactcenter.voice.hooks import CallSideHooks, IvrActivity, routing_call_facts
-from contactcenter.voice.queue import VoiceQueue
-from contactcenter.voice.routes import CallControls
-from contactcenter.voice.unattended_calls import UnattendedCalls, spawner
-from contactcenter.web.auth import AUTH_KEY, add_auth
+from contactcenter.voice.hooks import routing_call_facts
+from contactcenter.voice.wiring import VoiceChannel
+from contactcenter.web.auth import add_auth
 from contactcenter.web.demo_passwords import warn_about_demo_passwords
 from contactcenter.web.security import WebSecuritySettings
 from contactcenter.web.users import UserStore
@@ -97,26 +89,23 @@ class ContactCenter:
                 checks=[recording_problems], suspended=suspended)
             await self.routing.start()
 
-            self.watch = ChannelWatch()
-            self.unattended = UnattendedCalls(self.routing, self.watch, self._model_of,
-                                              spawner(self._tasks))
-            self.dialplan_check = DialplanCheck(self._link_of, spawner(self._tasks))
             self.pool = AmiPool([
-                PbxLink(AmiEndpoint(p.name, p.host, p.port, p.username, p.secret), clock,
-                        subscribers=[self.watch.on_event, self.unattended.on_telephony_event,
-                                     self.dialplan_check.on_telephony_event,
-                                     self._on_telephony_event])
+                PbxLink(AmiEndpoint(p.name, p.host, p.port, p.username, p.secret), clock)
                 for p in s.asterisk
             ])
+            self.voice = VoiceChannel(self.routing, clock, self.pool, self._tasks)
+            for link in self.pool:
+                link.subscribe(self._on_telephony_event)
             self.recording = RecordingService(
                 RecordingIndex(self.db), RecordingPaths(resolve(s, s.recordings_dir)),
-                recording_policies(merged), self._ami_for, clock, self.audit,
+                recording_policies(merged), self.pool.for_pbx, clock, self.audit,
                 close_grace_s=5.0, call_facts=routing_call_facts(self.routing),
             )
             await self.recording.adopt_unclosed()  # before AMI: its resync may close some
             self.routing.subscribe(self.recording.on_routing_event)
             self.routing_editor.listeners.append(self._routing_config_applied)
-            self.monitor = MonitorService(self._ami_for, self.audit, clock, self._dial_string_for)
+            self.monitor = MonitorService(self.pool.for_pbx, self.audit, clock,
+                                          self._dial_string_for)
             for link in self.pool:
                 link.subscribe_ami(self.recording.on_ami_event, self.recording.AMI_EVENTS)
                 link.subscribe_ami(self.monitor.on_ami_event, self.monitor.AMI_EVENTS)
@@ -132,30 +121,11 @@ class ContactCenter:
                 lookup_sources["crm"] = HttpCrmLookup(s.crm.url_template,
                                                       timeout_s=s.crm.timeout_s)
             self.lookups = LookupRouter(lookup_sources)
-            self.hooks = CallSideHooks(self.recording, self.monitor, self.routing, self._pbx_of)
-            self.voice = VoiceQueue(
-                self.routing, clock, self.watch, self.hooks, self._pbx_of,
-                legs=AmiAgentLegs(lambda pbx, headers: self._ami_for(pbx).send_action(headers)),
-                transfer_dial=self.ivr_settings.transfer_dial_string, parked=self._parked_legs)
-            self.ivr_activity = IvrActivity(routing=self.routing)  # also registers callbacks
-            handler = make_ivr_handler(self.flows, queue=self.voice, lookups=self.lookups,
-                                       events=self.ivr_activity, clock=clock,
-                                       settings=self.ivr_settings)
             self.agi = FastAgiServer(s.fastagi.host, s.fastagi.port,
                                      allowed_networks=s.fastagi.allowed_networks, clock=clock)
-            self.agi.route("ivr", self._resume_or_run(handler))
-            # Callbacks: the agent leg is originated first; its AGI dials the customer.
-            self.callback_dialer = CallbackDialer(self.routing, self._ami_for)
-            for link in self.pool:
-                link.subscribe(self.callback_dialer.on_telephony_event)
-            self.callback_dialer.start()
-            if all(link.link.state == "connected" and link.resyncs for link in self.pool):
-                # AMI resynced before the dialer existed: find callbacks the restart orphaned.
-                self.callback_dialer.reconcile(
-                    [uid for link in self.pool for uid in link.model.channels])
-            self.callbacks = CallbackCalls(self.callback_dialer, self.routing, self.watch, clock,
-                                           self.hooks, self._pbx_of, legs=self.voice.legs)
-            self.agi.route("callback", self.callbacks.handle)
+            self.voice.serve(self.agi, flows=self.flows, lookups=self.lookups,
+                             recording=self.recording, monitor=self.monitor,
+                             settings=self.ivr_settings)
             with listening("fastagi.port", s.fastagi.host, s.fastagi.port, "fastagi.host"):
                 await self.agi.start()
 
@@ -180,11 +150,10 @@ class ContactCenter:
         add_agent_routes(app, self.routing)
         add_recording_routes(app, self.recording)
         add_monitoring_routes(app, self.monitor)
-        app.add_routes(CallControls(self).routes())
+        self.voice.add_routes(app, self.audit)
         app.add_routes(FlowAdmin(self.flows, Path(self.ivr_settings.flows_dir), self.audit).routes())
         add_panel(app, self)
         add_routing_admin_routes(app, self.routing_editor, self.audit)
-        self.hooks.publish = app[AUTH_KEY].live.publish  # screen pops to the agent's topic
         self.web_app = app
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
@@ -196,47 +165,18 @@ class ContactCenter:
             server.sockets[0]  # type: ignore[attr-defined]  # every loop's Server has it
             .getsockname()[1] if server else s.web.port)
 
-    def _resume_or_run(self, ivr_handler: Any) -> Any:
-        """A caller whose channel still has an open interaction goes straight back to it."""
-
-        async def handler(session: Any) -> Any:
-            resumed = await self.voice.resume(session)
-            if resumed is None:
-                return await ivr_handler(session)
-            return resumed
-
-        return handler
-
     @listens_to(ModelResynced)
     def _on_telephony_event(self, event: Any) -> None:
-        if isinstance(event, ModelResynced) and all(  # (the link counts its resync after this)
-                link.link.state == "connected" and (link.resyncs or link.name == event.pbx)
-                for link in self.pool):
+        if isinstance(event, ModelResynced) and self.pool.all_resynced(event.pbx):
             # Every PBX told us what is live: waiting callers who hung up meanwhile are gone.
-            live = [uid for link in self.pool for uid in link.model.channels]
+            live = self.pool.live_channels()
             if hasattr(self, "recording"):  # recordings whose channel ended while we were away
                 self.recording.reconcile([LiveChannel(link.name, uid, ch.name)
                                           for link in self.pool
                                           for uid, ch in link.model.channels.items()])
-            if hasattr(self, "callback_dialer"):  # connected callbacks orphaned by a restart
-                self.callback_dialer.reconcile(live)
+            self.voice.resynced(live)
             task = asyncio.get_running_loop().create_task(self._reconcile(live))
             self._tasks.append(task)
-
-    def _parked_legs(self) -> list[ParkedLeg]:
-        """Channels every PBX's call model shows in ``[contactcenter-hold] agent``."""
-        return [ParkedLeg(link.name, ch.uniqueid, ch.name, ch.linkedid) for link in self.pool
-                for ch in link.model.channels.values()
-                if ch.context == HOLD_CONTEXT and ch.exten == HOLD_EXTEN]
-
-    def _link_of(self, pbx: str) -> PbxLink | None:
-        """The AMI link of PBX ``pbx`` (None when there is no such link)."""
-        return next((link for link in self.pool if link.name == pbx), None)
-
-    def _model_of(self, pbx: str) -> Any:
-        """The call model of PBX ``pbx`` (None when there is no such link)."""
-        link = self._link_of(pbx)
-        return link.model if link is not None else None
 
     async def _reconcile(self, live: list[str]) -> None:
         try:
@@ -270,15 +210,6 @@ class ContactCenter:
         """The bound FastAGI port."""
         return self.agi.port
 
-    def _ami_for(self, pbx: str) -> PbxLink:
-        return self.pool[pbx] if pbx else self.pool.preferred()
-
-    def _pbx_of(self, uniqueid: str) -> str:
-        for link in self.pool:
-            if link.model.channel(uniqueid) is not None:
-                return link.name
-        return next(iter(self.pool)).name if len(self.pool) else ""
-
     async def _dial_string_for(self, actor: Any) -> str | None:
         """Where a supervisor's spy leg rings: their own phone, else their agent's dial string."""
         user = await UserStore(self.db).get(actor.user_id) if hasattr(actor, "user_id") else None
@@ -293,8 +224,7 @@ class ContactCenter:
         steps = [
             ("web", lambda: self._runner.cleanup() if self._runner else _none()),
             ("fastagi", lambda: self.agi.stop(grace=1.0) if hasattr(self, "agi") else _none()),
-            ("callbacks", lambda: self.callback_dialer.close()
-             if hasattr(self, "callback_dialer") else _none()),
+            ("callbacks", lambda: self.voice.close() if hasattr(self, "voice") else _none()),
             ("monitor", lambda: self.monitor.close() if hasattr(self, "monitor") else _none()),
             ("recording", lambda: self.recording.close() if hasattr(self, "recording") else _none()),
             ("ami", lambda: self.pool.stop() if hasattr(self, "pool") else _none()),

@@ -22,10 +22,9 @@ class RunningServer(Protocol):
     """The parts of the running server health reads (``ContactCenter`` has them all)."""
 
     pool: Any  # AmiPool
-    dialplan_check: Any  # voice.dialplan_check.DialplanCheck
     agi: Any  # FastAgiServer
     flows: Any  # FlowRegistry
-    ivr_activity: Any  # voice.hooks.IvrActivity
+    voice: Any  # voice.wiring.VoiceChannel: dialplan_check, ivr_activity
     routing_editor: Any  # RoutingConfigEditor
     routing: RoutingService
 
@@ -44,7 +43,7 @@ class ServerStatus:
             st = link.link
             out.append(LinkHealth(st.name, st.state, st.since, st.reconnects, st.last_error,
                                   len(link.model.calls), len(link.model.channels),
-                                  self.server.dialplan_check.of(st.name)))
+                                  self.server.voice.dialplan_check.of(st.name)))
         return out
 
     def fastagi(self) -> FastAgiHealth:
@@ -57,7 +56,7 @@ class ServerStatus:
         reg = self.server.flows
         return FlowHealth({name: flow.version for name, flow in reg.snapshot().items()},
                           dict(reg.errors), reg.reloads_total, reg.reload_errors_total,
-                          self.server.ivr_activity.fallbacks, dict(reg.warnings))
+                          self.server.voice.ivr_activity.fallbacks, dict(reg.warnings))
 
     def routing_suspended(self) -> dict[str, list[str]]:
         """Stored routing entries suspended at start (see ``config_editor.load_merged``)."""

@@ -72,12 +72,12 @@ async def _connected_sales_call(floor: Floor, seen: Seen, agent: str = "1001"): 
     call = await floor.sim.place_call(CallerScript(
         caller_id="5551234", exten="200", steps=[Press("1", after=0.5)], hangup_after=None))
     conn = await seen.wait(lambda e: isinstance(e, rev.Connected) and e.agent_id == agent, mark)
-    await until(lambda: floor.server.voice.conversation(conn.interaction_id))
+    await until(lambda: floor.server.voice.queue.conversation(conn.interaction_id))
     return call, conn.interaction_id
 
 
 def _agent_channel(floor: Floor, iid: str) -> str:
-    return floor.server.voice.conversation(iid).agent_channel
+    return floor.server.voice.queue.conversation(iid).agent_channel
 
 
 async def test_transfer_to_queue_reaches_a_second_agent_with_the_skills(tmp_path):

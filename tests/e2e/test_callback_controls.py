@@ -32,7 +32,7 @@ async def _connected_callback(floor: Floor, seen: Seen, iid: str):  # type: igno
     await floor.server.routing.enqueue(Interaction("voice", "sales", id=iid,
                                                    callback=CallbackRequest(CUSTOMER)))
     await seen.wait(lambda e: isinstance(e, rev.Connected) and e.interaction_id == iid, mark)
-    conv = await until(lambda: floor.server.callbacks.conversation(iid))
+    conv = await until(lambda: floor.server.voice.callbacks.conversation(iid))
     assert conv.callback and conv.leg.startswith(f"Local/{CUSTOMER}@contactcenter-outbound-")
     return conv
 
@@ -80,7 +80,7 @@ async def test_callback_hold_plays_music_to_the_customer_resume_bridges_the_agen
         kinds = [r["kind"] for r in await floor.server.routing.log.events(interaction_id="cb-hold")]
         assert [k for k in kinds if k in ("connect", "hold", "unhold", "complete")] == [
             "connect", "hold", "unhold", "complete"]
-        assert floor.server.callbacks.conversation("cb-hold") is None
+        assert floor.server.voice.callbacks.conversation("cb-hold") is None
 
 
 async def test_callback_transfer_to_a_number_moves_the_customer_a_queue_is_refused(tmp_path):

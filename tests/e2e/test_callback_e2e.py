@@ -143,7 +143,7 @@ async def test_ivr_callback_keeps_the_place_rings_agent_first_then_customer(tmp_
         # The sales queue records always: on the agent's channel, as for an inbound call.
         (recording,) = await floor.server.recording.index.for_interaction(a_id)
         assert (recording.agent_id, recording.queue) == ("1001", "sales")
-        result = next(r for r in floor.server.ivr_activity.results if r.call_id == a_id)
+        result = next(r for r in floor.server.voice.ivr_activity.results if r.call_id == a_id)
         assert result.path[-3:] == ("callback_message", "callback_check", "callback_confirmed")
         step = next(s for s in result.steps if s.node == "callback_message")
         assert step.detail["callback"] == "requested"
@@ -233,7 +233,7 @@ async def test_queue_exit_to_a_callback_refuses_hidden_numbers_and_retries_a_bus
                                                    steps=[Press("1", after=0.5)]))
                  for number in ("5550606", "anonymous")]
         await asyncio.wait_for(asyncio.gather(*(c.ended() for c in calls)), LIMIT)
-        results = {r.variables["caller_id"]: r for r in floor.server.ivr_activity.results}
+        results = {r.variables["caller_id"]: r for r in floor.server.voice.ivr_activity.results}
         assert results["5550606"].outcome == "queue:callback"
         assert results["anonymous"].outcome == "queue:exit"  # cannot be called back
         ids = {n: r.call_id for n, r in results.items()}
@@ -280,7 +280,7 @@ async def test_a_callback_offered_while_the_server_restarts_is_dialled_by_the_ne
                                   talk_for=5.0))
         iid = await old.routing.enqueue(Interaction("voice", "sales", id="cb-restart",
                                                     callback=CallbackRequest("5550707")))
-        await old.callback_dialer.close()  # this server will not dial it...
+        await old.voice.callback_dialer.close()  # this server will not dial it...
         await old.routing.agent_unpause("1001")  # ...but routing offers it to 1001
         assert old.routing.state_of(iid).value == "offered"
         agi = replace(old.settings.fastagi, port=old.agi_port)  # where the simulator dials

@@ -28,7 +28,7 @@ async def _health_and_metric(url: str) -> tuple[dict, list[str]]:
 
 async def test_a_pbx_without_the_offer_subroutine_is_reported(tmp_path):
     async with running_floor(tmp_path) as floor:
-        check = floor.server.dialplan_check
+        check = floor.server.voice.dialplan_check
         for _ in range(100):  # asked after the first AMI resync
             if check.of("sim") != UNCHECKED:
                 break

@@ -107,7 +107,7 @@ async def test_a_callback_still_up_after_the_restart_is_completed_when_it_hangs_
         new = await _restart(floor)
 
         async def watched() -> None:
-            while "cb-up" not in new.callback_dialer.orphans.values():
+            while "cb-up" not in new.voice.callback_dialer.orphans.values():
                 await asyncio.sleep(0.02)
 
         await asyncio.wait_for(watched(), LIMIT)
@@ -201,9 +201,9 @@ async def test_an_old_leg_answered_before_the_new_server_resyncs_is_taken_over(t
         port = await _stop(floor)
         floor.sim.silence_ami(True)
         new = await _restart(floor, port, resynced=False)
-        await _until(lambda: leg in new.callback_dialer.legs or _agi_commands(floor, leg))
+        await _until(lambda: leg in new.voice.callback_dialer.legs or _agi_commands(floor, leg))
         assert "HANGUP" not in _agi_commands(floor, leg)
-        assert new.callback_dialer.legs[leg].answered  # taken by its AGI session...
+        assert new.voice.callback_dialer.legs[leg].answered  # taken by its AGI session...
         assert new.pool["sim"].resyncs == 0  # ...with no AMI resync yet
         floor.sim.silence_ami(False)
         await new.pool["sim"].wait_ready(10)

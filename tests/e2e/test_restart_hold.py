@@ -36,9 +36,9 @@ async def _held_sales_call(floor: Floor, agents: set[str]) -> tuple[SimCall, str
             await server.routing.agent_logout(agent.id)
     call = await floor.sim.place_call(CallerScript(
         caller_id="5551234", exten="200", steps=[Press("1", after=0.5)], hangup_after=None))
-    iid = await until(lambda: next((i for i, c in server.voice.conversations.items()
+    iid = await until(lambda: next((i for i, c in server.voice.queue.conversations.items()
                                     if c.agent_id == "1001"), None))
-    leg = server.voice.conversation(iid).agent_channel
+    leg = server.voice.queue.conversation(iid).agent_channel
     alice = await login(floor, "alice", "agent", "1001")
     try:
         async with alice.post(f"{floor.web_url}/api/panel/hold", json={}) as r:
@@ -79,7 +79,7 @@ async def test_a_caller_on_hold_across_a_restart_is_held_again_and_resumed(tmp_p
 
         new = await _restart(floor)
         # The caller's AGI is back: the same held conversation, music again, nothing closed.
-        conv = await until(lambda: new.voice.conversation(iid))
+        conv = await until(lambda: new.voice.queue.conversation(iid))
         assert (conv.state, conv.agent_id, conv.agent_channel) == ("held", "1001", leg)
         await until(lambda: call.agi_commands.count(MUSIC) > music_before)
         assert new.routing.state_of(iid).value == "connected"
@@ -116,7 +116,7 @@ async def test_a_held_call_restored_after_a_restart_can_be_transferred_to_a_queu
         call, iid, leg = await _held_sales_call(floor, {"1001", "1002"})
         await floor.server.routing.agent_login("1002", ["billing"])
         new = await _restart(floor)
-        await until(lambda: new.voice.conversation(iid))
+        await until(lambda: new.voice.queue.conversation(iid))
         alice = await login(floor, "alice", "agent", "1001")
         try:
             async with alice.post(f"{floor.web_url}/api/panel/transfer",
@@ -127,7 +127,7 @@ async def test_a_held_call_restored_after_a_restart_can_be_transferred_to_a_queu
         # The caller's restored session goes on as the queue loop: Bob (billing) gets them.
         await until(lambda: call.connected_to == "PJSIP/1002")
         assert leg not in floor.sim.channels
-        conv = await until(lambda: new.voice.conversation(iid))
+        conv = await until(lambda: new.voice.queue.conversation(iid))
         assert conv.agent_id == "1002"
         await floor.sim.hangup_channel(call.caller_channel)
         await asyncio.wait_for(call.ended(), T)
@@ -192,10 +192,10 @@ async def test_a_connected_call_not_on_hold_at_the_restart_is_still_closed(tmp_p
         call = await floor.sim.place_call(CallerScript(
             caller_id="5551234", exten="200", steps=[Press("1", after=0.5)],
             hangup_after=None))
-        iid = await until(lambda: next(iter(server.voice.conversations), None))
+        iid = await until(lambda: next(iter(server.voice.queue.conversations), None))
         new = await _restart(floor)
         await asyncio.wait_for(call.ended(), T)
         await until(lambda: new.routing.state_of(iid) is None)
-        assert new.voice.conversation(iid) is None
+        assert new.voice.queue.conversation(iid) is None
         kinds = await _kinds(new, iid)
         assert kinds[-1] == "complete" and "hold" not in kinds, kinds

@@ -207,6 +207,36 @@ class AmiPool:
             return link
         raise LookupError("no PBX link configured")
 
+    def for_pbx(self, pbx: str) -> PbxLink:
+        """The link of PBX ``pbx``; the preferred one when no PBX is named."""
+        return self.links[pbx] if pbx else self.preferred()
+
+    def link_of(self, pbx: str) -> PbxLink | None:
+        """The link of PBX ``pbx`` (None when there is no such link)."""
+        return self.links.get(pbx)
+
+    def model_of(self, pbx: str) -> CallModel | None:
+        """The call model of PBX ``pbx`` (None when there is no such link)."""
+        link = self.links.get(pbx)
+        return link.model if link is not None else None
+
+    def pbx_of(self, uniqueid: str) -> str:
+        """The PBX whose call model has channel ``uniqueid`` (else the first PBX, else "")."""
+        for link in self.links.values():
+            if link.model.channel(uniqueid) is not None:
+                return link.name
+        return next(iter(self.links), "")
+
+    def live_channels(self) -> list[str]:
+        """The uniqueid of every channel every PBX's call model shows now."""
+        return [uid for link in self.links.values() for uid in link.model.channels]
+
+    def all_resynced(self, now_resyncing: str = "") -> bool:
+        """Every link is connected and has resynced (``now_resyncing``: the PBX whose resync
+        is being announced, which counts it only after its subscribers ran)."""
+        return all(link.link.state == "connected" and (link.resyncs or link.name == now_resyncing)
+                   for link in self.links.values())
+
     async def start(self) -> None:
         """Start every link."""
         for link in self.links.values():
