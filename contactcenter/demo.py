@@ -70,7 +70,8 @@ async def start_demo_floor(settings: Settings, clock: Clock, *, rng: random.Rand
     ))
     with listening("simulator.ami_port", "127.0.0.1", settings.simulator.ami_port):
         await sim.start()
-    server = ContactCenter(demo_settings(settings, sim.ami_port), clock=clock)
+    server = ContactCenter(demo_settings(settings, sim.ami_port), clock=clock,
+                           upgrade_schema=True)
     try:
         await server.start()
     except BaseException:

@@ -29,6 +29,7 @@ from contactcenter.routing.config_merge import RoutingSources
 from contactcenter.routing.config_store import RoutingConfigStore
 from contactcenter.storage.audit import AuditLog
 from contactcenter.storage.database import Database, shown_url
+from contactcenter.storage.schema import ensure_schema
 
 
 def policies_from_queues_file(path: Path) -> PolicyBook:
@@ -58,7 +59,7 @@ async def policies_in_force(db_url: str, sources: RoutingSources) -> PolicyBook:
     saved in the database. Raises ``SourceErrors`` when that configuration is invalid."""
     db = Database(db_url)
     try:
-        await db.create_all()
+        await ensure_schema(db)
         merged, _stored, _suspended = await load_merged(sources, RoutingConfigStore(db))
     finally:
         await db.close()
@@ -72,7 +73,7 @@ async def run_purge(
     """Open the database, purge (or list) and close."""
     db = Database(db_url)
     try:
-        await db.create_all()
+        await ensure_schema(db)
         return await purge(
             RecordingIndex(db), RecordingPaths(recordings_dir), policies, AuditLog(db),
             now or datetime.now(UTC), dry_run=dry_run,
@@ -91,12 +92,15 @@ def _purge_command(args: argparse.Namespace) -> int:
     print(f"recordings: database {shown_url(db_url)}", file=sys.stderr)
     try:
         policies = asyncio.run(policies_in_force(db_url, load_routing_files(settings)))
-    except (SourceError, SourceErrors, SettingError) as exc:  # purge nothing on doubt
+        report = asyncio.run(run_purge(
+            db_url, resolve(settings, settings.recordings_dir), policies, args.dry_run
+        ))
+    except (SourceError, SourceErrors) as exc:  # purge nothing on a configuration in doubt
         print(f"routing configuration is invalid, nothing purged:\n{exc}", file=sys.stderr)
         return 2
-    report = asyncio.run(run_purge(
-        db_url, resolve(settings, settings.recordings_dir), policies, args.dry_run
-    ))
+    except SettingError as exc:  # a file missing, a database behind: what to change or run
+        print(f"{exc}\nnothing purged", file=sys.stderr)
+        return 2
     for item in report.items:
         print(f"{item.outcome:16} {item.recording_id} {item.queue} {item.started_at:%Y-%m-%d} {item.file}")
     verb = "would purge" if report.dry_run else "purged"

@@ -14,10 +14,12 @@ import getpass
 import sys
 from typing import TextIO
 
+from contactcenter.common.setting_errors import SettingError
 from contactcenter.config.loader import database_url
 from contactcenter.domain.clock import Clock
 from contactcenter.storage.audit import AuditLog
 from contactcenter.storage.database import Database, shown_url
+from contactcenter.storage.schema import ensure_schema
 from contactcenter.web.auth import hash_password
 from contactcenter.web.sessions import SessionManager
 from contactcenter.web.users import ROLES, UserError, UserStore
@@ -115,6 +117,9 @@ async def users_command(
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except SettingError as exc:
+        print(exc, file=sys.stderr)
+        return 2
 
 
 async def _run(args: argparse.Namespace, password: str | None, out: TextIO) -> int:
@@ -122,7 +127,7 @@ async def _run(args: argparse.Namespace, password: str | None, out: TextIO) -> i
     print(f"users: database {shown_url(url)}", file=sys.stderr)
     db = Database(url)
     try:
-        await db.create_all()
+        await ensure_schema(db)  # never behind or ahead of what serve would accept
         clock = Clock()
         store = UserStore(db)
         audit = AuditLog(db)
