@@ -31,7 +31,8 @@ from floor import PASSWORD, floor_settings, login, running_floor
 
 from contactcenter.app import ContactCenter
 from contactcenter.sim import CallerScript, Press
-from contactcenter.storage.backup import create_backup, restore_backup
+from contactcenter.storage.backup.create import create_backup
+from contactcenter.storage.backup.restore import restore_backup
 from contactcenter.storage.backup_cli import RECORDINGS_INDEX
 from contactcenter.storage.database import Database
 
@@ -58,7 +59,7 @@ def _archive_rows(archive: Path, table: str) -> list[dict[str, Any]]:
     with tarfile.open(archive, "r:gz") as tar:
         data = tar.extractfile(f"data/{table}.jsonl")
         assert data is not None
-        return [json.loads(line) for line in data.read().decode().splitlines()]
+        return [json.loads(line) for line in data.read().decode().split("\n") if line]
 
 
 @contextlib.asynccontextmanager
