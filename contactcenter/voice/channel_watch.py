@@ -7,9 +7,10 @@ call model's typed events fill those gaps: ``DialEnded(ANSWER)`` for the caller'
 the moment of connection (agent channel included), ``DtmfReceived`` carries keys pressed on
 hold, and the agent's phone ringing is the ``Newstate`` Ringing of the channel the caller's
 ``DialBegin`` named (chan_pjsip sets it on a 180; a Local ``;1`` gets it when its ``;2`` side
-rings, core_unreal.c). The watch is fed by every PBX link and keyed by the caller channel's uniqueid. Once the
-agent answered, the agent's leg is watched too: while the agent has the caller on hold their leg
-sits in the dialplan, not in the caller's Dial, so only AMI can tell that it ended.
+rings, core_unreal.c). The watch is fed by every PBX link and keyed by the caller channel's
+uniqueid. Once the agent answered, the agent's leg is watched too: while the agent has the
+caller on hold their leg sits in the dialplan, not in the caller's Dial, so only AMI can tell
+that it ended.
 
 After a restart, agent legs parked in the hold context come from the call model (``ParkedLeg``,
 listed by the composition root); ``unclaimed`` leaves out those a caller's session watches.
@@ -53,7 +54,6 @@ class ChannelFeed:
     uniqueid: str
     answers: asyncio.Queue[DialAnswer] = field(default_factory=asyncio.Queue)
     digits: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
-    dial_starts: asyncio.Queue[str] = field(default_factory=asyncio.Queue)  # agent channel
     leg_gone: asyncio.Event = field(default_factory=asyncio.Event)  # the watched agent leg
     leg_uniqueid: str = ""
     # The DialString (``1001`` for PJSIP/1001) of each Dial whose callee rings, in order.
@@ -119,7 +119,6 @@ class ChannelWatch:
         elif isinstance(event, ev.DialStarted) and event.caller_uniqueid:
             feed = self._feeds.get(event.caller_uniqueid)
             if feed is not None:
-                feed.dial_starts.put_nowait(event.dest_name)
                 self._dialled.pop(feed.dialled_uniqueid, None)
                 feed.dialled_uniqueid, feed.dialled_string = event.dest_uniqueid, event.dial_string
                 # Dial publishes DialBegin only once it placed the call (app_dial.c; transcript
