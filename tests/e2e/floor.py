@@ -104,3 +104,30 @@ async def until(check: Callable[[], Any], timeout_s: float = 30.0) -> Any:
             await asyncio.sleep(0.02)
         return value
     return await asyncio.wait_for(loop(), timeout_s)
+
+
+class Arrivals:
+    """Things as they arrive (routing events, websocket messages), with waits on them."""
+
+    def __init__(self) -> None:
+        self.events: list[Any] = []
+        self._changed = asyncio.Event()
+
+    def add(self, event: Any) -> None:
+        self.events.append(event)
+        self._changed.set()
+
+    async def wait(self, pred: Callable[[Any], bool], start: int = 0,
+                   timeout_s: float = 30.0) -> Any:
+        """The first event from index ``start`` on that matches ``pred``, seen or to come."""
+        async def scan() -> Any:
+            i = start
+            while True:
+                while i < len(self.events):
+                    if pred(self.events[i]):
+                        return self.events[i]
+                    i += 1
+                self._changed.clear()
+                await self._changed.wait()
+        return await asyncio.wait_for(scan(), timeout_s)
+

@@ -8,10 +8,9 @@ channel dials the outbound Local channel), hold (the caller hears music, the age
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from typing import Any
 
-from floor import Floor, floor_settings, login, running_floor, until
+from floor import Arrivals, Floor, floor_settings, login, running_floor, until
 
 from contactcenter.domain import routing_events as rev
 from contactcenter.recording.metadata import silent_spans
@@ -22,30 +21,12 @@ SALES_ONLY = {"1001"}  # Alice: sales + operator
 OUTSIDE = "Local/5550100@contactcenter-outbound"
 
 
-class Seen:
+class Seen(Arrivals):
     """Routing events as they happen, with waits on them."""
 
     def __init__(self, floor: Floor) -> None:
-        self.events: list[rev.RoutingEvent] = []
-        self._changed = asyncio.Event()
-        floor.server.routing.subscribe(self._on)
-
-    def _on(self, event: rev.RoutingEvent) -> None:
-        self.events.append(event)
-        self._changed.set()
-
-    async def wait(self, pred: Callable[[Any], bool], start: int = 0) -> Any:
-        """The first event from index ``start`` on that matches ``pred``."""
-        async def scan() -> Any:
-            i = start
-            while True:
-                while i < len(self.events):
-                    if pred(self.events[i]):
-                        return self.events[i]
-                    i += 1
-                self._changed.clear()
-                await self._changed.wait()
-        return await asyncio.wait_for(scan(), T)
+        super().__init__()
+        floor.server.routing.subscribe(self.add)
 
 
 def playing(floor: Floor, channel: str) -> str | None:

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import AsyncIterator
 
 import aiohttp
-from floor import Floor, login, running_floor
+from floor import Arrivals, Floor, login, running_floor
 
 from contactcenter.sim import CallerScript, Phone, Press
 from contactcenter.sim.calls import SimCall
@@ -24,13 +23,12 @@ SPEED = 10.0
 SUPPORT = [Press("2", after=0.5), Press("12345#", after=0.5)]  # demo flow: support + account
 
 
-class Live:
+class Live(Arrivals):
     """A websocket on ``/api/live``: every event message kept, with waits on them."""
 
     def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        super().__init__()
         self.ws = ws
-        self.events: list[dict[str, Any]] = []
-        self._changed = asyncio.Event()
 
     async def subscribe(self, *topics: str) -> None:
         assert (await self.ws.receive_json(timeout=T))["type"] == "hello"
@@ -42,21 +40,7 @@ class Live:
         async for msg in self.ws:
             data = msg.json()
             if data.get("type") == "event":
-                self.events.append(data)
-                self._changed.set()
-
-    async def wait(self, pred: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
-        """The first event (topic, data) that matches ``pred``, seen or still to come."""
-        async def scan() -> dict[str, Any]:
-            i = 0
-            while True:
-                while i < len(self.events):
-                    if pred(self.events[i]):
-                        return self.events[i]
-                    i += 1
-                self._changed.clear()
-                await self._changed.wait()
-        return await asyncio.wait_for(scan(), T)
+                self.add(data)
 
     def agent_states(self, agent_id: str) -> list[str]:
         """The agent's state in each message of their own topic, repeats folded."""
