@@ -4,6 +4,7 @@ file of their own), stop cleanly on SIGTERM, and explain a port they cannot have
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import json
 import os
@@ -13,6 +14,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -97,6 +99,22 @@ def test_demo_places_calls_with_no_pbx_installed(tmp_path):
     assert not (tmp_path / "cc.sqlite3").exists()
 
 
+@contextlib.contextmanager
+def running(command: str, cfg: Path, cwd: Path, log: Path) -> Iterator[subprocess.Popen[str]]:
+    """``contactcenter <command> --config cfg`` in the background, its output into ``log``;
+    stopped with SIGTERM (and waited for) on the way out."""
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "contactcenter", command, "--config", str(cfg)],
+            cwd=cwd, stdout=out, stderr=subprocess.STDOUT, text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        try:
+            yield proc
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)
+
+
 def hold_port(port: int) -> socket.socket:
     """A listening socket on ``port``: what a local Asterisk or a second server looks like."""
     held = socket.socket()
@@ -147,20 +165,12 @@ def test_demo_starts_while_something_holds_5038(tmp_path):
         held = None
     log = tmp_path / "demo.log"
     try:
-        with log.open("w") as out:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "contactcenter", "demo", "--config", str(cfg)],
-                cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT, text=True,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"})
-            try:
+        with running("demo", cfg, tmp_path, log) as proc:
+            health = get_json(f"http://127.0.0.1:{web}/api/health")
+            deadline = time.monotonic() + 20
+            while health["ami"][0]["state"] != "connected" and time.monotonic() < deadline:
+                time.sleep(0.2)
                 health = get_json(f"http://127.0.0.1:{web}/api/health")
-                deadline = time.monotonic() + 20
-                while health["ami"][0]["state"] != "connected" and time.monotonic() < deadline:
-                    time.sleep(0.2)
-                    health = get_json(f"http://127.0.0.1:{web}/api/health")
-            finally:
-                proc.send_signal(signal.SIGTERM)
-                proc.wait(timeout=30)
     finally:
         if held is not None:
             held.close()
@@ -177,16 +187,8 @@ def test_serve_starts_from_a_config_outside_the_checkout(tmp_path):
     web, agi = free_port(), free_port()
     cfg = plain_config(tmp_path, web, agi)
     log = tmp_path / "serve.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "contactcenter", "serve", "--config", str(cfg)],
-            cwd=REPO, stdout=out, stderr=subprocess.STDOUT, text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        try:
-            health = get_json(f"http://127.0.0.1:{web}/api/health")
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(timeout=30)
+    with running("serve", cfg, REPO, log) as proc:
+        health = get_json(f"http://127.0.0.1:{web}/api/health")
     text = log.read_text()
     assert proc.returncode == 0, text
     assert health["fastagi"]["active"] == 0 and health["ami"] == []
@@ -217,19 +219,11 @@ def test_serve_warns_about_users_with_the_demo_password(tmp_path):
                {"demoadmin": DEMO_PASSWORD, "realadmin": "a real long password"})
     cfg = plain_config(tmp_path, web, agi, f'database: {{url: "sqlite+aiosqlite:///{database}"}}\n')
     log = tmp_path / "serve.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "contactcenter", "serve", "--config", str(cfg)],
-            cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT, text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        try:
-            get_json(f"http://127.0.0.1:{web}/api/health")
-            deadline = time.monotonic() + 20  # the check runs once the server is up
-            while "demo password" not in log.read_text() and time.monotonic() < deadline:
-                time.sleep(0.1)
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(timeout=30)
+    with running("serve", cfg, tmp_path, log) as proc:
+        get_json(f"http://127.0.0.1:{web}/api/health")
+        deadline = time.monotonic() + 20  # the check runs once the server is up
+        while "demo password" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.1)
     warnings = [line for line in log.read_text().splitlines() if "demo password" in line]
     assert proc.returncode == 0
     assert len(warnings) == 1 and " WARNING " in warnings[0], warnings
