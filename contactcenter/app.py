@@ -17,6 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
+from contactcenter.chat.wiring import ChatChannel
 from contactcenter.common.gc_tuning import settle_after_start
 from contactcenter.common.setting_errors import listening
 from contactcenter.config.loader import database_url, resolve
@@ -29,14 +30,17 @@ from contactcenter.ivr.loader import RoutingNames
 from contactcenter.ivr.lookups import HttpCrmLookup, LocalCustomerLookup, LookupRouter
 from contactcenter.ivr.registry import FlowRegistry
 from contactcenter.ivr.routes import FlowAdmin
+from contactcenter.kb.wiring import KnowledgeBaseContext
 from contactcenter.monitoring.routes import add_monitoring_routes
 from contactcenter.monitoring.service import MonitorService
 from contactcenter.panel.routes import add_panel
+from contactcenter.qa.wiring import QaContext
 from contactcenter.recording.index import RecordingIndex
 from contactcenter.recording.paths import RecordingPaths
 from contactcenter.recording.queue_policies import recording_policies, recording_problems
 from contactcenter.recording.routes import add_recording_routes
 from contactcenter.recording.service import LiveChannel, RecordingService
+from contactcenter.reports.wiring import Reports
 from contactcenter.routing.admin_routes import add_routing_admin_routes
 from contactcenter.routing.config import RoutingConfig
 from contactcenter.routing.config_editor import RoutingConfigEditor, load_merged
@@ -54,6 +58,7 @@ from contactcenter.telephony.ami.client import AmiEndpoint
 from contactcenter.telephony.ami.link import AmiPool, PbxLink
 from contactcenter.telephony.callmodel_core import listens_to
 from contactcenter.telephony.events import ModelResynced
+from contactcenter.tickets.wiring import TicketsChannel
 from contactcenter.voice.hooks import routing_call_facts
 from contactcenter.voice.wiring import VoiceChannel
 from contactcenter.web.auth import add_auth
@@ -95,6 +100,8 @@ class ContactCenter:
                 sources, RoutingConfigStore(self.db), self.routing, clock, merged, stored,
                 checks=[recording_problems], suspended=suspended)
             await self.routing.start()
+            self.reports = Reports(self.db, clock, self.routing, s.reports, s.ivr.timezone)
+            await self.reports.start()
 
             self.pool = AmiPool([
                 PbxLink(AmiEndpoint(p.name, p.host, p.port, p.username, p.secret), clock)
@@ -109,6 +116,8 @@ class ContactCenter:
                 close_grace_s=5.0, call_facts=routing_call_facts(self.routing),
             )
             await self.recording.adopt_unclosed()  # before AMI: its resync may close some
+            self.qa = QaContext(self.db, clock, self.audit, self.recording, s.qa)
+            await self.qa.start()
             self.routing.subscribe(self.recording.on_routing_event)
             self.routing_editor.listeners.append(self._routing_config_applied)
             self.monitor = MonitorService(self.pool.for_pbx, self.audit, clock,
@@ -133,6 +142,11 @@ class ContactCenter:
             self.voice.serve(self.agi, flows=self.flows, lookups=self.lookups,
                              recording=self.recording, monitor=self.monitor,
                              settings=self.ivr_settings)
+            self.kb = KnowledgeBaseContext(self.db, clock, self.audit, s.kb)  # before channels
+            self.chat = ChatChannel(s.chat, self.routing, self.db, clock, self.audit)
+            await self.chat.start()
+            self.tickets = TicketsChannel(s.tickets, self.db, clock, self.routing)
+            await self.tickets.start()
             with listening("fastagi.port", s.fastagi.host, s.fastagi.port, "fastagi.host"):
                 await self.agi.start()
 
@@ -157,9 +171,14 @@ class ContactCenter:
         add_agent_routes(app, self.routing)
         add_recording_routes(app, self.recording)
         add_monitoring_routes(app, self.monitor)
+        self.qa.add_routes(app)
+        self.kb.add_routes(app)
         self.voice.add_routes(app, self.audit)
+        self.chat.add_routes(app)
+        self.tickets.add_routes(app)
         app.add_routes(FlowAdmin(self.flows, Path(self.ivr_settings.flows_dir), self.audit).routes())
         add_panel(app, self)
+        self.reports.add_routes(app)
         add_routing_admin_routes(app, self.routing_editor, self.audit)
         self.web_app = app
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
@@ -200,6 +219,7 @@ class ContactCenter:
 
     def _routing_config_applied(self, merged: MergedConfig) -> None:
         self.recording.policies = recording_policies(merged)
+        self.reports.config_applied()
         self.flows.check_references()
 
     def _routing_names(self) -> RoutingNames:
@@ -232,9 +252,13 @@ class ContactCenter:
             ("web", lambda: self._runner.cleanup() if self._runner else _none()),
             ("fastagi", lambda: self.agi.stop(grace=1.0) if hasattr(self, "agi") else _none()),
             ("callbacks", lambda: self.voice.close() if hasattr(self, "voice") else _none()),
+            ("tickets", lambda: self.tickets.close() if hasattr(self, "tickets") else _none()),
+            ("chat", lambda: self.chat.close() if hasattr(self, "chat") else _none()),
             ("monitor", lambda: self.monitor.close() if hasattr(self, "monitor") else _none()),
+            ("qa", lambda: self.qa.close() if hasattr(self, "qa") else _none()),
             ("recording", lambda: self.recording.close() if hasattr(self, "recording") else _none()),
             ("ami", lambda: self.pool.stop() if hasattr(self, "pool") else _none()),
+            ("reports", lambda: self.reports.close() if hasattr(self, "reports") else _none()),
             ("routing", lambda: self.routing.stop() if hasattr(self, "routing") else _none()),
             ("lookups", lambda: _close_lookups(self) if hasattr(self, "lookups") else _none()),
             ("database", lambda: self.db.close() if hasattr(self, "db") else _none()),

@@ -110,7 +110,8 @@ def _add_context_commands(sub: argparse._SubParsersAction) -> None:
     for module, func in (("contactcenter.web.cli", "add_user_commands"),
                          ("contactcenter.storage.cli", "add_db_commands"),
                          ("contactcenter.storage.backup_cli", "add_backup_commands"),
-                         ("contactcenter.recording.cli", "add_recording_commands")):
+                         ("contactcenter.recording.cli", "add_recording_commands"),
+                         ("contactcenter.reports.cli", "add_report_commands")):
         try:
             mod = __import__(module, fromlist=[func])
         except ImportError:

@@ -1,7 +1,7 @@
 """Safe YAML loading that remembers where every key and value came from.
 
 Flows and config files are written by people; their errors must point at ``file:line:col``.
-``load_yaml`` uses only PyYAML's safe constructors, refuses tags, duplicate keys and tab
+``load_yaml`` uses only PyYAML's safe constructors, refuses tags, aliases, duplicate keys and tab
 indentation, caps size and nesting, and returns ``LocDict``/``LocList`` containers that carry
 the position of each key and item. Positions are 1-based, as editors show them.
 """
@@ -76,7 +76,19 @@ def mark_of(value: Any, default: Mark) -> Mark:
 
 
 class _NoTagLoader(yaml.SafeLoader):
-    """SafeLoader that refuses every explicit tag (``!!python/object``, ``!foo``, ``!!str``)."""
+    """SafeLoader that refuses every explicit tag (``!!python/object``, ``!foo``, ``!!str``)
+    and every alias (``*name``)."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        # An alias shares a node, so a few hundred bytes of nested aliases expand into
+        # billions of nodes on conversion (a 415-byte flow froze the server for 27 s).
+        # Nobody needs them in a flow or a queue file: refuse them where they are written.
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None, None, "YAML aliases (*name) are not allowed; write the value out",
+                event.start_mark)
+        return super().compose_node(parent, index)
 
 
 def _mark(file: str, m: yaml.Mark) -> Mark:
@@ -147,7 +159,10 @@ def load_yaml_text(text: str, file: str) -> Any:
     if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
         raise SourceError(Mark(file, 1, 1), f"file larger than {MAX_BYTES} bytes")
     _check_tabs(text, file)
-    loader = _NoTagLoader(text)
+    try:
+        loader = _NoTagLoader(text)  # the reader checks every character here
+    except yaml.reader.ReaderError as exc:
+        raise _reader_error(exc, text, file) from None
     try:
         node = loader.get_single_node()
         if node is None:
@@ -157,10 +172,22 @@ def load_yaml_text(text: str, file: str) -> Any:
         where = exc.problem_mark or exc.context_mark
         line, col = (where.line + 1, where.column + 1) if where else (1, 1)
         raise SourceError(Mark(file, line, col), str(exc.problem or exc.context)) from None
+    except yaml.reader.ReaderError as exc:
+        raise _reader_error(exc, text, file) from None
     except yaml.YAMLError as exc:
         raise SourceError(Mark(file, 1, 1), str(exc)) from None
     finally:
         loader.dispose()
+
+
+def _reader_error(exc: yaml.reader.ReaderError, text: str, file: str) -> SourceError:
+    """A character YAML does not allow (a control character, say), where it is."""
+    before = text[: exc.position]
+    line = before.count("\n") + 1
+    col = exc.position - (before.rfind("\n") + 1) + 1
+    char = exc.character
+    shown = f"U+{char:04X}" if isinstance(char, int) else repr(char)
+    return SourceError(Mark(file, line, col), f"character {shown} is not allowed in YAML")
 
 
 def load_yaml(path: str | Path) -> Any:

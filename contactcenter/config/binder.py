@@ -45,7 +45,12 @@ class Binder:
                 self.errors.append(SourceError(kmark, f"unknown key {key!r} (known: {known})"))
                 continue
             current = getattr(base, key) if base is not None else None
-            values[key] = self.convert(hints[key], value, vmark, current, key)
+            before = len(self.errors)
+            converted = self.convert(hints[key], value, vmark, current, key)
+            if len(self.errors) == before:
+                # A wrong value keeps the default: ``current`` is None without a base, and
+                # a None would fail again, confusingly, in ``__post_init__`` (or crash it).
+                values[key] = converted
         try:
             if base is not None:
                 return dataclasses.replace(base, **values)

@@ -5,7 +5,12 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
+from contactcenter.chat.settings import ChatSettings
 from contactcenter.ivr.settings import IvrSettings
+from contactcenter.kb.settings import KbSettings
+from contactcenter.qa.settings import QaSettings
+from contactcenter.reports.settings import ReportSettings
+from contactcenter.tickets.settings import TicketSettings
 
 
 def _check_port(port: int, what: str) -> None:
@@ -116,6 +121,11 @@ class Settings:
     simulator: SimulatorSettings = field(default_factory=SimulatorSettings)
     ivr: IvrSettings = field(default_factory=IvrSettings)
     crm: CrmSettings = field(default_factory=CrmSettings)
+    chat: ChatSettings = field(default_factory=ChatSettings)
+    reports: ReportSettings = field(default_factory=ReportSettings)
+    qa: QaSettings = field(default_factory=QaSettings)
+    kb: KbSettings = field(default_factory=KbSettings)
+    tickets: TicketSettings = field(default_factory=TicketSettings)
     flows_dir: str = "ivr_flows"
     recordings_dir: str = "recordings"
     log_level: str = "INFO"

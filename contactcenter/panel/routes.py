@@ -168,7 +168,9 @@ class Panel:
 
 def add_panel(app: web.Application, services: PanelServices) -> Panel:
     """Install the panel pages, static assets, JSON API and the wallboard publisher on ``app``."""
-    publisher = WallboardPublisher(services.routing, app[AUTH_KEY].live.publish, services.monitor)
+    reports = getattr(services, "reports", None)  # the day's figures, as the reports count them
+    publisher = WallboardPublisher(services.routing, app[AUTH_KEY].live.publish, services.monitor,
+                                   today=reports.today_by_queue if reports is not None else None)
     panel = Panel(services, publisher)
     app[PANEL_KEY] = panel
     app.add_routes(panel.routes())

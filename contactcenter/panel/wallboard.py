@@ -27,9 +27,10 @@ import dataclasses
 import functools
 import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from contactcenter.domain.interaction import InteractionState
 from contactcenter.domain.routing_events import RoutingEvent
 from contactcenter.routing.service import RoutingService
 from contactcenter.routing.snapshot import Snapshot
@@ -54,13 +55,34 @@ def _fields(view: Any) -> dict[str, Any]:
     return {f.name: getattr(view, f.name) for f in dataclasses.fields(view)}
 
 
+Today = Callable[[], Mapping[str, Mapping[str, Any]]]
+
+
+def _today(queue: dict[str, Any], figures: Mapping[str, Any]) -> dict[str, Any]:
+    """A queue's counters replaced by the report's figures for today (docs/reports.md)."""
+    sl = figures.get("service_level_pct")
+    queue.update(
+        entered=figures.get("offered", 0), answered=figures.get("answered", 0),
+        abandoned=figures.get("abandoned", 0), exited=figures.get("exited", 0),
+        service_level=None if sl is None else sl / 100,
+        short_abandoned=figures.get("short_abandoned", 0), asa_s=figures.get("asa_s"),
+        handled=figures.get("handled", 0))
+    return queue
+
+
 def wallboard_data(snap: Snapshot, calls: Iterable[Any], sessions: Iterable[Any],
                    on_hold_since: Callable[[str], float | None] = lambda _iid: None,
-                   ) -> dict[str, Any]:
-    """The wallboard document: per-queue figures, agents by state, live calls, spy sessions."""
+                   today: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    """The wallboard document: per-queue figures, agents by state, live calls, spy sessions.
+
+    With ``today`` (the reports' figures since local midnight, by queue) the queues' counters
+    are those; otherwise the engine's, since the server started."""
+    queues = [_fields(q) for q in snap.queues.values()]
+    if today is not None:
+        queues = [_today(q, today.get(q["name"], {})) for q in queues]
     return {
         "at": snap.at,
-        "queues": [_fields(q) for q in snap.queues.values()],
+        "queues": queues,
         "agents": [
             {"id": a.id, "name": a.name, "state": a.state, "pause_reason": a.pause_reason,
              "queues": a.queues, "answered_today": a.answered_today}
@@ -69,6 +91,22 @@ def wallboard_data(snap: Snapshot, calls: Iterable[Any], sessions: Iterable[Any]
         "calls": [call_json(c, on_hold_since(c.interaction_id)) for c in calls],
         "sessions": [s.as_json() for s in sessions],
     }
+
+
+def channel_counts(routing: RoutingService) -> dict[str, dict[str, dict[str, int]]]:
+    """Per queue and channel: interactions waiting (in line or being offered) and active
+    (connected), e.g. ``{"support": {"chat": {"waiting": 2, "active": 5}}}``."""
+    out: dict[str, dict[str, dict[str, int]]] = {}
+    for rec in routing.engine.live.values():
+        if rec.state is InteractionState.CONNECTED:
+            key = "active"
+        elif rec.state in (InteractionState.WAITING, InteractionState.OFFERED):
+            key = "waiting"
+        else:
+            continue
+        per = out.setdefault(rec.queue, {}).setdefault(rec.channel, {"waiting": 0, "active": 0})
+        per[key] += 1
+    return out
 
 
 def agent_message(routing: RoutingService, agent_id: str) -> dict[str, Any]:
@@ -85,8 +123,10 @@ class WallboardPublisher:
     """Subscribes to the routing service and pushes floor snapshots to the live hub."""
 
     def __init__(self, routing: RoutingService, publish: Publish, monitor: Any = None, *,
-                 min_interval: float = 0.1, refresh: float = 1.0) -> None:
+                 min_interval: float = 0.1, refresh: float = 1.0,
+                 today: Today | None = None) -> None:
         self.routing = routing
+        self.today = today
         self.publish = publish
         self.monitor = monitor
         self.min_interval = min_interval
@@ -130,7 +170,10 @@ class WallboardPublisher:
         """The wallboard document now."""
         calls = self.monitor.live_calls() if self.monitor is not None else []
         sessions = self.monitor.sessions() if self.monitor is not None else []
-        return wallboard_data(self.routing.snapshot(), calls, sessions, self.routing.on_hold_since)
+        data = wallboard_data(self.routing.snapshot(), calls, sessions, self.routing.on_hold_since,
+                              self.today() if self.today is not None else None)
+        data["channels"] = channel_counts(self.routing)
+        return data
 
     def publish_now(self) -> bool:
         """Publish pending agent views and the wallboard when it changed; True if it did."""

@@ -3,9 +3,8 @@
 Retention comes from each queue's ``recording:`` block
 (``{mode: always|never|on_demand, retention_days: N, agent_access: bool}``) in the routing
 configuration in force, as the server runs it: the queues and agents files, overridden by the
-queues admins saved in the database (``routing/config_merge.py``). ``policies_from_queues_file``
-reads a queues file alone, leniently (a list of mappings with ``name``/``id`` or a mapping keyed
-by name).
+queues admins saved in the database (``routing/config_merge.py``), checked the same way: a
+configuration the server would refuse purges nothing.
 """
 
 from __future__ import annotations
@@ -18,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from contactcenter.common.setting_errors import SettingError
-from contactcenter.common.yamlfile import SourceError, SourceErrors, load_yaml
+from contactcenter.common.yamlfile import SourceError, SourceErrors
 from contactcenter.recording.index import RecordingIndex
 from contactcenter.recording.paths import RecordingPaths
-from contactcenter.recording.policy import PolicyBook, RecordingPolicy, policy_from_mapping
+from contactcenter.recording.policy import PolicyBook
 from contactcenter.recording.queue_policies import recording_policies
 from contactcenter.recording.retention import PurgeReport, purge
 from contactcenter.routing.config_editor import load_merged
@@ -30,28 +29,6 @@ from contactcenter.routing.config_store import RoutingConfigStore
 from contactcenter.storage.audit import AuditLog
 from contactcenter.storage.database import Database, shown_url
 from contactcenter.storage.schema import ensure_schema
-
-
-def policies_from_queues_file(path: Path) -> PolicyBook:
-    """Read each queue's ``recording:`` block (missing file or block: never record, keep)."""
-    if not path.exists():
-        return PolicyBook()
-    data: Any = load_yaml(path)
-    if isinstance(data, dict) and "queues" in data:
-        data = data["queues"]
-    items: list[tuple[str, Any]] = []
-    if isinstance(data, dict):
-        items = [(str(k), v) for k, v in data.items()]
-    elif isinstance(data, list):
-        for q in data:
-            if isinstance(q, dict):
-                items.append((str(q.get("name") or q.get("id") or ""), q))
-    book: dict[str, RecordingPolicy] = {}
-    for name, q in items:
-        block = q.get("recording") if isinstance(q, dict) else None
-        if name and isinstance(block, dict):
-            book[name] = policy_from_mapping(dict(block))
-    return PolicyBook(book)
 
 
 async def policies_in_force(db_url: str, sources: RoutingSources) -> PolicyBook:

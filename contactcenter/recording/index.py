@@ -137,6 +137,11 @@ def _from_row(r: t.RecordingRow) -> Recording:
     )
 
 
+def recording_of(row: t.RecordingRow) -> Recording:
+    """The typed entry of one ``recordings`` row (for queries written elsewhere)."""
+    return _from_row(row)
+
+
 _UPDATABLE = {
     "agent_id", "ended_at", "status", "error", "duration_s", "sample_rate", "channels",
     "size_bytes", "purged_at", "channel",

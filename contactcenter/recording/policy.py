@@ -23,6 +23,7 @@ class RecordingPolicy:
     mode: RecordingMode = RecordingMode.NEVER
     retention_days: int | None = None  # None = keep forever
     agent_access: bool = False  # agents may download recordings of their own calls
+    transcribe: bool = False  # finished recordings are transcribed (docs/qa.md)
 
     def __post_init__(self) -> None:
         if not isinstance(self.mode, RecordingMode):
@@ -44,10 +45,10 @@ class PolicyBook:
 
 
 def policy_from_mapping(data: Mapping[str, Any] | None) -> RecordingPolicy:
-    """Build a policy from a config mapping ``{mode, retention_days, agent_access}``."""
+    """Build a policy from a config mapping ``{mode, retention_days, agent_access, transcribe}``."""
     if not data:
         return RecordingPolicy()
-    unknown = set(data) - {"mode", "retention_days", "agent_access"}
+    unknown = set(data) - {"mode", "retention_days", "agent_access", "transcribe"}
     if unknown:
         raise ValueError(f"unknown recording setting(s): {', '.join(sorted(unknown))}")
     mode = str(data.get("mode", "never")).replace("-", "_")
@@ -61,4 +62,7 @@ def policy_from_mapping(data: Mapping[str, Any] | None) -> RecordingPolicy:
     agent_access = data.get("agent_access", False)
     if not isinstance(agent_access, bool):
         raise ValueError("agent_access must be true or false")  # noqa: TRY004 - one error type
-    return RecordingPolicy(parsed, retention, agent_access)
+    transcribe = data.get("transcribe", False)
+    if not isinstance(transcribe, bool):
+        raise ValueError("transcribe must be true or false")  # noqa: TRY004 - one error type
+    return RecordingPolicy(parsed, retention, agent_access, transcribe)

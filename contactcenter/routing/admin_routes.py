@@ -37,22 +37,29 @@ from contactcenter.routing.config_merge import (
     parse_entry_text,
 )
 from contactcenter.web.auth import AUTH_KEY
-from contactcenter.web.openapi import api_doc
+from contactcenter.web.openapi import api_doc, read_declared_json
 from contactcenter.web.roles import ADMIN, STAFF, Actor, requires
-from contactcenter.web.security import json_error, read_json_object
+from contactcenter.web.security import json_error
+from contactcenter.web.uploads import CHECK_TIMEOUT, check_off_loop
 
 CONFIG_TOPIC = "admin.config"
 MAX_BODY = 128 * 1024
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-
+MAX_VERSION = 2**31 - 1  # the column's range: a larger number would fail in the database
+_NAME_RX = "[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"
+_NAME = re.compile(f"^{_NAME_RX}$")
+_VERSION: dict[str, Any] = {"type": "integer", "minimum": 0, "maximum": MAX_VERSION,
+                            "description": "the version read (0: none stored)"}
 _ENTRY_BODY: dict[str, Any] = {
     "type": "object",
     "properties": {
         "document": {"type": "object", "description": "the entry in the YAML shape"},
         "yaml": {"type": "string", "description": "the entry as YAML text"},
-        "version": {"type": "integer", "description": "the version read (0: none stored)"},
+        "version": _VERSION,
         "enabled": {"type": "boolean"},
     },
+    "oneOf": [{"required": ["document"], "not": {"required": ["yaml"]}},
+              {"required": ["yaml"], "not": {"required": ["document"]}}],
+    "x-one-of": "send the entry as exactly one of document (a JSON object) or yaml",
 }
 _ERRORS: dict[str, Any] = {"type": "object", "properties": {
     "error": {"type": "string"},
@@ -64,7 +71,12 @@ _ERRORS: dict[str, Any] = {"type": "object", "properties": {
 _CONFLICT: dict[str, Any] = {"type": "object", "properties": {
     "error": {"type": "string"}, "current_version": {"type": ["integer", "null"]},
     "problems": {"type": "array", "items": {"type": "string"}}}}
-_WRITE_RESPONSES: dict[int | str, Any] = {200: {"type": "object"}, 409: _CONFLICT, 422: _ERRORS}
+_WRITE_RESPONSES: dict[int | str, Any] = {
+    200: {"type": "object"}, 400: {"description": "bad name, version or shape"},
+    404: {"description": "no such entry"}, 409: _CONFLICT, 422: _ERRORS}
+_VALIDATED: dict[str, Any] = {"type": "object", "properties": {
+    "ok": {"type": "boolean"}, "errors": _ERRORS["properties"]["errors"],
+    "problems": {"type": "array", "items": {"type": "string"}}}}
 
 Handler = Callable[[str, web.Request], Awaitable[web.StreamResponse]]
 
@@ -82,24 +94,27 @@ class RoutingAdminApi:
     """Handlers over one ``RoutingConfigEditor``; ``routes()`` binds them to each kind."""
 
     def __init__(self, editor: RoutingConfigEditor, audit: Any,
-                 publish: Callable[[str, Any], int] | None = None) -> None:
+                 publish: Callable[[str, Any], int] | None = None,
+                 check_timeout: float = CHECK_TIMEOUT) -> None:
         self.editor = editor
         self.audit = audit
         self.publish = publish
+        self.check_timeout = check_timeout
 
     def routes(self) -> list[web.RouteDef]:
         """Seven routes per kind (queues, agents, skills)."""
         out = []
         for kind in KINDS:
             base = f"/api/admin/{kind}"
+            one = f"{base}/{{name:{_NAME_RX}}}"
             out += [
                 web.get(base, self._bind(kind, self.list_entries)),
                 web.post(base, self._bind(kind, self.create)),
-                web.get(base + "/{name}", self._bind(kind, self.get_entry)),
-                web.put(base + "/{name}", self._bind(kind, self.save)),
-                web.patch(base + "/{name}", self._bind(kind, self.set_enabled)),
-                web.delete(base + "/{name}", self._bind(kind, self.revert)),
-                web.post(base + "/{name}/validate", self._bind(kind, self.validate)),
+                web.get(one, self._bind(kind, self.get_entry)),
+                web.put(one, self._bind(kind, self.save)),
+                web.patch(one, self._bind(kind, self.set_enabled)),
+                web.delete(one, self._bind(kind, self.revert)),
+                web.post(one + "/validate", self._bind(kind, self.validate)),
             ]
         return out
 
@@ -119,11 +134,13 @@ class RoutingAdminApi:
 
     # ------------------------------------------------------------------ reads
     @requires(*STAFF)
+    @api_doc(responses={200: {"type": "object"}})
     async def list_entries(self, kind: str, request: web.Request) -> web.Response:
         """Every {one} of the files and the database, with its source, version and state."""
         return web.json_response({"kind": kind, "entries": self.editor.entries(kind)})
 
     @requires(*STAFF)
+    @api_doc(responses={200: {"type": "object"}, 404: {"description": "no such entry"}})
     async def get_entry(self, kind: str, request: web.Request) -> web.Response:
         """One {one}: stored and file documents, YAML text, version."""
         view = self.editor.entry(kind, _name(request))
@@ -132,14 +149,15 @@ class RoutingAdminApi:
         return web.json_response(view)
 
     # ------------------------------------------------------------------ writes
-    @api_doc(request=_ENTRY_BODY, responses={200: _ERRORS})
+    @api_doc(request=_ENTRY_BODY, responses={200: _VALIDATED, 422: {
+        "description": "not checked in time"}})
     @requires(ADMIN)
     async def validate(self, kind: str, request: web.Request) -> web.Response:
         """Check a {one} without saving: {{ok, errors, problems}} (problems: why not now)."""
         name = _name(request)
-        body = await read_json_object(request, MAX_BODY)
+        body = await read_declared_json(request, MAX_BODY)
         try:
-            document = _document(kind, name, body)
+            document = await self._document(kind, name, body)
         except SourceErrors as exc:
             return web.json_response({"ok": False, "errors": [error_json(e) for e in exc.errors],
                                       "problems": []})
@@ -148,13 +166,14 @@ class RoutingAdminApi:
                                   "errors": [error_json(e, document) for e in errors],
                                   "problems": problems})
 
-    @api_doc(request={**_ENTRY_BODY, "required": ["name"],
-                      "properties": {**_ENTRY_BODY["properties"], "name": {"type": "string"}}},
-             responses={201: {"type": "object"}, 409: _CONFLICT, 422: _ERRORS})
+    @api_doc(request={**_ENTRY_BODY, "required": ["name"], "properties": {
+        **_ENTRY_BODY["properties"], "name": {"type": "string", "pattern": f"^{_NAME_RX}$"}}},
+        responses={201: {"type": "object"}, 400: {"description": "bad name or shape"},
+                   409: _CONFLICT, 422: _ERRORS})
     @requires(ADMIN)
     async def create(self, kind: str, request: web.Request) -> web.Response:
         """Create a new {one} {{name, document | yaml}}; 409 if the name is taken."""
-        body = await read_json_object(request, MAX_BODY)
+        body = await read_declared_json(request, MAX_BODY)
         name = body.get("name")
         if not isinstance(name, str) or not _NAME.match(name):
             raise json_error(web.HTTPBadRequest, "name must be 1-64 letters, digits, _ . -")
@@ -166,22 +185,22 @@ class RoutingAdminApi:
     @requires(ADMIN)
     async def save(self, kind: str, request: web.Request) -> web.Response:
         """Save a {one} {{document | yaml, version, enabled?}}: checked, stored, applied live."""
-        body = await read_json_object(request, MAX_BODY)
+        body = await read_declared_json(request, MAX_BODY)
         return await self._write(kind, _name(request), "save", request, _version(body), body)
 
     @api_doc(request={"type": "object", "required": ["enabled", "version"], "properties": {
-        "enabled": {"type": "boolean"}, "version": {"type": "integer"}}},
+        "enabled": {"type": "boolean"}, "version": _VERSION}},
         responses=_WRITE_RESPONSES)
     @requires(ADMIN)
     async def set_enabled(self, kind: str, request: web.Request) -> web.Response:
         """Enable or disable a {one} {{enabled, version}}; disabled removes it from routing."""
-        body = await read_json_object(request)
+        body = await read_declared_json(request)
         if not isinstance(body.get("enabled"), bool):
             raise json_error(web.HTTPBadRequest, "enabled must be true or false")
         verb = "enable" if body["enabled"] else "disable"
         return await self._write(kind, _name(request), verb, request, _version(body), body)
 
-    @api_doc(query={"version": {"type": "integer"}}, responses=_WRITE_RESPONSES)
+    @api_doc(query={"version": {**_VERSION, "required": True}}, responses=_WRITE_RESPONSES)
     @requires(ADMIN)
     async def revert(self, kind: str, request: web.Request) -> web.Response:
         """Drop the stored {one} (?version=N): the file's entry of that name applies again."""
@@ -195,7 +214,7 @@ class RoutingAdminApi:
         document = None
         try:
             if verb in ("create", "save"):
-                document = _document(kind, name, body)
+                document = await self._document(kind, name, body)
                 row = self.editor.stored[kind].get(name)  # no "enabled": keep the entry's
                 enabled = _enabled(body, row.enabled if row is not None else True)
                 change = await self.editor.save(kind, name, document, enabled, version,
@@ -225,6 +244,16 @@ class RoutingAdminApi:
             raise json_error(web.HTTPNotFound, str(exc)) from None
         return await self._accepted(change, action, verb, actor, status)
 
+    async def _document(self, kind: str, name: str, body: dict[str, Any]) -> Any:
+        """The entry from ``yaml`` (positions kept for errors; parsed in a worker thread, with
+        a time limit) or ``document``."""
+        if isinstance(body.get("yaml"), str):
+            return await check_off_loop(parse_entry_text, kind, name, body["yaml"],
+                                        timeout=self.check_timeout)
+        if isinstance(body.get("document"), dict):
+            return body["document"]
+        raise json_error(web.HTTPBadRequest, "send the entry as document (a JSON object) or yaml")
+
     async def _accepted(self, change: Change, action: str, verb: str, actor: Actor,
                         status: int) -> web.Response:
         version = change.entry.version if change.entry is not None else 0
@@ -249,9 +278,10 @@ def _name(request: web.Request) -> str:
 
 def _version(body: dict[str, Any], text: bool = False) -> int:
     value = body.get("version")
-    if text and isinstance(value, str) and value.isdigit():
+    if text and isinstance(value, str) and value.isascii() and value.isdigit() \
+            and len(value) <= 10:
         value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_VERSION:
         raise json_error(web.HTTPBadRequest,
                          "version must be the entry's version as read (0: none stored)")
     return value
@@ -264,18 +294,9 @@ def _enabled(body: dict[str, Any], default: bool = True) -> bool:
     return value
 
 
-def _document(kind: str, name: str, body: dict[str, Any]) -> Any:
-    """The entry from ``yaml`` (positions kept for errors) or ``document``."""
-    if isinstance(body.get("yaml"), str):
-        return parse_entry_text(kind, name, body["yaml"])
-    if isinstance(body.get("document"), dict):
-        return body["document"]
-    raise json_error(web.HTTPBadRequest, "send the entry as document (a JSON object) or yaml")
-
-
 def add_routing_admin_routes(app: web.Application, editor: RoutingConfigEditor,
-                             audit: Any) -> RoutingAdminApi:
+                             audit: Any, check_timeout: float = CHECK_TIMEOUT) -> RoutingAdminApi:
     """Install the routing configuration API on ``app`` (after ``add_auth``)."""
-    api = RoutingAdminApi(editor, audit, app[AUTH_KEY].live.publish)
+    api = RoutingAdminApi(editor, audit, app[AUTH_KEY].live.publish, check_timeout)
     app.add_routes(api.routes())
     return api

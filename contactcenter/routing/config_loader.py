@@ -245,6 +245,16 @@ def _agent(errors: ErrorList, node: Any, where: Mark) -> AgentConfig | None:
     return errors.check(a.mark, lambda: AgentConfig(**kw))
 
 
+def check_queue_entry(errors: ErrorList, name: str, node: Any, where: Mark) -> None:
+    """One queue's own checks, without cross-references (a stored entry kept disabled)."""
+    _queue(errors, name, node, where)
+
+
+def check_agent_entry(errors: ErrorList, node: Any, where: Mark) -> None:
+    """One agent's own checks, without cross-references (a stored entry kept disabled)."""
+    _agent(errors, node, where)
+
+
 def parse_queues(doc: Any, file: str) -> dict[str, QueueConfig]:
     """Queues from a loaded queues document (``{"queues": {name: {...}}}``)."""
     errors = ErrorList()

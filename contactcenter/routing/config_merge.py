@@ -35,9 +35,12 @@ from contactcenter.routing.config import RoutingConfig
 from contactcenter.routing.config_loader import (
     ErrorList,
     build_into,
+    check_agent_entry,
+    check_queue_entry,
     mapping_or_error,
     unknown_keys,
 )
+from contactcenter.routing.config_store import UnreadableDocument
 
 KINDS = ("queues", "agents", "skills")
 SINGULAR = {"queues": "queue", "agents": "agent", "skills": "skill"}
@@ -149,6 +152,7 @@ def merge_config(sources: RoutingSources, overrides: Overrides) -> MergedConfig:
     errors = ErrorList()
     known = {name: "" for name in sorted(sources.implicit_skills())}
     known.update(_catalogue(errors, overrides.skills))
+    _check_stored(errors, overrides)
     queues_doc = _merged_queues(sources.queues_doc, overrides.queues)
     agents_doc = _merged_agents(errors, sources.agents_doc, overrides.agents)
     config = build_into(errors, queues_doc, sources.queues_file, agents_doc,
@@ -162,6 +166,29 @@ def merge_config(sources: RoutingSources, overrides: Overrides) -> MergedConfig:
         "skills": {n: {"description": d} for n, d in known.items()},
     }
     return MergedConfig(config, documents)
+
+
+def _check_stored(errors: ErrorList, overrides: Overrides) -> None:
+    """Checks of stored entries that the merge below would not make.
+
+    A document that is not JSON any more is named as such. A disabled entry is kept, and one
+    click enables it again, so it must be a well-formed entry too: only its references to other
+    entries wait until it is enabled.
+    """
+    for kind in KINDS:
+        for name, entry in sorted(overrides.of(kind).items()):
+            if isinstance(entry.document, UnreadableDocument):
+                errors.add(FieldMark(entry_label(kind, name), 0, 0),
+                           f"the stored document is not readable JSON ({entry.document.reason})")
+    for name, entry in sorted(overrides.queues.items()):
+        if not entry.enabled:
+            label = entry_label("queues", name)
+            check_queue_entry(errors, name, located(entry.document, label),
+                              FieldMark(label, 0, 0))
+    for aid, entry in sorted(overrides.agents.items()):
+        if not entry.enabled:
+            check_agent_entry(errors, _stored_agent(errors, aid, entry.document),
+                              FieldMark(entry_label("agents", aid), 0, 0))
 
 
 def _catalogue(errors: ErrorList, entries: Mapping[str, Override]) -> dict[str, str]:
@@ -254,6 +281,8 @@ def located(value: Any, label: str, path: str = "") -> Any:
     """A stored (JSON) document as the loader's located containers: marks carry field paths.
 
     Containers that already know their positions (YAML typed in the panel) pass unchanged.
+    Anything else at the top (a string, an unreadable document) is passed on for the entry's
+    checks to refuse as not a mapping.
     """
     if isinstance(value, (LocDict, LocList)):
         return value

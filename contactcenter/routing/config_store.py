@@ -7,12 +7,16 @@ holds the entry in the YAML shape of ``config/*.yaml`` (a skill's is ``{"descrip
 ``version`` is the optimistic-concurrency token: a writer names the version it read (0 when no
 row exists) and the write happens only if it is still current, checked inside the UPDATE itself
 so that two writers cannot both win. What the documents mean is checked above this module
-(``routing.config_merge``); this one only stores them.
+(``routing.config_merge``); this one only stores them, and reads back whatever is there: a
+document that is not an object, or not even JSON (a hand edit, an older server), comes back as
+it is (or as ``UnreadableDocument``) so that the merge can suspend that one entry instead of
+the whole configuration failing to load.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, cast
@@ -36,7 +40,7 @@ class StoredEntry:
 
     kind: str
     name: str
-    document: dict[str, Any]
+    document: Any  # a JSON object when valid; checked by routing.config_merge
     enabled: bool
     version: int
     updated_at: float
@@ -54,6 +58,13 @@ class VersionConflict(Exception):
         self.current = current
 
 
+@dataclass(frozen=True, slots=True)
+class UnreadableDocument:
+    """A stored document that is not JSON text; ``reason`` says what the parser found."""
+
+    reason: str
+
+
 def _table(kind: str) -> type[EntryColumns]:
     try:
         return TABLES[kind]
@@ -61,9 +72,26 @@ def _table(kind: str) -> type[EntryColumns]:
         raise ValueError(f"unknown configuration kind {kind!r}") from None
 
 
-def _entry(kind: str, row: EntryColumns) -> StoredEntry:
-    return StoredEntry(kind, row.name, dict(row.document or {}), bool(row.enabled), row.version,
-                       row.updated_at, row.updated_by)
+def _columns(table: type[EntryColumns]) -> Any:
+    # The document is read as text and parsed here: the JSON type would raise for the whole
+    # query on one damaged row, and nothing could be listed, reverted or started.
+    return sa.select(table.name, sa.cast(table.document, sa.Text), table.enabled, table.version,
+                     table.updated_at, table.updated_by)
+
+
+def _parsed(text: str | None) -> Any:
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        return UnreadableDocument(str(exc))
+
+
+def _entry(kind: str, row: Any) -> StoredEntry:
+    name, text, enabled, version, updated_at, updated_by = row
+    return StoredEntry(kind, name, _parsed(text), bool(enabled), version, updated_at,
+                       updated_by or "")
 
 
 class ConfigWrite:
@@ -78,7 +106,7 @@ class ConfigWrite:
             sa.select(table.version).where(table.name == name))
         return found.scalar_one_or_none() or 0
 
-    async def put(self, kind: str, name: str, document: dict[str, Any], enabled: bool,
+    async def put(self, kind: str, name: str, document: Any, enabled: bool,
                   expected_version: int, actor: str, now: float) -> StoredEntry:
         """Create (``expected_version`` 0) or replace an entry; ``VersionConflict`` if stale."""
         table = _table(kind)
@@ -124,15 +152,15 @@ class RoutingConfigStore:
         out: dict[str, dict[str, StoredEntry]] = {}
         async with self.db.session() as session:
             for kind, table in TABLES.items():
-                rows = (await session.execute(
-                    sa.select(table).order_by(table.name))).scalars().all()
-                out[kind] = {row.name: _entry(kind, row) for row in rows}
+                rows = (await session.execute(_columns(table).order_by(table.name))).all()
+                out[kind] = {row[0]: _entry(kind, row) for row in rows}
         return out
 
     async def get(self, kind: str, name: str) -> StoredEntry | None:
         """One stored entry, or None."""
         async with self.db.session() as session:
-            row = await session.get(_table(kind), name)
+            table = _table(kind)
+            row = (await session.execute(_columns(table).where(table.name == name))).first()
             return _entry(kind, row) if row is not None else None
 
     @contextlib.asynccontextmanager
@@ -141,7 +169,7 @@ class RoutingConfigStore:
         async with self.db.session() as session, session.begin():
             yield ConfigWrite(session)
 
-    async def put(self, kind: str, name: str, document: dict[str, Any], enabled: bool,
+    async def put(self, kind: str, name: str, document: Any, enabled: bool,
                   expected_version: int, actor: str, now: float) -> StoredEntry:
         """``ConfigWrite.put`` in a transaction of its own."""
         async with self.transaction() as tx:

@@ -72,6 +72,7 @@ class SimChannel:
     peer: SimChannel | None = None  # the other half of a Local pair
     created_at: float = 0.0
     audio: bool = False  # carries audio (ChanSpy on it wakes up promptly)
+    speech: str | None = None  # what its phone says (Phone.speech), heard by recordings
     gone: bool = False
     hangup_cause: int = 16
     # set when someone asks this channel to hang up; its owner task reacts

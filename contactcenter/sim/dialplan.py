@@ -60,6 +60,7 @@ class Target:
     talk_for: float | None
     audio: bool
     busy: bool = False  # the phone refuses the call (Phone.busy)
+    speech: str | None = None  # what the phone says (Phone.speech)
 
 
 class Dialplan:
@@ -93,6 +94,7 @@ class Dialplan:
                     phone.talk_for,
                     phone.audio,
                     phone.busy,
+                    phone.speech,
                 )
             if context in SIM_AGENT_CONTEXTS:
                 return Target(
@@ -111,6 +113,7 @@ class Dialplan:
                 phone.talk_for,
                 phone.audio,
                 phone.busy,
+                phone.speech,
             )
         return None
 
@@ -157,7 +160,7 @@ class Dialplan:
         pbx = self.pbx
         if target.kind == "pjsip":
             ch = pbx.new_channel(f"PJSIP/{target.exten}", target.context, "s", linkedid=linkedid)
-            ch.audio = target.audio
+            ch.audio, ch.speech = target.audio, target.speech
             if caller is not None:
                 pbx.set_var(ch, "DIALEDPEERNUMBER", target.exten)
                 pbx.set_callerid(ch, caller.caller_num, caller.caller_name)
@@ -168,6 +171,7 @@ class Dialplan:
             return ch, ch
         one, two = pbx.new_local_pair(target.exten, target.context, linkedid=linkedid)
         one.audio = two.audio = target.audio
+        one.speech = two.speech = target.speech
         if caller is not None:
             number = f"{target.exten}@{target.context}"
             pbx.set_var(one, "DIALEDPEERNUMBER", number)

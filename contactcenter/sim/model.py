@@ -54,6 +54,7 @@ class Phone:
     caller_id: str = ""  # what the phone shows as its own number (defaults to the extension)
     audio: bool = True  # carries RTP-like audio (ChanSpy wakes up on it, quirk 17)
     busy: bool = False  # refuses every call at once: the dialler gets BUSY (cause 17)
+    speech: str | None = None  # an 8 kHz WAV it says on every call, into recordings (voices.py)
 
     def __post_init__(self) -> None:
         check_safe("dial_string", self.dial_string)

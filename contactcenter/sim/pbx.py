@@ -357,6 +357,7 @@ class Pbx:
         bridge.channels.append(ch)
         ch.bridge = bridge
         self.recorder.set_bridged(ch.name, True)
+        self.recorder.heard([(c.name, c.speech) for c in bridge.channels])
         self.emit_blocks("BridgeEnter", ((ch, ""),), bridge=bridge)
 
     def bridge_peers(self, bridge: Bridge) -> None:

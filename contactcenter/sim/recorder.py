@@ -11,6 +11,7 @@ its length is the bridged time, as with real Asterisk.
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
@@ -20,9 +21,12 @@ import soundfile
 
 from contactcenter.domain.clock import Clock
 
+from .voices import with_voices
+
 log = logging.getLogger(__name__)
 RATE = 8000
 MAX_SECONDS = 4 * 3600  # a forgotten recording must not fill the disk
+KEEP_FINISHED = 256  # recordings whose marks stay readable after they stop (tests read them)
 
 
 @dataclass
@@ -35,6 +39,7 @@ class Recording:
     muted: bool = False
     bridged: bool = False
     bridged_only: bool = False  # option ``b``
+    voices: list[tuple[float, Path]] = field(default_factory=list)  # (clock time, 8 kHz WAV)
 
     def note(self, now: float) -> None:
         """Record the current bridged/muted state from ``now`` on."""
@@ -64,14 +69,35 @@ def resolve_path(name: str, recordings_dir: Path | None) -> Path:
     return base / rel
 
 
-def render(rec: Recording, ended: float) -> np.ndarray:
-    """The samples of ``rec`` from its start to ``ended`` (clock seconds)."""
-    spans: list[tuple[int, bool]] = []  # (samples, audible) in file order
+def _layout(rec: Recording, ended: float) -> list[tuple[int, bool]]:
+    """(samples, audible) of each stretch of the file, in file order."""
+    spans: list[tuple[int, bool]] = []
     for (t0, bridged, muted), (t1, *_rest) in pairwise(rec.marks + [(ended, False, False)]):
         if rec.bridged_only and not bridged:
             continue  # option b: frames outside a bridge never reach the file
         n = round(max(0.0, t1 - t0) * RATE)
         spans.append((n, bridged and not muted))
+    return spans
+
+
+def silences(rec: Recording, ended: float) -> list[tuple[float, float]]:
+    """Where the file of ``rec`` is silent, in seconds from its start: laid out from the clock
+    times at which this "Asterisk" muted, unmuted and bridged, not measured in the audio."""
+    out: list[tuple[float, float]] = []
+    at = 0
+    for n, audible in _layout(rec, ended):
+        if not audible and n:
+            if out and out[-1][1] == at / RATE:
+                out[-1] = (out[-1][0], (at + n) / RATE)
+            else:
+                out.append((at / RATE, (at + n) / RATE))
+        at += n
+    return out
+
+
+def render(rec: Recording, ended: float) -> np.ndarray:
+    """The samples of ``rec`` from its start to ``ended`` (clock seconds)."""
+    spans = _layout(rec, ended)
     total = min(sum(n for n, _ in spans), MAX_SECONDS * RATE)
     out = np.zeros(total, dtype=np.int16)
     a = 0
@@ -105,6 +131,12 @@ class Recorder:
         self._dir = recordings_dir
         self.active: dict[str, Recording] = {}
         self.written: list[Path] = []
+        self.finished: OrderedDict[Path, tuple[Recording, float]] = OrderedDict()
+
+    def silences(self, path: Path) -> list[tuple[float, float]]:
+        """Where the finished file at ``path`` is silent (``silences``); for tests."""
+        rec, ended = self.finished[Path(path).resolve()]
+        return silences(rec, ended)
 
     def start(self, channel: str, filename: str, bridged: bool, options: str = "") -> Path:
         """Start recording ``channel`` into ``filename`` (MixMonitor ``options``); returns the path."""
@@ -132,12 +164,27 @@ class Recorder:
         rec.note(self._clock.time())
         return True
 
+    def heard(self, channels: list[tuple[str, str | None]]) -> None:
+        """Channels ``(name, speech file)`` now share a bridge: each recording among them
+        hears the others' speech from now on (once per speaker; ``voices.py``)."""
+        for name, _speech in channels:
+            rec = self.active.get(name)
+            if rec is None:
+                continue
+            for other, speech in channels:
+                if other != name and speech and all(p != Path(speech) for _t, p in rec.voices):
+                    rec.voices.append((self._clock.time(), Path(speech)))
+
     def stop(self, channel: str) -> Path | None:
         """Stop and write the recording of ``channel``; None when there was none."""
         rec = self.active.pop(channel, None)
         if rec is None:
             return None
-        samples = render(rec, self._clock.time())
+        ended = self._clock.time()
+        samples = with_voices(rec, ended, render(rec, ended))
+        self.finished[rec.path.resolve()] = (rec, ended)
+        while len(self.finished) > KEEP_FINISHED:
+            self.finished.popitem(last=False)
         try:
             rec.path.parent.mkdir(parents=True, exist_ok=True)
             soundfile.write(str(rec.path), samples, RATE, subtype="PCM_16", format="WAV")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Self
 
 from .agi_session import AgiSession
@@ -83,6 +84,11 @@ class Simulator:
     def recordings(self):
         """Paths of the WAV files MixMonitor wrote so far."""
         return list(self.pbx.recorder.written)
+
+    def silences(self, path: Path | str) -> list[tuple[float, float]]:
+        """Where a finished recording is silent, in file seconds, from the clock times this
+        PBX muted and bridged at (not measured in the audio); for tests."""
+        return self.pbx.recorder.silences(Path(path))
 
     async def place_call(self, script: CallerScript) -> SimCall:
         """Start an inbound call; returns once its channels exist (the call then runs on)."""

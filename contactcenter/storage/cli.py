@@ -74,7 +74,11 @@ async def run_upgrade(url: str, out: TextIO) -> int:
 
     db = Database(url)
     try:
-        await upgrade(db, progress=progress)
+        try:
+            await upgrade(db, progress=progress)
+        except RuntimeError as exc:  # a revision that refuses the data it found says why
+            print(f"upgrade stopped, the database is as it was: {exc}", file=sys.stderr)
+            return 1
         state = await schema_state(db)
     finally:
         await db.close()

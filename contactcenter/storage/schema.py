@@ -43,6 +43,15 @@ VERSION_TABLE = "alembic_version"
 UPGRADE_HINT = "run 'contactcenter db upgrade' (same --config)"
 # Any constant works; it only has to be the same in every process that migrates.
 _PG_LOCK_KEY = 0x6363_5F73_6368_656D  # "cc_schem"
+# Objects the models cannot describe (an FTS5 table and its shadow tables, a generated tsvector
+# column and its index: kb/tables.py) are made by the revision and by the table's after_create
+# DDL, and named with this prefix so that the models-vs-migrations check and restore skip them.
+DIALECT_ONLY_PREFIX = "dx_"
+
+
+def modelled(name: str | None, type_: str = "", parent_names: object = None) -> bool:
+    """False for a dialect-only object (``DIALECT_ONLY_PREFIX``); Alembic's ``include_name``."""
+    return not (name or "").startswith(DIALECT_ONLY_PREFIX)
 
 
 class SchemaMismatch(SettingError):

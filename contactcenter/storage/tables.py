@@ -45,5 +45,8 @@ class CustomerRow(Base):
     account: Mapped[str] = mapped_column(sa.String(64), default="", index=True)
     tier: Mapped[str] = mapped_column(sa.String(32), default="")
     notes: Mapped[str] = mapped_column(sa.Text, default="")
+    # Lowercase; how a mail's sender finds their record (tickets). Not unique: a household or
+    # a company may share one address between several customer records.
+    email: Mapped[str | None] = mapped_column(sa.String(254), nullable=True, index=True)
 
 

@@ -18,17 +18,32 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
+from contactcenter.domain.interaction import check_interaction_id
 from contactcenter.routing.engine import check_outside_number
 from contactcenter.routing.errors import RoutingError
 from contactcenter.routing.service import RoutingService
 from contactcenter.telephony.ami import actions
 from contactcenter.voice.connected_call import ControlError, Conversation
-from contactcenter.web.openapi import api_doc
+from contactcenter.web.openapi import api_doc, read_declared_json
 from contactcenter.web.roles import ANY_USER, Actor, requires
-from contactcenter.web.security import json_error, read_json_object
+from contactcenter.web.security import json_error
 
 _UNSAFE = ("\r", "\n", "\x00")
-_IID = {"interaction_id": {"type": "string", "description": "default: my connected call"}}
+_IID = {"interaction_id": {
+    "type": "string", "pattern": "^[A-Za-z0-9_.:-]{1,64}$",
+    "x-message": "must be an interaction id: 1-64 letters, digits or _ . : - "
+                 "(no CR, LF or NUL); omit it for my connected call",
+    "description": "omit (never null): my connected call"}}
+_CALL: dict[str, Any] = {"type": "object", "properties": _IID}
+_TRANSFER: dict[str, Any] = {
+    "type": "object",
+    "properties": {**_IID, "queue": {"type": "string", "maxLength": 64,
+                                     "description": "a configured queue"},
+                   "number": {"type": "string", "pattern": r"^\+?[0-9]{1,20}$"}},
+    "oneOf": [{"required": ["queue"], "not": {"required": ["number"]}},
+              {"required": ["number"], "not": {"required": ["queue"]}}],
+    "x-one-of": "give exactly one of queue and number",
+    "description": "exactly one of queue, number"}
 _OK: dict[int | str, Any] = {
     200: {"description": "done"}, 400: {"description": "bad value"},
     403: {"description": "not your call"}, 409: {"description": "no connected call / not now"},
@@ -73,16 +88,25 @@ class CallControls:
     # --- which call ----------------------------------------------------------------------
 
     def _my_interaction(self, agent_id: str, body: dict[str, Any]) -> str:
-        """The named interaction if it is mine and connected, else my connected one."""
-        iid = body.get("interaction_id")
+        """The named interaction if it is mine and connected; with none named, my connected one.
+
+        Only a missing key means "none named": a null once hung up the agent's live call when
+        the caller meant some other one, so it is refused like any other wrong type.
+        """
         work = self.s.routing.agent(agent_id).work
-        if iid is None:
+        if "interaction_id" not in body:
             busy = [w["interaction_id"] for w in work if w["state"] == "busy"]
             if not busy:
                 raise json_error(web.HTTPConflict, "you have no connected call")
             return str(busy[0])
-        if not isinstance(iid, str) or any(c in iid for c in _UNSAFE):
+        iid = body["interaction_id"]
+        if not isinstance(iid, str):
             raise json_error(web.HTTPBadRequest, "interaction_id must be a string")
+        try:
+            check_interaction_id(iid)
+        except ValueError:
+            raise json_error(web.HTTPBadRequest, "interaction_id must be 1-64 letters, digits "
+                                                 "or _ . : - (no CR, LF or NUL)") from None
         mine = [w for w in work if w["interaction_id"] == iid]
         if not mine:
             raise json_error(web.HTTPForbidden, "not your call")
@@ -121,11 +145,11 @@ class CallControls:
     # --- handlers ------------------------------------------------------------------------
 
     @requires(*ANY_USER)
-    @api_doc(request={"type": "object", "properties": _IID}, responses=_OK, tags=("calls",))
+    @api_doc(request=_CALL, responses=_OK, tags=("calls",))
     async def hangup(self, request: web.Request) -> web.Response:
         """Hang up my connected call (AMI Hangup of my leg; the caller's side follows)."""
         agent_id = own_agent(request)
-        iid = self._my_interaction(agent_id, await read_json_object(request))
+        iid = self._my_interaction(agent_id, await read_declared_json(request))
         conv = self._conversation(agent_id, iid)
         if conv is not None and conv.agent_channel:
             channel, pbx = conv.agent_channel, conv.pbx
@@ -146,14 +170,11 @@ class CallControls:
         return await self._control(request, "call.hangup", iid, {"channel": channel}, run)
 
     @requires(*ANY_USER)
-    @api_doc(request={"type": "object", "properties": {
-        **_IID, "queue": {"type": "string", "description": "a configured queue"},
-        "number": {"type": "string", "pattern": r"^\+?[0-9]{1,20}$"}},
-        "description": "exactly one of queue, number"}, responses=_OK, tags=("calls",))
+    @api_doc(request=_TRANSFER, responses=_OK, tags=("calls",))
     async def transfer(self, request: web.Request) -> web.Response:
         """Transfer my connected call blind: {queue} back in line there, or {number} outside."""
         agent_id = own_agent(request)
-        body = await read_json_object(request)
+        body = await read_declared_json(request)
         queue, number = body.get("queue"), body.get("number")
         if (queue is None) == (number is None):
             raise json_error(web.HTTPBadRequest, "give exactly one of queue and number")
@@ -190,20 +211,20 @@ class CallControls:
                                    lambda: conv.to_number(number, stop_recording))
 
     @requires(*ANY_USER)
-    @api_doc(request={"type": "object", "properties": _IID}, responses=_OK, tags=("calls",))
+    @api_doc(request=_CALL, responses=_OK, tags=("calls",))
     async def hold(self, request: web.Request) -> web.Response:
         """Put my connected call on hold (the caller hears music; my leg waits)."""
         agent_id = own_agent(request)
-        iid = self._my_interaction(agent_id, await read_json_object(request))
+        iid = self._my_interaction(agent_id, await read_declared_json(request))
         conv = self._voice_call(agent_id, iid)
         return await self._control(request, "call.hold", iid, {}, conv.hold)
 
     @requires(*ANY_USER)
-    @api_doc(request={"type": "object", "properties": _IID}, responses=_OK, tags=("calls",))
+    @api_doc(request=_CALL, responses=_OK, tags=("calls",))
     async def resume(self, request: web.Request) -> web.Response:
         """Take my call off hold (the caller is bridged to my leg again)."""
         agent_id = own_agent(request)
-        iid = self._my_interaction(agent_id, await read_json_object(request))
+        iid = self._my_interaction(agent_id, await read_declared_json(request))
         conv = self._voice_call(agent_id, iid)
         return await self._control(request, "call.resume", iid, {}, conv.resume)
 

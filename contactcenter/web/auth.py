@@ -5,9 +5,9 @@ self-describing string ``scrypt$n=16384,r=8,p=1$<salt>$<hash>`` so parameters ca
 later without breaking stored hashes. Hashing runs in a worker thread (it costs tens of
 milliseconds of CPU by design). An unknown username is checked against a dummy hash so both
 cases take the same time. Failures are counted per username and per client address in a
-sliding window; past the limit the login answers 429 with Retry-After before touching the
-password. The limiter is per process (a restart forgives); sessions and users are in the
-database. Login rotates the session (the old cookie's session is ended) and is audited.
+sliding window, counted when the attempt starts; past the limit the login (and the password
+change) answers 429 with Retry-After before touching the password. The limiter is per process
+(a restart forgives); sessions and users are in the database. Login rotates the session (the old cookie's session is ended) and is audited.
 ``add_auth`` is the one call the composition root makes to put all of this on an app.
 """
 
@@ -28,7 +28,7 @@ from aiohttp import web
 from contactcenter.domain.clock import Clock
 from contactcenter.storage.database import Database
 from contactcenter.web.live import LiveHub
-from contactcenter.web.openapi import OpenApiHandler
+from contactcenter.web.openapi import OpenApiHandler, api_doc, read_declared_json
 from contactcenter.web.pages import add_shell_pages
 from contactcenter.web.roles import ANY_USER, Actor, requires
 from contactcenter.web.security import (
@@ -36,13 +36,23 @@ from contactcenter.web.security import (
     WebSecuritySettings,
     install_security,
     json_error,
-    read_json_object,
 )
 from contactcenter.web.sessions import NewSession, SessionManager
-from contactcenter.web.users import UserError, UserStore
-from contactcenter.web.users_api import MAX_PASSWORD, UsersApi, check_new_password, user_json
+from contactcenter.web.users import UserError, UserStore, username_key
+from contactcenter.web.users_api import (
+    MAX_PASSWORD,
+    MIN_PASSWORD,
+    UsersApi,
+    check_new_password,
+    user_json,
+)
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+_NO_CRLF = "^[^\\r\\n\\x00]*$"
+_SESSION: dict[str, Any] = {"type": "object", "properties": {
+    "user": {"type": "object"}, "csrf_token": {"type": "string"},
+    "expires_at": {"type": "number"}}}
+_TOO_MANY = {"description": "too many failed attempts: wait Retry-After seconds"}
 _MAXMEM = 64 * 1024 * 1024
 
 
@@ -102,7 +112,12 @@ def _unencodable(text: str) -> bool:
 
 
 class LoginRateLimiter:
-    """Sliding-window count of failed logins per key (``user:NAME`` and ``ip:ADDR``)."""
+    """Sliding-window count of password attempts per key (``user:NAME`` and ``ip:ADDR``).
+
+    An attempt is counted when it starts (``begin``), before any password work, and forgiven
+    when it succeeds: counting only after the check let parallel requests all pass the check
+    before any of their failures was counted (issue 20, item 1).
+    """
 
     def __init__(
         self, clock: Clock, max_failures: int = 5, window: float = 300, max_keys: int = 50_000
@@ -112,6 +127,7 @@ class LoginRateLimiter:
         self.window = window
         self._max_keys = max_keys
         self._failures: OrderedDict[str, deque[float]] = OrderedDict()
+        self._refusals: OrderedDict[str, tuple[float, int]] = OrderedDict()
 
     def _recent(self, key: str, now: float) -> deque[float]:
         times = self._failures.get(key)
@@ -124,7 +140,7 @@ class LoginRateLimiter:
         return times
 
     def retry_after(self, *keys: str) -> float:
-        """Seconds until a login for these keys is allowed again; 0 when allowed now."""
+        """Seconds until an attempt for these keys is allowed again; 0 when allowed now."""
         now = self._clock.time()
         wait = 0.0
         for key in keys:
@@ -133,8 +149,19 @@ class LoginRateLimiter:
                 wait = max(wait, times[-self.max_failures] + self.window - now)
         return wait
 
+    def begin(self, *keys: str) -> float:
+        """Count one attempt against each key, unless one is at its limit: then the wait.
+
+        There is no await between the check and the count, so concurrent attempts cannot all
+        pass the check: the (max_failures + 1)th one is refused while the others still run.
+        """
+        wait = self.retry_after(*keys)
+        if wait <= 0:
+            self.failure(*keys)
+        return wait
+
     def failure(self, *keys: str) -> None:
-        """Count one failed login against each key."""
+        """Count one failed attempt against each key."""
         now = self._clock.time()
         for key in keys:
             times = self._failures.setdefault(key, deque(maxlen=self.max_failures * 4))
@@ -143,9 +170,44 @@ class LoginRateLimiter:
         while len(self._failures) > self._max_keys:
             self._failures.popitem(last=False)
 
+    def succeeded(self, user_key: str, *other_keys: str) -> None:
+        """An attempt ``begin`` counted was right: the user's failures are forgiven, and the
+        attempt no longer counts against the other keys (an address shared by many users)."""
+        self.reset(user_key)
+        for key in other_keys:
+            times = self._failures.get(key)
+            if times:
+                times.pop()
+                if not times:
+                    del self._failures[key]
+
     def reset(self, key: str) -> None:
-        """Forget the failures of one key (after a successful login)."""
+        """Forget the failures of one key."""
         self._failures.pop(key, None)
+
+    def refused(self, *keys: str) -> int | None:
+        """Note one attempt refused for being over the limit. None: it need not be written
+        down, an earlier refusal of one of these keys in this window was; else how many
+        refusals of these keys went unwritten since the last one that was (an audit row per
+        refused attempt let anonymous requests flood the audit log)."""
+        now = self._clock.time()
+        fresh = True
+        for key in keys:
+            since, _count = self._refusals.get(key, (-math.inf, 0))
+            if since > now - self.window:
+                fresh = False
+        skipped = None if not fresh else max(
+            (self._refusals.get(k, (0.0, 0))[1] for k in keys), default=0)
+        for key in keys:
+            if fresh:
+                self._refusals[key] = (now, 0)
+            else:
+                since, count = self._refusals.get(key, (now, 0))
+                self._refusals[key] = (since, count + 1)
+            self._refusals.move_to_end(key)
+        while len(self._refusals) > self._max_keys:
+            self._refusals.popitem(last=False)
+        return skipped
 
 
 class AuthHandlers:
@@ -194,10 +256,32 @@ class AuthHandlers:
             stored = self._dummy_hash
         return await asyncio.to_thread(verify_password, password, stored)
 
+    async def _limit(self, keys: tuple[str, str], who: str, action: str, remote: str) -> None:
+        """Count this password attempt, or refuse it (429) when a key is over its limit."""
+        wait = self.limiter.begin(*keys)
+        if wait <= 0:
+            return
+        skipped = self.limiter.refused(*keys)
+        if skipped is not None:
+            detail: dict[str, Any] = {"remote": remote}
+            if skipped:
+                detail["refused_unlogged"] = skipped
+            await self.audit.record(who, action, outcome="rate_limited", detail=detail)
+        raise json_error(
+            web.HTTPTooManyRequests,
+            "too many failed attempts; try later",
+            **{"Retry-After": str(max(1, math.ceil(wait)))},
+        )
+
     @requires("public")
+    @api_doc(request={"type": "object", "required": ["username", "password"], "properties": {
+        "username": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": _NO_CRLF},
+        "password": {"type": "string", "maxLength": MAX_PASSWORD, "pattern": _NO_CRLF}}},
+        responses={200: _SESSION, 401: {"description": "wrong username or password"},
+                   429: _TOO_MANY}, tags=("session",))
     async def login(self, request: web.Request) -> web.Response:
         """Log in with {username, password}; sets the session cookie, returns the CSRF token."""
-        body = await read_json_object(request)
+        body = await read_declared_json(request)
         username, password = body.get("username"), body.get("password")
         if not isinstance(username, str) or not isinstance(password, str):
             raise json_error(web.HTTPBadRequest, "username and password are required strings")
@@ -208,27 +292,17 @@ class AuthHandlers:
         if _unencodable(username + password):
             raise json_error(web.HTTPBadRequest, "username or password is not valid UTF-8 text")
         remote = request.remote or ""
-        keys = (f"user:{username.lower()}", f"ip:{remote}")
-        wait = self.limiter.retry_after(*keys)
-        if wait > 0:
-            await self.audit.record(
-                username, "auth.login", outcome="rate_limited", detail={"remote": remote}
-            )
-            raise json_error(
-                web.HTTPTooManyRequests,
-                "too many failed logins; try later",
-                **{"Retry-After": str(max(1, math.ceil(wait)))},
-            )
+        keys = (f"user:{username_key(username)}", f"ip:{remote}")
+        await self._limit(keys, username, "auth.login", remote)
         found = await self.store.credentials(username)
         ok = await self._check(password, found[1] if found else None)
         if found is None or not ok or found[0].disabled:
-            self.limiter.failure(*keys)
             await self.audit.record(
                 username, "auth.login", outcome="denied", detail={"remote": remote}
             )
             raise json_error(web.HTTPUnauthorized, "wrong username or password")
         user = found[0]
-        self.limiter.reset(keys[0])
+        self.limiter.succeeded(*keys)
         await self.sessions.end(request.cookies.get(self.settings.cookie_name))
         new = await self.sessions.start(user, remote)
         await self.audit.record(user.username, "auth.login", detail={"remote": remote})
@@ -245,6 +319,8 @@ class AuthHandlers:
     login.csrf = CSRF_ORIGIN_ONLY  # type: ignore[attr-defined]
 
     @requires(*ANY_USER)
+    @api_doc(responses={204: {"description": "logged out; the cookie is cleared"}},
+             tags=("session",))
     async def logout(self, request: web.Request) -> web.Response:
         """End the current session (its websockets close) and clear the cookie."""
         actor: Actor = request["actor"]
@@ -255,6 +331,7 @@ class AuthHandlers:
         return response
 
     @requires(*ANY_USER)
+    @api_doc(responses={200: _SESSION}, tags=("session",))
     async def session(self, request: web.Request) -> web.Response:
         """Who is logged in, and the CSRF token to send in X-CSRF-Token."""
         current = request["session"]
@@ -267,10 +344,19 @@ class AuthHandlers:
         )
 
     @requires(*ANY_USER)
+    @api_doc(request={"type": "object", "required": ["current_password", "new_password"],
+                      "properties": {
+                          "current_password": {"type": "string", "maxLength": MAX_PASSWORD},
+                          "new_password": {"type": "string", "minLength": MIN_PASSWORD,
+                                           "maxLength": MAX_PASSWORD, "pattern": _NO_CRLF}}},
+             responses={200: {"type": "object", "properties": {
+                 "csrf_token": {"type": "string"}, "expires_at": {"type": "number"}}},
+                 403: {"description": "the current password is wrong"}, 429: _TOO_MANY},
+             tags=("session",))
     async def change_password(self, request: web.Request) -> web.Response:
         """Change one's own password with {current_password, new_password}; other sessions end."""
         actor: Actor = request["actor"]
-        body = await read_json_object(request)
+        body = await read_declared_json(request)
         current, new_password = body.get("current_password"), body.get("new_password")
         if not isinstance(current, str) or len(current) > MAX_PASSWORD:
             raise json_error(web.HTTPBadRequest, "current_password is required")
@@ -278,10 +364,15 @@ class AuthHandlers:
             new_password = check_new_password(new_password)
         except UserError as exc:
             raise json_error(web.HTTPBadRequest, str(exc)) from None
+        remote = request.remote or ""
+        # The same keys as the login: a stolen session must not be a faster password oracle.
+        keys = (f"user:{username_key(actor.username)}", f"ip:{remote}")
+        await self._limit(keys, actor.username, "auth.password", remote)
         found = await self.store.credentials(actor.username)
         if found is None or not await self._check(current, found[1]):
             await self.audit.record(actor.username, "auth.password", outcome="denied")
             raise json_error(web.HTTPForbidden, "current password is wrong")
+        self.limiter.succeeded(*keys)
         new_hash = await asyncio.to_thread(hash_password, new_password)
         user = await self.store.update_user(
             actor.user_id, self.sessions.clock.time(), password_hash=new_hash

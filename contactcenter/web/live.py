@@ -37,7 +37,12 @@ from aiohttp import WSMsgType, web
 
 from contactcenter.domain.clock import Clock
 from contactcenter.web.roles import ADMIN, AGENT, ANY_USER, STAFF, Actor, requires
-from contactcenter.web.security import WebSecuritySettings, json_error, websocket_origin_ok
+from contactcenter.web.security import (
+    WebSecuritySettings,
+    json_error,
+    parse_json,
+    websocket_origin_ok,
+)
 from contactcenter.web.sessions import Revocation, SessionManager
 
 log = logging.getLogger(__name__)
@@ -380,7 +385,7 @@ class LiveHub:
 
     def _on_text(self, client: _Client, text: str) -> None:
         try:
-            message = json.loads(text)
+            message = parse_json(text)
         except ValueError:
             self._reply(client, {"type": "error", "error": "not JSON"})
             return

@@ -64,14 +64,26 @@ def _check_text(name: str, value: str) -> None:
         raise UserError(f"{name} contains CR, LF or NUL")
 
 
+def username_key(username: str) -> str:
+    """How a username is stored, looked up and counted: ASCII letters in lowercase.
+
+    Usernames are case-insensitive: ``Alice`` and ``alice`` are one user, one lockout counter
+    (two users differing in case once let one reset the other's failed logins). Only ASCII
+    letters fold: a valid username is ASCII, and Unicode folding would let e.g. the Kelvin
+    sign stand for ``k``.
+    """
+    return username.lower() if username.isascii() else username
+
+
 def validate_username(username: str) -> str:
-    """The username if it is 1-64 safe characters (letters, digits, . _ @ -), else UserError."""
+    """The username, as stored (``username_key``), if it is 1-64 safe characters (letters,
+    digits, . _ @ -), else UserError."""
     if not isinstance(username, str):
         raise UserError("username must be a string")
     _check_text("username", username)
     if not _USERNAME.fullmatch(username):
         raise UserError("username must be 1-64 of A-Z a-z 0-9 . _ @ - (not starting with a sign)")
-    return username
+    return username_key(username)
 
 
 def validate_role(role: str) -> str:
@@ -130,8 +142,9 @@ class UserStore:
         phone: str | None = None,
     ) -> User:
         """Insert a user; UserError when a field is invalid or the username is taken."""
+        username = validate_username(username)
         row = UserRow(
-            username=validate_username(username),
+            username=username,
             password_hash=password_hash,
             role=validate_role(role),
             agent_id=validate_agent_id(agent_id),
@@ -155,10 +168,11 @@ class UserStore:
             return _user(row) if row else None
 
     async def get_by_username(self, username: str) -> User | None:
-        """The user with this username, or None."""
+        """The user with this username (in any case), or None."""
         async with self._db.session() as s:
             row = (
-                await s.execute(sa.select(UserRow).where(UserRow.username == username))
+                await s.execute(
+                    sa.select(UserRow).where(UserRow.username == username_key(username)))
             ).scalar_one_or_none()
             return _user(row) if row else None
 
@@ -166,7 +180,8 @@ class UserStore:
         """The user and their stored password hash, for checking a login; None if unknown."""
         async with self._db.session() as s:
             row = (
-                await s.execute(sa.select(UserRow).where(UserRow.username == username))
+                await s.execute(
+                    sa.select(UserRow).where(UserRow.username == username_key(username)))
             ).scalar_one_or_none()
             return (_user(row), row.password_hash) if row else None
 

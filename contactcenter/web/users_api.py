@@ -16,12 +16,39 @@ from typing import Any
 from aiohttp import web
 
 from contactcenter.domain.clock import Clock
+from contactcenter.web.openapi import api_doc, check_schema
 from contactcenter.web.roles import ADMIN, Actor, requires
-from contactcenter.web.security import json_error, read_json_object
+from contactcenter.web.security import json_error, query_int, query_text, read_json_object
 from contactcenter.web.sessions import SessionManager
-from contactcenter.web.users import User, UserError, UserStore
+from contactcenter.web.users import ROLES, User, UserError, UserStore
 
 MIN_PASSWORD, MAX_PASSWORD = 8, 1024
+MAX_USER_ID = 2**31 - 1  # the column's range on every database we run on
+# Up to ten digits: more cannot be an id, and the router answers 404 before int() is called.
+USER_PATH = r"/api/users/{user_id:[0-9]{1,10}}"
+
+_NAME = "^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$"
+_PASSWORD: dict[str, Any] = {"type": "string", "minLength": MIN_PASSWORD,
+                             "maxLength": MAX_PASSWORD, "pattern": "^[^\\r\\n\\x00]*$"}
+_FIELDS: dict[str, Any] = {
+    "role": {"enum": list(ROLES)},
+    "agent_id": {"type": ["string", "null"], "pattern": _NAME},
+    "phone": {"type": ["string", "null"], "maxLength": 200,
+              "description": "one device's dial string; \"\" or null removes it"},
+    "disabled": {"type": "boolean"},
+    "password": _PASSWORD,
+}
+_CREATE_BODY: dict[str, Any] = {
+    "type": "object", "required": ["username", "role", "password"],
+    "properties": {"username": {"type": "string", "pattern": _NAME},
+                   **{k: v for k, v in _FIELDS.items() if k != "disabled"}}}
+_PATCH_BODY: dict[str, Any] = {"type": "object", "properties": _FIELDS,
+                               "additionalProperties": False}
+_USER: dict[str, Any] = {"type": "object", "properties": {
+    "id": {"type": "integer"}, "username": {"type": "string"}, "role": {"enum": list(ROLES)},
+    "agent_id": {"type": ["string", "null"]}, "phone": {"type": ["string", "null"]},
+    "disabled": {"type": "boolean"}}}
+_REFUSED = {"description": "the change is refused (invalid, taken, the last admin)"}
 _PATCH_FIELDS = {"role", "agent_id", "disabled", "password", "phone"}
 _NO_LOGOUT = {"phone"}  # changes that grant or take no rights
 
@@ -55,19 +82,6 @@ def user_json(user: User | Actor) -> dict[str, Any]:
     return data
 
 
-def _int_param(request: web.Request, name: str, default: int, maximum: int) -> int:
-    raw = request.query.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise json_error(web.HTTPBadRequest, f"{name} must be an integer") from None
-    if not 0 <= value <= maximum:
-        raise json_error(web.HTTPBadRequest, f"{name} must be between 0 and {maximum}")
-    return value
-
-
 class UsersApi:
     """/api/users and /api/audit handlers (admins only)."""
 
@@ -90,33 +104,43 @@ class UsersApi:
         return [
             web.get("/api/users", self.list_users),
             web.post("/api/users", self.create_user),
-            web.get(r"/api/users/{user_id:\d+}", self.get_user),
-            web.patch(r"/api/users/{user_id:\d+}", self.update_user),
+            web.get(USER_PATH, self.get_user),
+            web.patch(USER_PATH, self.update_user),
             web.get("/api/audit", self.list_audit),
         ]
 
     async def _user_or_404(self, request: web.Request) -> User:
-        user = await self.store.get(int(request.match_info["user_id"]))
+        user_id = int(request.match_info["user_id"])
+        if not 1 <= user_id <= MAX_USER_ID:
+            raise json_error(web.HTTPNotFound, "no such user")
+        user = await self.store.get(user_id)
         if user is None:
             raise json_error(web.HTTPNotFound, "no such user")
         return user
 
     @requires(ADMIN)
+    @api_doc(responses={200: {"type": "object", "properties": {
+        "users": {"type": "array", "items": _USER}}}}, tags=("users",))
     async def list_users(self, request: web.Request) -> web.Response:
         """Every user, by username."""
         return web.json_response({"users": [user_json(u) for u in await self.store.list_users()]})
 
     @requires(ADMIN)
+    @api_doc(responses={200: _USER}, tags=("users",))
     async def get_user(self, request: web.Request) -> web.Response:
         """One user by id."""
         return web.json_response(user_json(await self._user_or_404(request)))
 
     @requires(ADMIN)
+    @api_doc(request=_CREATE_BODY, responses={201: _USER, 400: _REFUSED}, tags=("users",))
     async def create_user(self, request: web.Request) -> web.Response:
         """Create a user from {username, role, password, agent_id?, phone?}."""
         actor: Actor = request["actor"]
         body = await read_json_object(request)
         try:
+            problems = check_schema(_CREATE_BODY, body)
+            if problems:  # the declared shape, refused and audited like the rest
+                raise UserError(problems[0])
             password = check_new_password(body.get("password"))
             username, role, agent_id = body.get("username"), body.get("role"), body.get("agent_id")
             if not isinstance(username, str) or not isinstance(role, str):
@@ -143,6 +167,7 @@ class UsersApi:
         return web.json_response(user_json(user), status=201)
 
     @requires(ADMIN)
+    @api_doc(request=_PATCH_BODY, responses={200: _USER, 400: _REFUSED}, tags=("users",))
     async def update_user(self, request: web.Request) -> web.Response:
         """Change {role?, agent_id?, disabled?, password?, phone?}; their sessions end (not for phone)."""
         actor: Actor = request["actor"]
@@ -153,6 +178,9 @@ class UsersApi:
             raise json_error(web.HTTPBadRequest, f"unknown field(s): {', '.join(sorted(unknown))}")
         changes: dict[str, Any] = {}
         try:
+            problems = check_schema(_PATCH_BODY, body)
+            if problems:
+                raise UserError(problems[0])
             if "role" in body:
                 if not isinstance(body["role"], str):
                     raise UserError("role must be a string")
@@ -194,11 +222,18 @@ class UsersApi:
         return web.json_response(user_json(updated))
 
     @requires(ADMIN)
+    @api_doc(query={"limit": {"type": "integer", "minimum": 0, "maximum": 1000, "default": 100},
+                    "offset": {"type": "integer", "minimum": 0, "maximum": 10_000_000,
+                               "default": 0},
+                    "action": {"type": "string", "maxLength": 64,
+                               "description": "keep entries whose action starts with this"}},
+             responses={200: {"type": "object"}, 400: {"description": "bad parameter"}},
+             tags=("users",))
     async def list_audit(self, request: web.Request) -> web.Response:
         """The audit log, newest first (?limit=100&offset=0&action=auth.)."""
-        limit = _int_param(request, "limit", 100, 1000)
-        offset = _int_param(request, "offset", 0, 10_000_000)
-        prefix = request.query.get("action") or None
+        limit = query_int(request, "limit", 100, 1000)
+        offset = query_int(request, "offset", 0, 10_000_000)
+        prefix = query_text(request, "action") or None
         entries = await self.audit.list(limit=limit, offset=offset, action_prefix=prefix)
         return web.json_response(
             {

@@ -23,8 +23,13 @@ LAYERS = {
     "ivr": 5,
     "monitoring": 6,
     "recording": 7,
+    "kb": 7,  # articles, search, help center; below the channels (chat's bot uses it)
     # Channels: each enters the queue engine; none imports another (CHANNELS below).
     "voice": 8,
+    "chat": 8,
+    "tickets": 8,
+    "reports": 9,  # reads routing's interaction log; routing never imports it
+    "qa": 9,  # transcripts and evaluations of recordings; fills the player's text search
     "panel": 10, "health": 10,
     "config": 11,
     "doctor": 12, "app": 12, "cli": 12, "__main__": 12, "demo": 12,

@@ -11,6 +11,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow  # in the slow suite (.ci/run runs it after the main one)
 def test_mypy_is_clean(tmp_path: Path) -> None:
     pytest.importorskip("mypy", reason="mypy comes with the test extras: pip install -e '.[test]'")
     # A fresh cache each run: a shared one could hide errors behind another checkout's results.

@@ -131,3 +131,19 @@ class Arrivals:
                 await self._changed.wait()
         return await asyncio.wait_for(scan(), timeout_s)
 
+
+
+def silences_match(found: list[tuple[float, float]], sim: Any, path: Path,
+                   min_length_s: float = 0.5) -> bool:
+    """The silent spans measured in a recording's audio are where the simulated PBX muted it,
+    by that PBX's own clock times (``Simulator.silences``), to within a few samples of
+    detection at the edges of the tone: no wall-clock slack is involved on either side."""
+    expected = [(a, b) for a, b in sim.silences(path) if b - a >= min_length_s]
+    return len(found) == len(expected) and all(
+        abs(a - x) < 0.01 and abs(b - y) < 0.01 for (a, b), (x, y) in zip(found, expected))
+
+
+def overlaps(span: tuple[float, float], start: float, end: float | None) -> bool:
+    """The server's record of a pause (``start``..``end``) and a silence in the file share
+    time: both describe the same mute, seen from the two ends of the AMI link."""
+    return span[0] < (end if end is not None else float("inf")) and start < span[1]

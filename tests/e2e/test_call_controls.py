@@ -10,7 +10,16 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from floor import Arrivals, Floor, floor_settings, login, running_floor, until
+from floor import (
+    Arrivals,
+    Floor,
+    floor_settings,
+    login,
+    overlaps,
+    running_floor,
+    silences_match,
+    until,
+)
 
 from contactcenter.domain import routing_events as rev
 from contactcenter.recording.metadata import silent_spans
@@ -306,8 +315,12 @@ async def test_transfer_to_a_number_stops_the_recording_at_the_transfer(tmp_path
         assert [(p.kind, p.by) for p in rec.pauses] == [("stopped", "alice")]
         stop = rec.pauses[0]
         assert stop.end is not None and rec.duration_s - stop.start > 5  # the outside call
-        spans = await asyncio.to_thread(silent_spans, rec_svc.paths.resolve(rec.file))
-        assert abs(spans[-1][0] - stop.start) < 0.5 and abs(spans[-1][1] - rec.duration_s) < 0.5
+        path = rec_svc.paths.resolve(rec.file)
+        spans = await asyncio.to_thread(silent_spans, path)
+        assert silences_match(spans, floor.sim, path), (spans, floor.sim.silences(path))
+        # Silent to the end of the file (duration_s is kept to the millisecond).
+        assert abs(spans[-1][1] - rec.duration_s) <= 0.001
+        assert overlaps(spans[-1], stop.start, stop.end)
         assert rec.recorded()[-1][1] == stop.start  # the recorded audio ends at the transfer
         assert [m["State"] for m in floor.sim.requests("MixMonitorMute")] == ["1"]
 

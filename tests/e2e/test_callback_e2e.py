@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from floor import REPO, floor_settings, running_floor
 
 from contactcenter.app import ContactCenter
@@ -150,6 +151,7 @@ async def test_ivr_callback_keeps_the_place_rings_agent_first_then_customer(tmp_
         assert not b.is_ended  # B still waits (now behind nobody)
 
 
+@pytest.mark.slow  # in the slow suite (.ci/run runs it after the main one)
 async def test_customer_not_answering_is_retried_then_the_callback_fails(tmp_path):
     async with running_floor(tmp_path, speed=SPEED) as floor:
         routing, sim = floor.server.routing, floor.sim

@@ -80,6 +80,7 @@ def test_serve_reports_health_and_stops_on_sigterm(tmp_path):
     assert "stopping" in out and "Traceback" not in out
 
 
+@pytest.mark.slow  # in the slow suite (.ci/run runs it after the main one)
 def test_demo_places_calls_with_no_pbx_installed(tmp_path):
     web, agi, ami = free_port(), free_port(), free_port()
     cfg = write_config(tmp_path, web, agi, ami, speed=10.0)

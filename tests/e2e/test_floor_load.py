@@ -6,6 +6,7 @@ import asyncio
 import random
 from collections import defaultdict
 
+import pytest
 from floor import running_floor
 
 from contactcenter.domain.skills import requirement
@@ -14,6 +15,7 @@ from contactcenter.sim import CallerScript, Phone, Press
 KEYS = {"1": "sales", "2": "support", "3": "billing", "0": "operator"}
 
 
+@pytest.mark.slow  # in the slow suite (.ci/run runs it after the main one)
 async def test_fifty_callers_all_connected_with_skills_abandoned_or_exited(tmp_path):
     async with running_floor(tmp_path, speed=40.0) as floor:
         routing = floor.server.routing

@@ -165,7 +165,13 @@ async def test_stop_always_ends_on_a_silent_call(tmp_path):
                          and pjsip_spyer not in floor.sim.channels)
             stops = [e["SpyerChannel"] for e in floor.sim.events.named("ChanSpyStop")]
             assert local_spyer in stops and pjsip_spyer in stops
-            await asyncio.sleep(0.2)
+            # The server has read the legs' hangups (its call model dropped them) and finished
+            # what they started (the monitor's background writes): only then is "nothing more
+            # audited" a fact rather than "nothing yet".
+            model = floor.server.pool["sim"].model
+            await _until(lambda: not {local_spyer, pjsip_spyer} & {
+                ch.name for ch in model.channels.values()})
+            await _until(lambda: not floor.server.monitor._tasks)
             assert await _monitor_audit(floor) == [
                 ("sup-local", "monitor.start", "ok"),
                 ("sup-local", "monitor.stop", "ok"),

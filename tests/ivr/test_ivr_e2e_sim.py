@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from contactcenter.domain.clock import Clock
 from contactcenter.ivr.handler import make_ivr_handler
 from contactcenter.ivr.lookups import LookupRouter
@@ -138,6 +140,7 @@ async def test_hangup_mid_prompt_ends_the_session_within_one_command(tmp_path):
         assert not rig.queue.requests
 
 
+@pytest.mark.slow  # in the slow suite (.ci/run runs it after the main one)
 async def test_edit_while_20_calls_are_inside_the_flow(tmp_path):
     async with Rig(tmp_path, "hot", HOT_FLOW.format(queue="old")) as rig:
         watcher = asyncio.create_task(rig.registry.watch())

@@ -7,13 +7,10 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from contactcenter.common.yamlfile import load_yaml
-from contactcenter.recording.cli import (
-    add_recording_commands,
-    policies_from_queues_file,
-    policies_in_force,
-    run_purge,
-)
+import pytest
+
+from contactcenter.common.yamlfile import SourceErrors, load_yaml
+from contactcenter.recording.cli import add_recording_commands, policies_in_force, run_purge
 from contactcenter.recording.index import Recording, RecordingIndex
 from contactcenter.routing.config_merge import load_routing_sources
 from contactcenter.routing.config_store import RoutingConfigStore
@@ -21,16 +18,21 @@ from contactcenter.storage.audit import AuditLog
 from contactcenter.storage.database import Database
 
 
-async def test_purge_from_queue_yaml(tmp_path):
-    qfile = tmp_path / "queues.yaml"
-    qfile.write_text("queues:\n  - name: sales\n    recording: {mode: always, retention_days: 10}\n"
-                     "  - name: vip\n")
-    book = policies_from_queues_file(qfile)
-    assert book.for_queue("sales").retention_days == 10 and book.for_queue("vip").retention_days is None
+async def test_purge_from_the_queues_file(tmp_path):
+    # Policies come the way the server reads them (policies_in_force): the queues file is a
+    # mapping keyed by queue name, checked like at start-up.
+    qfile, afile = tmp_path / "queues.yaml", tmp_path / "agents.yaml"
+    qfile.write_text("queues:\n  sales:\n    recording: {mode: always, retention_days: 10}\n"
+                     "  vip: {}\n")
+    afile.write_text("agents: []\n")
     url = f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite3'}"
     now = datetime(2026, 6, 1, tzinfo=UTC)
     db = Database(url)
     await db.create_all()
+    await db.close()
+    book = await policies_in_force(url, load_routing_sources(qfile, afile))
+    assert book.for_queue("sales").retention_days == 10 and book.for_queue("vip").retention_days is None
+    db = Database(url)
     for rid, queue in (("r1", "sales"), ("r2", "vip")):
         (tmp_path / "rec").mkdir(exist_ok=True)
         (tmp_path / "rec" / f"{rid}.wav").write_bytes(b"x")
@@ -79,9 +81,22 @@ async def _db_with_saved_queues(tmp_path: Path) -> str:
     return url
 
 
+async def test_a_queues_file_the_server_refuses_purges_nothing(tmp_path):
+    # The list form of queues: is not what the server reads; nor is it a basis for deleting.
+    qfile, afile = tmp_path / "queues.yaml", tmp_path / "agents.yaml"
+    qfile.write_text("queues:\n  - name: sales\n    recording: {mode: always, retention_days: 1}\n")
+    afile.write_text("agents: []\n")
+    url = f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite3'}"
+    db = Database(url)
+    await db.create_all()
+    await db.close()
+    with pytest.raises(SourceErrors) as err:
+        await policies_in_force(url, load_routing_sources(qfile, afile))
+    assert "queues must be a mapping" in str(err.value)
+
+
 async def test_purge_uses_queues_saved_in_the_database(tmp_path):
     url = await _db_with_saved_queues(tmp_path)
-    assert policies_from_queues_file(QUEUES).for_queue("vip").retention_days is None
     book = await policies_in_force(url, load_routing_sources(QUEUES, AGENTS))
     assert (book.for_queue("vip").retention_days, book.for_queue("sales").retention_days,
             book.for_queue("billing").retention_days) == (5, 5, 365)

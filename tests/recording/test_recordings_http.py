@@ -120,3 +120,28 @@ async def test_agent_access_only_own_calls_on_queues_that_allow_it(client):
 
 async def test_no_actor_is_unauthorized(client):
     assert (await client.get(f"/api/recordings/{GOOD}/audio")).status == 401
+
+
+async def test_bad_list_parameters_are_400_in_json_not_500(client):
+    for query in ("offset=99999999999999999999", "limit=1001", "limit=-5", "offset=x",
+                  "queue=a%00b", "agent_id=a%0d%0aX", "interaction_id=" + "x" * 65):
+        r = await client.get(f"/api/recordings?{query}", headers=SUP)
+        assert r.status == 400, query
+        assert (await r.json())["error"], query
+    r = await client.get("/api/recordings?limit=2&offset=1", headers=SUP)
+    assert r.status == 200 and len((await r.json())["recordings"]) == 2
+
+
+async def test_an_agent_user_linked_to_no_agent_lists_nothing(client):
+    # Once answered with a NUL in the filter, which PostgreSQL refuses with a 500.
+    r = await client.get("/api/recordings", headers={"X-Test-Role": "agent"})
+    assert r.status == 200 and await r.json() == {"recordings": []}
+
+
+async def test_refusals_are_json(client):
+    agent = {"X-Test-Role": "agent", "X-Test-Agent": "a1"}
+    for path, headers, status in ((f"/api/recordings/{OTHER_AGENT}", agent, 403),
+                                  (f"/api/recordings/{'0' * 32}", SUP, 404),
+                                  (f"/api/recordings/{GOOD}", {}, 401)):
+        r = await client.get(path, headers=headers)
+        assert r.status == status and (await r.json())["error"], path

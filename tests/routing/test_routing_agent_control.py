@@ -92,3 +92,56 @@ def test_every_route_declares_roles():
     assert len(routes) == 8
     for route in routes:
         assert route.handler.roles, route
+
+
+async def test_an_agent_sees_the_figures_of_their_own_queues_only():
+    config = make_config([QueueConfig("q"), QueueConfig("o"), QueueConfig("secret")],
+                         [agent("a1", queues=("q",)), agent("a2", queues=("q", "o"))])
+    svc = RoutingService(config, Clock(), None)
+    await svc.start()
+    client = await client_for(svc, user={"id": 2, "roles": {"agent"}, "agent_id": "a1"})
+    staff = await client_for(svc, user={"id": 3, "roles": {"supervisor"}, "agent_id": None})
+    unlinked = await client_for(svc, user={"id": 4, "roles": {"agent"}, "agent_id": None})
+    try:
+        names = [q["name"] for q in await (await client.get("/api/queues")).json()]
+        assert names == ["q"]  # configured, though logged out
+        assert (await client.post("/api/agents/a1/login", json={"queues": ["o"]})).status == 200
+        names = [q["name"] for q in await (await client.get("/api/queues")).json()]
+        assert sorted(names) == ["o", "q"]  # and the one joined now
+        names = [q["name"] for q in await (await staff.get("/api/queues")).json()]
+        assert sorted(names) == ["o", "q", "secret"]
+        assert await (await unlinked.get("/api/queues")).json() == []
+    finally:
+        for c in (client, staff, unlinked):
+            await c.close()
+        await svc.stop()
+
+
+async def test_values_are_typed_strictly_and_refusals_are_json():
+    svc = RoutingService(CONFIG, Clock(), None)
+    await svc.start()
+    client = await client_for(svc, user={"id": "u1", "roles": {"agent"}, "agent_id": "a1"})
+    try:
+        assert (await client.post("/api/agents/a1/login")).status == 200
+        for path, body, status, says in (
+                ("/api/agents/a1/pause", {"reason": None}, 400, "reason must be a string"),
+                ("/api/agents/a1/pause", {}, 400, "reason is required"),
+                ("/api/agents/a1/pause", {"reason": "x" * 201}, 400, "longer than"),
+                ("/api/agents/a1/wrapup", {"disposition": "d", "interaction_id": None}, 400,
+                 "interaction_id must be a string"),
+                ("/api/agents/a1/wrapup", {"disposition": "d", "notes": "a\x00b"}, 400, "NUL"),
+                ("/api/agents/a1/wrapup", {"disposition": "d", "notes": "n" * 2001}, 400,
+                 "longer than 2000"),
+                ("/api/agents/a2/pause", {"reason": "x"}, 403, "only act on themselves")):
+            r = await client.post(path, json=body)
+            assert r.status == status, (body, await r.text())
+            assert says in (await r.json())["error"], body
+        iid = await svc.enqueue(Interaction("voice", "q"))
+        await svc.offer_answered(svc.agent("a1").work[0]["offer_id"])
+        await svc.complete(iid)
+        r = await client.post("/api/agents/a1/wrapup",
+                              json={"disposition": "sold", "notes": "n" * 2000})
+        assert r.status == 200, await r.text()
+    finally:
+        await client.close()
+        await svc.stop()

@@ -12,6 +12,7 @@ import random
 from pathlib import Path
 
 import aiohttp
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -186,6 +187,7 @@ async def callback_dialer(site: Site, outcomes: dict, stop: asyncio.Event) -> No
                 seen.discard(ev.offer_id)
 
 
+@pytest.mark.slow  # in the slow suite (.ci/run runs it after the main one)
 async def test_fifty_callers_ten_agents_with_restart(tmp_path):
     from contactcenter.storage.database import Database
 

@@ -101,7 +101,8 @@ async def test_mixmonitor_writes_a_wav_as_long_as_the_recording(tmp_path):
 async def test_chanspy_start_and_stop_with_audio_and_silent_spyee():
     """Quirk 17: a spyer hung up on a silent call stops only when the spied-on call ends."""
     async with AgiServer(lambda c: c.cmd("EXEC Dial Local/1001@sim-agent,60")) as agi:
-        sim = Simulator(SimConfig(clock=Clock(speed=20), agi_url=agi.url()))
+        clock = Clock(speed=20)
+        sim = Simulator(SimConfig(clock=clock, agi_url=agi.url()))
         await sim.start()
         try:
             call = await sim.place_call(CallerScript(hangup_after=None))
@@ -127,8 +128,11 @@ async def test_chanspy_start_and_stop_with_audio_and_silent_spyee():
             )
             ami.send_raw(f"Action: Hangup\r\nChannel: {spyer}\r\nActionID: h1\r\n\r\n")
             assert (await ami.next_reply()).get("Message") == "Channel Hungup"
-            await asyncio.sleep(0.2)  # 4 clock seconds: a silent spyee keeps ChanSpy running
-            assert sim.events.named("ChanSpyStop") == []
+            # Four clock seconds with the spyer hung up; then the call ends. ChanSpy must stop
+            # only then, which the clock's own timestamps tell (a stop that merely came late
+            # would still carry a time before the call's end).
+            await clock.sleep(4)
+            call_ended_at = clock.time()
             await sim.hangup_channel(call.caller_channel)
             await asyncio.wait_for(call.ended(), 10)
             for _ in range(100):
@@ -137,6 +141,7 @@ async def test_chanspy_start_and_stop_with_audio_and_silent_spyee():
                 await asyncio.sleep(0.02)
             stop = sim.events.named("ChanSpyStop")
             assert len(stop) == 1 and stop[0]["SpyeeChannel"] == call.agi_channel
+            assert float(stop[0]["Timestamp"]) >= call_ended_at, (stop, call_ended_at)
             assert [h["Cause"] for h in sim.events.named("Hangup") if "2001" in h["Channel"]] == [
                 "0",
                 "0",

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
 
+from contactcenter.common.log_throttle import LogThrottle
 from contactcenter.domain.clock import Clock
 from contactcenter.telephony.agi.api import (
     AgiCommandError,
@@ -429,6 +431,45 @@ async def test_refuses_clients_outside_allowed_networks():
         assert called == [] and srv.stats.total == 0
     finally:
         await srv.stop(grace=0.5)
+
+
+async def test_a_flood_of_refused_connections_logs_a_few_lines_not_one_each(caplog):
+    srv = FastAgiServer(host="127.0.0.1", port=0, allowed_networks=["10.0.0.0/8"])
+    await srv.start()
+    try:
+        with caplog.at_level(logging.WARNING, logger="contactcenter.telephony.agi.server"):
+            for _ in range(40):
+                fake = await FakeAsterisk.connect(srv.port)
+                await fake.close()
+            await until(lambda: srv.stats.refused == 40)
+        lines = [r.getMessage() for r in caplog.records]
+        assert sum("refused connection" in line for line in lines) == srv.warnings.burst
+        assert sum("left out" in line for line in lines) == 1
+    finally:
+        await srv.stop(grace=0.5)
+
+
+def test_log_throttle_reports_what_it_left_out_in_the_next_period():
+    now = [0.0]
+    logger = logging.getLogger("test.throttle")
+    lines: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(record.getMessage())
+
+    logger.addHandler(Keep())
+    logger.propagate = False
+    throttle = LogThrottle(logger, period=60.0, burst=3, now=lambda: now[0])
+    for i in range(10):
+        throttle.warning("timeout", "timed out %d", i)
+    throttle.warning("refused", "refused")  # another kind has its own budget
+    now[0] = 61.0
+    throttle.warning("timeout", "timed out again")
+    assert lines == ["timed out 0", "timed out 1", "timed out 2",
+                     "further 'timeout' lines are left out for up to 60 s (counted)",
+                     "refused",
+                     "7 more 'timeout' line(s) left out in the last 61 s", "timed out again"]
 
 
 def test_allowed_address_checks():

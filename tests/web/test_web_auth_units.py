@@ -72,6 +72,20 @@ async def test_rate_limiter_blocks_after_max_failures_and_forgives_after_window(
     assert limiter.retry_after("ip:1") == 0
 
 
+async def test_rate_limiter_counts_attempts_as_they_start_and_aggregates_refusals():
+    clock = Clock(speed=1000.0)
+    limiter = LoginRateLimiter(clock, max_failures=2, window=60.0)
+    assert limiter.begin("user:a", "ip:1") == 0 and limiter.begin("user:a", "ip:1") == 0
+    assert limiter.begin("user:a", "ip:1") > 0  # two still running: the third waits
+    limiter.succeeded("user:a", "ip:1")  # one was right: user forgiven, one left on the ip
+    assert limiter.retry_after("user:a") == 0 and limiter.begin("user:b", "ip:1") == 0
+    assert limiter.begin("user:c", "ip:1") > 0
+    # Refusals: the first of a window is written down, the rest counted into the next one.
+    assert [limiter.refused("user:c", "ip:1") for _ in range(4)] == [0, None, None, None]
+    await clock.sleep(61.0)  # 61 ms real
+    assert limiter.refused("user:c", "ip:1") == 3
+
+
 def test_rate_limiter_memory_is_bounded():
     limiter = LoginRateLimiter(Clock(), max_failures=5, window=300.0, max_keys=100)
     for i in range(1000):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from http.cookies import SimpleCookie
 
 from contactcenter.domain.clock import Clock
+from contactcenter.web.auth import verify_password
 
 PASSWORD = "correct horse battery"  # the fixture users' password (see conftest)
 
@@ -104,6 +106,34 @@ async def test_login_rate_limited_per_username_then_429_with_retry_after(env):
     assert outcomes.count("denied") == 5 and outcomes.count("rate_limited") == 1
 
 
+async def test_parallel_logins_cannot_outrun_the_limit(env):
+    # 60 at once for one user from one address, the right password last: the limit holds
+    # while the password checks are still running, so at most 5 are checked at all.
+    async def attempt(password: str) -> int:
+        client = env.client()
+        async with client.post(
+            env.url("/api/login"), json={"username": "agent1", "password": password}
+        ) as resp:
+            return resp.status
+
+    statuses = await asyncio.gather(*(attempt("bad bad bad") for _ in range(59)),
+                                    attempt(PASSWORD))
+    assert statuses.count(429) >= 55, statuses
+    assert statuses.count(401) + statuses.count(200) <= 5, statuses
+
+
+async def test_refused_logins_are_audited_once_per_window_not_once_each(env):
+    client = env.client()
+    for i in range(40):
+        async with client.post(
+            env.url("/api/login"), json={"username": f"guess{i % 7}", "password": "x" * 9}
+        ) as resp:
+            assert resp.status == (401 if i < 5 else 429)
+    outcomes = [e.outcome for e in await env.audit.list(action_prefix="auth.login")]
+    assert outcomes.count("denied") == 5
+    assert outcomes.count("rate_limited") == 1
+
+
 async def test_login_rate_limited_per_address_across_usernames(env):
     client = env.client()
     for i in range(5):
@@ -170,3 +200,55 @@ async def test_change_own_password_ends_other_sessions(env):
         assert resp.status == 200  # the changer got a fresh session
     fresh = env.client()
     await env.login(fresh, "agent1", "a brand new one")
+
+
+async def test_changing_the_password_is_rate_limited_like_the_login(env):
+    client, csrf = await env.logged_in("agent1")
+    for _ in range(5):
+        async with client.post(
+            env.url("/api/session/password"),
+            json={"current_password": "not the one", "new_password": "a brand new one"},
+            headers={"X-CSRF-Token": csrf},
+        ) as resp:
+            assert resp.status == 403
+    async with client.post(
+        env.url("/api/session/password"),
+        json={"current_password": PASSWORD, "new_password": "a brand new one"},
+        headers={"X-CSRF-Token": csrf},
+    ) as resp:
+        assert resp.status == 429
+        assert 1 <= int(resp.headers["Retry-After"]) <= 300
+    # One counter with the login: the wrong guesses above lock the login out too.
+    async with env.client().post(
+        env.url("/api/login"), json={"username": "agent1", "password": PASSWORD}
+    ) as resp:
+        assert resp.status == 429
+    _user, stored = await env.services.store.credentials("agent1")
+    assert verify_password(PASSWORD, stored)  # unchanged
+
+
+async def test_usernames_are_one_user_and_one_lockout_in_any_case(env):
+    admin, csrf = await env.logged_in("admin")
+    async with admin.post(env.url("/api/users"), headers={"X-CSRF-Token": csrf}, json={
+            "username": "Victim", "role": "agent", "password": PASSWORD}) as r:
+        created = await r.json()
+    assert r.status == 201 and created["username"] == "victim"
+    async with admin.post(env.url("/api/users"), headers={"X-CSRF-Token": csrf}, json={
+            "username": "VICTIM", "role": "agent", "password": PASSWORD}) as r:
+        assert r.status == 400 and "already exists" in (await r.json())["error"]
+    client = env.client()
+    async with client.post(env.url("/api/login"),
+                           json={"username": "VICTIM", "password": PASSWORD}) as r:
+        assert r.status == 200 and (await r.json())["user"]["username"] == "victim"
+    # Failures under any spelling count against the one user; a success under another
+    # spelling cannot be a different user resetting them.
+    env.services.limiter.reset("ip:127.0.0.1")
+    for name in ("victim", "Victim", "VICTIM", "vIcTiM", "victim"):
+        async with client.post(env.url("/api/login"),
+                               json={"username": name, "password": "wrong password"}) as r:
+            assert r.status == 401
+    env.services.limiter.reset("ip:127.0.0.1")  # only the user's own counter is left
+    for name in ("VICTIM", "victim"):
+        async with client.post(env.url("/api/login"),
+                               json={"username": name, "password": PASSWORD}) as r:
+            assert r.status == 429, name

@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from contactcenter.common.yamlfile import SourceErrors
 from contactcenter.domain.clock import Clock
@@ -82,3 +83,82 @@ async def test_an_invalid_file_still_stops_the_start_with_file_and_line(database
     with pytest.raises(SourceErrors) as err:
         await load_merged(load_routing_sources(queues, agents), store)
     assert any(str(e).startswith(f"{queues}:") for e in err.value.errors)
+
+
+async def _serve(make_env, database, sources, store):  # type: ignore[no-untyped-def]
+    merged, stored, suspended = await load_merged(sources, store)
+    clock = Clock()
+    routing = RoutingService(merged.config, clock, InteractionLog(database), rng_seed=1)
+    await routing.start()
+    editor = RoutingConfigEditor(sources, store, routing, clock, merged, stored,
+                                 checks=[recording_problems], suspended=suspended)
+    env = await make_env(
+        clock=clock, setup=lambda app: add_routing_admin_routes(app, editor, app[AUTH_KEY].audit))
+    return env, routing, suspended
+
+
+async def test_a_disabled_entry_must_be_a_well_formed_entry_too(make_env, database, tmp_path):
+    store = RoutingConfigStore(database)
+    env, routing, _ = await _serve(make_env, database,
+                                   load_routing_sources(*_files(tmp_path)), store)
+    try:
+        admin, csrf = await env.logged_in("admin")
+        h = {"X-CSRF-Token": csrf}
+        # The contract run's body: YAML text that is a plain string, sent disabled.
+        for kind, body in (
+                ("agents", {"name": "Eve", "yaml": "__main__", "enabled": False}),
+                ("queues", {"name": "q1", "yaml": "[1, 2]", "enabled": False}),
+                ("queues", {"name": "q2", "document": {"strategy": "fastest"},
+                            "enabled": False}),
+                ("skills", {"name": "s1", "yaml": "7", "enabled": False})):
+            async with admin.post(env.url(f"/api/admin/{kind}"), headers=h, json=body) as r:
+                answer = await r.json()
+            assert r.status == 422, (kind, body, answer)
+            assert answer["errors"], answer
+        assert (await store.load()) == {"queues": {}, "agents": {}, "skills": {}}
+        # A disabled entry that is well formed but names what does not exist yet is accepted:
+        # its references are checked when it is enabled.
+        async with admin.post(env.url("/api/admin/queues"), headers=h, json={
+                "name": "later", "document": {"skills": {"french": 1}}, "enabled": False}) as r:
+            assert r.status == 201, await r.text()
+        async with admin.post(env.url("/api/admin/skills"), headers=h,
+                              json={"name": "french", "document": {"description": "F"}}) as r:
+            assert r.status == 201, await r.text()
+    finally:
+        await routing.stop()
+
+
+async def test_an_unreadable_stored_entry_is_suspended_and_can_be_reverted(
+        make_env, database, tmp_path):
+    store = RoutingConfigStore(database)
+    # What an older server let through, and a row edited by hand into something not JSON.
+    await store.put("agents", "Eve", "__main__", False, 0, "admin", 1.0)
+    await store.put("queues", "latam", LATAM, True, 0, "admin", 1.0)
+    if database.url.startswith("sqlite"):  # PostgreSQL's JSON column refuses such text
+        async with database.session() as session, session.begin():
+            await session.execute(sa.text(
+                "UPDATE config_queues SET document = '{not json' WHERE name = 'latam'"))
+    queues, agents = _files(tmp_path)
+    env, routing, suspended = await _serve(make_env, database,
+                                           load_routing_sources(queues, agents), store)
+    try:
+        assert "must be a mapping" in suspended[("agents", "Eve")][0]
+        if database.url.startswith("sqlite"):
+            assert "not readable JSON" in " ".join(suspended[("queues", "latam")])
+            assert "latam" not in routing.config.queues
+        admin, csrf = await env.logged_in("admin")
+        h = {"X-CSRF-Token": csrf}
+        async with admin.get(env.url("/api/admin/agents")) as r:
+            listed = {e["name"]: e for e in (await r.json())["entries"]}
+        assert r.status == 200 and listed["Eve"]["suspended"]
+        # Other writes are not blocked by the bad entries ...
+        async with admin.post(env.url("/api/admin/skills"), headers=h,
+                              json={"name": "french", "document": {"description": "F"}}) as r:
+            assert r.status == 201, await r.text()
+        # ... and the bad entries can be dropped through the API.
+        for path in ("/api/admin/agents/Eve?version=1", "/api/admin/queues/latam?version=1"):
+            async with admin.delete(env.url(path), headers=h) as r:
+                assert r.status == 200, await r.text()
+        assert (await store.load())["agents"] == {} and (await store.load())["queues"] == {}
+    finally:
+        await routing.stop()

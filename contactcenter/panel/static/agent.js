@@ -8,6 +8,7 @@ let view = null;        // the last agent view
 let wrapupS = {};       // queue -> seconds
 let wrapupStart = null; // Date.now() when wrap-up began
 let wrapupQueue = null;
+let wrapupIid = null;   // the call whose wrap-up the timer counts
 let currentIid = null;
 let holdStart = null;   // Date.now() when the current call went on hold
 
@@ -25,14 +26,18 @@ function showAgent(agent) {
   badge.dataset.state = agent.state;
   cc.text("pause-shown", agent.pause_reason ? `(${agent.pause_reason})` : "");
   cc.text("queues", agent.queues.join(", ") || "none");
-  const connected = agent.work.find((w) => w.state === "busy");
-  const wrapping = agent.work.find((w) => w.state === "wrapup");
+  // The call card is about calls; chats have their own cards (chat/static/panel/agent-chats.js).
+  const calls = agent.work.filter((w) => w.channel === "voice");
+  const connected = calls.find((w) => w.state === "busy");
+  const wrapping = calls.find((w) => w.state === "wrapup");
   for (const id of ["hangup", "hold", "resume", "transfer", "transfer-number-go"]) {
     document.getElementById(id).disabled = !connected;
   }
   if (!connected) setHeld(false);
-  if (agent.state === "wrapup" || wrapping) {
-    if (prev !== "wrapup" || wrapupStart === null) {
+  if (wrapping) {
+    // A chat may keep the shown state "busy" through this call's wrap-up: follow the call.
+    if (wrapupStart === null || wrapupIid !== wrapping.interaction_id) {
+      wrapupIid = wrapping.interaction_id;
       wrapupStart = Date.now();
       wrapupQueue = wrapping ? wrapping.queue : (connected ? connected.queue : null);
     }
@@ -40,12 +45,13 @@ function showAgent(agent) {
   } else {
     wrapupStart = null;
     document.getElementById("wrapup").classList.add("hidden");
-    if (!connected && agent.state !== "ringing" && agent.state !== "reserved") {
+    if (!connected && !calls.some((w) => w.state === "ringing" || w.state === "reserved")) {
       document.getElementById("pop").classList.add("hidden");
       if (prev === "wrapup") loadFigures();
     }
   }
-  if (connected || agent.work.length) refreshCurrent();
+  if (calls.length) refreshCurrent();
+  if (window.chatCards) chatCards.onAgent(agent);
 }
 
 function setHeld(held) {
@@ -107,7 +113,8 @@ async function refreshCurrent() {
   refreshing = true;
   try {
     const cur = await cc.api("GET", "/api/panel/current");
-    const item = cur.work.find((w) => w.state === "busy") || cur.work[0];
+    const calls = cur.work.filter((w) => w.channel === "voice");
+    const item = calls.find((w) => w.state === "busy") || calls[0];
     if (item) showPop(item);
   } catch (err) { cc.fail("call-error", err); } finally { refreshing = false; }
 }
@@ -171,8 +178,11 @@ async function main() {
       showPop({ interaction_id: data.interaction_id, queue: data.queue, state: "connected",
                 data: Object.assign({ caller_id: data.caller_id }, data.data || {}) });
       refreshCurrent();
-    }
-  }, (status) => cc.text("live-status", status));
+    } else if (window.chatCards) chatCards.onEvent(data);
+  }, (status) => {
+    cc.text("live-status", status);
+    if (window.chatCards) chatCards.onStatus(status);
+  });
   setInterval(tick, 250);
 }
 

@@ -4,6 +4,11 @@
 let board = null;
 let updates = 0;
 
+function chats(data, queue) {
+  const c = ((data.channels || {})[queue] || {}).chat;
+  return c ? `${c.waiting} / ${c.active}` : "0 / 0";
+}
+
 function pct(v) { return v === null || v === undefined ? "–" : `${Math.round(v * 100)}%`; }
 
 function draw(data) {
@@ -17,7 +22,8 @@ function draw(data) {
     const states = Object.entries(q.agents).map(([k, v]) => `${k} ${v}`).join(", ") || "none";
     for (const [cls, v] of [["name", q.name], ["waiting", q.waiting], ["longest", cc.secs(q.longest_wait_s)],
                             ["sl", pct(q.service_level)], ["answered", q.answered],
-                            ["abandoned", q.abandoned], ["agents", states]]) {
+                            ["abandoned", q.abandoned], ["agents", states],
+                            ["chats", chats(data, q.name)]]) {
       tr.append(cc.el("td", v, { class: "q-" + cls }));
     }
     qb.append(tr);

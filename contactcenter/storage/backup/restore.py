@@ -47,6 +47,7 @@ from contactcenter.storage.schema import (
     current_revision,
     ensure_schema,
     head_revision,
+    modelled,
 )
 
 # --------------------------------------------------------------------------- restore
@@ -133,7 +134,8 @@ async def _require_empty(db: Database, head: str) -> None:
     async with db.engine.connect() as conn:
         names = await conn.run_sync(lambda c: sa.inspect(c).get_table_names())
         ours = {t.name: t for t in schema_tables()}
-        foreign = sorted(n for n in names if n not in ours and n != VERSION_TABLE)
+        foreign = sorted(n for n in names if n not in ours and n != VERSION_TABLE
+                         and modelled(n))  # a full-text index of ours is no stranger
         if foreign:
             raise BackupError(f"database {where} is not empty (it has table {foreign[0]}): "
                               f"restore only into an empty database")

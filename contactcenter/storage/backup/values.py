@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 from datetime import UTC, datetime
@@ -41,6 +42,8 @@ def _kind(column: sa.Column[Any]) -> str:
         return "datetime_tz" if t.timezone else "datetime"
     if isinstance(t, sa.String):
         return "str"
+    if isinstance(t, sa.LargeBinary):
+        return "bytes"
     raise BackupError(f"column {column.table.name}.{column.name} has type {t!r}, which the "
                       f"backup format does not carry yet")
 
@@ -63,6 +66,8 @@ def encode_value(kind: str, value: Any) -> Any:
         return aware.isoformat()
     if kind == "datetime":
         return value.isoformat()
+    if kind == "bytes":  # a raw e-mail, say: base64 keeps every byte in a JSON string
+        return base64.b64encode(bytes(value)).decode("ascii")
     return str(value)  # str, and json (its text)
 
 
@@ -87,6 +92,9 @@ def decode_value(kind: str, value: Any) -> Any:
             if kind == "datetime_tz" and when.tzinfo is None:
                 raise ValueError(f"{value!r} has no UTC offset")
             return when
+    elif kind == "bytes":
+        if isinstance(value, str):
+            return base64.b64decode(value, validate=True)
     elif kind == "json":
         if isinstance(value, str):
             json.loads(value)  # SQLite would store text that is not JSON; PostgreSQL would not

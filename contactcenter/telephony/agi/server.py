@@ -27,6 +27,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, cast
 
+from contactcenter.common.log_throttle import LogThrottle
 from contactcenter.domain.clock import Clock
 from contactcenter.telephony.agi.api import AgiCommandError, CallHangup
 from contactcenter.telephony.agi.deadlines import DeadlineWheel, slot_time
@@ -87,7 +88,7 @@ class _Connection(asyncio.Protocol):
         peer = transport.get_extra_info("peername")
         if not server.is_allowed(peer):
             server.stats.refused += 1
-            log.warning("FastAGI: refused connection from %s", peer)
+            server.warnings.warning("refused", "FastAGI: refused connection from %s", peer)
             self._done = True
             transport.abort()
             return
@@ -163,7 +164,8 @@ class _Connection(asyncio.Protocol):
 
     def _abort(self, why: str, *, timeout: bool) -> None:
         peer = self._transport.get_extra_info("peername") if self._transport else None
-        log.warning("FastAGI: %s from %s; closing", why, peer)
+        self._server.warnings.warning("timeout" if timeout else "bad environment block",
+                                      "FastAGI: %s from %s; closing", why, peer)
         if timeout:
             self._server.stats.timeouts += 1
         else:
@@ -218,6 +220,8 @@ class FastAgiServer:
             ipaddress.ip_network(n, strict=False) for n in allowed_networks
         )
         self.stats = AgiServerStats()
+        # Anyone who can connect can cause these lines: capped (the stats count them all).
+        self.warnings = LogThrottle(log)
         self._routes: dict[str, AgiHandler] = {}
         self._allowed_cache: dict[object, bool] = {}
         self._server: Any = None  # asyncio or uvloop Server

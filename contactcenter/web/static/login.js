@@ -10,8 +10,9 @@ document.getElementById("login-form").addEventListener("submit", async (ev) => {
       password: document.getElementById("password").value,
     });
     const next = new URLSearchParams(location.search).get("next");
-    // Only a local page path: never an absolute URL taken from the query string.
-    const safe = next && /^\/(agent|wallboard|admin)$/.test(next) ? next : null;
+    // Only a local page of one segment (/agent, /recordings, /qa, ...): never an absolute or
+    // protocol-relative URL taken from the query string.
+    const safe = next && /^\/[a-z][a-z0-9-]*$/.test(next) ? next : null;
     location.href = safe || HOME[body.user.role] || "/agent";
   } catch (err) {
     cc.fail("login-error", err);

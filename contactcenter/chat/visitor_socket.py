@@ -1,0 +1,157 @@
+"""The visitor's websocket (``GET /api/chat/widget/{channel}/ws``): the I/O around ``protocol``.
+
+Design note: the Origin is checked against the channel's allowed origins before the upgrade.
+Each socket gets a small outbox drained by its own task, so the service's sends never wait on
+a visitor's network: a visitor who stops reading fills the outbox and is closed (code 4008),
+and comes back with the last number it saw, losing nothing (every message is stored first).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+
+from aiohttp import WSMsgType, web
+
+from contactcenter.chat import origins, protocol
+from contactcenter.chat.service import ChatError, ChatService, LiveConversation
+from contactcenter.web.roles import PUBLIC, requires
+from contactcenter.web.security import json_error
+
+log = logging.getLogger(__name__)
+OUTBOX_FRAMES = 512  # a whole backlog page (1,000 messages) goes out in pieces as it drains
+HEARTBEAT_S = 25.0
+
+
+class SocketPeer:
+    """One visitor socket: ``send`` queues a frame, a task writes them in order."""
+
+    def __init__(self, ws: web.WebSocketResponse, limit: int = OUTBOX_FRAMES) -> None:
+        self.ws = ws
+        self.limit = limit
+        self._outbox: deque[str] = deque()
+        self._wake = asyncio.Event()
+        self._close: tuple[int, str] | None = None
+        self._task = asyncio.create_task(self._pump(), name="chat-visitor-out")
+
+    def send(self, text: str) -> None:
+        if self._close is not None:
+            return
+        if len(self._outbox) >= self.limit:
+            self._outbox.clear()
+            self.close(protocol.CLOSE_TOO_SLOW, "too slow; reconnect")
+            return
+        self._outbox.append(text)
+        self._wake.set()
+
+    def close(self, code: int, reason: str) -> None:
+        if self._close is None:
+            self._close = (code, reason)
+            self._wake.set()
+
+    async def finish(self) -> None:
+        """Write what is queued, close the socket, end the task."""
+        self.close(1000, "")
+        with contextlib.suppress(Exception):
+            await self._task
+
+    async def _pump(self) -> None:
+        try:
+            while True:
+                await self._wake.wait()
+                self._wake.clear()
+                while self._outbox and not self.ws.closed:
+                    await self.ws.send_str(self._outbox.popleft())
+                if self._close is not None:
+                    break
+        except (ConnectionError, RuntimeError):
+            pass  # the socket went: the handler's loop ends on its own
+        finally:
+            code, reason = self._close or (1000, "")
+            with contextlib.suppress(Exception):
+                await self.ws.close(code=code, message=reason.encode())
+
+
+class VisitorSockets:
+    """The websocket endpoint of every chat channel."""
+
+    def __init__(self, service: ChatService) -> None:
+        self.service = service
+
+    @requires(PUBLIC)
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        """The visitor's live socket (wire protocol: docs/chat.md); Origin must be allowed."""
+        channel = self.service.channel(request.match_info["channel"])
+        if channel is None:
+            raise json_error(web.HTTPNotFound, "no such chat channel")
+        if not origins.allowed(origins.request_origin(request), channel.allowed_origins):
+            raise json_error(web.HTTPForbidden, "this site may not use this chat")
+        ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S, max_msg_size=protocol.MAX_FRAME_BYTES,
+                                   compress=False)
+        if not ws.can_prepare(request).ok:
+            raise json_error(web.HTTPBadRequest, "websocket upgrade expected")
+        await ws.prepare(request)
+        peer = SocketPeer(ws)
+        live: LiveConversation | None = None
+        try:
+            live = await self._hello(ws, peer, channel.name)
+            if live is not None:
+                await self._serve(ws, peer, live)
+        finally:
+            if live is not None:
+                self.service.detach(live, peer)
+            await peer.finish()
+        return ws
+
+    async def _hello(self, ws: web.WebSocketResponse, peer: SocketPeer,
+                     channel: str) -> LiveConversation | None:
+        try:
+            async with asyncio.timeout(protocol.HELLO_TIMEOUT_S):
+                msg = await ws.receive()
+        except TimeoutError:
+            peer.close(protocol.CLOSE_PROTOCOL, "hello expected")
+            return None
+        if msg.type != WSMsgType.TEXT:
+            return None
+        try:
+            hello = protocol.parse(msg.data)
+        except protocol.ProtocolError as exc:
+            peer.close(protocol.CLOSE_PROTOCOL, str(exc))
+            return None
+        if not isinstance(hello, protocol.Hello):
+            peer.close(protocol.CLOSE_PROTOCOL, "hello expected")
+            return None
+        try:
+            return await self.service.attach(channel, hello.conversation_id, hello.token,
+                                             hello.after, peer)
+        except ChatError as exc:
+            peer.close(protocol.CLOSE_REFUSED if exc.status == 403 else protocol.CLOSE_PROTOCOL,
+                       str(exc))
+            return None
+
+    async def _serve(self, ws: web.WebSocketResponse, peer: SocketPeer,
+                     live: LiveConversation) -> None:
+        service = self.service
+        async for msg in ws:
+            if msg.type != WSMsgType.TEXT:
+                break
+            try:
+                frame = protocol.parse(msg.data)
+            except protocol.ProtocolError as exc:
+                peer.close(protocol.CLOSE_PROTOCOL, str(exc))
+                break
+            try:
+                if isinstance(frame, protocol.Say):
+                    await service.visitor_says(live, peer, frame.text, frame.client_id)
+                elif isinstance(frame, protocol.Typing):
+                    service.visitor_typing(live, frame.typing)
+                elif isinstance(frame, protocol.Leave):
+                    await service.visitor_leaves(live)
+                elif isinstance(frame, protocol.Ping):
+                    peer.send(protocol.encode(protocol.pong()))
+                else:
+                    raise protocol.FrameRefused("protocol", "already said hello")
+            except protocol.FrameRefused as exc:
+                peer.send(protocol.encode(protocol.error(exc.code, str(exc))))

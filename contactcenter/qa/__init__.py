@@ -1,0 +1,1 @@
+"""Quality: transcripts of recorded calls, scorecards, evaluations (docs/qa.md)."""

@@ -1,0 +1,1 @@
+"""Tickets and the email channel (docs/tickets.md)."""

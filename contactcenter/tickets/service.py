@@ -1,0 +1,343 @@
+"""The tickets' use cases: create, change (with the status rules), reply and note, read, and
+the mails a ticket sends. Routing through the queue engine is ``assignment.py``; received mail
+is ``inbound.py``; both work through the session-level helpers here.
+
+Design note.
+* Every use case is one transaction: the ticket's row, its history rows, its new article and
+  the mail it queues are stored together or not at all. Changes of tickets are serialised by
+  one lock (routing events, the listener and the API all change tickets), so a change is
+  always made on the row as it is now; reads take no lock.
+* What happens outside the database (the queue engine, the agents' live topics, the outbox
+  sender) runs after the commit, from the list of ``Effects`` the use case collected: nothing
+  is announced that was not stored.
+* Who may do what: staff (supervisors, admins) every ticket; an agent the tickets assigned to
+  them (read, reply, note, status, priority, tags, give back to the queue).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contactcenter.domain.clock import Clock
+from contactcenter.tickets.mail.compose import (
+    Outgoing,
+    compose,
+    new_message_id,
+    references,
+    reply_subject,
+)
+from contactcenter.tickets.model import (
+    ACTIVE,
+    Article,
+    Author,
+    Change,
+    NewTicket,
+    Status,
+    Ticket,
+    TicketChanges,
+    TicketConflict,
+    TicketError,
+    TicketForbidden,
+    TicketNotFound,
+    Visibility,
+    check_transition,
+    clean_body,
+    diff,
+    plain,
+)
+from contactcenter.tickets.settings import TicketSettings
+from contactcenter.tickets.store import (
+    ArticleDraft,
+    MailRecord,
+    TicketQuery,
+    TicketStore,
+    article_of,
+    ticket_of,
+)
+from contactcenter.tickets.tables import TicketArticleRow, TicketRow
+
+log = logging.getLogger(__name__)
+Publish = Callable[[str, Any], int]
+
+
+@dataclass(frozen=True, slots=True)
+class Who:
+    """Who acts: a panel user (``agent_id`` when linked to an agent), routing, a mail sender,
+    the system. ``staff`` may act on every ticket."""
+
+    name: str
+    agent_id: str | None = None
+    staff: bool = False
+
+
+SYSTEM = Who("system", staff=True)
+ROUTING = Who("routing", staff=True)
+
+
+@dataclass
+class Effects:
+    """What a use case does once its transaction committed."""
+
+    route: set[int] = field(default_factory=set)  # tickets to (re)consider for routing
+    unroute: list[tuple[str, str | None]] = field(default_factory=list)  # (iid, agent)
+    notify: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # agent -> events
+    mail: bool = False  # an outgoing mail was queued
+
+    def tell(self, agent_id: str | None, kind: str, ticket: Ticket) -> None:
+        if agent_id:
+            self.notify.setdefault(agent_id, []).append({"type": kind,
+                                                         "ticket": ticket.as_json()})
+
+
+class TicketService:
+    """Tickets over one database; ``assignment`` and ``outbox`` are set by the wiring."""
+
+    def __init__(self, settings: TicketSettings, store: TicketStore, clock: Clock) -> None:
+        self.settings = settings
+        self.store = store
+        self.clock = clock
+        self.publish: Publish = lambda _topic, _data: 0  # the live hub's, once the web is up
+        self.lock = asyncio.Lock()
+        self.agents: Callable[[], set[str]] = set  # the agent ids routing knows
+        self.queues: Callable[[], set[str]] = set  # the queues routing knows
+        self.route: Callable[[set[int]], Awaitable[None]] = _nothing_to_route
+        self.unroute: Callable[[str, str | None], Awaitable[None]] = _nothing_to_unroute
+        self.wake_outbox: Callable[[], None] = lambda: None
+
+    # ------------------------------------------------------------------ access
+    @staticmethod
+    def may_see(ticket: Ticket, who: Who) -> bool:
+        return who.staff or (who.agent_id is not None and ticket.assignee == who.agent_id)
+
+    async def ticket(self, ticket_id: int, who: Who) -> Ticket:
+        """The ticket, if ``who`` may see it (404 otherwise: its existence is not told)."""
+        ticket = await self.store.get(ticket_id)
+        if ticket is None or not self.may_see(ticket, who):
+            raise TicketNotFound(f"no ticket #{ticket_id}")
+        return ticket
+
+    async def thread(self, ticket_id: int, who: Who) -> list[Article]:
+        await self.ticket(ticket_id, who)
+        return await self.store.articles(ticket_id)
+
+    async def history(self, ticket_id: int, who: Who) -> list[Change]:
+        await self.ticket(ticket_id, who)
+        return await self.store.history(ticket_id)
+
+    async def search(self, query: TicketQuery, who: Who) -> tuple[list[Ticket], int]:
+        """Tickets ``query`` selects; an agent's lists are only ever their own tickets."""
+        if not who.staff:
+            if who.agent_id is None:
+                return [], 0
+            query = TicketQuery(**{**_fields(query), "assignee": who.agent_id,
+                                   "unassigned": False})
+        return await self.store.query(query)
+
+    # ------------------------------------------------------------------ use cases
+    async def create(self, new: NewTicket, who: Who, first: ArticleDraft | None = None
+                     ) -> Ticket:
+        """A new ticket (and its first article); it waits for an agent unless assigned."""
+        self._check_new(new)
+        effects = Effects()
+        async with self.lock, self.store.session() as s, s.begin():
+            row = await self.create_in(s, new, who, first, effects)
+            ticket = ticket_of(row)
+        await self.run(effects)
+        return ticket
+
+    async def update(self, ticket_id: int, changes: TicketChanges, who: Who) -> Ticket:
+        """Change fields of a ticket (status by ``model.TRANSITIONS``), each change in its
+        history; an empty change changes nothing."""
+        effects = Effects()
+        async with self.lock, self.store.session() as s, s.begin():
+            row = await self._row_for(s, ticket_id, who)
+            await self.change_in(s, row, changes, who, effects)
+            ticket = ticket_of(row)
+        await self.run(effects)
+        return ticket
+
+    async def write(self, ticket_id: int, text: str, who: Who, visibility: Visibility,
+                    status: Status | None = None) -> Article:
+        """An agent's public reply (mailed to the requester of an email ticket) or internal
+        note, and optionally a new status in the same step ("reply and set pending")."""
+        text = clean_body(text)
+        if not text.strip():
+            raise TicketError("the text is empty")
+        effects = Effects()
+        async with self.lock, self.store.session() as s, s.begin():
+            row = await self._row_for(s, ticket_id, who)
+            if Status(row.status) is Status.CLOSED:
+                raise TicketConflict(f"ticket #{ticket_id} is closed")
+            now = self.clock.time()
+            article = await self.store.add_article(s, row.id, ArticleDraft(
+                visibility, Author.AGENT, who.name, text, agent_id=who.agent_id), now)
+            self.store.add_change(s, Change(row.id, now, who.name,
+                                            "reply" if visibility is Visibility.PUBLIC
+                                            else "note", None, {"article": article.id}))
+            if visibility is Visibility.PUBLIC:
+                await self.queue_mail_in(s, row, text, automatic=False, kind="reply",
+                                         effects=effects, article_id=article.id)
+                if status is None and Status(row.status) is Status.NEW:
+                    status = Status.OPEN
+            if status is not None:
+                await self.change_in(s, row, TicketChanges(status=status), who, effects)
+            row.updated_at = now
+            result = article_of(article)
+        await self.run(effects)
+        return result
+
+    # ------------------------------------------------------------------ building blocks
+    def _check_new(self, new: NewTicket) -> None:
+        if new.assignee is not None and new.assignee not in self.agents():
+            raise TicketError(f"no agent {new.assignee!r}")
+
+    async def _row_for(self, s: AsyncSession, ticket_id: int, who: Who) -> TicketRow:
+        row = await self.store.row(s, ticket_id, for_update=True)
+        if row is None or not self.may_see(ticket_of(row), who):
+            raise TicketNotFound(f"no ticket #{ticket_id}")
+        return row
+
+    async def create_in(self, s: AsyncSession, new: NewTicket, who: Who,
+                        first: ArticleDraft | None, effects: Effects) -> TicketRow:
+        """Store a new ticket (and its first article) in ``s``."""
+        now = self.clock.time()
+        customer = await self.store.customer_id(s, new.requester.email, new.requester.phone)
+        if customer is not None and new.requester.customer_id is None:
+            new = replace(new, requester=replace(new.requester, customer_id=customer))
+        row = await self.store.insert_ticket(s, new, now, who.name)
+        if first is not None:
+            await self.store.add_article(s, row.id, first, now)
+        if new.assignee is None:
+            effects.route.add(row.id)
+        else:
+            effects.tell(new.assignee, "ticket-assigned", ticket_of(row))
+        return row
+
+    async def change_in(self, s: AsyncSession, row: TicketRow, changes: TicketChanges,
+                        who: Who, effects: Effects) -> None:
+        """Apply ``changes`` to ``row`` in ``s``: checks, history rows, routing effects."""
+        ticket = ticket_of(row)
+        changed = diff(ticket, changes)
+        if not changed:
+            return
+        if not who.staff:
+            if set(changed) - {"status", "priority", "tags", "subject", "assignee"}:
+                raise TicketForbidden("an agent may not move a ticket to another queue")
+            if "assignee" in changed and changed["assignee"][1] is not None:
+                raise TicketForbidden("an agent may only give a ticket back, not assign it")
+        if "status" in changed:
+            check_transition(*changed["status"])
+        if "assignee" in changed and changed["assignee"][1] is not None \
+                and changed["assignee"][1] not in self.agents():
+            raise TicketError(f"no agent {changed['assignee'][1]!r}")
+        if "queue" in changed and changed["queue"][1] not in self.queues():
+            raise TicketError(f"no queue {changed['queue'][1]!r}")
+        now = self.clock.time()
+        for name, (old, new) in changed.items():
+            setattr(row, name, plain(new))
+            self.store.add_change(s, Change(row.id, now, who.name, name, old, new))
+        row.updated_at = now
+        after = ticket_of(row)
+        # The ticket's place in the queue engine: out when it stops waiting for the engine's
+        # choice (not new/open any more, given to someone by hand, moved to another queue).
+        leaves = ("assignee" in changed or "queue" in changed
+                  or ("status" in changed and after.status not in ACTIVE)
+                  or ("priority" in changed and after.assignee is None))
+        if leaves and row.interaction_id is not None:
+            effects.unroute.append((row.interaction_id, ticket.assignee))
+            row.interaction_id = None
+        if after.status in ACTIVE and after.assignee is None:
+            effects.route.add(row.id)
+        if after.assignee is not None and after.assignee != ticket.assignee:
+            effects.tell(after.assignee, "ticket-assigned", after)
+        if ticket.assignee is not None and ticket.assignee != after.assignee:
+            effects.tell(ticket.assignee, "ticket-unassigned", after)
+
+    async def queue_mail_in(self, s: AsyncSession, row: TicketRow, text: str, *,
+                            automatic: bool, kind: str, effects: Effects,
+                            article_id: int | None = None, in_reply_to: str | None = None,
+                            thread: list[str] | None = None) -> str | None:
+        """Queue a mail of ticket ``row`` to its requester; returns its Message-ID (None when
+        the ticket has no address). To an address that bounced it is kept, not sent."""
+        to = row.requester_email
+        if not to:
+            return None
+        box = self.settings.mailbox_for(row.mailbox, row.queue)
+        if box is None:
+            return None
+        now = self.clock.time()
+        if in_reply_to is None:
+            in_reply_to = await self.store.last_customer_message_id(s, row.id)
+        ids = thread if thread is not None else await self.store.thread_ids(s, row.id)
+        message_id = new_message_id(self.settings.domain)
+        outgoing = Outgoing(
+            sender=box.address, sender_name=box.name, to=to, to_name=row.requester_name,
+            subject=reply_subject(row.subject, row.id, self.settings.subject_tag), text=text,
+            in_reply_to=in_reply_to, references=tuple(references(ids)), automatic=automatic)
+        raw = compose(outgoing, message_id, now).as_bytes()
+        bounced = await self.store.bounced(s, to)
+        mail = await self.store.add_mail(
+            s, direction="out", status="suppressed" if bounced else "queued", raw=raw, peer=to,
+            envelope_from=box.address, envelope_to=[to], now=now, ticket_id=row.id,
+            message_id=message_id, automatic=automatic, kind=kind,
+            flags=["address bounced"] if bounced else ())
+        if article_id is not None:
+            article = await s.get(TicketArticleRow, article_id)
+            if article is not None:
+                article.message_id, article.mail_id = message_id, mail.id
+        if bounced:
+            await self.store.add_article(s, row.id, ArticleDraft(
+                Visibility.INTERNAL, Author.SYSTEM, "system",
+                f"Not mailed: {to} bounced earlier mail (see its address)."), now)
+        else:
+            effects.mail = True
+        return message_id
+
+    async def mail_failed(self, mail: MailRecord, error: str, permanent: bool) -> None:
+        """The outbox gave up on a mail: a note on its ticket; a permanent refusal marks the
+        address bounced (no more mail goes to it until its owner writes again)."""
+        async with self.lock, self.store.session() as s, s.begin():
+            now = self.clock.time()
+            if permanent:
+                await self.store.mark_bounced(s, mail.peer, error, now)
+            if mail.ticket_id is not None and await self.store.row(s, mail.ticket_id):
+                await self.store.add_article(s, mail.ticket_id, ArticleDraft(
+                    Visibility.INTERNAL, Author.SYSTEM, "system",
+                    f"The mail to {mail.peer} could not be sent: {error}",
+                    channel="email", mail_id=mail.id, flags=("send-failed",)), now)
+                self.store.add_change(s, Change(mail.ticket_id, now, "mail", "send-failed",
+                                                None, mail.peer))
+
+    async def run(self, effects: Effects) -> None:
+        """Carry out what a committed use case asked for."""
+        for iid, agent in effects.unroute:
+            try:
+                await self.unroute(iid, agent)
+            except Exception:
+                log.exception("tickets: could not take %s out of routing", iid)
+        if effects.route:
+            await self.route(effects.route)
+        for agent, events in effects.notify.items():
+            for event in events:
+                self.publish(f"agent.{agent}", event)
+        if effects.mail:
+            self.wake_outbox()
+
+
+async def _nothing_to_route(_ids: set[int]) -> None:
+    return None
+
+
+async def _nothing_to_unroute(_iid: str, _agent: str | None) -> None:
+    return None
+
+
+def _fields(query: TicketQuery) -> dict[str, Any]:
+    return {name: getattr(query, name) for name in query.__dataclass_fields__}
+

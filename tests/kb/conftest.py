@@ -1,0 +1,120 @@
+"""Fixtures for the knowledge base's tests: the service over a real database (both backends
+when CC_TEST_POSTGRES_URL is set), the web app on a real socket, a headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from contactcenter.domain.clock import Clock
+from contactcenter.kb.model import NewArticle, State
+from contactcenter.kb.settings import KbSettings
+from contactcenter.kb.wiring import KnowledgeBaseContext
+from contactcenter.storage.audit import AuditLog
+from contactcenter.web.auth import AUTH_KEY, add_auth, hash_password
+from contactcenter.web.security import WebSecuritySettings
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from corpus import ARTICLES
+
+PASSWORD = "correct horse battery"
+SETTINGS = KbSettings(locales=["en", "fr"], title="Example help")
+
+
+@dataclass
+class KbEnv:
+    """The running app and its knowledge base."""
+
+    server: TestServer
+    context: KnowledgeBaseContext
+    audit: AuditLog
+    clients: list[aiohttp.ClientSession] = field(default_factory=list)
+
+    @property
+    def kb(self):  # type: ignore[no-untyped-def]
+        return self.context.service
+
+    def url(self, path: str) -> str:
+        return str(self.server.make_url(path))
+
+    async def client(self, username: str | None = None) -> aiohttp.ClientSession:
+        """A client as the panel is one (cookie, Origin, CSRF header); anonymous with None."""
+        http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True),
+                                     headers={"Origin": self.url("/").rstrip("/")})
+        self.clients.append(http)
+        if username is not None:
+            async with http.post(self.url("/api/login"),
+                                 json={"username": username, "password": PASSWORD}) as r:
+                assert r.status == 200, await r.text()
+                http.headers["X-CSRF-Token"] = (await r.json())["csrf_token"]
+        return http
+
+
+@pytest.fixture(scope="session")
+def password_hash() -> str:
+    return hash_password(PASSWORD)
+
+
+@pytest.fixture
+async def kb_env(database, password_hash) -> AsyncIterator[KbEnv]:
+    """Auth and the knowledge base's routes on 127.0.0.1; users admin, sup, agent1."""
+    clock = Clock()
+    audit = AuditLog(database, clock)
+    context = KnowledgeBaseContext(database, clock, audit, SETTINGS)
+    app = web.Application(client_max_size=1024 * 1024)
+    add_auth(app, database, WebSecuritySettings(), audit, clock=clock)
+    context.add_routes(app)
+    server = TestServer(app, host="127.0.0.1", port=0)
+    await server.start_server()
+    store = app[AUTH_KEY].store
+    for name, role, agent in (("admin", "admin", None), ("sup", "supervisor", None),
+                              ("agent1", "agent", "1001")):
+        await store.create_user(name, password_hash, role, agent, 0.0)
+    env = KbEnv(server, context, audit)
+    try:
+        yield env
+    finally:
+        for http in env.clients:
+            await http.close()
+        await server.close()
+
+
+async def load_corpus(kb, state: State = State.PUBLISHED) -> dict[int, str]:  # type: ignore[no-untyped-def]
+    """The relevance set's articles, published in English; article id -> corpus key."""
+    ids = {}
+    for key, title, tags, body in ARTICLES:
+        article = await kb.create("loader", NewArticle("en", title, body, tags=tags, state=state))
+        ids[article.id] = key
+    return ids
+
+
+CHROMIUM = os.environ.get("CC_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+
+
+@pytest.fixture
+async def browser():  # type: ignore[no-untyped-def]
+    """A headless Chromium (as tests/browser/conftest.py's); skips cleanly without Playwright
+    or /usr/bin/chromium."""
+    try:
+        from playwright.async_api import async_playwright
+    except ImportError:
+        pytest.skip("playwright is not installed (pip install playwright)")
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium)")
+    async with async_playwright() as pw:
+        b = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            await b.close()
