@@ -19,7 +19,7 @@ from aiohttp import web
 
 from contactcenter.chat.wiring import ChatChannel
 from contactcenter.common.gc_tuning import settle_after_start
-from contactcenter.common.setting_errors import listening
+from contactcenter.common.setting_errors import check_can_listen, listening
 from contactcenter.config.loader import database_url, resolve
 from contactcenter.config.routing_files import load_routing_files
 from contactcenter.config.schema import Settings
@@ -87,6 +87,8 @@ class ContactCenter:
         """Build and start every service; raises (after cleaning up) if one cannot start."""
         s, clock = self.settings, self.clock
         try:
+            check_can_listen("fastagi.port", s.fastagi.host, s.fastagi.port, "fastagi.host")
+            check_can_listen("web.port", s.web.host, s.web.port, "web.host")
             self.db = Database(database_url(s))
             if self.upgrade_schema:
                 await upgrade(self.db)

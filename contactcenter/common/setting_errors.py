@@ -59,3 +59,23 @@ def listening(port_setting: str, host: str, port: int,
         wrong_host = isinstance(exc, socket.gaierror) or exc.errno in _HOST_ERRNOS
         setting = host_setting if wrong_host and host_setting else port_setting
         raise PortUnavailable(setting, host, port, _reason(exc)) from exc
+
+
+def check_can_listen(port_setting: str, host: str, port: int,
+                     host_setting: str | None = None) -> None:
+    """Raise ``PortUnavailable`` now if ``host:port`` cannot be bound.
+
+    The server checks its ports before it starts anything: a port held by another program is
+    then refused before a database is migrated, AMI links connect or background work starts,
+    all of which would only be undone again. The real bind later can still lose a race; it is
+    wrapped in ``listening`` too.
+    """
+    if port == 0:
+        return
+    with listening(port_setting, host, port, host_setting):
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            # As asyncio's servers do: a port in TIME_WAIT after our own restart is not "in use".
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+

@@ -31,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from contactcenter.common.tasks import stop_gracefully
 from contactcenter.domain.interaction import Channel, Interaction, InteractionState
 from contactcenter.domain.routing_events import (
     Abandoned,
@@ -132,11 +133,8 @@ class TicketRouting:
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_gracefully(self._task)  # a pass in progress finishes its transaction
+        self._task = None
         for pending in self.offers.values():
             if pending.timer is not None:
                 pending.timer.cancel()

@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 
 import aiosmtplib
 
+from contactcenter.common.tasks import stop_gracefully
 from contactcenter.domain.clock import Clock
 from contactcenter.tickets.settings import SmtpSettings
 from contactcenter.tickets.store import MailRecord, TicketStore
@@ -60,11 +61,8 @@ class Outbox:
     async def close(self) -> None:
         self._closing = True
         self._wake.set()  # a cancellation swallowed on the way still ends the loop
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_gracefully(self._task)  # a pass in progress finishes its transaction
+        self._task = None
 
     async def _run(self) -> None:
         while not self._closing:
