@@ -434,9 +434,12 @@ class AmiClient:
 
     async def _watchdog(self, proto: _AmiProtocol) -> None:
         live = self._liveness
+        previous = self.clock.monotonic()
         while not proto.lost.done():
             await self.clock.sleep(live.tick)
             now = self.clock.monotonic()
+            live.checked(now, previous)
+            previous = now
             if live.is_dead(now):
                 log.warning("AMI %s: nothing received for %.1fs, link is dead",
                             self.name, now - live.last_rx)

@@ -66,6 +66,15 @@ class Liveness:
         """Bytes arrived."""
         self.last_rx = now
 
+    def checked(self, now: float, previous: float) -> None:
+        """The watchdog looks at ``now``, having last looked at ``previous``. When it overslept
+        (twice its tick or more), this process stalled meanwhile (a long synchronous step, a
+        busy machine): silence measured across that stall is ours, not the peer's, whose reply
+        may be waiting unread. It is not held against the link; a dead one is still found
+        ``dead_after`` later."""
+        if now - previous >= 2 * self.tick:
+            self.last_rx = max(self.last_rx, now)
+
     def is_dead(self, now: float) -> bool:
         """True when nothing arrived for ``dead_after`` seconds."""
         return now - self.last_rx >= self.dead_after
