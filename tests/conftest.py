@@ -36,3 +36,33 @@ async def database(request, tmp_path):
     async with db.engine.begin() as conn:
         await conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
     await db.close()
+
+
+CHROMIUM = os.environ.get("CC_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+
+
+@pytest.fixture
+def chromium_args() -> list[str]:
+    """Chromium's command line; a folder's conftest may override it (QA lets audio play)."""
+    return list(CHROMIUM_ARGS)
+
+
+@pytest.fixture
+async def browser(chromium_args):  # type: ignore[no-untyped-def]
+    """A headless Debian Chromium through Playwright for every folder's browser tests (each test
+    opens its own contexts: separate cookie jars); skips when either is missing."""
+    try:
+        from playwright.async_api import async_playwright
+    except ImportError:
+        pytest.skip("playwright is not installed (pip install playwright)")
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium)")
+    async with async_playwright() as pw:
+        b = await pw.chromium.launch(executable_path=CHROMIUM, args=chromium_args)
+        try:
+            yield b
+        finally:
+            await b.close()
+

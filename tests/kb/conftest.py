@@ -3,7 +3,6 @@ when CC_TEST_POSTGRES_URL is set), the web app on a real socket, a headless Chro
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -97,24 +96,3 @@ async def load_corpus(kb, state: State = State.PUBLISHED) -> dict[int, str]:  # 
     return ids
 
 
-CHROMIUM = os.environ.get("CC_TEST_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
-
-
-@pytest.fixture
-async def browser():  # type: ignore[no-untyped-def]
-    """A headless Chromium (as tests/browser/conftest.py's); skips cleanly without Playwright
-    or /usr/bin/chromium."""
-    try:
-        from playwright.async_api import async_playwright
-    except ImportError:
-        pytest.skip("playwright is not installed (pip install playwright)")
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium)")
-    async with async_playwright() as pw:
-        b = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            await b.close()

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -132,26 +131,10 @@ async def qa_env(database, tmp_path, password_hash) -> AsyncIterator[QaEnv]:
         await server.close()
 
 
-CHROMIUM = os.environ.get("CC_TEST_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync",
-                 "--autoplay-policy=no-user-gesture-required"]
 
 
 @pytest.fixture
-async def browser():
-    """A headless Chromium (tests/browser/conftest.py's, with audio allowed to play); skips
-    cleanly without Playwright or /usr/bin/chromium."""
-    try:
-        from playwright.async_api import async_playwright
-    except ImportError:
-        pytest.skip("playwright is not installed (pip install playwright)")
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium)")
-    async with async_playwright() as pw:
-        b = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            await b.close()
+def chromium_args(chromium_args: list[str]) -> list[str]:
+    """tests/conftest.py's Chromium, with audio allowed to play."""
+    return [*chromium_args, "--autoplay-policy=no-user-gesture-required"]
 
