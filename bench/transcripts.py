@@ -37,8 +37,9 @@ import soundfile
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from contactcenter.common.resample import resample
 from contactcenter.qa.phrases import words_of
-from contactcenter.qa.speech import resample, transcribe
+from contactcenter.qa.speech import transcribe
 
 SENTENCES = [
     "thank you for calling how can i help you today",

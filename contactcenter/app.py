@@ -9,17 +9,22 @@ by a service stopping under it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
+import ssl
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from contactcenter.chat.wiring import ChatChannel
+from contactcenter.chat.wiring import CHAT_LEFT_TOPIC, CHAT_WATCH_TOPIC, ChatChannel
+from contactcenter.cluster.live_bus import LeaderBus
+from contactcenter.cluster.live_wire import Beacon
+from contactcenter.cluster.node import ClusterNode, Role, StandbyPanel
 from contactcenter.common.gc_tuning import settle_after_start
-from contactcenter.common.setting_errors import check_can_listen, listening
+from contactcenter.common.setting_errors import SettingError, check_can_listen, listening
 from contactcenter.config.loader import database_url, resolve
 from contactcenter.config.routing_files import load_routing_files
 from contactcenter.config.schema import Settings
@@ -33,6 +38,7 @@ from contactcenter.ivr.routes import FlowAdmin
 from contactcenter.kb.wiring import KnowledgeBaseContext
 from contactcenter.monitoring.routes import add_monitoring_routes
 from contactcenter.monitoring.service import MonitorService
+from contactcenter.panel.customers import add_customer_page
 from contactcenter.panel.routes import add_panel
 from contactcenter.qa.wiring import QaContext
 from contactcenter.recording.index import RecordingIndex
@@ -52,18 +58,25 @@ from contactcenter.routing.service import RoutingService
 from contactcenter.storage.audit import AuditLog
 from contactcenter.storage.customers import CustomerStore
 from contactcenter.storage.database import Database
+from contactcenter.storage.leadership import Fence
 from contactcenter.storage.schema import ensure_schema, upgrade
 from contactcenter.telephony.agi.server import FastAgiServer
 from contactcenter.telephony.ami.client import AmiEndpoint
 from contactcenter.telephony.ami.link import AmiPool, PbxLink
 from contactcenter.telephony.callmodel_core import listens_to
 from contactcenter.telephony.events import ModelResynced
-from contactcenter.tickets.wiring import TicketsChannel
+from contactcenter.tickets.automatic_mail import AutomaticMail
+from contactcenter.tickets.from_chat import ChatTickets
+from contactcenter.tickets.from_voice import VoiceTickets
+from contactcenter.tickets.voice_routes import add_voice_ticket_routes
+from contactcenter.tickets.wiring import TICKETS_TOPIC, TicketsChannel
 from contactcenter.voice.hooks import routing_call_facts
 from contactcenter.voice.wiring import VoiceChannel
-from contactcenter.web.auth import add_auth
+from contactcenter.web.auth import AUTH_KEY, add_auth
 from contactcenter.web.demo_passwords import warn_about_demo_passwords
+from contactcenter.web.live import default_topic_rules
 from contactcenter.web.security import WebSecuritySettings
+from contactcenter.web.tls import TlsConfigError, cookie_secure, security_headers, ssl_context_from
 from contactcenter.web.users import UserStore
 
 log = logging.getLogger(__name__)
@@ -73,9 +86,14 @@ class ContactCenter:
     """The whole server for one ``Settings``; ``start()`` then ``stop()``."""
 
     def __init__(self, settings: Settings, *, clock: Clock | None = None,
-                 upgrade_schema: bool = False) -> None:
+                 upgrade_schema: bool = False, fence: Fence | None = None,
+                 role: Role | None = None) -> None:
         self.settings = settings
         self.clock = clock or Clock()
+        # A cluster's leader: its term's fence guards the interaction log, its role is shown
+        # by /api/health. None on a single node.
+        self.fence, self.cluster_role = fence, role
+        self.live_bus: LeaderBus | None = None
         # serve refuses a database behind this release (one line: run `db upgrade`); the demo's
         # own throwaway database is simply brought up to date.
         self.upgrade_schema = upgrade_schema
@@ -97,7 +115,7 @@ class ContactCenter:
             # Files are the baseline, the database's entries override them (docs/routing.md).
             sources = load_routing_files(s)
             merged, stored, suspended = await load_merged(sources, RoutingConfigStore(self.db))
-            self.routing = RoutingService(merged.config, clock, InteractionLog(self.db))
+            self.routing = RoutingService(merged.config, clock, InteractionLog(self.db, self.fence))
             self.routing_editor = RoutingConfigEditor(
                 sources, RoutingConfigStore(self.db), self.routing, clock, merged, stored,
                 checks=[recording_problems], suspended=suspended)
@@ -143,12 +161,24 @@ class ContactCenter:
                                      allowed_networks=s.fastagi.allowed_networks, clock=clock)
             self.voice.serve(self.agi, flows=self.flows, lookups=self.lookups,
                              recording=self.recording, monitor=self.monitor,
-                             settings=self.ivr_settings)
+                             settings=self.ivr_settings, sessions=self.reports.ivr_sessions)
             self.kb = KnowledgeBaseContext(self.db, clock, self.audit, s.kb)  # before channels
-            self.chat = ChatChannel(s.chat, self.routing, self.db, clock, self.audit)
+            self.chat = ChatChannel(s.chat, self.routing, self.db, clock, self.audit,
+                                    kb=self.kb.service, flows=self.flows, lookups=self.lookups,
+                                    ivr=self.ivr_settings,
+                                    attachments_root=resolve(s, s.chat.attachments_dir))
             await self.chat.start()
             self.tickets = TicketsChannel(s.tickets, self.db, clock, self.routing)
             await self.tickets.start()
+            # Voice messages become tickets through the IVR sink's port (channels are siblings).
+            self.voice_tickets = VoiceTickets(self.tickets.service, self.ivr_settings.messages_dir,
+                                              self.audit, self.routing, self.recording)
+            self.voice.ivr_activity.message_left = self.voice_tickets.message_left
+            # And chat messages left (outside hours, or from the line) the same way.
+            self.chat.message_left = ChatTickets(self.tickets.service).message_left
+            # A chat's transcript by email goes out through the tickets' outbox.
+            self.chat.transcript_sender = AutomaticMail(self.tickets.service,
+                                                        self.tickets.outbox, "transcript")
             with listening("fastagi.port", s.fastagi.host, s.fastagi.port, "fastagi.host"):
                 await self.agi.start()
 
@@ -162,11 +192,10 @@ class ContactCenter:
 
     async def _start_web(self) -> None:
         s = self.settings
+        ssl_context = web_ssl_context(s)
+        tls = ssl_context is not None
         app = web.Application(client_max_size=1024 * 1024)
-        origins = tuple(s.web.allowed_origins)
-        add_auth(app, self.db, WebSecuritySettings(allowed_origins=origins,
-                                                   cookie_secure=s.web.secure_cookies or None),
-                 self.audit, clock=self.clock)
+        add_auth(app, self.db, web_security(s, tls), self.audit, clock=self.clock)
         registry, self.routing_latency = make_registry(self.status)
         self.status.observe_routing(self.routing, self.routing_latency)
         add_status_routes(app, self.status, registry)
@@ -178,6 +207,8 @@ class ContactCenter:
         self.voice.add_routes(app, self.audit)
         self.chat.add_routes(app)
         self.tickets.add_routes(app)
+        add_voice_ticket_routes(app, self.voice_tickets)
+        add_customer_page(app, self.db, self.routing, self.recording)
         app.add_routes(FlowAdmin(self.flows, Path(self.ivr_settings.flows_dir), self.audit).routes())
         add_panel(app, self)
         self.reports.add_routes(app)
@@ -185,13 +216,22 @@ class ContactCenter:
         self.web_app = app
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, s.web.host, s.web.port, backlog=1024)
+        site = web.TCPSite(self._runner, s.web.host, s.web.port, backlog=1024,
+                           ssl_context=ssl_context)
         with listening("web.port", s.web.host, s.web.port, "web.host"):
             await site.start()
         server = site._server  # the bound socket tells the real port when port 0 was asked
         self.web_port = (
             server.sockets[0]  # type: ignore[attr-defined]  # every loop's Server has it
             .getsockname()[1] if server else s.web.port)
+        if self.fence is not None and self.cluster_role is not None:
+            # A cluster's leader: the standbys' panels get its hub's events (docs/deploy.md).
+            self.live_bus = LeaderBus(database_url(s), Beacon(
+                self.cluster_role.node, self.fence.term,
+                s.cluster.own_web_url(s.web.host, self.web_port, tls)),
+                announce_s=s.cluster.check_s)
+            app[AUTH_KEY].live.relay = self.live_bus
+            await self.live_bus.start()
 
     @listens_to(ModelResynced)
     def _on_telephony_event(self, event: Any) -> None:
@@ -248,9 +288,22 @@ class ContactCenter:
         agent = self.routing_config.agents.get(agent_id or "")
         return agent.dial_string if agent is not None else None
 
-    async def stop(self) -> None:
-        """Stop everything that was started, in reverse order; never raises."""
+    async def step_down(self) -> None:
+        """A leader's term is over: stop dialling at once (no AGI session, no AMI link), then
+        everything else, each step bounded (the database may be out of reach); never raises."""
+        if hasattr(self, "agi"):
+            with contextlib.suppress(Exception):
+                await self.agi.stop(grace=0)
+        if hasattr(self, "pool"):
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.pool.stop(), 2.0)
+        await self.stop(step_timeout_s=3.0)
+
+    async def stop(self, step_timeout_s: float = 15.0) -> None:
+        """Stop everything that was started, in reverse order, none for longer than
+        ``step_timeout_s`` (a stuck step is logged and left behind); never raises."""
         steps = [
+            ("live bus", lambda: self.live_bus.stop() if self.live_bus else _none()),
             ("web", lambda: self._runner.cleanup() if self._runner else _none()),
             ("fastagi", lambda: self.agi.stop(grace=1.0) if hasattr(self, "agi") else _none()),
             ("callbacks", lambda: self.voice.close() if hasattr(self, "voice") else _none()),
@@ -271,7 +324,9 @@ class ContactCenter:
         self._tasks.clear()
         for name, step in steps:
             try:
-                await step()
+                await asyncio.wait_for(step(), step_timeout_s)
+            except TimeoutError:
+                log.error("stopping %s took over %g s; left behind", name, step_timeout_s)
             except Exception:
                 log.exception("stopping %s failed", name)
         self._runner = None
@@ -279,6 +334,24 @@ class ContactCenter:
 
 async def _none() -> None:
     return None
+
+
+def web_ssl_context(s: Settings) -> ssl.SSLContext | None:
+    """The web server's TLS context from ``web.tls_cert``/``tls_key`` (None: plain HTTP)."""
+    try:
+        return ssl_context_from(
+            str(resolve(s, s.web.tls_cert)) if s.web.tls_cert else None,
+            str(resolve(s, s.web.tls_key)) if s.web.tls_key else None)
+    except TlsConfigError as exc:
+        raise SettingError("web.tls_cert", str(exc)) from None
+
+
+def web_security(s: Settings, tls: bool) -> WebSecuritySettings:
+    """The panel's origins, cookies and headers: a leader's and a standby's are the same."""
+    return WebSecuritySettings(
+        allowed_origins=tuple(s.web.allowed_origins),
+        cookie_secure=cookie_secure(tls, s.web.secure_cookies),
+        extra_headers=security_headers(tls and s.web.hsts))
 
 
 async def _close_lookups(server: ContactCenter) -> None:
@@ -308,8 +381,42 @@ async def run_until_signalled(server: ContactCenter, extra: list[Any] | None = N
 
 
 async def run_server(settings: Settings) -> int:
-    """``contactcenter serve``."""
+    """``contactcenter serve``: one server, or one node of a cluster (``cluster.enabled``)."""
+    if settings.cluster.enabled:
+        return await run_cluster_node(settings)
     return await run_until_signalled(ContactCenter(settings))
+
+
+async def run_cluster_node(settings: Settings) -> int:
+    """Stand by or lead (docs/deploy.md) until SIGTERM/SIGINT; exit code 0."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    url = database_url(settings)
+    node = ClusterNode(settings.cluster, url, settings.web.host, settings.web.port,
+                       lambda fence, role: ContactCenter(settings, fence=fence, role=role),
+                       prepare=lambda: schema_ready(url), panel=standby_panel(settings))
+    log.info("cluster node %s standing by", node.role.node)
+    await node.run(stop)
+    return 0
+
+
+def standby_panel(settings: Settings, clock: Clock | None = None) -> StandbyPanel:
+    """What a standby needs to keep panel websockets: the leader's security and topics."""
+    ssl_context = web_ssl_context(settings)
+    topics = [*default_topic_rules(), TICKETS_TOPIC, CHAT_WATCH_TOPIC, CHAT_LEFT_TOPIC]
+    return StandbyPanel(web_security(settings, ssl_context is not None), topics,
+                        clock or Clock(), ssl_context)
+
+
+async def schema_ready(url: str) -> None:
+    """As ``serve`` at start: a new database is created at head, one behind is refused."""
+    db = Database(url)
+    try:
+        await ensure_schema(db)
+    finally:
+        await db.close()
 
 
 async def run_demo(settings: Settings, calls_per_minute: float | None = None,

@@ -111,6 +111,7 @@ def _add_context_commands(sub: argparse._SubParsersAction) -> None:
                          ("contactcenter.storage.cli", "add_db_commands"),
                          ("contactcenter.storage.backup_cli", "add_backup_commands"),
                          ("contactcenter.recording.cli", "add_recording_commands"),
+                         ("contactcenter.chat.cli", "add_chat_commands"),
                          ("contactcenter.reports.cli", "add_report_commands")):
         try:
             mod = __import__(module, fromlist=[func])

@@ -33,6 +33,7 @@ _SIGNATURE = re.compile(r"^[0-9a-fA-F]{1,128}$")
 class ConversationState(StrEnum):
     """Where a conversation is, from the visitor's side."""
 
+    BOT = "bot"  # talking to the channel's bot flow (chat/bot.py), not in line yet
     WAITING = "waiting"  # in line
     OFFERED = "offered"  # an agent is being asked to take it
     ACTIVE = "active"  # an agent took it
@@ -45,6 +46,8 @@ class Sender(StrEnum):
     VISITOR = "visitor"
     AGENT = "agent"
     SYSTEM = "system"
+    BOT = "bot"  # the channel's bot flow
+    NOTE = "note"  # a supervisor's private note: for the chat's agents only, never the visitor
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +89,15 @@ class ConversationRecord:
     closed_by: str | None = None
     last_seq: int = 0
     verified: bool = False  # the visitor id came signed by the site (identity_secret)
+    # Articles offered before a person (``faq.py``): ``answered`` (self-served: closed_by
+    # ``self_served``, never queued), ``person`` (the visitor asked for one anyway), ``none``
+    # (no article matched); None: the channel offered none. The article that answered.
+    faq_outcome: str | None = None
+    faq_article_id: int | None = None
+    # The bot flow the conversation began with (chat/bot.py) and how that ended: handover,
+    # deflected (solved with no person), ended, abandoned; None while the bot still talks.
+    bot_flow: str | None = None
+    bot_outcome: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         """The conversation for the agent's panel (no token, nothing secret)."""
@@ -98,7 +110,8 @@ class ConversationRecord:
                 "created_at": self.created_at, "offered_at": self.offered_at,
                 "accepted_at": self.accepted_at, "closed_at": self.closed_at,
                 "closed_by": self.closed_by, "last_seq": self.last_seq,
-                "verified": self.verified}
+                "verified": self.verified, "faq_outcome": self.faq_outcome,
+                "faq_article_id": self.faq_article_id}
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +126,8 @@ class Message:
     name: str = ""  # what the visitor sees as the author (the agent's name, "You"...)
     agent_id: str | None = None
     client_id: str | None = None  # the visitor's own id for it: a resend is not a new message
+    # A file sent as this message (``attachments.py``): key, filename, kind, content_type, size
+    attachment: dict[str, Any] | None = None
 
     def as_json(self) -> dict[str, Any]:
         """The message on the wire (visitor socket and agent panel alike)."""
@@ -120,6 +135,8 @@ class Message:
                                "text": self.text, "at": self.at}
         if self.client_id is not None:
             out["client_id"] = self.client_id
+        if self.attachment is not None:
+            out["attachment"] = dict(self.attachment)
         return out
 
 
@@ -145,7 +162,7 @@ class Refused(ValueError):
 
 def _clean_line(value: str) -> str:
     """One line of text: control characters (CR, LF, NUL...) refused, spaces trimmed."""
-    if any(unicodedata.category(c) == "Cc" for c in value):
+    if any(unicodedata.category(c) in ("Cc", "Cs") for c in value):
         raise ValueError("control characters are not allowed")
     return value.strip()
 
@@ -155,7 +172,8 @@ def check_message_text(text: Any, limit: int) -> str:
     tabs are kept, other control characters refused (they have no business in a chat)."""
     if not isinstance(text, str):
         raise ValueError("text must be a string")  # noqa: TRY004 - one error type for callers
-    if any(unicodedata.category(c) == "Cc" and c not in "\n\t" for c in text):
+    # Cs: a lone surrogate (a JSON "\ud83d" escape) is no text: the database cannot store it.
+    if any(unicodedata.category(c) in ("Cc", "Cs") and c not in "\n\t" for c in text):
         raise ValueError("control characters are not allowed")
     text = text.strip()
     if not text:

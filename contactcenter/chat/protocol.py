@@ -5,6 +5,7 @@ Client -> server (JSON objects, one per text frame; ``hello`` first, within ``HE
     {"type": "hello", "conversation_id": ID, "token": TOKEN, "after": N}
     {"type": "message", "text": "...", "client_id": "c1"}   # client_id: optional, idempotent
     {"type": "typing", "typing": true}
+    {"type": "seen", "delivered": N, "read": N}              # marks for the agent (each optional)
     {"type": "close"}                                        # the visitor ends the chat
     {"type": "ping"}
 
@@ -17,6 +18,7 @@ Server -> client:
     {"type": "position", "position", "ewt_s"}                # while waiting, when it changes
     {"type": "state", "state", "agent"}                      # waiting/offered/active/closed
     {"type": "typing", "typing", "name"}                     # the agent's typing indicator
+    {"type": "read", "seq"}                                  # the agent has read up to seq
     {"type": "error", "code", "error"}                       # a frame refused; the socket stays
     {"type": "pong"}
 
@@ -68,6 +70,12 @@ class Typing:
 
 
 @dataclass(frozen=True, slots=True)
+class Seen:
+    delivered: int | None  # the highest seq the widget received
+    read: int | None  # the highest seq shown to the visitor (panel open, page visible)
+
+
+@dataclass(frozen=True, slots=True)
 class Leave:
     pass
 
@@ -77,7 +85,15 @@ class Ping:
     pass
 
 
-ClientFrame = Hello | Say | Typing | Leave | Ping
+ClientFrame = Hello | Say | Typing | Seen | Leave | Ping
+
+
+def _mark(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**31:
+        raise ProtocolError("delivered and read must be message numbers")
+    return value
 
 
 def parse(text: str) -> ClientFrame:
@@ -103,6 +119,8 @@ def parse(text: str) -> ClientFrame:
         return Say(data.get("text"), data.get("client_id"))
     if kind == "typing":
         return Typing(bool(data.get("typing")))
+    if kind == "seen":
+        return Seen(_mark(data.get("delivered")), _mark(data.get("read")))
     if kind == "close":
         return Leave()
     if kind == "ping":
@@ -139,6 +157,10 @@ def state(value: str, agent: str | None) -> dict[str, Any]:
 
 def typing(on: bool, name: str) -> dict[str, Any]:
     return {"type": "typing", "typing": on, "name": name}
+
+
+def read(seq: int) -> dict[str, Any]:
+    return {"type": "read", "seq": seq}
 
 
 def error(code: str, text: str) -> dict[str, Any]:

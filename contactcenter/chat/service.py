@@ -19,6 +19,12 @@ Design note.
 * An offer not accepted within the queue's ``ring_timeout_s`` fails as ``no-answer`` (the agent
   is paused "no answer" and the chat goes back to its place), as an unanswered call does; the
   engine's own ring safety timer is the backstop.
+* A channel's bot flow (``bot.py``) talks first: the conversation waits in state ``bot``,
+  outside the engine, until the flow hands it over (queued with its original arrival time)
+  or ends it (deflected or ended, never queued).
+* Articles before a person (``faq.py``): a start that says an article answered the question is
+  stored closed (``self_served``) and never becomes an interaction; any other start with a
+  ``faq`` part has the question as message 1 before it is queued.
 """
 
 from __future__ import annotations
@@ -31,17 +37,20 @@ import hmac
 import logging
 import secrets
 import uuid
-from collections import OrderedDict, deque
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from collections import Counter, deque
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 from contactcenter.chat import protocol
-from contactcenter.chat.limits import SlidingWindow
+from contactcenter.chat.bot import ChatBots
+from contactcenter.chat.canned import CannedStore, for_queue
+from contactcenter.chat.faq import SELF_SERVED, Faq, FaqChoice
+from contactcenter.chat.live import LiveConversation, VisitorPeer
 from contactcenter.chat.model import (
     ConversationRecord,
     ConversationState,
     Message,
+    Refused,
     Sender,
     StartRequest,
     check_answers,
@@ -51,8 +60,13 @@ from contactcenter.chat.model import (
     route_for,
     signature_ok,
 )
-from contactcenter.chat.settings import ChatChannelSettings, ChatSettings
+from contactcenter.chat.offline import Availability, OfflineMessage, OfflineStore, new_message
+from contactcenter.chat.settings import DEFAULT_STRINGS, ChatChannelSettings, ChatSettings
 from contactcenter.chat.store import ChatStore, ChatWriter
+from contactcenter.chat.timeouts import Timeouts
+from contactcenter.chat.visitor_limits import VisitorLimits
+from contactcenter.common.canned_text import fill
+from contactcenter.domain.agent import AgentState
 from contactcenter.domain.clock import Clock
 from contactcenter.domain.interaction import Interaction, InteractionState
 from contactcenter.domain.routing_events import (
@@ -66,6 +80,7 @@ from contactcenter.domain.routing_events import (
     RoutingEvent,
     Transferred,
 )
+from contactcenter.ivr.text_runner import Handover
 from contactcenter.routing.errors import Conflict, RoutingError
 from contactcenter.routing.service import RoutingService
 
@@ -73,6 +88,7 @@ log = logging.getLogger(__name__)
 
 Publish = Callable[[str, Any], int]
 POSITION_EVERY_S = 0.25  # real seconds: at most this often the waiting chats' places are sent
+LEFT_TOPIC = "chat-left"  # messages left, for the supervisors' page (staff only: wiring.py)
 RECENT_CLIENT_IDS = 200  # per conversation, kept in memory; the database's index backs them up
 
 
@@ -98,48 +114,28 @@ class UnavailableError(ChatError):
     status = 503
 
 
+class OfflineError(ChatError):
+    """The channel takes no live chat now: the widget offers "leave a message"."""
+
+    status = 409
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("chat is offline now; please leave a message")
+        self.reason = reason
+
+
 class RateLimited(ChatError):
     status = 429
 
     def __init__(self, retry_after: float) -> None:
-        super().__init__("too many new conversations from your address; try again later")
+        super().__init__("too many new chats from you; please try again later")
         self.retry_after = retry_after
 
 
-class VisitorPeer(Protocol):
-    """One visitor socket as the service sees it: frames out, never blocking."""
-
-    def send(self, text: str) -> None:
-        """Queue one encoded frame (a peer that cannot keep up closes itself)."""
-
-    def close(self, code: int, reason: str) -> None:
-        """Close the socket soon."""
-
-
-@dataclass(eq=False)
-class LiveConversation:
-    """An open conversation in memory: its record, visitor sockets and offer."""
-
-    record: ConversationRecord
-    token_hash: str
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    peers: set[VisitorPeer] = field(default_factory=set)
-    offer_id: str | None = None
-    ring: asyncio.TimerHandle | None = None
-    closing_by: str | None = None
-    last_position: tuple[int, int | None] | None = None
-    client_ids: OrderedDict[str, Message] = field(default_factory=OrderedDict)
-
-    @property
-    def id(self) -> str:
-        return self.record.id
-
-    @property
-    def state(self) -> ConversationState:
-        return self.record.state
-
-    def change(self, **values: Any) -> None:
-        self.record = dataclasses.replace(self.record, **values)
+def agent_json(message: Message) -> dict[str, Any]:
+    """A message for the agents' panel: the wire's, with the author agent's id (after a
+    transfer, the card tells the colleague's messages from its own)."""
+    return {**message.as_json(), "agent_id": message.agent_id}
 
 
 def hash_token(token: str) -> str:
@@ -157,11 +153,13 @@ class ChatService:
         self.store = store
         self.writer = ChatWriter(store)  # every write after the conversation's creation
         self.clock = clock
+        self.offline = OfflineStore(store.db)
+        self.canned = CannedStore(store.db)
+        self.faq = Faq(settings)  # its ``kb`` is the server's knowledge base, once wired
+        self.availability = Availability()
         self.publish: Publish = lambda _topic, _data: 0  # the live hub's, once the web is up
         self._live: dict[str, LiveConversation] = {}
-        self._starts = SlidingWindow(settings.new_conversations_per_ip,
-                                     settings.new_conversations_window_s)
-        self._messages = SlidingWindow(settings.messages_per_minute, 60.0)
+        self.limits = VisitorLimits(settings)
         self._pending: deque[tuple[LiveConversation, RoutingEvent, str | None]] = deque()
         self._positions_dirty = False
         self._positions_timer: asyncio.TimerHandle | None = None
@@ -170,6 +168,15 @@ class ChatService:
         self._task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._unsubscribe: Callable[[], None] | None = None
+        self.timeouts = Timeouts(self)  # idle and gone visitors
+        self.bots = ChatBots(self)  # its flows and lookups are the server's, once wired
+        # Since start, for /metrics (``metrics()``): started, offline_messages, idle_closed,
+        # visitor_gone, transferred; self_served (an article answered: deflected), faq_person
+        # (articles shown, a person asked for), faq_none (no article matched).
+        self.counters: Counter[str] = Counter()
+        # A message left (offline or from the line) goes on here: app.py points it at the
+        # tickets (chat never imports them); None: messages stay chat's own.
+        self.message_left: Callable[[OfflineMessage], Awaitable[Any]] | None = None
 
     # ----------------------------------------------------------------- lifecycle
     def channel(self, name: str) -> ChatChannelSettings | None:
@@ -181,12 +188,17 @@ class ChatService:
         started: it rebuilt the lines and re-offered what was being offered)."""
         rows = await self.store.open_conversations()
         changed = []
+        with_bot = []  # the bot's place in its flow was in memory: these go to a person
         # No await from here to the subscription: no routing event can slip in between.
         for record, token_hash in rows:
             live = LiveConversation(record, token_hash)
             state = self.routing.state_of(record.id)
             queue = self.routing.queue_of(record.id) or record.queue
             agent = self._agent_of(record.id)
+            if state is None and record.state is ConversationState.BOT:
+                self._live[record.id] = live
+                with_bot.append(live)
+                continue
             if state is None:
                 live.change(state=ConversationState.CLOSED, closed_at=self.clock.time(),
                             closed_by="system")
@@ -207,15 +219,25 @@ class ChatService:
         self.writer.start()
         for live in changed:
             await self.writer.save_state(live.record)
+        for live in with_bot:
+            await self.bots.hand_over(live, self.channel(live.record.channel),
+                                      Handover(None, reason="restart"))
         for live in list(self._live.values()):
             if live.state is ConversationState.OFFERED and live.offer_id:
                 self._arm_ring(live, live.offer_id, self.routing.queue_config(
                     live.record.queue).ring_timeout_s)
+        for live in list(self._live.values()):
+            self.timeouts.socket_left(live)  # no socket yet: each must come back in the grace
+            if live.state is ConversationState.ACTIVE:
+                self.timeouts.visitor_turn(live)
+            elif live.state in (ConversationState.WAITING, ConversationState.OFFERED):
+                self.timeouts.waiting(live, self.clock.time() - live.record.created_at)
         if self._live:
             log.info("chat: %d open conversation(s) taken up", len(self._live))
 
     async def close(self) -> None:
         """Stop following routing; close the visitors' sockets (they reconnect and resume)."""
+        self.timeouts.stop()
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
@@ -231,8 +253,7 @@ class ChatService:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         for live in self._live.values():
-            if live.ring is not None:
-                live.ring.cancel()
+            live.stop_timers()
             for peer in list(live.peers):
                 peer.close(1012, "server restarting")
             live.peers.clear()
@@ -240,14 +261,21 @@ class ChatService:
 
     # ----------------------------------------------------------------- visitor side
     async def start_conversation(self, channel: ChatChannelSettings, request: StartRequest,
-                                 answers: Any, remote: str) -> tuple[ConversationRecord, str]:
+                                 answers: Any, remote: str,
+                                 faq: FaqChoice | None = None) -> tuple[ConversationRecord, str]:
         """A new conversation in line; returns it and the visitor's token (shown once).
-        Raises ``model.Refused`` (form errors), ``RateLimited``, ``UnavailableError``."""
+        With ``faq`` (what came of the articles offered first, ``faq.py``): ``answered`` stores
+        it closed as self-served and never queues it; otherwise the question is its first
+        message. Raises ``model.Refused`` (form errors), ``RateLimited``, ``UnavailableError``."""
         checked = check_answers(channel, answers)
+        if faq is not None and not self.faq.offered(channel):
+            raise Refused({"faq": "this chat offers no articles"})
+        self_served = faq is not None and faq.outcome == "answered"
         now = self.clock.time()
-        wait = self._starts.hit(remote, now)
-        if wait > 0:
-            raise RateLimited(wait)
+        route = route_for(channel, checked)
+        reason = None if self_served else self.offline_reason(channel, route.queue)
+        if reason is not None:
+            raise OfflineError(reason)
         verified = False
         if channel.identity_secret and request.visitor_id is not None:
             # A signing site vouches for its ids: an id without the right signature is refused.
@@ -256,7 +284,9 @@ class ChatService:
                             channel.name, request.visitor_id)
                 raise ForbiddenError("the visitor's identity could not be verified")
             verified = True
-        route = route_for(channel, checked)
+        wait = self.limits.start(remote, request.visitor_id, now)
+        if wait > 0:
+            raise RateLimited(wait)
         try:
             self.routing.queue_config(route.queue)
         except RoutingError:
@@ -269,8 +299,33 @@ class ChatService:
             visitor_name=display_name(checked, request.name), answers=checked,
             attributes=dict(request.attributes), page=request.page, queue=route.queue,
             state=ConversationState.WAITING, created_at=now, verified=verified)
+        titles: dict[int, str] = {}
+        if faq is not None:
+            titles = await self.faq.titles(faq.shown)
+            if self_served and faq.article_id not in titles:
+                raise Refused({"faq": "article_id: not a published article"})
+            record = dataclasses.replace(record, faq_outcome=faq.outcome,
+                                         faq_article_id=faq.article_id)
+        if self_served:
+            record = dataclasses.replace(record, state=ConversationState.CLOSED, closed_at=now,
+                                         closed_by=SELF_SERVED)
+        bot = self.bots.flow_for(channel) if faq is None else None
+        if bot is not None:
+            record = dataclasses.replace(record, state=ConversationState.BOT, bot_flow=bot.name)
         await self.store.create(record, hash_token(token))
         live = LiveConversation(record, hash_token(token))
+        if bot is not None:
+            self._live[record.id] = live
+            self.bots.begin(live, channel, bot, remote)
+            self.counters["bot_started"] += 1
+            return live.record, token
+        if faq is not None:
+            await self._faq_messages(live, channel, faq, titles)
+        if self_served:
+            assert faq is not None and faq.article_id is not None
+            self.counters["self_served"] += 1
+            await self.faq.vote(faq.article_id, remote)
+            return live.record, token
         self._live[record.id] = live  # before enqueue: an offer may come within it
         data: dict[str, Any] = {"chat_channel": channel.name, "visitor_id": record.visitor_id,
                                 "visitor_name": record.visitor_name}
@@ -285,7 +340,34 @@ class ChatService:
             live.change(state=ConversationState.CLOSED, closed_at=now, closed_by="system")
             await self.writer.save_state(live.record)
             raise UnavailableError("chat is not available now") from None
+        self.counters["started"] += 1
+        self.timeouts.waiting(live)
+        if faq is not None:
+            self.counters[f"faq_{faq.outcome}"] += 1
         return live.record, token
+
+    async def _faq_messages(self, live: LiveConversation, channel: ChatChannelSettings,
+                            faq: FaqChoice, titles: dict[int, str]) -> None:
+        """The question as the visitor's first message, then which articles were suggested
+        (and which answered), so the agent and the transcript have them."""
+        texts = channel.texts()
+        await self.append(live, Sender.VISITOR, faq.question, name=live.record.visitor_name)
+        shown = [titles[i] for i in faq.shown if i in titles]
+        if shown:
+            await self.append(live, Sender.SYSTEM, texts["faq_suggested"].replace(
+                "{titles}", "; ".join(shown)), name="")
+        if faq.article_id is not None:
+            await self.append(live, Sender.SYSTEM, texts["faq_thanks"], name="")
+
+    def metrics(self) -> dict[str, Any]:
+        """Open conversations by (chat channel, queue, state) and the counters since start,
+        read at scrape time (docs/chat.md, "Metrics")."""
+        open_now: Counter[tuple[str, str, str]] = Counter(
+            (live.record.channel, live.record.queue, live.state.value)
+            for live in self._live.values() if live.state is not ConversationState.CLOSED)
+        return {"conversations": [{"channel": c, "queue": q, "state": st, "count": n}
+                                  for (c, q, st), n in sorted(open_now.items())],
+                "counters": dict(self.counters)}
 
     async def attach(self, channel: str, conversation_id: str, token: str, after: int,
                      peer: VisitorPeer) -> LiveConversation | None:
@@ -322,6 +404,12 @@ class ChatService:
                     live.state.value, self._agent_name(live.record.agent_id))))
             if live.state is ConversationState.CLOSED:
                 return None
+            if live.agent_read:
+                peer.send(protocol.encode(protocol.read(live.agent_read)))
+            if live.bot_prompt is not None:
+                peer.send(protocol.encode(live.bot_prompt))
+            if live.id in self.timeouts.offered:
+                peer.send(protocol.encode({"type": "leave_message"}))
             if live.state is ConversationState.WAITING:
                 pos = self.routing.position(live.id)
                 if pos is not None:
@@ -329,20 +417,25 @@ class ChatService:
                                           None if pos.ewt_s is None else round(pos.ewt_s))
                     peer.send(protocol.encode(protocol.position(pos.position, pos.ewt_s)))
             live.peers.add(peer)
+            self.timeouts.socket_back(live)
         return live
 
     async def _send_backlog(self, conversation_id: str, after: int, peer: VisitorPeer) -> None:
         while True:
             batch = await self.store.messages_after(conversation_id, after)
             for m in batch:
-                peer.send(protocol.encode(protocol.message(m.as_json())))
+                if m.sender is not Sender.NOTE:
+                    peer.send(protocol.encode(protocol.message(m.as_json())))
             if len(batch) < 1000:
                 return
             after = batch[-1].seq
 
     def detach(self, live: LiveConversation, peer: VisitorPeer) -> None:
-        """A visitor socket went away (the conversation goes on: it may come back)."""
+        """A visitor socket went away (the conversation goes on: it may come back, within the
+        channel's ``visitor_gone_s`` when that is set)."""
         live.peers.discard(peer)
+        if not live.peers:
+            self.timeouts.socket_left(live)
 
     async def visitor_says(self, live: LiveConversation, peer: VisitorPeer, text: Any,
                            client_id: Any) -> Message:
@@ -360,12 +453,43 @@ class ChatService:
         if known is not None:
             peer.send(protocol.encode(protocol.ack(client_id, known.seq)))
             return known
-        if self._messages.hit(live.id, self.clock.time()) > 0:
-            raise protocol.FrameRefused("rate-limited", "too many messages; slow down")
+        self.limits.message(live.record.visitor_id, client_id, self.clock)
         stored = await self.append(live, Sender.VISITOR, text, name=live.record.visitor_name,
                                    client_id=client_id)
+        self.timeouts.visitor_spoke(live)
         peer.send(protocol.encode(protocol.ack(client_id, stored.seq)))
+        if live.state is ConversationState.BOT:
+            self.bots.heard(live, text)
         return stored
+
+    def visitor_seen(self, live: LiveConversation, delivered: int | None,
+                     read: int | None) -> None:
+        """The widget's delivered/read marks; the agent's card is told when they move."""
+        top = live.record.last_seq
+        new_delivered = max(live.visitor_delivered, min(delivered or 0, top), min(read or 0, top))
+        new_read = max(live.visitor_read, min(read or 0, top))
+        if (new_delivered, new_read) == (live.visitor_delivered, live.visitor_read):
+            return
+        live.visitor_delivered, live.visitor_read = new_delivered, new_read
+        agent = live.record.agent_id
+        if agent:
+            self.publish(f"agent.{agent}", {"type": "chat-marks", "conversation_id": live.id,
+                                            **self._marks(live)})
+
+    def agent_read(self, agent_id: str, conversation_id: str, seq: Any) -> None:
+        """The agent read the chat up to ``seq``: the visitor's widget marks its messages."""
+        live = self._mine(agent_id, conversation_id)
+        if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
+            raise ChatError("seq must be a message number")
+        seq = min(seq, live.record.last_seq)
+        if seq > live.agent_read:
+            live.agent_read = seq
+            self._to_visitor(live, protocol.read(seq))
+
+    @staticmethod
+    def _marks(live: LiveConversation) -> dict[str, int]:
+        return {"delivered": live.visitor_delivered, "read": live.visitor_read,
+                "agent_read": live.agent_read}
 
     def visitor_typing(self, live: LiveConversation, on: bool) -> None:
         """The visitor is (no longer) typing: the agent's panel shows it."""
@@ -377,6 +501,9 @@ class ChatService:
     async def visitor_leaves(self, live: LiveConversation) -> None:
         """The visitor ended the chat: abandoned while waiting, completed when connected."""
         live.closing_by = live.closing_by or "visitor"
+        if live.state is ConversationState.BOT:
+            await self.bots.stop(live, "visitor")
+            return
         try:
             if live.state is ConversationState.ACTIVE:
                 await self.routing.complete(live.id)
@@ -386,11 +513,12 @@ class ChatService:
             log.info("chat %s: visitor's close not taken: %s", live.id, exc)
 
     # ----------------------------------------------------------------- agent side
-    def _mine(self, agent_id: str, conversation_id: str) -> LiveConversation:
+    def _mine(self, agent_id: str, conversation_id: str,
+              guest: bool = False) -> LiveConversation:
         live = self._live.get(conversation_id)
         if live is None:
             raise NotFoundError("no open conversation with that id")
-        if live.record.agent_id != agent_id:
+        if live.record.agent_id != agent_id and not (guest and agent_id in live.guests):
             raise ForbiddenError("not your conversation")
         return live
 
@@ -406,8 +534,8 @@ class ChatService:
         return live.record
 
     async def agent_says(self, agent_id: str, conversation_id: str, text: Any) -> Message:
-        """The agent's message to the visitor."""
-        live = self._mine(agent_id, conversation_id)
+        """The agent's (or an invited colleague's) message to the visitor."""
+        live = self._mine(agent_id, conversation_id, guest=True)
         if live.state is not ConversationState.ACTIVE:
             raise ConflictError(f"the conversation is {live.state.value}, not active")
         channel = self.channel(live.record.channel)
@@ -415,12 +543,15 @@ class ChatService:
             text = check_message_text(text, channel.max_message_chars if channel else 2000)
         except ValueError as exc:
             raise ChatError(str(exc)) from None
-        return await self.append(live, Sender.AGENT, text, name=self._agent_name(agent_id) or "",
-                                 agent_id=agent_id)
+        msg = await self.append(live, Sender.AGENT, text, name=self._agent_name(agent_id) or "",
+                                agent_id=agent_id)
+        if not live.idle_warned:
+            self.timeouts.visitor_turn(live)  # silence from now on counts
+        return msg
 
     def agent_typing(self, agent_id: str, conversation_id: str, on: bool) -> None:
         """The agent is (no longer) typing: the visitor's widget shows it."""
-        live = self._mine(agent_id, conversation_id)
+        live = self._mine(agent_id, conversation_id, guest=True)
         if live.state is ConversationState.ACTIVE:
             self._to_visitor(live, protocol.typing(on, self._agent_name(agent_id) or ""))
 
@@ -429,9 +560,8 @@ class ChatService:
         """End the chat (the agent goes to wrap-up) and, with a disposition, end that wrap-up
         too. On a chat the visitor already ended, only the wrap-up is done."""
         live = self._live.get(conversation_id)
-        if live is not None and live.state is not ConversationState.CLOSED:
-            if live.record.agent_id != agent_id:
-                raise ForbiddenError("not your conversation")
+        is_open = live is not None and live.state is not ConversationState.CLOSED
+        if live is not None and is_open and live.record.agent_id == agent_id:
             if live.state is not ConversationState.ACTIVE:
                 raise ConflictError(f"the conversation is {live.state.value}, not active")
             live.closing_by = "agent"
@@ -439,7 +569,9 @@ class ChatService:
                 await self.routing.complete(conversation_id)
             except RoutingError as exc:
                 raise ConflictError(str(exc)) from None
-        elif not self._in_wrapup(agent_id, conversation_id):
+        elif not self._in_wrapup(agent_id, conversation_id):  # (a chat I transferred is)
+            if is_open:
+                raise ForbiddenError("not your conversation")
             raise ConflictError("no chat of yours to close or wrap up with that id")
         if disposition is not None and self._in_wrapup(agent_id, conversation_id):
             try:
@@ -449,6 +581,24 @@ class ChatService:
                 pass  # the queue has no wrap-up time: it ended with the chat
             except (RoutingError, ValueError) as exc:
                 raise ChatError(str(exc)) from None
+
+    async def transfer(self, agent_id: str, conversation_id: str, queue: Any) -> None:
+        """Send my chat to another queue: it waits there (the visitor is told), the next agent
+        gets the whole transcript, I go to wrap-up for it."""
+        live = self._mine(agent_id, conversation_id)
+        if live.state is not ConversationState.ACTIVE:
+            raise ConflictError(f"the conversation is {live.state.value}, not active")
+        if not isinstance(queue, str) or queue not in self.routing.config.queues:
+            raise ChatError("queue: not a configured queue")
+        if queue == live.record.queue:
+            raise ConflictError(f"the chat is already in {queue}")
+        try:
+            await self.routing.transfer(conversation_id, queue)
+        except Conflict as exc:
+            raise ConflictError(str(exc)) from None
+        except RoutingError as exc:
+            raise ChatError(str(exc)) from None
+        self.counters["transferred"] += 1
 
     def _in_wrapup(self, agent_id: str, conversation_id: str) -> bool:
         try:
@@ -461,9 +611,11 @@ class ChatService:
     async def agent_conversations(self, agent_id: str) -> list[dict[str, Any]]:
         """The agent's chats now (offered, active, in wrap-up), each with its transcript."""
         out = []
-        for work in self.routing.agent(agent_id).work:
-            if work["channel"] != "chat":
-                continue
+        works = [w for w in self.routing.agent(agent_id).work if w["channel"] == "chat"]
+        works += [{"interaction_id": live.id, "state": "guest"}  # invited in (supervise.py)
+                  for live in self.open_conversations()
+                  if agent_id in live.guests and live.record.agent_id != agent_id]
+        for work in works:
             record = await self.record(work["interaction_id"])
             if record is None:
                 continue
@@ -471,12 +623,25 @@ class ChatService:
             earlier = (await self.store.earlier(record.channel, record.visitor_id,
                                                 record.created_at)
                        if record.verified else [])
+            live = self._live.get(record.id)
+            marks = self._marks(live) if live is not None else None
             out.append({"conversation": record.as_json(), "work_state": work["state"],
-                        "messages": [m.as_json() for m in messages],
+                        "marks": marks,
+                        "messages": [agent_json(m) for m in messages],
                         "earlier": [{"id": e.id, "created_at": e.created_at, "queue": e.queue,
                                      "agent_id": e.agent_id, "closed_by": e.closed_by}
                                     for e in earlier]})
         return out
+
+    async def canned_replies(self, agent_id: str, conversation_id: str) -> list[dict[str, Any]]:
+        """The canned replies for one of my chats: its queue's and the global ones, with the
+        placeholders filled in for this visitor and agent."""
+        live = self._mine(agent_id, conversation_id, guest=True)
+        record = live.record
+        values = {"visitor_name": record.visitor_name,
+                  "agent_name": self._agent_name(agent_id) or "", "queue": record.queue}
+        replies = for_queue(await self.canned.listing([record.queue]), record.queue)
+        return [{"shortcut": r.shortcut, "text": fill(r.text, values)} for r in replies]
 
     async def record(self, conversation_id: str) -> ConversationRecord | None:
         """A conversation, open or closed."""
@@ -492,11 +657,13 @@ class ChatService:
 
     # ----------------------------------------------------------------- messages
     async def append(self, live: LiveConversation, sender: Sender, text: str, *, name: str,
-                     agent_id: str | None = None, client_id: str | None = None) -> Message:
-        """Number, store, then send one message (visitor sockets and the agent's topic)."""
+                     agent_id: str | None = None, client_id: str | None = None,
+                     attachment: dict[str, Any] | None = None) -> Message:
+        """Number, store, then send one message (visitor sockets and the agent's topic);
+        ``attachment``: the file it carries (``attachments.py``)."""
         async with live.lock:
             msg = Message(live.id, live.record.last_seq + 1, sender, text, self.clock.time(),
-                          name, agent_id, client_id)
+                          name, agent_id, client_id, attachment)
             stored = await self.writer.append(msg)
             if client_id is not None:
                 live.client_ids[client_id] = stored
@@ -505,13 +672,28 @@ class ChatService:
             if stored is not msg:
                 return stored  # a resend the database already had
             live.change(last_seq=msg.seq)
-            self._to_visitor(live, protocol.message(msg.as_json()))
-            agent = live.record.agent_id
-            if agent:
-                self.publish(f"agent.{agent}", {"type": "chat-message",
-                                                "conversation_id": live.id,
-                                                "message": msg.as_json()})
+            if sender is not Sender.NOTE:  # a note is for the chat's agents only
+                self._to_visitor(live, protocol.message(msg.as_json()))
+            event = {"type": "chat-message", "conversation_id": live.id,
+                     "message": agent_json(msg)}
+            for agent in self.agents_in(live):
+                self.publish(f"agent.{agent}", event)
+            self.publish(f"chat.{live.id}", event)  # supervisors watching (staff only)
             return msg
+
+    @staticmethod
+    def agents_in(live: LiveConversation) -> list[str]:
+        """The agents a conversation's messages go to: the one who has it, then guests."""
+        owner = live.record.agent_id
+        return ([owner] if owner else []) + sorted(live.guests - {owner})
+
+    def live_of(self, conversation_id: str) -> LiveConversation | None:
+        """The open conversation ``conversation_id``, if it is open."""
+        return self._live.get(conversation_id)
+
+    def open_conversations(self) -> list[LiveConversation]:
+        """Every open conversation, oldest first."""
+        return sorted(self._live.values(), key=lambda live: live.record.created_at)
 
     def _to_visitor(self, live: LiveConversation, frame: dict[str, Any]) -> None:
         if live.peers:
@@ -549,6 +731,7 @@ class ChatService:
         S = ConversationState
         if isinstance(event, Offered):
             live.offer_id = event.offer_id
+            live.guests.discard(event.agent_id)  # a colleague invited in now has it
             live.change(state=S.OFFERED, agent_id=event.agent_id, offered_at=event.at,
                         queue=event.queue)
         elif isinstance(event, RingNoAnswer):
@@ -563,9 +746,7 @@ class ChatService:
                 live.ring = None
             live.change(state=S.ACTIVE, agent_id=event.agent_id, accepted_at=event.at)
         elif isinstance(event, Completed | Abandoned | Exited):
-            if live.ring is not None:
-                live.ring.cancel()
-                live.ring = None
+            live.stop_timers()
             by = live.closing_by or ("visitor" if isinstance(event, Abandoned) else "system")
             live.change(state=S.CLOSED, closed_at=event.at, closed_by=by)
         elif isinstance(event, Overflowed):
@@ -601,6 +782,7 @@ class ChatService:
                      before: str | None) -> None:
         """Store, tell and write what ``event`` means for the conversation (in event order)."""
         await self.writer.save_state(live.record)
+        self.publish(f"chat.{live.id}", {"type": "chat", "conversation": live.record.as_json()})
         agent_name = self._agent_name(live.record.agent_id)
         channel = self.channel(live.record.channel)
         texts = channel.texts() if channel is not None else {}
@@ -624,21 +806,36 @@ class ChatService:
                               texts.get("joined", "{name} joined the chat.").replace(
                                   "{name}", agent_name or ""), name="")
             self._to_agent(event.agent_id, live)
+            self.timeouts.visitor_turn(live)
         elif isinstance(event, Completed | Abandoned | Exited):
             key = "unavailable" if isinstance(event, Exited) else "ended"
             await self.append(live, Sender.SYSTEM, texts.get(key, "The chat has ended."),
                               name="")
+            if isinstance(event, Exited) and channel is not None \
+                    and channel.leave_message_after_s:
+                self.timeouts.offer(live)  # past max_wait_s: a message rather than nothing
+            self.timeouts.forget(live.id)
             self._to_visitor(live, protocol.state(live.state.value, agent_name))
             if before:
                 self._to_agent(before, live)
+            for guest in sorted(live.guests - {before}):
+                self._to_agent(guest, live, work_state="guest")
             self._live.pop(live.id, None)
-            self._messages.forget(live.id)
         elif isinstance(event, Transferred) and before:
-            self._to_agent(before, live)
+            live.stop_idle()
+            self._to_agent(before, live, work_state="wrapup")
+            await self.append(live, Sender.SYSTEM, texts.get(
+                "transferred", DEFAULT_STRINGS["transferred"]).replace("{name}", self._agent_name(before) or ""), name="")
+            self._to_visitor(live, protocol.state(live.state.value, None))
+            live.last_position = None
 
-    def _to_agent(self, agent_id: str, live: LiveConversation, offer: bool = False) -> None:
-        self.publish(f"agent.{agent_id}", {"type": "chat", "offer": offer,
-                                           "conversation": live.record.as_json()})
+    def _to_agent(self, agent_id: str, live: LiveConversation, offer: bool = False,
+                  work_state: str | None = None) -> None:
+        event: dict[str, Any] = {"type": "chat", "offer": offer,
+                                 "conversation": live.record.as_json()}
+        if work_state is not None:
+            event["work_state"] = work_state
+        self.publish(f"agent.{agent_id}", event)
 
     def _arm_ring(self, live: LiveConversation, offer_id: str, ring_s: float) -> None:
         if live.ring is not None:
@@ -649,7 +846,7 @@ class ChatService:
     def _ring_out(self, live: LiveConversation, offer_id: str) -> None:
         live.ring = None
         if live.offer_id == offer_id and live.state is ConversationState.OFFERED:
-            self._spawn(self._fail_offer(offer_id))
+            self.spawn(self._fail_offer(offer_id))
 
     async def _fail_offer(self, offer_id: str) -> None:
         try:
@@ -657,10 +854,30 @@ class ChatService:
         except RoutingError:
             pass  # answered or withdrawn meanwhile
 
-    def _spawn(self, coro: Any) -> None:
-        task = asyncio.create_task(coro)
+    def is_open(self, live: LiveConversation) -> bool:
+        """Whether ``live`` is still one of the open conversations (not ended meanwhile)."""
+        return self._live.get(live.id) is live
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run ``coro`` as a task that ``close()`` stops."""
+        self.track(asyncio.create_task(coro))
+
+    def track(self, task: asyncio.Task[Any]) -> None:
+        """Let ``close()`` stop ``task``."""
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    def send_to_visitor(self, live: LiveConversation, frame: dict[str, Any]) -> None:
+        """Send ``frame`` to the conversation's visitor sockets."""
+        self._to_visitor(live, frame)
+
+    def forget(self, live: LiveConversation) -> None:
+        """A conversation that ended outside the engine (the bot's) leaves the open ones."""
+        self._live.pop(live.id, None)
+
+    async def end_bot(self, live: LiveConversation, by: str) -> None:
+        """The visitor went away while the bot talked (``timeouts.py``)."""
+        await self.bots.stop(live, by)
 
     def _push_positions(self) -> None:
         for live in list(self._live.values()):
@@ -673,3 +890,109 @@ class ChatService:
             if key != live.last_position:
                 live.last_position = key
                 self._to_visitor(live, protocol.position(pos.position, pos.ewt_s))
+
+    # ----------------------------------------------------------------- leave a message
+    def someone_logged_in(self, queue: str) -> bool:
+        """Whether an agent with chat capacity is logged in to ``queue`` (paused counts)."""
+        # Read-only look at the engine's agents, as _agent_of does for its records.
+        return any(queue in a.queues and a.presence is not AgentState.LOGGED_OUT
+                   and a.config.capacity.get("chat", 0) > 0
+                   for a in self.routing.engine.agents.values())
+
+    def offline_reason(self, channel: ChatChannelSettings, queue: str | None = None) -> str | None:
+        """Why ``channel`` takes no live chat now (``closed``, ``holiday``, ``nobody``), or
+        None; ``queue``: where the chat would wait (the channel's queue when not given)."""
+        logged_in = (self.someone_logged_in(queue or channel.queue)
+                     if channel.offline_when_nobody_logged_in else True)
+        return self.availability.offline_reason(channel, self.clock.time(), logged_in)
+
+    async def leave_message(self, channel: ChatChannelSettings, request: StartRequest,
+                            answers: Any, text: Any, remote: str,
+                            conversation: tuple[str, str] | None = None) -> OfflineMessage:
+        """Store a visitor's message left instead of a live chat; its queue's agents are told.
+        ``conversation`` (id, token): a visitor in line chose to leave one (``leave_message``
+        frame): that chat ends abandoned by choice (``closed_by: message``) and its answers and
+        transcript so far go with the message.
+        Raises ``model.Refused`` (form or text errors), ``RateLimited``, ``ForbiddenError``."""
+        try:
+            text = check_message_text(text, channel.max_message_chars)
+        except ValueError as exc:
+            raise Refused({"message": str(exc)}) from None
+        if conversation is not None:
+            return await self._leave_from_line(channel, conversation, text)
+        checked = check_answers(channel, answers)
+        now = self.clock.time()
+        if channel.identity_secret and request.visitor_id is not None and not signature_ok(
+                channel.identity_secret, request.visitor_id, request.signature):
+            raise ForbiddenError("the visitor's identity could not be verified")
+        wait = self.limits.start(remote, request.visitor_id, now)
+        if wait > 0:
+            raise RateLimited(wait)
+        route = route_for(channel, checked)
+        msg = new_message(
+            channel=channel.name, queue=route.queue,
+            visitor_id=request.visitor_id or f"v-{uuid.uuid4().hex[:16]}",
+            visitor_name=display_name(checked, request.name), answers=checked, text=text,
+            page=request.page, reason=self.offline_reason(channel, route.queue) or "open",
+            created_at=now)
+        await self._message_stored(msg)
+        return msg
+
+    async def _leave_from_line(self, channel: ChatChannelSettings,
+                               conversation: tuple[str, str], text: str) -> OfflineMessage:
+        """A waiting visitor leaves a message: end the wait, keep the chat so far with it."""
+        conversation_id, token = conversation
+        found = await self.store.get(conversation_id)
+        if found is None or found[0].channel != channel.name \
+                or not hmac.compare_digest(found[1], hash_token(token)):
+            raise ForbiddenError("unknown conversation or wrong token")
+        live = self._live.get(conversation_id)
+        record = live.record if live is not None else found[0]
+        # In line (or just past max_wait_s: closed by the system) and never answered; once.
+        closed = record.state is ConversationState.CLOSED
+        if not channel.leave_message_after_s or record.accepted_at is not None \
+                or (closed and record.closed_by != "system") \
+                or record.state not in (ConversationState.WAITING, ConversationState.OFFERED,
+                                        ConversationState.CLOSED):
+            raise ConflictError("this chat cannot turn into a message")
+        if live is not None and live.state is not ConversationState.CLOSED:
+            live.closing_by = "message"
+            try:
+                await self.routing.abandon(live.id)
+            except RoutingError as exc:
+                log.info("chat %s: leaving a message, abandon not taken: %s", live.id, exc)
+        lines = [f"{m.name or m.sender.value}: {m.text}"
+                 for m in await self.transcript(conversation_id)]
+        full = text if not lines else text + "\n\nThe chat so far:\n" + "\n".join(lines)
+        msg = new_message(
+            channel=channel.name, queue=record.queue, visitor_id=record.visitor_id,
+            visitor_name=record.visitor_name, answers=record.answers, text=full,
+            page=record.page, reason="waited", created_at=self.clock.time())
+        await self._message_stored(msg)
+        return msg
+
+    async def _message_stored(self, msg: OfflineMessage) -> None:
+        """Store ``msg``, tell its queue's agents and supervisors, hand it to ``message_left``
+        (tickets) and keep the ticket's number it answers."""
+        await self.offline.add(msg)
+        self.counters["offline_messages"] += 1
+        for agent in self.routing.engine.agents.values():
+            if msg.queue in agent.queues or msg.queue in agent.config.queues:
+                self.publish(f"agent.{agent.id}", {"type": "chat-offline-message",
+                                                   "message": msg.as_json()})
+        self.left_message_changed(msg)
+        if self.message_left is None:
+            return
+        try:
+            ticket = await self.message_left(msg)
+        except Exception:  # the message is stored: a ticket failing must not lose it
+            log.exception("chat message %s: filing it as a ticket failed", msg.id)
+            return
+        ticket_id = getattr(ticket, "id", None)
+        if isinstance(ticket_id, int):
+            await self.offline.set_ticket(msg.id, ticket_id)
+            self.left_message_changed(dataclasses.replace(msg, ticket_id=ticket_id))
+
+    def left_message_changed(self, msg: OfflineMessage) -> None:
+        """Tell the supervisors' page of messages left (topic ``chat-left``)."""
+        self.publish(LEFT_TOPIC, {"type": "chat-left", "message": msg.as_json()})

@@ -43,12 +43,14 @@ def _record(row: ChatConversationRow) -> ConversationRecord:
         attributes=dict(row.attributes or {}), page=row.page, queue=row.queue,
         state=ConversationState(row.state), created_at=row.created_at, agent_id=row.agent_id,
         offered_at=row.offered_at, accepted_at=row.accepted_at, closed_at=row.closed_at,
-        closed_by=row.closed_by, last_seq=row.last_seq, verified=row.verified)
+        closed_by=row.closed_by, last_seq=row.last_seq, verified=row.verified,
+        faq_outcome=row.faq_outcome, faq_article_id=row.faq_article_id,
+        bot_flow=row.bot_flow, bot_outcome=row.bot_outcome)
 
 
 def _message(row: ChatMessageRow) -> Message:
     return Message(row.conversation_id, row.seq, Sender(row.sender), row.text, row.at, row.name,
-                   row.agent_id, row.client_id)
+                   row.agent_id, row.client_id, row.attachment)
 
 
 class ChatStore:
@@ -67,7 +69,10 @@ class ChatStore:
                          for a in conv.answers],
                 attributes=dict(conv.attributes), page=conv.page, queue=conv.queue,
                 state=conv.state.value, agent_id=conv.agent_id, created_at=conv.created_at,
-                last_seq=conv.last_seq, verified=conv.verified))
+                last_seq=conv.last_seq, verified=conv.verified,
+                closed_at=conv.closed_at, closed_by=conv.closed_by,
+                faq_outcome=conv.faq_outcome, faq_article_id=conv.faq_article_id,
+                bot_flow=conv.bot_flow, bot_outcome=conv.bot_outcome))
 
     async def save_state(self, conv: ConversationRecord) -> None:
         """Store where a conversation stands (state, agent, queue, times)."""
@@ -76,7 +81,8 @@ class ChatStore:
                 sa.update(ChatConversationRow).where(ChatConversationRow.id == conv.id).values(
                     state=conv.state.value, agent_id=conv.agent_id, queue=conv.queue,
                     offered_at=conv.offered_at, accepted_at=conv.accepted_at,
-                    closed_at=conv.closed_at, closed_by=conv.closed_by))
+                    closed_at=conv.closed_at, closed_by=conv.closed_by,
+                    bot_outcome=conv.bot_outcome))
 
     async def append(self, message: Message) -> Message:
         """Store ``message`` (its seq given by the caller, one above the last); a visitor's
@@ -86,7 +92,8 @@ class ChatStore:
                 session.add(ChatMessageRow(
                     conversation_id=message.conversation_id, seq=message.seq,
                     sender=message.sender.value, name=message.name, agent_id=message.agent_id,
-                    text=message.text, client_id=message.client_id, at=message.at))
+                    text=message.text, client_id=message.client_id, at=message.at,
+                    attachment=message.attachment))
                 await session.execute(
                     sa.update(ChatConversationRow)
                     .where(ChatConversationRow.id == message.conversation_id)
@@ -154,7 +161,7 @@ def _state_values(conv: ConversationRecord) -> dict[str, Any]:
     return {"b_id": conv.id, "state": conv.state.value, "agent_id": conv.agent_id,
             "queue": conv.queue, "offered_at": conv.offered_at,
             "accepted_at": conv.accepted_at, "closed_at": conv.closed_at,
-            "closed_by": conv.closed_by}
+            "closed_by": conv.closed_by, "bot_outcome": conv.bot_outcome}
 
 
 @dataclass(slots=True)
@@ -240,7 +247,8 @@ class ChatWriter:
                 await conn.execute(sa.insert(ChatMessageRow), [
                     {"conversation_id": m.conversation_id, "seq": m.seq,
                      "sender": m.sender.value, "name": m.name, "agent_id": m.agent_id,
-                     "text": m.text, "client_id": m.client_id, "at": m.at} for m in messages])
+                     "text": m.text, "client_id": m.client_id, "at": m.at,
+                     "attachment": m.attachment} for m in messages])
                 await conn.execute(
                     sa.update(ChatConversationRow)
                     .where(ChatConversationRow.id == sa.bindparam("b_id"))

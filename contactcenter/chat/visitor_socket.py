@@ -16,7 +16,9 @@ from collections import deque
 from aiohttp import WSMsgType, web
 
 from contactcenter.chat import origins, protocol
-from contactcenter.chat.service import ChatError, ChatService, LiveConversation
+from contactcenter.chat.live import LiveConversation
+from contactcenter.chat.service import ChatError, ChatService
+from contactcenter.web.openapi import api_doc
 from contactcenter.web.roles import PUBLIC, requires
 from contactcenter.web.security import json_error
 
@@ -81,6 +83,7 @@ class VisitorSockets:
         self.service = service
 
     @requires(PUBLIC)
+    @api_doc(websocket=True)
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """The visitor's live socket (wire protocol: docs/chat.md); Origin must be allowed."""
         channel = self.service.channel(request.match_info["channel"])
@@ -147,6 +150,8 @@ class VisitorSockets:
                     await service.visitor_says(live, peer, frame.text, frame.client_id)
                 elif isinstance(frame, protocol.Typing):
                     service.visitor_typing(live, frame.typing)
+                elif isinstance(frame, protocol.Seen):
+                    service.visitor_seen(live, frame.delivered, frame.read)
                 elif isinstance(frame, protocol.Leave):
                     await service.visitor_leaves(live)
                 elif isinstance(frame, protocol.Ping):
@@ -154,4 +159,6 @@ class VisitorSockets:
                 else:
                     raise protocol.FrameRefused("protocol", "already said hello")
             except protocol.FrameRefused as exc:
-                peer.send(protocol.encode(protocol.error(exc.code, str(exc))))
+                # A limit's refusal says which message and when to retry (visitor_limits.py).
+                peer.send(protocol.encode({**protocol.error(exc.code, str(exc)),
+                                           **getattr(exc, "detail", {})}))

@@ -72,6 +72,9 @@ class Binder:
             return self.convert(options[0], value, mark, current, name)
         if dataclasses.is_dataclass(tp) and hasattr(tp, "from_mapping"):
             # A context that validates its own section (e.g. ivr) keeps its own rules.
+            if value is not None and not isinstance(value, dict):  # a list or a scalar there
+                self.errors.append(SourceError(mark, f"{name}: expected a mapping"))
+                return current  # (found by tests/fuzz: ValueError from the context's loader)
             try:
                 return tp.from_mapping(value, mark.file)
             except SourceErrors as exc:

@@ -6,6 +6,7 @@ import ipaddress
 from dataclasses import dataclass, field
 
 from contactcenter.chat.settings import ChatSettings
+from contactcenter.cluster.settings import ClusterSettings
 from contactcenter.ivr.settings import IvrSettings
 from contactcenter.kb.settings import KbSettings
 from contactcenter.qa.settings import QaSettings
@@ -59,9 +60,14 @@ class WebSettings:
     port: int = 8080
     allowed_origins: list[str] = field(default_factory=list)
     secure_cookies: bool = False
+    tls_cert: str = ""  # PEM certificate (chain allowed); with tls_key the server speaks HTTPS
+    tls_key: str = ""  # PEM private key of tls_cert
+    hsts: bool = True  # with TLS: Strict-Transport-Security on every response
 
     def __post_init__(self) -> None:
         _check_port(self.port, "web")
+        if bool(self.tls_cert) != bool(self.tls_key):
+            raise ValueError("web.tls_cert and web.tls_key go together")
 
 
 @dataclass(frozen=True)
@@ -126,6 +132,7 @@ class Settings:
     qa: QaSettings = field(default_factory=QaSettings)
     kb: KbSettings = field(default_factory=KbSettings)
     tickets: TicketSettings = field(default_factory=TicketSettings)
+    cluster: ClusterSettings = field(default_factory=ClusterSettings)
     flows_dir: str = "ivr_flows"
     recordings_dir: str = "recordings"
     log_level: str = "INFO"
@@ -136,5 +143,8 @@ class Settings:
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"asterisk: duplicate PBX name(s) {', '.join(dupes)}")
+        if self.cluster.enabled and not self.database.url.startswith("postgresql"):
+            raise ValueError("cluster.enabled needs a PostgreSQL database.url (the leader's "
+                             "lock and term live there)")
         if self.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ValueError(f"log_level {self.log_level!r} is not DEBUG/INFO/WARNING/ERROR")

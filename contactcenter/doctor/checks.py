@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from contactcenter.config.schema import Settings
+from contactcenter.doctor.agi_nodes import (
+    DEFAULT_NODE,
+    check_agi_nodes,
+    dialplan_nodes,
+    node_key,
+)
 from contactcenter.doctor.asterisk_conf import AsteriskConf
+from contactcenter.doctor.finding import Finding
 from contactcenter.telephony.ami.event_filters import UNUSED_EVENTS
 from contactcenter.voice.queue import OFFER_SUBROUTINE
 
@@ -17,15 +23,6 @@ NEEDED_READ = {"call", "dtmf"}
 NEEDED_WRITE = {"call", "originate", "reporting"}
 # Classes that would let a leaked secret run shell commands or rewrite config files.
 FORBIDDEN = {"system", "command", "config", "all"}
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """One line of the report: ok / warn / fail, what, and where."""
-
-    level: str
-    message: str
-    where: str = ""
 
 
 def _classes(value: str) -> set[str]:
@@ -126,37 +123,52 @@ def _expand(text: str, globals_: dict[str, str]) -> str:
     return _VAR.sub(lambda m: globals_.get(m.group(1), m.group(0)), text)
 
 
-def check_dialplan(conf: AsteriskConf, settings: Settings) -> list[Finding]:
-    """Some dialplan hands calls to our FastAGI address (after expanding the globals)."""
+def check_dialplan(conf: AsteriskConf, settings: Settings,
+                   nodes: list[str] | None = None) -> list[Finding]:
+    """Some dialplan hands calls to our FastAGI address (after expanding the globals and the
+    node list), and that list has every node of ``nodes`` (the servers' FastAGI URLs; None or
+    one: a single server)."""
     out: list[Finding] = [Finding("fail", e) for e in conf.errors]
     globals_ = {i.name: i.value for i in conf.section("globals")}
-    globals_.setdefault("CONTACTCENTER_AGI", "agi://127.0.0.1:4573")
+    globals_.setdefault("CONTACTCENTER_AGI", DEFAULT_NODE)  # AGI(${CONTACTCENTER_AGI}/..) lines
+    node_list = dialplan_nodes(conf).urls
+    peers = {key for n in nodes or [] if (key := node_key(n)) is not None}
     ours = (settings.fastagi.host, settings.fastagi.port)
     hits: list[tuple[str, str, str]] = []
     others: list[tuple[str, str, str]] = []
+    peer_hits: list[tuple[str, str, str]] = []  # another server of cluster.nodes
     for item in conf.items:
         if item.name.lower() not in {"exten", "same"}:
             continue
         for m in _AGI.finditer(item.value):
-            target = _expand(m.group(1), globals_)
-            if "${CC_AGI_URL}" in m.group(1):
-                target = _expand(m.group(1).replace("${CC_AGI_URL}", "${CONTACTCENTER_AGI}"), globals_)
-            url = urlsplit(target)
-            if url.scheme != "agi":
-                continue
-            host, port = url.hostname or "", url.port or 4573
-            loc = f"{item.file}:{item.line}"
-            same_host = ours[0] in {"0.0.0.0", "::", host} or host in {"127.0.0.1", "localhost"} and \
-                ours[0] in {"127.0.0.1", "localhost"}
-            (hits if same_host and port == ours[1] else others).append((target, loc, item.section))
+            arg = m.group(1)
+            urls = ([arg.replace("${CC_AGI_URL}", node) for node in node_list]
+                    if "${CC_AGI_URL}" in arg else [arg])
+            for target in (_expand(u, globals_) for u in urls):
+                url = urlsplit(target)
+                if url.scheme not in ("agi", "hagi"):
+                    continue
+                host, port = url.hostname or "", url.port or 4573
+                loc = f"{item.file}:{item.line}"
+                same_host = ours[0] in {"0.0.0.0", "::", host} or host in {
+                    "127.0.0.1", "localhost"} and ours[0] in {"127.0.0.1", "localhost"}
+                peer = (url.scheme, host.lower(), port) in peers or \
+                    ("agi", host.lower(), port) in peers
+                if same_host and port == ours[1]:
+                    hits.append((target, loc, item.section))
+                else:
+                    (peer_hits if peer else others).append((target, loc, item.section))
     for target, loc, section in hits:
         out.append(Finding("ok", f"[{section}] hands calls to {target}", loc))
+    for target, loc, section in peer_hits:
+        out.append(Finding("ok", f"[{section}] hands calls to {target} (another node)", loc))
     for target, loc, section in others:
         out.append(Finding("warn", f"[{section}] AGI to {target}, not our FastAGI "
                            f"{ours[0]}:{ours[1]}", loc))
     if not hits:
         out.append(Finding("fail", f"no dialplan hands calls to our FastAGI {ours[0]}:{ours[1]}; "
                            "#include dialplan/extensions_contactcenter.conf"))
+    out.extend(check_agi_nodes(conf, nodes or []))
     out.append(_offer_subroutine(conf))
     return out
 

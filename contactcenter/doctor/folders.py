@@ -23,7 +23,7 @@ from contactcenter.common.yamlfile import SourceErrors
 from contactcenter.config.loader import resolve
 from contactcenter.config.schema import Settings
 from contactcenter.doctor.asterisk_conf import AsteriskConf
-from contactcenter.doctor.checks import Finding
+from contactcenter.doctor.finding import Finding
 from contactcenter.ivr.loader import flow_files, load_flow
 from contactcenter.ivr.model import MessageNode
 

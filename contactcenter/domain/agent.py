@@ -12,7 +12,8 @@ from contactcenter.domain.skills import check_skills
 
 # No comma (Dial option separator), no '&' (parallel dial), no spaces: the dial string goes
 # verbatim into EXEC Dial, so it may only name one device.
-_DIAL = re.compile(r"^[A-Za-z][A-Za-z0-9]*/[A-Za-z0-9_.+*#@:/-]{1,120}$")
+DIAL_STRING_RX = r"[A-Za-z][A-Za-z0-9]*/[A-Za-z0-9_.+*#@:/-]{1,120}"  # also in API schemas
+_DIAL = re.compile(f"^{DIAL_STRING_RX}$")
 _AGENT_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 DEFAULT_CAPACITY = {"voice": 1, "chat": 3, "ticket": 5}
 

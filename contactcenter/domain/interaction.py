@@ -104,6 +104,9 @@ class Interaction:
     data: Mapping[str, Any] = field(default_factory=dict)  # screen-pop data (caller id, IVR input)
     callback: CallbackRequest | None = None
     id: str | None = None  # e.g. the call's uniqueid; generated when None
+    # When the customer arrived, if before entering the queue (a chat a bot talked to first):
+    # waits and service level count from it. None: now.
+    arrived_at: float | None = None
 
     def __post_init__(self) -> None:
         Channel(self.channel)

@@ -132,14 +132,23 @@ class Overflowed(RoutingEvent):
 @dataclass(frozen=True, slots=True)
 class Transferred(RoutingEvent):
     """An agent sent a connected interaction to another queue, or (``to_number`` set and
-    ``to_queue`` empty) blind to an outside number, which ends it (``Completed`` follows)."""
+    ``to_queue`` empty) blind to an outside number, which ends it (``Completed`` follows), or
+    (``to_agent`` set, ``to_queue`` its own queue) to one named colleague (``Offered`` follows)."""
 
     interaction_id: str
     queue: str
     to_queue: str
     agent_id: str | None
     to_number: str | None = None
+    to_agent: str | None = None
     kind: ClassVar[str] = "transfer"
+
+    def payload(self) -> dict[str, Any]:
+        """As every event's, with ``to_agent`` only when set (rows before it are unchanged)."""
+        out: dict[str, Any] = {"to_queue": self.to_queue, "to_number": self.to_number}
+        if self.to_agent is not None:
+            out["to_agent"] = self.to_agent
+        return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import asdict
 from typing import Any, Protocol
 
 from prometheus_client import Histogram
@@ -12,6 +13,7 @@ from contactcenter.health.status import (
     FastAgiHealth,
     FloorHealth,
     FlowHealth,
+    IvrFlowHealth,
     LinkHealth,
     floor_health,
 )
@@ -27,6 +29,8 @@ class RunningServer(Protocol):
     voice: Any  # voice.wiring.VoiceChannel: dialplan_check, ivr_activity
     routing_editor: Any  # RoutingConfigEditor
     routing: RoutingService
+    cluster_role: Any  # cluster.node.Role, or None on a lone server
+    chat: Any  # chat.wiring.ChatChannel
 
 
 class ServerStatus:
@@ -62,6 +66,36 @@ class ServerStatus:
         """Stored routing entries suspended at start (see ``config_editor.load_merged``)."""
         return {f"{kind[:-1]} {name}": list(why)
                 for (kind, name), why in sorted(self.server.routing_editor.suspended.items())}
+
+    def cluster(self) -> dict[str, Any] | None:
+        """The leader's role and term (a standby answers from its own small server)."""
+        role = self.server.cluster_role
+        if role is None:
+            return None
+        return {"role": role.role, "node": role.node, "term": role.term}
+
+    def chats(self) -> dict[str, Any]:
+        """The chat service's figures, read at scrape time."""
+        chat = getattr(self.server, "chat", None)
+        return chat.service.metrics() if chat is not None else {}
+
+    def tickets_imap(self) -> list[dict[str, Any]]:
+        """The tickets channel's IMAP pollers (none before it started)."""
+        tickets = getattr(self.server, "tickets", None)
+        return [asdict(box) for box in tickets.imap_status()] if tickets is not None else []
+
+    def ivr(self) -> list[IvrFlowHealth]:
+        """Today's IVR figures per flow (the reports'), bounded to the flows loaded."""
+        reports = getattr(self.server, "reports", None)
+        if reports is None:
+            return []
+        known = set(self.server.flows.snapshot())
+        today = reports.ivr_today.by_flow(known)
+        since = reports.ivr_today.since_start(known)
+        return [IvrFlowHealth(flow, int(today.get(flow, {}).get("sessions", 0)),
+                              int(today.get(flow, {}).get("contained", 0)),
+                              *since.get(flow, (0, 0)))
+                for flow in sorted(set(today) | set(since))]
 
     def floor(self) -> FloorHealth:
         """Queues and agents from one routing snapshot."""

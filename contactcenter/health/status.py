@@ -98,6 +98,18 @@ class FlowHealth:
     warnings: dict[str, list[str]] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class IvrFlowHealth:
+    """One IVR flow's callers: today's, as the IVR report counts them (docs/reports.md, IVR),
+    and those this process recorded since it started (counters)."""
+
+    flow: str
+    today_sessions: int = 0
+    today_contained: int = 0
+    sessions: int = 0
+    contained: int = 0
+
+
 class StatusSource(Protocol):
     """What the running server tells health checks and Prometheus."""
 
@@ -112,6 +124,24 @@ class StatusSource(Protocol):
     def routing_suspended(self) -> dict[str, list[str]]:
         """Stored routing entries left out because a file edit made them invalid, with why
         (``queue latam`` -> errors): a warning for monitoring, the server runs without them."""
+        ...
+
+    def cluster(self) -> dict[str, Any] | None:
+        """This node's role, name and term in a cluster; None for a lone server."""
+        ...
+
+    def chats(self) -> dict[str, Any]:
+        """Open conversations by (chat channel, queue, state) and the chat counters since
+        start (``ChatService.metrics``); empty when there is no chat."""
+        ...
+
+    def tickets_imap(self) -> list[dict[str, Any]]:
+        """Each polled IMAP folder's state (``tickets/imap.py``: ``mailbox``, ``state``,
+        ``since``, ``imported``, ``reconnects``, ``last_error``); empty without any."""
+        ...
+
+    def ivr(self) -> list[IvrFlowHealth]:
+        """Each IVR flow's callers today and since start (flows not loaded summed as one)."""
         ...
 
 
@@ -191,6 +221,48 @@ class ServerCollector(Collector):
             agents.add_metric([st], n)
         yield agents
 
+        chats = self.source.chats()
+        open_now = GaugeMetricFamily("cc_chat_conversations", "Open chat conversations",
+                                     labels=["channel", "queue", "state"])
+        for row in chats.get("conversations", ()):
+            open_now.add_metric([row["channel"], row["queue"], row["state"]], row["count"])
+        events = CounterMetricFamily("cc_chat_events", "Chat events since start (started, "
+                                     "offline messages, idle closes, visitors gone, transfers)",
+                                     labels=["kind"])
+        for kind, n in sorted(chats.get("counters", {}).items()):
+            events.add_metric([kind], n)
+        yield from (open_now, events)
+
+        yield from _ivr_families(self.source.ivr())
+
+        imap_up = GaugeMetricFamily("cc_tickets_imap_up", "1 when the IMAP folder polled for "
+                                    "tickets is connected", labels=["mailbox"])
+        for box in self.source.tickets_imap():
+            imap_up.add_metric([box["mailbox"]], 1.0 if box["state"] == "connected" else 0.0)
+        yield imap_up
+
+
+def _ivr_families(flows: list[IvrFlowHealth]) -> Iterator[Any]:
+    """Per flow (the only label): today's callers and containment, the counters since start."""
+    today = GaugeMetricFamily("cc_ivr_sessions_today", "IVR sessions started today (local "
+                              "day), as the IVR report counts them", labels=["flow"])
+    contained = GaugeMetricFamily("cc_ivr_contained_today", "IVR sessions of today that "
+                                  "ended in the IVR (self-service)", labels=["flow"])
+    ratio = GaugeMetricFamily("cc_ivr_containment_today_ratio", "Self-service containment "
+                              "today: contained / sessions", labels=["flow"])
+    total = CounterMetricFamily("cc_ivr_sessions", "IVR sessions recorded since start",
+                                labels=["flow"])
+    served = CounterMetricFamily("cc_ivr_sessions_contained", "IVR sessions recorded since "
+                                 "start that ended in the IVR", labels=["flow"])
+    for f in flows:
+        today.add_metric([f.flow], f.today_sessions)
+        contained.add_metric([f.flow], f.today_contained)
+        if f.today_sessions:
+            ratio.add_metric([f.flow], f.today_contained / f.today_sessions)
+        total.add_metric([f.flow], f.sessions)
+        served.add_metric([f.flow], f.contained)
+    yield from (today, contained, ratio, total, served)
+
 
 def make_registry(source: StatusSource) -> tuple[CollectorRegistry, Histogram]:
     """A fresh registry with the server collector and the routing-latency histogram."""
@@ -220,6 +292,14 @@ async def health(request: web.Request) -> web.Response:
                   "reloads": flows.reloads, "reload_errors": flows.reload_errors},
         "routing": {"suspended": src.routing_suspended()},
     }
+    cluster = src.cluster()
+    if cluster is not None:
+        body["cluster"] = cluster
+    imap = src.tickets_imap()
+    if imap:
+        body["tickets_imap"] = imap
+        if any(box["state"] in ("down", "auth-failed") for box in imap):
+            body["status"] = "degraded"
     return web.json_response(body)
 
 

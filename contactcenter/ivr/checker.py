@@ -14,11 +14,14 @@ from typing import Any
 
 from contactcenter.common.yamlfile import LocDict, LocList, Mark, SourceError, mark_of
 from contactcenter.ivr.expressions import Expr, ExprSyntaxError, literal, parse
+from contactcenter.ivr.saytext import parse_template
 
 MAX_NODES = 300
 MAX_CHOICES = 12
 MAX_PROMPTS = 20
 MAX_TEXT = 200
+MAX_CHAT_TEXT = 2000  # one bot message in a chat flow
+CHANNELS = ("voice", "chat")
 
 ID_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")
 VAR_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,40}(\.[A-Za-z_][A-Za-z0-9_]{0,40}){0,3}")
@@ -53,6 +56,7 @@ class Checker:
     refs: list[Ref] = field(default_factory=list)
     subflows: list[Ref] = field(default_factory=list)
     node: str = ""
+    channel: str = "voice"  # chat flows' prompts are texts, not sound names
 
     def error(self, mark: Mark, message: str) -> None:
         self.errors.append(SourceError(mark, message))
@@ -130,11 +134,27 @@ class Checker:
         marks = getattr(items, "item_marks", None) or [d.value_mark(key)] * len(items)
         out = []
         for item, mk in zip(items, marks):
-            if not isinstance(item, str) or not SOUND_RE.fullmatch(item):
+            if self.channel == "chat":
+                if self.chat_text(item, mk, key):
+                    out.append(item)
+            elif not isinstance(item, str) or not SOUND_RE.fullmatch(item):
                 self.error(mk, f"{item!r} is not a valid sound name (letters, digits, _ . / -)")
             else:
                 out.append(item)
         return tuple(out)
+
+    def chat_text(self, item: Any, mark: Mark, key: str) -> bool:
+        """A chat flow's message: text with ``{expressions}`` in braces, checked now."""
+        if not isinstance(item, str) or not item.strip() or len(item) > MAX_CHAT_TEXT \
+                or "\x00" in item:
+            self.error(mark, f"{key!r} must be a text of 1 to {MAX_CHAT_TEXT} characters")
+            return False
+        try:
+            parse_template(item)
+        except ExprSyntaxError as exc:
+            self.error(Mark(mark.file, mark.line, mark.col + exc.offset), f"bad {key!r}: {exc}")
+            return False
+        return True
 
     def digits(self, d: LocDict, key: str, default: str = "") -> str:
         v = d.get(key, default)

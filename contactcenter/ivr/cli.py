@@ -22,8 +22,9 @@ from contactcenter.ivr.loader import (
     load_flow,
     read_flow_file,
 )
-from contactcenter.ivr.model import Flow
+from contactcenter.ivr.model import Flow, SayNode
 from contactcenter.ivr.settings import IvrSettings
+from contactcenter.ivr.tts import installed_voices, voice_installed
 
 DEFAULT_PATH = "ivr_flows"
 
@@ -65,9 +66,27 @@ def _test_files(paths: list[str]) -> list[Path]:
     return out
 
 
-def flows_check(paths: list[str], out: TextIO = sys.stdout) -> int:
-    """Validate flows (and their test files); 0 when all are valid."""
+def speech_warnings(flows: dict[str, Flow], settings: IvrSettings) -> list[str]:
+    """``file:line:col: warning: ...`` for each ``say`` text whose voice the engine lacks."""
+    nodes = [(f, n) for f in flows.values() for n in f.nodes.values()
+             if isinstance(n, SayNode) and n.mode == "text"]
+    if not nodes:
+        return []
+    known = installed_voices(settings.tts.engine)
+    if known is None:
+        return [f"{n.mark}: warning: {settings.tts.engine} is not installed: this node plays "
+                "its fallback prompt" for _, n in nodes]
+    return [f"{n.mark}: warning: voice {n.voice or settings.tts.voice!r} is not installed "
+            f"in {settings.tts.engine}: this node plays its fallback prompt" for _, n in nodes
+            if not voice_installed(n.voice or settings.tts.voice, known)]
+
+
+def flows_check(paths: list[str], out: TextIO = sys.stdout,
+                settings: IvrSettings | None = None) -> int:
+    """Validate flows (and their test files); 0 when all are valid (warnings do not count)."""
     flows, errors = _load_all(paths, out)
+    for warning in speech_warnings(flows, settings or IvrSettings()):
+        print(warning, file=out)
     for tf in _test_files(paths):
         try:
             text, file = read_flow_file(tf)

@@ -15,9 +15,16 @@ from typing import Any
 
 from contactcenter.common.yamlfile import LocDict, Mark, SourceError, SourceErrors, load_yaml_text
 from contactcenter.ivr.checker import Checker
+from contactcenter.ivr.flowtest_expect import check_common
 from contactcenter.ivr.hours import zone
 from contactcenter.ivr.model import Flow
-from contactcenter.ivr.offline import Press, ScriptedCall, Silence, VirtualClock
+from contactcenter.ivr.offline import (
+    OfflineSynthesizer,
+    Press,
+    ScriptedCall,
+    Silence,
+    VirtualClock,
+)
 from contactcenter.ivr.ports import (
     CollectingEvents,
     IvrResult,
@@ -27,13 +34,15 @@ from contactcenter.ivr.ports import (
 )
 from contactcenter.ivr.runner import FlowRunner
 from contactcenter.ivr.settings import IvrSettings
+from contactcenter.ivr.text_flowtest import run_text_case
 from contactcenter.telephony.agi.api import AgiEnvironment, CallControl
 
 CASE_KEYS = {"name", "caller_id", "caller_name", "dnid", "extension", "language", "query",
              "time", "keys", "hangup_after", "prompt_seconds", "durations", "lookups", "queue",
-             "dial_status", "expect"}
+             "dial_status", "speech", "expect",
+             "says", "kb", "kb_mode"}  # the last three: chat flows (text_flowtest.py)
 EXPECT_KEYS = {"path", "visits", "not_visits", "variables", "outcome", "queue", "commands",
-               "commands_include", "messages"}
+               "commands_include", "messages", "said", "sent", "sent_include"}
 MAX_CASES = 200
 
 
@@ -124,6 +133,8 @@ def load_cases(text: str, file: str) -> tuple[str | None, list[TestCase]]:
             if exp is not None:
                 c.keys(exp, EXPECT_KEYS, set(), "'expect'")
         _parse_keys(c, merged)
+        if "speech" in merged and merged["speech"] not in ("ok", "fail"):
+            c.error(merged.value_mark("speech"), "'speech' must be ok or fail")
         cases.append(TestCase(str(merged.get("name", f"case {i + 1}")), spec.mark, merged))
     if c.errors:
         raise SourceErrors(c.errors)
@@ -194,6 +205,12 @@ async def run_case(case: TestCase, flow: Flow, flows: Mapping[str, Flow],
     except ValueError as exc:
         res.failures.append(f"bad 'time': {exc}")
         return res
+    if flow.channel == "chat":
+        res.failures, bot = await run_text_case(s, flow, settings, clock.now,
+                                                StubLookups(s.get("lookups") or {}))
+        res.result = IvrResult("offline.1", bot.flow, bot.version, bot.outcome, bot.path,
+                               bot.variables, bot.steps, bot.error)
+        return res
     query = {str(k): str(v) for k, v in (s.get("query") or {}).items()}
     caller = s.get("caller_id")
     env = AgiEnvironment(
@@ -207,35 +224,23 @@ async def run_case(case: TestCase, flow: Flow, flows: Mapping[str, Flow],
                         str(s.get("dial_status", "ANSWER")))
     queue = StubQueue(_queue_outcomes(s.get("queue")))
     events = CollectingEvents()
+    speech = str(s.get("speech", "ok"))
+    tts = OfflineSynthesizer(settings.tts.cache_dir,
+                             None if speech == "ok" else f"speech {speech} (test case)")
     runner = FlowRunner(call, flows, queue=queue, lookups=StubLookups(s.get("lookups") or {}),
-                        events=events, clock=clock, settings=settings)
+                        events=events, clock=clock, settings=settings, tts=tts)
     result = await runner.run(flow)
     res.result, res.commands = result, call.commands
     _compare(res, s.get("expect") or {}, result, call, queue, events)
+    if "said" in (s.get("expect") or {}) and list(s["expect"]["said"]) != tts.said:
+        res.failures.append(f"said: expected {list(s['expect']['said'])}, got {tts.said}")
     return res
 
 
 def _compare(res: CaseResult, exp: Mapping[str, Any], result: IvrResult, call: ScriptedCall,
              queue: StubQueue, events: CollectingEvents) -> None:
     fail = res.failures.append
-    path = list(result.path)
-    if "path" in exp and list(exp["path"]) != path:
-        fail(f"path: expected {list(exp['path'])}, got {path}")
-    if "visits" in exp:
-        it = iter(path)
-        missing = [n for n in exp["visits"] if n not in it]
-        if missing:
-            fail(f"visits: {missing} not visited in that order; path was {path}")
-    for n in exp.get("not_visits", []):
-        if n in path:
-            fail(f"not_visits: {n!r} was visited; path was {path}")
-    if "outcome" in exp and exp["outcome"] != result.outcome:
-        fail(f"outcome: expected {exp['outcome']!r}, got {result.outcome!r}"
-             + (f" ({result.error})" if result.error else ""))
-    for k, v in (exp.get("variables") or {}).items():
-        got = result.variables.get(k)
-        if got != v and str(got) != str(v):
-            fail(f"variable {k!r}: expected {v!r}, got {got!r}")
+    check_common(fail, exp, result)
     if "queue" in exp:
         if not queue.requests:
             fail("queue: the call never reached a queue")

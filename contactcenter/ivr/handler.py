@@ -14,10 +14,17 @@ from collections.abc import Awaitable, Callable
 
 from contactcenter.common.yamlfile import Mark
 from contactcenter.ivr.model import Fallback, Flow
-from contactcenter.ivr.ports import IvrEvents, IvrResult, LookupPort, QueuePort
+from contactcenter.ivr.ports import (
+    IvrEvents,
+    IvrResult,
+    LookupPort,
+    QueuePort,
+    SessionObserver,
+)
 from contactcenter.ivr.registry import FlowRegistry
 from contactcenter.ivr.runner import FlowRunner, WallClock
 from contactcenter.ivr.settings import IvrSettings
+from contactcenter.ivr.tts import EspeakSynthesizer, Synthesizer
 from contactcenter.telephony.agi.api import CallControl
 
 log = logging.getLogger("contactcenter.ivr")
@@ -32,8 +39,13 @@ def _missing_flow(name: str, fallback: Fallback) -> Flow:
 
 
 def make_ivr_handler(registry: FlowRegistry, *, queue: QueuePort, lookups: LookupPort,
-                     events: IvrEvents, clock: WallClock, settings: IvrSettings) -> IvrHandler:
-    """Build the ``async handler(session)`` that runs the chosen flow on one call."""
+                     events: IvrEvents, clock: WallClock, settings: IvrSettings,
+                     tts: Synthesizer | None = None,
+                     sessions: SessionObserver | None = None) -> IvrHandler:
+    """Build the ``async handler(session)`` that runs the chosen flow on one call; every
+    finished session is handed to ``sessions`` (the reports' recorder) when given."""
+    # One synthesizer for every call: two calls asking for the same new text share a rendering.
+    speech = tts if tts is not None else EspeakSynthesizer(settings.tts)
 
     async def handler(session: CallControl) -> IvrResult:
         flows = registry.snapshot()
@@ -44,10 +56,15 @@ def make_ivr_handler(registry: FlowRegistry, *, queue: QueuePort, lookups: Looku
                       session.env.uniqueid, name, session.env.script, session.env.dnid)
             flow = _missing_flow(name, settings.fallback)
         runner = FlowRunner(session, flows, queue=queue, lookups=lookups, events=events,
-                            clock=clock, settings=settings)
+                            clock=clock, settings=settings, tts=speech)
         result = await runner.run(flow)
         log.info("ivr call=%s flow=%s@%s outcome=%s path=%s", result.call_id, result.flow,
                  result.version, result.outcome, "/".join(result.path))
+        if sessions is not None:
+            try:
+                sessions.session_ended(result)
+            except Exception:  # the figures may miss a session; the call must not notice
+                log.exception("ivr call=%s: recording the session failed", result.call_id)
         return result
 
     return handler

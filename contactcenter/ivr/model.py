@@ -70,14 +70,20 @@ class InputNode(Node):
 
 @dataclass(frozen=True, slots=True)
 class SayNode(Node):
-    """Say a value as digits, a number or a date/time."""
+    """Say a value as digits, a number or a date/time, or speak a text (``saytext.py``)."""
 
-    mode: str  # "digits" | "number" | "datetime"
+    mode: str  # "digits" | "number" | "datetime" | "text"
     value: Expr
     interrupt: str
     format: str
     timezone: str
     next: NodeId
+    # mode "text" only: the words and their holes, the engine's voice and rate (empty / 0:
+    # the server's ``ivr.tts``), the prompt played instead when speech fails.
+    template: tuple[str | Expr, ...] = ()
+    voice: str = ""
+    rate: int = 0
+    fallback_prompts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +209,26 @@ class HangupNode(Node):
 
 
 @dataclass(frozen=True, slots=True)
+class KbAnswerNode(Node):
+    """Chat only: search the knowledge base, offer the articles scoring at least ``min_score``
+    (as strict as ``match``), ask whether they helped; yes -> ``answered``, no ->
+    ``not_answered``, nothing confident enough -> ``no_match``."""
+
+    question: Expr
+    prompt: tuple[str, ...]  # asked first when given; the answer is the question
+    match: str  # all | any | title
+    min_score: float
+    max_articles: int
+    intro: tuple[str, ...]
+    helped_prompt: tuple[str, ...]
+    yes_label: str
+    no_label: str
+    answered: NodeId
+    not_answered: NodeId
+    no_match: NodeId
+
+
+@dataclass(frozen=True, slots=True)
 class Fallback:
     """Where a caller goes when something fails at runtime: apology, then a queue or hangup."""
 
@@ -227,6 +253,9 @@ class Flow:
     mark: Mark
     description: str = ""
     loaded_at: float = field(default=0.0, compare=False)
+    # ``voice`` (an IVR over AGI) or ``chat`` (a bot in the chat widget: prompts are texts).
+    channel: str = "voice"
+    handover: NodeId | None = None  # chat: where "agent"/"human" typed at any point goes
 
     @property
     def version(self) -> str:
@@ -249,6 +278,8 @@ def successors(node: Node) -> list[NodeId]:
             return [node.open, node.closed, node.holiday]
         case LookupNode():
             return [node.found, node.not_found, node.on_error]
+        case KbAnswerNode():
+            return [node.answered, node.not_answered, node.no_match]
         case QueueNode():
             return [n for n in (node.on_exit, node.on_callback, node.on_failed) if n]
         case TransferNode():

@@ -10,12 +10,16 @@ digit-reading command consumes the next script step; ``Press(d, after=s)`` queue
 playback discards keys that are not among its escape digits, as Asterisk does. The caller hangs
 up ``hangup_after`` seconds after the call starts: the command running then, or the next one,
 raises ``CallHangup``, and every command sent is recorded, AGI-style, in ``commands``.
+Speech (``say`` with ``text``) is not synthesised offline: ``OfflineSynthesizer`` names the
+file the server would play (same cache key), remembers the texts, and can be told to fail.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from contactcenter.ivr.tts import Rendered, SpeechFailed, cache_key
 from contactcenter.telephony.agi.api import (
     AgiEnvironment,
     CallHangup,
@@ -61,6 +65,28 @@ class VirtualClock:
     async def sleep(self, seconds: float) -> None:
         """Advance virtual time."""
         self.now += max(0.0, seconds)
+
+
+class OfflineSynthesizer:
+    """A ``Synthesizer`` that makes no audio: the sound is the name the server's cache would use."""
+
+    WORD_S = 0.4  # how long one spoken word lasts offline
+
+    def __init__(self, cache_dir: Path, fail: str | None = None) -> None:
+        self.cache_dir = Path(cache_dir)
+        self.fail = fail  # a reason: every rendering raises ``SpeechFailed`` with it
+        self.said: list[str] = []
+        self._seen: set[str] = set()
+
+    async def render(self, text: str, voice: str, rate: int) -> Rendered:
+        """The would-be sound for ``text``; raises ``SpeechFailed`` when told to."""
+        if self.fail:
+            raise SpeechFailed(self.fail)
+        self.said.append(text)
+        key = cache_key(text, voice, rate)
+        cached = key in self._seen
+        self._seen.add(key)
+        return Rendered(str(self.cache_dir / key), cached, self.WORD_S * len(text.split()))
 
 
 def _check(*values: str) -> None:

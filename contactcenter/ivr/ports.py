@@ -1,8 +1,9 @@
 """What the IVR needs from the rest of the server, as typed ports the composition root fills.
 
 ``QueuePort`` hands a call to the queue engine, ``LookupPort`` finds a customer, ``IvrEvents``
-receives every step for the screen pop and the interaction log. The runner never imports the
-routing engine, the database or the web layer; offline tests plug in stubs of these ports.
+receives every step for the screen pop and the interaction log, ``SessionObserver`` each
+finished session for the reports. The runner never imports the routing engine, the database or
+the web layer; offline tests plug in stubs of these ports.
 """
 
 from __future__ import annotations
@@ -106,6 +107,20 @@ class IvrResult:
     variables: Mapping[str, Any]
     steps: tuple[Step, ...]
     error: str | None = None
+    started_at: float = 0.0  # clock epoch seconds: the call reached the IVR
+    ended_at: float = 0.0  # ... and the session ended (the outcome was known)
+    entered_at: tuple[float, ...] = ()  # when each node of ``path`` was entered
+
+
+class SessionObserver(Protocol):
+    """Told of every finished IVR session (the reports keep them: docs/reports.md, IVR).
+
+    Called on the caller's own task right after the session ended: it must return at once
+    (queue the record, write it later) and must not fail the call."""
+
+    def session_ended(self, result: IvrResult) -> None:
+        """One session ended, with its whole path."""
+        ...
 
 
 class IvrEvents(Protocol):

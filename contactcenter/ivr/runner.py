@@ -15,7 +15,6 @@ A runner object serves one call; the flow objects it runs are immutable versions
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from collections.abc import Mapping
@@ -23,19 +22,21 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from contactcenter.ivr import model as m
-from contactcenter.ivr.expressions import Expr, truthy
-from contactcenter.ivr.hours import hours_state, time_variables
+from contactcenter.ivr.common_nodes import CommonNodes
+from contactcenter.ivr.expressions import Expr, ExprError
+from contactcenter.ivr.hours import time_variables
 from contactcenter.ivr.ports import (
     IvrEvents,
     IvrResult,
     LookupPort,
-    LookupResult,
     QueuePort,
     QueueRequest,
     Step,
     VoiceMessage,
 )
+from contactcenter.ivr.saytext import fill
 from contactcenter.ivr.settings import IvrSettings
+from contactcenter.ivr.tts import EspeakSynthesizer, SpeechFailed, Synthesizer
 from contactcenter.telephony.agi.api import AgiCommandError, CallControl, CallHangup
 
 log = logging.getLogger("contactcenter.ivr")
@@ -65,18 +66,20 @@ class _End:
 _RETURN = object()
 
 
-class FlowRunner:
+class FlowRunner(CommonNodes):
     """Executes a flow (and its subflows) for one call."""
 
     def __init__(self, call: CallControl, flows: Mapping[str, m.Flow], *, queue: QueuePort,
                  lookups: LookupPort, events: IvrEvents, clock: WallClock,
-                 settings: IvrSettings) -> None:
+                 settings: IvrSettings, tts: Synthesizer | None = None) -> None:
         self.call, self.flows, self.queue, self.lookups = call, flows, queue, lookups
         self.events, self.clock, self.settings = events, clock, settings
+        self.tts = tts if tts is not None else EspeakSynthesizer(settings.tts)
         self.call_id = call.env.uniqueid
         self.vars: dict[str, Any] = {}
         self.pending = ""
         self.path: list[str] = []
+        self.entered_at: list[float] = []
         self.steps: list[Step] = []
         self.lookup_data: dict[str, Any] = {}
         self._count = 0
@@ -85,7 +88,10 @@ class FlowRunner:
     async def run(self, flow: m.Flow) -> IvrResult:
         """Run ``flow`` to its end; never raises except on cancellation."""
         error: str | None = None
+        started_at = self.clock.time()
         try:
+            if flow.channel != "voice":  # a chat flow's prompts are texts, not sounds
+                raise FlowRuntimeError(f"flow {flow.name!r} is a {flow.channel} flow")
             self._init_vars(flow)
             await self.call.answer()
             if flow.language and flow.language != self.call.env.language:
@@ -101,7 +107,8 @@ class FlowRunner:
                       flow.version, node, error, exc_info=not isinstance(exc, FlowRuntimeError))
             outcome = await self._fallback(flow, error)
         result = IvrResult(self.call_id, flow.name, flow.version, outcome, tuple(self.path),
-                           dict(self.vars), tuple(self.steps), error)
+                           dict(self.vars), tuple(self.steps), error, started_at,
+                           self.clock.time(), tuple(self.entered_at))
         try:
             await self.events.finished(result)
         except Exception:  # reporting must not break the call
@@ -148,6 +155,7 @@ class FlowRunner:
             if node is None:
                 raise FlowRuntimeError(f"flow {flow.name!r} has no node {node_id!r}")
             self.path.append(node_id if depth == 0 else f"{flow.name}:{node_id}")
+            self.entered_at.append(self.clock.time())
             self._refresh_time()
             detail: dict[str, Any] = {}
             try:
@@ -270,6 +278,12 @@ class FlowRunner:
         return n.on_failure
 
     async def _SayNode(self, flow: m.Flow, n: m.SayNode, detail: dict) -> str:
+        if n.mode == "text":
+            digit = await self._say_text(n, detail)
+            if digit:
+                self.pending += digit
+                detail["interrupted"] = digit
+            return n.next
         value = self._eval(n.value)
         detail["value"] = value
         if value is None or value == "":
@@ -290,6 +304,34 @@ class FlowRunner:
             detail["interrupted"] = digit
         return n.next
 
+    async def _say_text(self, n: m.SayNode, detail: dict) -> str | None:
+        """Speak the node's text (rendered or from the cache), or its fallback prompt."""
+        tts = self.settings.tts
+        try:
+            text, cut = fill(n.template, self.vars, tts.max_chars)
+        except ExprError as exc:
+            raise FlowRuntimeError(f"say text: {exc}") from None
+        detail["text"] = text
+        if cut:
+            detail["truncated"] = True
+        if not text:
+            detail["skipped"] = "empty"
+            return None
+        voice, rate = n.voice or tts.voice, n.rate or tts.rate
+        try:
+            audio = await self.tts.render(text, voice, rate)
+        except SpeechFailed as exc:
+            prompts = n.fallback_prompts or tts.fallback_prompt
+            detail["speech_error"] = str(exc)
+            log.warning("ivr call=%s node=%s: speech failed (%s); %s", self.call_id, n.id, exc,
+                        f"playing {' '.join(prompts)}" if prompts else "no fallback prompt")
+            if not prompts:  # the flow's fallback apologises instead: never dead air
+                raise FlowRuntimeError(f"say text: {exc}") from None
+            detail["fallback"] = list(prompts)
+            return await self._play_all(prompts, n.interrupt)
+        detail.update(audio=audio.sound, cached=audio.cached, voice=voice, rate=rate)
+        return await self.call.stream_file(audio.sound, n.interrupt)
+
     async def _SetNode(self, flow: m.Flow, n: m.SetNode, detail: dict) -> str:
         for name, expr in n.assignments:
             value = self._eval(expr)
@@ -302,28 +344,8 @@ class FlowRunner:
             detail[name] = value
         return n.next
 
-    async def _BranchNode(self, flow: m.Flow, n: m.BranchNode, detail: dict) -> str:
-        for i, case in enumerate(n.cases):
-            if truthy(self._eval(case.condition)):
-                detail["case"] = i
-                return case.goto
-        detail["case"] = "else"
-        return n.otherwise
-
-    async def _HoursNode(self, flow: m.Flow, n: m.HoursNode, detail: dict) -> str:
-        state = hours_state(n, self.clock.time())
-        detail["state"] = state
-        return {"open": n.open, "closed": n.closed, "holiday": n.holiday}[state]
-
-    async def _lookup_one(self, source: str, key: str, timeout_s: float) -> LookupResult:
-        try:
-            async with asyncio.timeout(self.clock.real(timeout_s)):
-                return await self.lookups.lookup(source, key)
-        except TimeoutError:
-            return LookupResult(False, {}, source, "timeout")
-        except Exception as exc:  # noqa: BLE001 - a failing CRM is an expected condition
-            log.warning("ivr call=%s: lookup %s failed: %s", self.call_id, source, exc)
-            return LookupResult(False, {}, source, f"{type(exc).__name__}: {exc}")
+    def _lookup_failed(self, source: str, exc: Exception) -> None:
+        log.warning("ivr call=%s: lookup %s failed: %s", self.call_id, source, exc)
 
     async def _LookupNode(self, flow: m.Flow, n: m.LookupNode, detail: dict) -> str:
         key = self._eval(n.key)

@@ -17,6 +17,7 @@ from typing import Any
 from contactcenter.common.yamlfile import LocDict, LocList, Mark
 from contactcenter.ivr import model as m
 from contactcenter.ivr.checker import (
+    CHANNELS,
     DAYS,
     DIAL_RE,
     DIGITS,
@@ -26,13 +27,29 @@ from contactcenter.ivr.checker import (
     Checker,
     Ref,
 )
-from contactcenter.ivr.expressions import Expr, literal, parse
+from contactcenter.ivr.expressions import Expr, ExprSyntaxError, literal, parse
+from contactcenter.ivr.saytext import parse_template
 
 COMMON = {"type", "description"}
+# Nodes that need a telephone line, and nodes that need a text conversation (``channel:``).
+VOICE_ONLY = frozenset({"say", "transfer", "message", "subflow"})
+CHAT_ONLY = frozenset({"kb_answer"})
+# Keys of shared node kinds that only mean something on a call (digits, timeouts, hold).
+VOICE_KEYS = {"play": {"interrupt"}, "menu": {"timeout", "timeout_prompt", "on_timeout"},
+              "input": {"terminator", "timeout"},
+              "queue": {"max_wait", "on_exit", "on_callback", "on_failed"}}
+MAX_LABEL = 40
 NodeBuilder = Callable[[Checker, str, LocDict], "m.Node | None"]
 
 
+def _voice_keys(c: Checker, kind: str, d: LocDict) -> None:
+    if c.channel == "chat":
+        for key in sorted(VOICE_KEYS.get(kind, set()) & set(d)):
+            c.error(d.key_mark(key), f"{key!r} has no meaning in a chat flow (channel: chat)")
+
+
 def _play(c: Checker, nid: str, d: LocDict) -> m.Node:
+    _voice_keys(c, "play", d)
     c.keys(d, COMMON | {"prompt", "interrupt", "next"}, {"prompt", "next"}, f"play node {nid!r}")
     return m.PlayNode(nid, d.mark, c.prompts(d, "prompt"), c.digits(d, "interrupt"),
                       c.ref(d, "next") or "")
@@ -41,7 +58,10 @@ def _play(c: Checker, nid: str, d: LocDict) -> m.Node:
 def _menu(c: Checker, nid: str, d: LocDict) -> m.Node:
     allowed = {"prompt", "choices", "timeout", "retries", "invalid_prompt", "timeout_prompt",
                "on_invalid", "on_timeout", "var"}
-    c.keys(d, COMMON | allowed, {"prompt", "choices", "on_timeout"}, f"menu node {nid!r}")
+    chat = c.channel == "chat"
+    _voice_keys(c, "menu", d)
+    c.keys(d, COMMON | allowed, {"prompt", "choices", "on_invalid" if chat else "on_timeout"},
+           f"menu node {nid!r}")
     choices: dict[str, str] = {}
     raw = c.mapping(d.get("choices"), d.value_mark("choices"), "'choices'") if "choices" in d else None
     if raw is not None:
@@ -49,26 +69,38 @@ def _menu(c: Checker, nid: str, d: LocDict) -> m.Node:
             c.error(raw.mark, f"'choices' must have 1 to {MAX_CHOICES} keys")
         for key in raw:
             k = str(key) if isinstance(key, int) and not isinstance(key, bool) else key
-            if not isinstance(k, str) or len(k) != 1 or k not in DIGITS:
+            if chat:  # a button: its label is what the visitor clicks or types
+                if not isinstance(k, str) or not k.strip() or len(k) > MAX_LABEL \
+                        or any(ch in k for ch in "\r\n\x00"):
+                    c.error(raw.key_mark(key), f"button {key!r} must be a label of 1 to "
+                            f"{MAX_LABEL} characters on one line")
+                    continue
+            elif not isinstance(k, str) or len(k) != 1 or k not in DIGITS:
                 c.error(raw.key_mark(key), f"menu choice {key!r} must be one key: 0-9, '*' or '#'")
                 continue
             t = c.ref(raw, key)
             if t:
                 choices[k] = t
     on_timeout = c.ref(d, "on_timeout") or ""
+    on_invalid = c.ref(d, "on_invalid") or on_timeout
+    if chat:  # a visitor has all the time they want: only wrong answers run out
+        on_timeout = on_invalid
     var = c.var_name(d["var"], d.value_mark("var")) if "var" in d else None
     return m.MenuNode(
         nid, d.mark, c.prompts(d, "prompt"), choices, c.seconds(d, "timeout", 5.0, 0.5, 60),
-        c.integer(d, "retries", 3, 1, 10), c.prompts(d, "invalid_prompt", ("option-is-invalid",)),
-        c.prompts(d, "timeout_prompt"), (c.ref(d, "on_invalid") or on_timeout), on_timeout, var)
+        c.integer(d, "retries", 3, 1, 10), c.prompts(d, "invalid_prompt", (
+            "Please choose one of the buttons.",) if chat else ("option-is-invalid",)),
+        c.prompts(d, "timeout_prompt"), on_invalid, on_timeout, var)
 
 
 def _input(c: Checker, nid: str, d: LocDict) -> m.Node:
     allowed = {"prompt", "var", "min_length", "max_length", "terminator", "pattern", "timeout",
                "retries", "invalid_prompt", "next", "on_failure"}
+    _voice_keys(c, "input", d)
     c.keys(d, COMMON | allowed, {"prompt", "var", "next", "on_failure"}, f"input node {nid!r}")
     var = c.var_name(d["var"], d.value_mark("var")) if "var" in d else None
-    lo, hi = c.integer(d, "min_length", 1, 1, 64), c.integer(d, "max_length", 20, 1, 64)
+    top = 500 if c.channel == "chat" else 64  # characters typed, or digits pressed
+    lo, hi = c.integer(d, "min_length", 1, 1, top), c.integer(d, "max_length", 20, 1, top)
     if lo > hi:
         c.error(d.value_mark("min_length"), "'min_length' is larger than 'max_length'")
     term = c.text(d, "terminator", "#")
@@ -86,17 +118,46 @@ def _input(c: Checker, nid: str, d: LocDict) -> m.Node:
         c.prompts(d, "invalid_prompt"), c.ref(d, "next") or "", c.ref(d, "on_failure") or "")
 
 
+VOICE_RE = re.compile(r"[A-Za-z0-9_-]{1,40}(\+[A-Za-z0-9_-]{1,40})?")
+
+
 def _say(c: Checker, nid: str, d: LocDict) -> m.Node | None:
-    modes = [k for k in ("digits", "number", "datetime") if k in d]
-    c.keys(d, COMMON | {"digits", "number", "datetime", "interrupt", "format", "timezone", "next"},
+    modes = [k for k in ("digits", "number", "datetime", "text") if k in d]
+    c.keys(d, COMMON | {"digits", "number", "datetime", "text", "voice", "rate",
+                        "fallback_prompt", "interrupt", "format", "timezone", "next"},
            {"next"}, f"say node {nid!r}")
     if len(modes) != 1:
-        c.error(d.mark, f"say node {nid!r} needs exactly one of 'digits', 'number', 'datetime'")
+        c.error(d.mark, f"say node {nid!r} needs exactly one of 'digits', 'number', "
+                "'datetime', 'text'")
         return None
-    value = c.expr(d, modes[0])
-    return m.SayNode(nid, d.mark, modes[0], value or literal(""), c.digits(d, "interrupt"),
-                     c.text(d, "format", "") or "", c.timezone(d, "timezone") or "",
-                     c.ref(d, "next") or "")
+    if modes[0] != "text":
+        for key in ("voice", "rate", "fallback_prompt"):
+            if key in d:
+                c.error(d.key_mark(key), f"{key!r} goes with 'text' only")
+        value = c.expr(d, modes[0])
+        return m.SayNode(nid, d.mark, modes[0], value or literal(""), c.digits(d, "interrupt"),
+                         c.text(d, "format", "") or "", c.timezone(d, "timezone") or "",
+                         c.ref(d, "next") or "")
+    for key in ("format", "timezone"):
+        if key in d:
+            c.error(d.key_mark(key), f"{key!r} does not go with 'text'")
+    return m.SayNode(nid, d.mark, "text", literal(""), c.digits(d, "interrupt"), "", "",
+                     c.ref(d, "next") or "", _template(c, d),
+                     c.text(d, "voice", "", VOICE_RE, "an espeak-ng voice like en-us or "
+                            "en-us+klatt") or "",
+                     c.integer(d, "rate", 0, 80, 450), c.prompts(d, "fallback_prompt"))
+
+
+def _template(c: Checker, d: LocDict) -> tuple[str | Expr, ...]:
+    raw, mark = d["text"], d.value_mark("text")
+    if not isinstance(raw, str) or not raw.strip():
+        c.error(mark, "'text' must be the words to say, with {variables} in braces")
+        return ()
+    try:
+        return parse_template(raw)
+    except ExprSyntaxError as exc:
+        c.error(Mark(mark.file, mark.line, mark.col + exc.offset), f"bad 'text': {exc}")
+        return ()
 
 
 def _assignments(c: Checker, raw: Any, where: Mark, what: str) -> tuple[tuple[str, Expr], ...]:
@@ -122,7 +183,8 @@ def _branch(c: Checker, nid: str, d: LocDict) -> m.Node:
     raw = d.get("cases")
     if "cases" in d and not isinstance(raw, LocList):
         c.error(d.value_mark("cases"), "'cases' must be a list of {if: ..., goto: ...}")
-    for item, mk in zip(raw or [], getattr(raw, "item_marks", [])):
+    items, marks = (raw, raw.item_marks) if isinstance(raw, LocList) else ([], [])  # cases: true
+    for item, mk in zip(items, marks):
         case = c.mapping(item, mk, "a branch case")
         if case is None:
             continue
@@ -199,6 +261,7 @@ def _lookup(c: Checker, nid: str, d: LocDict) -> m.Node:
 def _queue(c: Checker, nid: str, d: LocDict) -> m.Node:
     allowed = {"queue", "priority", "skills", "data", "max_wait", "on_exit", "on_callback",
                "on_failed"}
+    _voice_keys(c, "queue", d)
     c.keys(d, COMMON | allowed, {"queue"}, f"queue node {nid!r}")
     skills: dict[str, int] = {}
     raw = c.mapping(d["skills"], d.value_mark("skills"), "'skills'") if "skills" in d else None
@@ -236,6 +299,43 @@ def _message(c: Checker, nid: str, d: LocDict) -> m.Node:
         c.ref(d, "next") or "")
 
 
+KB_MATCHES = ("all", "any", "title")  # strictest first, as the knowledge base reports a match
+
+
+def _score(c: Checker, d: LocDict) -> float:
+    v = c.get(d, "min_score", (int, float), 0.0, "a number (the search's score, 0 or more)")
+    if v < 0:
+        c.error(d.value_mark("min_score"), "'min_score' must be 0 or more")
+        return 0.0
+    return float(v)
+
+
+def _kb_answer(c: Checker, nid: str, d: LocDict) -> m.Node:
+    allowed = {"question", "prompt", "match", "min_score", "max_articles", "intro",
+               "helped_prompt", "yes_label", "no_label", "answered", "not_answered", "no_match"}
+    c.keys(d, COMMON | allowed, {"answered", "not_answered"}, f"kb_answer node {nid!r}")
+    match = c.text(d, "match", "any") or "any"
+    if match not in KB_MATCHES:
+        c.error(d.value_mark("match"), f"'match' must be one of {', '.join(KB_MATCHES)}")
+    labels = []
+    for key, default in (("yes_label", "Yes"), ("no_label", "No")):
+        label = c.text(d, key, default) or default
+        if len(label) > MAX_LABEL:
+            c.error(d.value_mark(key), f"{key!r} must be at most {MAX_LABEL} characters")
+        labels.append(label)
+    if labels[0].casefold() == labels[1].casefold():
+        c.error(d.mark, f"kb_answer node {nid!r}: 'yes_label' and 'no_label' must differ")
+    not_answered = c.ref(d, "not_answered") or ""
+    return m.KbAnswerNode(
+        nid, d.mark, c.expr(d, "question", parse("message")) or literal(""),
+        c.prompts(d, "prompt"), match, _score(c, d),
+        c.integer(d, "max_articles", 3, 1, 10),
+        c.prompts(d, "intro", ("These articles may answer your question:",)),
+        c.prompts(d, "helped_prompt", ("Did that answer your question?",)),
+        labels[0], labels[1], c.ref(d, "answered") or "", not_answered,
+        c.ref(d, "no_match") or not_answered)
+
+
 def _goto(c: Checker, nid: str, d: LocDict) -> m.Node:
     c.keys(d, COMMON | {"target"}, {"target"}, f"goto node {nid!r}")
     return m.GotoNode(nid, d.mark, c.ref(d, "target") or "")
@@ -263,7 +363,7 @@ BUILDERS: dict[str, NodeBuilder] = {
     "play": _play, "menu": _menu, "input": _input, "say": _say, "set": _set, "branch": _branch,
     "hours": _hours, "lookup": _lookup, "queue": _queue, "transfer": _transfer,
     "message": _message, "goto": _goto, "subflow": _subflow, "return": _return,
-    "hangup": _hangup,
+    "hangup": _hangup, "kb_answer": _kb_answer,
 }
 
 
@@ -278,7 +378,7 @@ def fallback_from(c: Checker, raw: Any, where: Mark) -> m.Fallback | None:
 
 
 TOP_KEYS = {"name", "description", "entry", "language", "timezone", "fallback", "variables",
-            "nodes"}
+            "nodes", "channel", "handover"}
 
 
 def build_flow(doc: Any, file: str, name: str, digest: str) -> tuple[m.Flow | None, Checker]:
@@ -291,6 +391,16 @@ def build_flow(doc: Any, file: str, name: str, digest: str) -> tuple[m.Flow | No
     c.keys(d, TOP_KEYS, {"entry", "nodes"}, "the flow")
     if "name" in d and d["name"] != name:
         c.error(d.value_mark("name"), f"'name' is {d['name']!r} but the file is named {name!r}")
+    channel = c.text(d, "channel", "voice") or "voice"
+    if channel not in CHANNELS:
+        c.error(d.value_mark("channel"), f"'channel' must be one of {', '.join(CHANNELS)}")
+        channel = "voice"
+    c.channel = channel
+    handover = None
+    if "handover" in d:
+        if channel != "chat":
+            c.error(d.key_mark("handover"), "'handover' goes with 'channel: chat' only")
+        handover = c.ref(d, "handover")
     entry = c.text(d, "entry", "", ID_RE, "a node name") or ""
     if entry:
         c.refs.append(Ref("", entry, d.value_mark("entry")))
@@ -309,10 +419,15 @@ def build_flow(doc: Any, file: str, name: str, digest: str) -> tuple[m.Flow | No
         if nd is None:
             continue
         kind = nd.get("type")
-        if kind not in BUILDERS:
+        if not isinstance(kind, str) or kind not in BUILDERS:  # a list or mapping is unhashable
             where = nd.value_mark("type") if "type" in nd else nd.mark
             c.error(where, f"node {nid!r} has {'unknown type ' + repr(kind) if 'type' in nd else 'no type'}"
                     f" (one of: {', '.join(BUILDERS)})")
+            continue
+        if kind in (VOICE_ONLY if channel == "chat" else CHAT_ONLY):
+            c.error(nd.value_mark("type"), f"node {nid!r}: a {kind!r} node cannot run in a "
+                    f"{channel} flow" + (" (it needs a call)" if channel == "chat" else
+                                         " (it needs a chat: set 'channel: chat')"))
             continue
         c.node = nid
         node = BUILDERS[kind](c, nid, nd)
@@ -326,5 +441,6 @@ def build_flow(doc: Any, file: str, name: str, digest: str) -> tuple[m.Flow | No
     if c.errors:
         return None, c
     flow = m.Flow(name, file, entry, nodes, language, timezone, fallback,
-                  variables, digest, d.mark, str(d.get("description", "")))
+                  variables, digest, d.mark, str(d.get("description", "")),
+                  channel=channel, handover=handover)
     return flow, c

@@ -12,18 +12,18 @@ stable: ``/help/<locale>/<slug>``; ``/help`` leads to the first locale of ``kb.l
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Iterable
-from pathlib import Path
 
 from aiohttp import web
 
+from contactcenter.kb.limits import client_key
 from contactcenter.kb.model import Article, Audience, Category, KbError, SearchHit, help_url
 from contactcenter.kb.service import MAX_QUERY, KnowledgeBase
-from contactcenter.web.pages import add_pages
+from contactcenter.web.openapi import api_doc
 from contactcenter.web.roles import PUBLIC, requires
 from contactcenter.web.security import CSRF_ORIGIN_ONLY
 
-STATIC_DIR = Path(__file__).with_name("static")
 HELP_HEADERS = {
     "Cache-Control": "no-cache",
     "Content-Security-Policy": "default-src 'self'; script-src 'none'; object-src 'none'; "
@@ -40,14 +40,16 @@ STRINGS: dict[str, dict[str, str]] = {
            "helpful": "Was this article helpful?", "yes": "Yes", "no": "No",
            "thanks": "Thank you for your feedback.", "also_in": "Also in",
            "updated": "Updated", "not_found": "Page not found", "home": "Home",
-           "empty": "No articles here yet."},
+           "empty": "No articles here yet.",
+           "too_many": "Too many answers from your address: please try again later."},
     "fr": {"search": "Rechercher", "placeholder": "Rechercher dans l'aide", "categories":
            "Catégories", "recent": "Articles récents", "results": "Résultats pour",
            "none": "Aucun article ne correspond à votre recherche.",
            "did_you_mean": "Résultats pour", "helpful": "Cet article vous a-t-il aidé ?",
            "yes": "Oui", "no": "Non", "thanks": "Merci de votre avis.",
            "also_in": "Aussi en", "updated": "Mis à jour", "not_found": "Page introuvable",
-           "home": "Accueil", "empty": "Pas encore d'article ici."},
+           "home": "Accueil", "empty": "Pas encore d'article ici.",
+           "too_many": "Trop de réponses depuis votre adresse : réessayez plus tard."},
 }
 
 
@@ -113,6 +115,13 @@ class HelpCenter:
                           f"<h1>{_e(self._t(locale, 'not_found'))}</h1>", status=404)
         return web.HTTPNotFound(text=page.text, content_type="text/html", headers=HELP_HEADERS)
 
+    def _too_many(self, locale: str, retry_after: float) -> web.HTTPException:
+        text = self._t(locale, "too_many")
+        page = self._page(locale, text, f'<p class="error">{_e(text)}</p>', status=429)
+        return web.HTTPTooManyRequests(
+            text=page.text, content_type="text/html",
+            headers={**HELP_HEADERS, "Retry-After": str(max(1, math.ceil(retry_after)))})
+
     @staticmethod
     def _list(hits: Iterable[tuple[str, str, str]]) -> str:
         """(url, title, html under it) as the article list."""
@@ -166,7 +175,8 @@ class HelpCenter:
         text = request.query.get("q", "").replace("\x00", " ")[:MAX_QUERY]
         if not text.strip():
             raise web.HTTPFound(f"/help/{locale}")
-        result = await self.kb.search(text, locale, Audience.PUBLIC, 20)
+        result = await self.kb.search(text, locale, Audience.PUBLIC, 20,
+                                      client=client_key(request.remote))
         main = f"<h1>{_e(t(locale, 'results'))} “{_e(text)}”</h1>"
         if result.corrected:
             main += (f'<p class="corrected">{_e(t(locale, "did_you_mean"))} '
@@ -252,6 +262,12 @@ class HelpCenter:
                 f'{f"<ul class=tags>{tags}</ul>" if tags else ""}</footer></article>')
 
     @requires(PUBLIC)
+    @api_doc(request={"type": "object", "required": ["helpful"],
+                      "properties": {"helpful": {"enum": ["yes", "no"]}}},
+             body_type="application/x-www-form-urlencoded",
+             responses={303: {"description": "back to the article, thanked"},
+                        400: {"description": "helpful must be yes or no"},
+                        429: {"description": "too much feedback from this client"}})
     async def feedback(self, request: web.Request) -> web.StreamResponse:
         """A customer's "was this helpful?" (a form, so it works without scripts)."""
         locale = self._locale(request)
@@ -261,8 +277,11 @@ class HelpCenter:
             raise web.HTTPBadRequest(text="helpful must be yes or no")
         try:
             article = await self.kb.by_slug(locale, request.match_info["slug"], Audience.PUBLIC)
-            await self.kb.feedback(article.id, answer == "yes", audience=Audience.PUBLIC)
-        except KbError:
+            await self.kb.feedback(article.id, answer == "yes", audience=Audience.PUBLIC,
+                                   client=client_key(request.remote))
+        except KbError as exc:
+            if exc.kind == "limited":
+                raise self._too_many(locale, exc.retry_after or 60) from None
             raise self._not_found(locale) from None
         raise web.HTTPSeeOther(f"{help_url(locale, article.slug)}?thanks=1")
 
@@ -270,6 +289,5 @@ class HelpCenter:
 
 
 def add_help_center(app: web.Application, kb: KnowledgeBase) -> None:
-    """``/help`` and its style sheet at ``/static/kb/``."""
+    """``/help`` (its style sheet is among the context's files at ``/static/kb/``)."""
     app.add_routes(HelpCenter(kb).routes())
-    add_pages(app, "kb", STATIC_DIR, ())

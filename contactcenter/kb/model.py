@@ -50,12 +50,15 @@ RESERVED_SLUGS = frozenset({"search", "categories"})
 
 
 class KbError(Exception):
-    """A refused request; ``kind`` chooses the HTTP status (not_found, conflict, invalid)."""
+    """A refused request; ``kind`` chooses the HTTP status (not_found, conflict, invalid,
+    limited: ``retry_after`` seconds)."""
 
-    def __init__(self, kind: str, message: str, *, current_version: int | None = None) -> None:
+    def __init__(self, kind: str, message: str, *, current_version: int | None = None,
+                 retry_after: float | None = None) -> None:
         super().__init__(message)
         self.kind = kind
         self.current_version = current_version
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +81,8 @@ class Article:
     updated_at: datetime
     updated_by: str
     published_at: datetime | None
+    publish_at: datetime | None = None  # published, but shown only from then (scheduled)
+    origin: str | None = None  # a link to what it was written from (a solved ticket)
 
     def as_json(self) -> dict[str, Any]:
         """The article as the API answers it."""
@@ -88,7 +93,8 @@ class Article:
                 "created_at": self.created_at.isoformat(),
                 "updated_at": self.updated_at.isoformat(), "updated_by": self.updated_by,
                 "published_at": self.published_at.isoformat() if self.published_at else None,
-                "url": help_url(self.locale, self.slug)}
+                "publish_at": self.publish_at.isoformat() if self.publish_at else None,
+                "origin": self.origin, "url": help_url(self.locale, self.slug)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +120,7 @@ class NewArticle:
     tags: tuple[str, ...] = ()
     state: State = State.DRAFT
     translation_of: int | None = None
+    origin: str | None = None  # a relative link to its source, such as /tickets?id=42
 
 
 _UNSET: Any = object()

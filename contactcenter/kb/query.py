@@ -114,8 +114,14 @@ class Query:
         """The query written back (for people: the corrected query, the gaps list)."""
         return self.websearch()
 
+    def any_of_its_words(self) -> Query:
+        """Articles with any of this query's words, each alone (phrases split, exclusions
+        left out): what a title or the tags must hold for the search's first tier."""
+        return Query(tuple(Conjunction((Term((w,)),)) for w in self.words()))
 
-def _words(text: str) -> tuple[str, ...]:
+
+def words_of(text: str) -> tuple[str, ...]:
+    """The words of ``text`` as a query holds them: lowercase runs of letters and digits."""
     return tuple(w[:MAX_WORD] for w in WORD.findall(text.lower()))
 
 
@@ -132,7 +138,7 @@ def parse(text: str, locale: str) -> Query:
             if alternatives[-1]:
                 alternatives.append([])
             continue
-        words = _words(raw)
+        words = words_of(raw)
         if not words or count >= MAX_TERMS:
             continue
         count += 1
@@ -163,3 +169,4 @@ def replace_words(query: Query, corrections: dict[str, str]) -> Query:
 
     return Query(tuple(Conjunction(tuple(fix(t) for t in c.terms), c.excluded)
                        for c in query.alternatives))
+

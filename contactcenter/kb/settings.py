@@ -8,6 +8,8 @@ Example::
       title: Help center            # the pages' heading
       fuzzy_cutoff: 80              # 0..100: how close a misspelt word must be to a title word
       suggestions: 5                # how many articles agent assist proposes at most
+      votes_per_hour: 20            # help-center votes one address may add in an hour
+      gaps_per_hour: 20             # content gaps one address's searches may count in an hour
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ class KbSettings:
     title: str = "Help center"
     fuzzy_cutoff: int = 80
     suggestions: int = 5
+    votes_per_hour: int = 20
+    gaps_per_hour: int = 20
 
     def __post_init__(self) -> None:
         if not self.locales:
@@ -43,6 +47,9 @@ class KbSettings:
             raise ValueError(f"kb.fuzzy_cutoff {self.fuzzy_cutoff} is outside 50..100")
         if not 1 <= self.suggestions <= 20:
             raise ValueError(f"kb.suggestions {self.suggestions} is outside 1..20")
+        for name in ("votes_per_hour", "gaps_per_hour"):
+            if not 1 <= getattr(self, name) <= 100_000:
+                raise ValueError(f"kb.{name} {getattr(self, name)} is outside 1..100000")
 
     @property
     def default_locale(self) -> str:

@@ -12,7 +12,9 @@ them alone.
   has no other stemmer). Both keep their own copy of the text, so a trigger can delete a row
   by id without having to repeat the old values exactly.
 - PostgreSQL: a stored generated ``tsvector`` column, ``dx_search``, weighted title (A), tags
-  (B), text (C), with each locale's dictionary (``PG_CONFIGS``), under a GIN index.
+  (B), text (C), with each locale's dictionary (``PG_CONFIGS``), under a GIN index; and
+  ``dx_title``, title and tags alone, under one of its own (revision 0026: the search's
+  first tier, ``kb/search.py``). SQLite needs nothing more: FTS5 filters on columns itself.
 """
 
 from __future__ import annotations
@@ -66,6 +68,12 @@ class KbArticleRow(Base):
     updated_by: Mapped[str] = mapped_column(sa.String(100))
     published_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True),
                                                           nullable=True)
+    # A published article with a publish_at still ahead is nobody's but the staff's until
+    # then (scheduled publishing); None for every other article.
+    publish_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True),
+                                                        nullable=True)
+    # What it was written from: a relative link (a solved ticket's page), None otherwise.
+    origin: Mapped[str | None] = mapped_column(sa.String(300), nullable=True)
 
 
 class KbArticleVersionRow(Base):
@@ -101,6 +109,26 @@ class KbFeedbackRow(Base):
     at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
 
 
+class KbMediaRow(Base):
+    """An image or attachment uploaded for an article, stored here (not on disk) so a backup
+    and a second server see it; served at ``/kb/media/<key>/<filename>``."""
+
+    __tablename__ = "kb_media"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(sa.String(32), unique=True)  # random: the stable URL
+    article_id: Mapped[int] = mapped_column(
+        sa.Integer, sa.ForeignKey("kb_articles.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(sa.String(100))
+    kind: Mapped[str] = mapped_column(sa.String(16))  # image, file
+    content_type: Mapped[str] = mapped_column(sa.String(100))
+    size: Mapped[int] = mapped_column(sa.Integer)
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    data: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(sa.String(100))
+
+
 class KbSearchGapRow(Base):
     """A search that found nothing (a content gap): how often, first and last time."""
 
@@ -113,6 +141,19 @@ class KbSearchGapRow(Base):
     count: Mapped[int] = mapped_column(sa.Integer)
     first_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
     last_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), index=True)
+
+
+class KbSynonymRow(Base):
+    """One group of words a search treats as the same (``cancel``, ``terminate``, ...) in a
+    locale; the admins keep the list."""
+
+    __tablename__ = "kb_synonyms"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    locale: Mapped[str] = mapped_column(sa.String(16), index=True)
+    terms: Mapped[list[str]] = mapped_column(sa.JSON)  # words or phrases, lowercase
+    updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    updated_by: Mapped[str] = mapped_column(sa.String(100))
 
 
 # --- the full-text index (copied in revision 0006; keep both the same) ------------------------
@@ -132,6 +173,13 @@ POSTGRESQL_DDL = (
     f"setweight(to_tsvector({_PG_CONFIG_OF_ROW}, tags), 'B') || "
     f"setweight(to_tsvector({_PG_CONFIG_OF_ROW}, body_text), 'C')) STORED"),
     "CREATE INDEX dx_kb_articles_search ON kb_articles USING gin (dx_search)",
+)
+# The search's first tier (kb/search.py): title and tags alone, under an index of their own
+# (copied in revision 0026; keep both the same).
+POSTGRESQL_TITLE_DDL = (
+    ("ALTER TABLE kb_articles ADD COLUMN dx_title tsvector GENERATED ALWAYS AS ("
+    f"to_tsvector({_PG_CONFIG_OF_ROW}, title || ' ' || tags)) STORED"),
+    "CREATE INDEX dx_kb_articles_title ON kb_articles USING gin (dx_title)",
 )
 _ENGLISH = "(new.locale = 'en' OR new.locale LIKE 'en-%')"
 _INSERT = (f"INSERT INTO dx_kb_fts_en (rowid, title, tags, body) SELECT new.id, new.title, "
@@ -155,6 +203,6 @@ SQLITE_FTS = {"en": "dx_kb_fts_en", "": "dx_kb_fts"}
 for _statement in SQLITE_DDL:
     sa.event.listen(KbArticleRow.__table__, "after_create",
                     sa.DDL(_statement.replace("%", "%%")).execute_if(dialect="sqlite"))
-for _statement in POSTGRESQL_DDL:
+for _statement in POSTGRESQL_DDL + POSTGRESQL_TITLE_DDL:
     sa.event.listen(KbArticleRow.__table__, "after_create",
                     sa.DDL(_statement.replace("%", "%%")).execute_if(dialect="postgresql"))

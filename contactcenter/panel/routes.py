@@ -25,6 +25,7 @@ from contactcenter.routing.service import RoutingService
 from contactcenter.routing.tables import RoutingInteractionRow
 from contactcenter.voice.routes import own_agent
 from contactcenter.web.auth import AUTH_KEY
+from contactcenter.web.openapi import api_doc
 from contactcenter.web.pages import add_pages
 from contactcenter.web.roles import (
     ANY_USER,
@@ -109,6 +110,8 @@ class Panel:
                 "dispositions": dispositions}
 
     @requires(*ANY_USER)
+    @api_doc(responses={200: {"description": "my interactions now"},
+                        409: {"description": "your user is not linked to an agent"}})
     async def current(self, request: web.Request) -> web.Response:
         """My interactions now: the screen-pop data and the caller's previous interactions."""
         agent_id = own_agent(request)
@@ -170,7 +173,8 @@ def add_panel(app: web.Application, services: PanelServices) -> Panel:
     """Install the panel pages, static assets, JSON API and the wallboard publisher on ``app``."""
     reports = getattr(services, "reports", None)  # the day's figures, as the reports count them
     publisher = WallboardPublisher(services.routing, app[AUTH_KEY].live.publish, services.monitor,
-                                   today=reports.today_by_queue if reports is not None else None)
+                                   today=reports.today_by_queue if reports is not None else None,
+                                   ivr_today=reports.ivr_today_by_flow if reports else None)
     panel = Panel(services, publisher)
     app[PANEL_KEY] = panel
     app.add_routes(panel.routes())

@@ -124,9 +124,10 @@ class WallboardPublisher:
 
     def __init__(self, routing: RoutingService, publish: Publish, monitor: Any = None, *,
                  min_interval: float = 0.1, refresh: float = 1.0,
-                 today: Today | None = None) -> None:
+                 today: Today | None = None, ivr_today: Today | None = None) -> None:
         self.routing = routing
         self.today = today
+        self.ivr_today = ivr_today  # the IVR report's figures for today, by flow
         self.publish = publish
         self.monitor = monitor
         self.min_interval = min_interval
@@ -173,6 +174,8 @@ class WallboardPublisher:
         data = wallboard_data(self.routing.snapshot(), calls, sessions, self.routing.on_hold_since,
                               self.today() if self.today is not None else None)
         data["channels"] = channel_counts(self.routing)
+        if self.ivr_today is not None:
+            data["ivr"] = self.ivr_today()
         return data
 
     def publish_now(self) -> bool:

@@ -1,10 +1,13 @@
-"""Scorecards and evaluations: the use cases (create and edit forms, evaluate a recorded call,
-answer automatically from its transcript, submit, and the agent's acknowledgement or dispute).
+"""Scorecards and evaluations: the use cases (create and edit forms, evaluate a call, a chat or
+a ticket, answer automatically from its transcript or its messages, submit, and the agent's
+acknowledgement or dispute).
 
-Design note: an evaluation is made from a recording (which names the interaction, agent and
-queue) and a scorecard, whose form is copied into it. Questions with an ``auto`` rule are
-answered from the transcript when the draft is made, each with its evidence (what was heard,
-when); the evaluator may change any answer, and the answer then says it was overridden while
+Design note: an evaluation is made from an interaction (a recording, a chat conversation, a
+ticket: ``interactions.py``, which names the agent and queue) and a scorecard, whose form is
+copied into it. Questions with an ``auto`` rule are answered when the draft is made from the
+call's transcript, or from the agent's messages of a chat or replies of a ticket
+(``thread.py``), each with its evidence (what was heard or written, when); the evaluator may
+change any answer, and the answer then says it was overridden while
 keeping the automatic one beside it. Submitting needs every question answered and scores the
 evaluation; only then does the agent see it, and they may acknowledge or dispute it once, with
 a comment. Every submit, acknowledgement and dispute is an audit row.
@@ -19,8 +22,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from contactcenter.common.timestamps import aware, iso
 from contactcenter.domain.clock import Clock
 from contactcenter.qa import tables as t
+from contactcenter.qa.interactions import InteractionReader, Subject
 from contactcenter.qa.scorecards import (
     Form,
     FormError,
@@ -30,6 +35,7 @@ from contactcenter.qa.scorecards import (
     parse_form,
     score,
 )
+from contactcenter.qa.thread import Line, auto_answers_from_lines
 from contactcenter.qa.transcripts import TranscriptStore
 from contactcenter.recording.access import may_access
 from contactcenter.recording.index import RecordingIndex
@@ -51,16 +57,6 @@ class QaError(Exception):
         self.problems = problems or []
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
 @dataclass(frozen=True, slots=True)
 class Scorecard:
     """A form and its name; ``version`` grows with every save."""
@@ -77,12 +73,12 @@ class Scorecard:
         """The scorecard, its form as written."""
         return {"id": self.id, "name": self.name, "active": self.active,
                 "version": self.version, "form": self.form.as_json(),
-                "updated_at": _iso(self.updated_at), "updated_by": self.updated_by}
+                "updated_at": iso(self.updated_at), "updated_by": self.updated_by}
 
 
 def _scorecard(r: t.ScorecardRow) -> Scorecard:
     return Scorecard(r.id, r.name, bool(r.active), r.version, parse_form(r.form),
-                     _aware(r.updated_at), r.updated_by or "")
+                     aware(r.updated_at), r.updated_by or "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,18 +104,21 @@ class Evaluation:
     responded_by: str | None = None
     responded_at: datetime | None = None
     agent_comment: str = ""
+    channel: str = t.VOICE
+    item_id: str = ""
 
     def as_json(self) -> dict[str, Any]:
         """The evaluation with its form, answers and score."""
         return {
-            "id": self.id, "scorecard_id": self.scorecard_id,
+            "id": self.id, "channel": self.channel, "item_id": self.item_id,
+            "scorecard_id": self.scorecard_id,
             "scorecard_version": self.scorecard_version, "form": self.form.as_json(),
             "recording_id": self.recording_id, "interaction_id": self.interaction_id,
             "agent_id": self.agent_id, "queue": self.queue, "evaluator": self.evaluator,
             "status": self.status, "answers": self.answers, "comment": self.comment,
             "score": self.score.as_json() if self.score else None,
-            "created_at": _iso(self.created_at), "submitted_at": _iso(self.submitted_at),
-            "responded_by": self.responded_by, "responded_at": _iso(self.responded_at),
+            "created_at": iso(self.created_at), "submitted_at": iso(self.submitted_at),
+            "responded_by": self.responded_by, "responded_at": iso(self.responded_at),
             "agent_comment": self.agent_comment,
         }
 
@@ -134,17 +133,21 @@ def _evaluation(r: t.EvaluationRow) -> Evaluation:
         form=parse_form(r.form), recording_id=r.recording_id, interaction_id=r.interaction_id,
         agent_id=r.agent_id, queue=r.queue or "", evaluator=r.evaluator, status=r.status,
         answers=dict(r.answers or {}), comment=r.comment or "", score=result,
-        created_at=_aware(r.created_at), submitted_at=_aware(r.submitted_at),
-        responded_by=r.responded_by, responded_at=_aware(r.responded_at),
-        agent_comment=r.agent_comment or "")
+        created_at=aware(r.created_at), submitted_at=aware(r.submitted_at),
+        responded_by=r.responded_by, responded_at=aware(r.responded_at),
+        agent_comment=r.agent_comment or "", channel=r.channel or t.VOICE,
+        item_id=r.item_id or r.recording_id or "")
 
 
 class QaService:
-    """Scorecards and evaluations over the database, the transcripts and the recordings."""
+    """Scorecards and evaluations over the database, the transcripts, the recordings and the
+    chats' and tickets' stores (``interactions.py``)."""
 
     def __init__(self, db: Database, transcripts: TranscriptStore, recordings: RecordingIndex,
-                 policies: Callable[[], PolicyBook], audit: AuditLog, clock: Clock) -> None:
+                 policies: Callable[[], PolicyBook], audit: AuditLog, clock: Clock,
+                 interactions: InteractionReader | None = None) -> None:
         self.db = db
+        self.interactions = interactions or InteractionReader(db, recordings)
         self.transcripts = transcripts
         self.recordings = recordings
         self.policies = policies
@@ -213,32 +216,68 @@ class QaService:
     # --- evaluations ------------------------------------------------------------------------
 
     async def start(self, actor: Actor, recording_id: str, scorecard_id: int) -> Evaluation:
-        """A draft evaluation of a recorded call, answered from its transcript where the form
-        says how."""
-        rec = await self.recordings.get(recording_id)
-        if rec is None:
-            raise QaError("not_found", "no such recording")
-        if actor.role not in STAFF or not may_access(actor, rec, self.policies()):
-            raise QaError("forbidden", "only supervisors and admins evaluate calls")
+        """A draft evaluation of a recorded call (``start_item`` of the voice channel)."""
+        return await self.start_item(actor, t.VOICE, recording_id, scorecard_id)
+
+    async def _subject(self, actor: Actor, channel: str, item_id: str) -> Subject:
+        """The interaction, if ``actor`` may evaluate it (staff; a call's access rule)."""
+        if channel not in t.CHANNELS:
+            raise QaError("invalid", "channel must be voice, chat or ticket")
+        found = await self.interactions.subject(channel, item_id)
+        if found is None:
+            raise QaError("not_found", {t.VOICE: "no such recording", t.CHAT: "no such chat",
+                                        t.TICKET: "no such ticket"}[channel])
+        if actor.role not in STAFF or (found.recording is not None and not may_access(
+                actor, found.recording, self.policies())):
+            raise QaError("forbidden", "only supervisors and admins evaluate interactions")
+        return found
+
+    async def start_item(self, actor: Actor, channel: str, item_id: str,
+                         scorecard_id: int) -> Evaluation:
+        """A draft evaluation of a call, a chat or a ticket, answered from its transcript or
+        its messages where the form says how."""
+        subject = await self._subject(actor, channel, item_id)
         card = await self.scorecard(scorecard_id)
         if not card.active:
             raise QaError("conflict", "this scorecard is not active")
-        transcript = await self.transcripts.get(recording_id)
         answers: dict[str, dict[str, Any]] = {
             q.id: {"value": None, "auto": None, "overridden": False, "note": ""}
             for q in card.form.questions()}
-        if transcript is not None and transcript.status == t.DONE:
-            for qid, auto in auto_answers(card.form, transcript.words).items():
-                answers[qid].update(value=auto.value, auto=auto.as_json())
+        if channel == t.VOICE:
+            transcript = await self.transcripts.get(item_id)
+            autos = (auto_answers(card.form, transcript.words)
+                     if transcript is not None and transcript.status == t.DONE else {})
+        else:
+            autos = auto_answers_from_lines(card.form,
+                                            await self.interactions.thread(channel, item_id))
+        for qid, auto in autos.items():
+            answers[qid].update(value=auto.value, auto=auto.as_json())
         row = t.EvaluationRow(
             scorecard_id=card.id, scorecard_version=card.version, form=card.form.as_json(),
-            recording_id=rec.id, interaction_id=rec.interaction_id, agent_id=rec.agent_id,
-            queue=rec.queue, evaluator=actor.username, status=t.DRAFT, answers=answers,
+            channel=channel, item_id=subject.item_id,
+            recording_id=subject.item_id if channel == t.VOICE else None,
+            interaction_id=subject.interaction_id, agent_id=subject.agent_id,
+            queue=subject.queue, evaluator=actor.username, status=t.DRAFT, answers=answers,
             comment="", failed=False, created_at=self.now(), agent_comment="")
         async with self.db.session() as s:
             s.add(row)
             await s.commit()
             return _evaluation(row)
+
+    async def thread(self, actor: Actor, channel: str,
+                     item_id: str) -> tuple[Subject, list[Line]]:
+        """A chat's messages or a ticket's thread for the evaluation page: staff see any, an
+        agent the ones they handled and were evaluated on (a submitted evaluation)."""
+        if channel not in (t.CHAT, t.TICKET):
+            raise QaError("invalid", "channel must be chat or ticket")
+        found = await self.interactions.subject(channel, item_id)
+        if found is None:
+            raise QaError("not_found", "no such interaction")
+        if actor.role not in STAFF:
+            shown = await self.listing(actor, channel=channel, item_id=item_id, limit=1)
+            if not shown:
+                raise QaError("not_found", "no such interaction")  # an agent learns nothing
+        return found, await self.interactions.thread(channel, item_id)
 
     async def _row(self, s: Any, evaluation_id: int) -> t.EvaluationRow:
         row = await s.get(t.EvaluationRow, evaluation_id)
@@ -263,7 +302,8 @@ class QaService:
 
     async def listing(self, actor: Actor, agent_id: str | None = None,
                       status: str | None = None, recording_id: str | None = None,
-                      limit: int = 100) -> list[Evaluation]:
+                      limit: int = 100, channel: str | None = None,
+                      item_id: str | None = None) -> list[Evaluation]:
         """Newest first; an agent gets only their own submitted evaluations."""
         row = t.EvaluationRow
         stmt = sa.select(row).order_by(row.created_at.desc(), row.id.desc()).limit(limit)
@@ -277,6 +317,10 @@ class QaService:
             stmt = stmt.where(row.status == status)
         if recording_id is not None:
             stmt = stmt.where(row.recording_id == recording_id)
+        if channel is not None:
+            stmt = stmt.where(row.channel == channel)
+        if item_id is not None:
+            stmt = stmt.where(row.item_id == item_id)
         async with self.db.session() as s:
             return [_evaluation(r) for r in (await s.execute(stmt)).scalars()]
 
@@ -333,7 +377,8 @@ class QaService:
             done = _evaluation(row)
         if submit and done.score is not None:
             await self.audit.record(actor.username, "qa.evaluation.submit", str(done.id), "ok", {
-                "agent_id": done.agent_id, "recording_id": done.recording_id,
+                "agent_id": done.agent_id, "channel": done.channel, "item_id": done.item_id,
+                "recording_id": done.recording_id,
                 "percent": done.score.percent, "failed": done.score.failed,
                 "overridden": sorted(q for q, a in done.answers.items() if a.get("overridden"))})
         return done

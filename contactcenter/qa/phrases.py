@@ -81,3 +81,27 @@ def find_phrase(words: Sequence[Word], phrase: str, start_s: float = 0.0,
         a, b = window[picked[0]], window[picked[-1]]
         best = PhraseMatch(a.start, b.end, " ".join(heard[picked[0]:picked[-1] + 1]), score)
     return best
+
+
+def find_all(words: Sequence[Word], phrase: str, min_match: float = 0.8,
+             slack: int = 2) -> list[PhraseMatch]:
+    """Every place ``phrase`` was said, earliest first, none overlapping (keyword spotting)."""
+    wanted = words_of(phrase)
+    if not wanted:
+        return []
+    heard = [w.text.lower() for w in words]
+    span = len(wanted) + slack
+    out: list[PhraseMatch] = []
+    first = 0
+    while first < len(words):
+        if heard[first] in wanted:
+            picked = [first + k for k in _in_order(wanted, heard[first:first + span])]
+            score = len(picked) / len(wanted)
+            if score >= min_match:
+                a, b = words[picked[0]], words[picked[-1]]
+                out.append(PhraseMatch(a.start, b.end,
+                                       " ".join(heard[picked[0]:picked[-1] + 1]), score))
+                first = picked[-1] + 1
+                continue
+        first += 1
+    return out

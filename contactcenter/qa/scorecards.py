@@ -19,8 +19,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from contactcenter.common.timestamps import iso
 from contactcenter.qa.phrases import PhraseMatch, find_phrase
 from contactcenter.qa.speech import Word
 
@@ -230,11 +232,15 @@ class AutoAnswer:
     value: str
     phrase: str
     evidence: PhraseMatch | None
+    message: int | None = None  # a chat's or a ticket's: the line the phrase was written in
+    at: datetime | None = None  # and when it was written
 
     def as_json(self) -> dict[str, Any]:
-        """``{value, phrase, evidence}``."""
-        return {"value": self.value, "phrase": self.phrase,
-                "evidence": self.evidence.as_json() if self.evidence else None}
+        """``{value, phrase, evidence}``; written evidence also has ``message`` and ``at``."""
+        evidence = self.evidence.as_json() if self.evidence else None
+        if evidence is not None and self.message is not None:
+            evidence.update(message=self.message, at=iso(self.at))
+        return {"value": self.value, "phrase": self.phrase, "evidence": evidence}
 
 
 def auto_answers(form: Form, words: Sequence[Word]) -> dict[str, AutoAnswer]:

@@ -10,6 +10,11 @@ silence (a paused or stopped stretch) costs nothing and word times stay those of
 utterance longer than ``MAX_UTTERANCE_S`` is closed and a new one opened, which bounds memory on
 a call that never pauses.
 
+When the recording keeps the two directions apart (MixMonitor's ``r()``/``t()`` files), each is
+transcribed on its own and the words, tagged with who said them, are merged by their start
+times (``transcribe_speakers``): the files are laid out like the mixed one, so their times are
+the mixed file's times, and the player keeps playing the mix.
+
 This module is CPU-bound and blocking: the server runs it in a process of its own
 (``transcribe_job``), never on the event loop.
 """
@@ -24,6 +29,8 @@ from typing import Any
 import numpy as np
 import soundfile
 
+from contactcenter.common.resample import resample
+
 DECODER_RATE = 16_000
 FRAMES_PER_S = 100  # pocketsphinx's default frame rate: seg() frames are 10 ms
 BLOCK_S = 20.0
@@ -34,21 +41,27 @@ _FILLERS = frozenset({"<s>", "</s>", "<sil>", "[noise]", "<unk>"})
 
 @dataclass(frozen=True, slots=True)
 class Word:
-    """One recognised word, its start and end in seconds from the start of the file."""
+    """One recognised word, its start and end in seconds from the start of the file, and who
+    said it when the directions were recorded apart (``caller``, ``agent``; else empty)."""
 
     text: str
     start: float
     end: float
     confidence: float = 1.0
+    speaker: str = ""
 
     def as_row(self) -> list[Any]:
-        """``[text, start, end, confidence]``: how the transcripts table keeps a word."""
-        return [self.text, round(self.start, 2), round(self.end, 2), round(self.confidence, 3)]
+        """``[text, start, end, confidence]`` (and the speaker when known): how the
+        transcripts table keeps a word."""
+        row: list[Any] = [self.text, round(self.start, 2), round(self.end, 2),
+                          round(self.confidence, 3)]
+        return [*row, self.speaker] if self.speaker else row
 
     @classmethod
     def from_row(cls, row: list[Any]) -> Word:
         """The inverse of ``as_row``."""
-        return cls(str(row[0]), float(row[1]), float(row[2]), float(row[3]))
+        speaker = str(row[4]) if len(row) > 4 and row[4] else ""
+        return cls(str(row[0]), float(row[1]), float(row[2]), float(row[3]), speaker)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,22 +76,6 @@ class SpeechResult:
     def text(self) -> str:
         """The words joined by spaces."""
         return " ".join(w.text for w in self.words)
-
-
-def resample(samples: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
-    """``samples`` (1-D) at ``rate_out``, band-limited by truncating or padding the spectrum;
-    16-bit integers out."""
-    x = np.asarray(samples, dtype=np.float64)
-    if rate_in == rate_out or len(x) == 0:
-        return np.clip(np.rint(x), -32768, 32767).astype(np.int16)
-    n_out = max(1, round(len(x) * rate_out / rate_in))
-    spectrum = np.fft.rfft(x)
-    keep = n_out // 2 + 1
-    out = np.zeros(keep, dtype=np.complex128)
-    m = min(keep, len(spectrum))
-    out[:m] = spectrum[:m]
-    y = np.fft.irfft(out, n_out) * (n_out / len(x))
-    return np.clip(np.rint(y), -32768, 32767).astype(np.int16)
 
 
 def _blocks(path: Path) -> Iterator[tuple[np.ndarray, int, int]]:
@@ -172,3 +169,26 @@ def transcribe(path: Path, progress: Callable[[float], None] | None = None) -> S
         utterances.feed(speech, endpointer.speech_start)
     utterances.close()
     return SpeechResult(tuple(utterances.words), duration_of(path))
+
+
+def merge_speakers(parts: list[tuple[str, SpeechResult]], duration_s: float) -> SpeechResult:
+    """The words of each speaker's transcript, tagged with the speaker, in time order (a word
+    that starts at the same time as another: the earlier end first, then the speaker's order)."""
+    tagged = [(w.start, w.end, n, Word(w.text, w.start, w.end, w.confidence, speaker))
+              for n, (speaker, result) in enumerate(parts) for w in result.words]
+    tagged.sort(key=lambda item: item[:3])
+    engine = parts[0][1].engine if parts else ENGINE
+    return SpeechResult(tuple(item[3] for item in tagged), duration_s, engine)
+
+
+def transcribe_speakers(mixed: Path, speakers: list[tuple[str, Path]],
+                        progress: Callable[[float], None] | None = None) -> SpeechResult:
+    """Transcribe each direction's file (``[(speaker, path)]``) and merge them by time; the
+    duration is the mixed file's. ``progress`` goes from 0 to 1 over all the files."""
+    parts: list[tuple[str, SpeechResult]] = []
+    for n, (speaker, path) in enumerate(speakers):
+        def part(fraction: float, n: int = n) -> None:
+            if progress is not None:
+                progress((n + fraction) / len(speakers))
+        parts.append((speaker, transcribe(path, part)))
+    return merge_speakers(parts, duration_of(mixed))

@@ -5,63 +5,74 @@ good enough for one server's calls; the knowledge-base issue brings the full-tex
 will share (docs/qa.md). A sweep, not a hook, finds the recordings to transcribe: every
 finished recording in a queue that asks for transcripts and without a row gets a ``pending``
 one, so a recording closed while the server was down (or before the queue turned transcripts
-on) is found the same way as one closed a second ago.
+on) is found the same way as one closed a second ago. A queue's ``transcript_retention_days``
+is applied by ``expire``, from the same sweep: the words, the text and the keyword index go, the
+row stays ``purged`` with the reason, the recording stays.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
+from contactcenter.common.timestamps import aware, iso
 from contactcenter.qa import tables as t
 from contactcenter.qa.speech import SpeechResult, Word
 from contactcenter.recording import tables as rt
 from contactcenter.storage.database import Database
 
+EXPIRE_BATCH = 500  # transcripts erased per queue per sweep: the next sweep takes the rest
 LINE_GAP_S = 1.0  # a pause this long starts a new line of the transcript
 LINE_WORDS = 14
 SNIPPET_CHARS = 40
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
 @dataclass(frozen=True, slots=True)
 class Line:
-    """Consecutive words without a long pause between them."""
+    """Consecutive words of one speaker without a long pause between them."""
 
     start: float
     end: float
     text: str
+    speaker: str = ""  # caller / agent when the directions were recorded apart
 
     def as_json(self) -> dict[str, Any]:
-        """``{start, end, text}``."""
-        return {"start": self.start, "end": self.end, "text": self.text}
+        """``{start, end, text, speaker}`` (speaker null when unknown)."""
+        return {"start": self.start, "end": self.end, "text": self.text,
+                "speaker": self.speaker or None}
+
+
+def _line(words: list[Word]) -> Line:
+    return Line(words[0].start, words[-1].end, " ".join(w.text for w in words), words[0].speaker)
 
 
 def lines_of(words: Collection[Word]) -> list[Line]:
-    """``words`` cut into lines at pauses of ``LINE_GAP_S`` or after ``LINE_WORDS`` words."""
+    """``words`` cut into lines at pauses of ``LINE_GAP_S``, after ``LINE_WORDS`` words, and
+    where the speaker changes."""
     out: list[Line] = []
     current: list[Word] = []
     for word in words:
-        if current and (word.start - current[-1].end >= LINE_GAP_S or len(current) >= LINE_WORDS):
-            out.append(Line(current[0].start, current[-1].end, " ".join(w.text for w in current)))
+        if current and (word.start - current[-1].end >= LINE_GAP_S or len(current) >= LINE_WORDS
+                        or word.speaker != current[-1].speaker):
+            out.append(_line(current))
             current = []
         current.append(word)
     if current:
-        out.append(Line(current[0].start, current[-1].end, " ".join(w.text for w in current)))
+        out.append(_line(current))
     return out
+
+
+def speaker_snippet(words: Collection[Word], needle: str) -> str | None:
+    """``speaker: words around needle`` from the first line of a known speaker holding
+    ``needle``; None when no such line does (no speakers, or a match across lines)."""
+    for line in lines_of(words):
+        if line.speaker and needle in line.text.lower():
+            return f"{line.speaker}: {snippet(line.text.lower(), needle)}"
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,13 +102,14 @@ class Transcript:
         out: dict[str, Any] = {
             "recording_id": self.recording_id, "queue": self.queue, "status": self.status,
             "progress": round(self.progress, 3), "attempts": self.attempts, "error": self.error,
-            "engine": self.engine, "queued_at": _iso(self.queued_at),
-            "started_at": _iso(self.started_at), "finished_at": _iso(self.finished_at),
+            "engine": self.engine, "queued_at": iso(self.queued_at),
+            "started_at": iso(self.started_at), "finished_at": iso(self.finished_at),
             "duration_s": self.duration_s,
         }
         if words:
             out["words"] = [w.as_row() for w in self.words]
             out["lines"] = [line.as_json() for line in lines_of(self.words)]
+            out["speakers"] = sorted({w.speaker for w in self.words if w.speaker})
         return out
 
 
@@ -105,10 +117,21 @@ def _from_row(r: t.TranscriptRow, words: bool = True) -> Transcript:
     return Transcript(
         recording_id=r.recording_id, queue=r.queue, status=r.status, progress=r.progress or 0.0,
         attempts=r.attempts or 0, error=r.error, engine=r.engine or "",
-        queued_at=_aware(r.queued_at), started_at=_aware(r.started_at),
-        finished_at=_aware(r.finished_at), duration_s=r.duration_s,
+        queued_at=aware(r.queued_at), started_at=aware(r.started_at),
+        finished_at=aware(r.finished_at), duration_s=r.duration_s,
         words=tuple(Word.from_row(w) for w in (r.words or [])) if words else (),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Expired:
+    """A transcript its queue's ``transcript_retention_days`` erased (its recording stays)."""
+
+    recording_id: str
+    queue: str
+    days: int
+    started_at: datetime | None
+    words: int  # how many words were erased
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,6 +269,43 @@ class TranscriptStore:
             await s.commit()
             return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
+    async def expire(self, days_for: Callable[[str], int | None],
+                     now: datetime) -> list[Expired]:
+        """Erase every transcript older than its queue's transcript retention (``days_for``:
+        None keeps it), counted from the call's start like the audio's: its words, its text,
+        its keyword hits and scans. The recording stays; the row stays, ``purged``, with the
+        reason. Rows being transcribed are left to the next sweep."""
+        tr, rec = t.TranscriptRow, rt.RecordingRow
+        live = tr.status.not_in((t.PURGED, t.RUNNING))
+        async with self.db.session() as s:
+            queues = [q for (q,) in (await s.execute(sa.select(tr.queue).where(live)
+                                                     .distinct())).all()]
+        out: list[Expired] = []
+        for queue in sorted(queues):
+            days = days_for(queue)
+            if days is None:
+                continue
+            stmt = (sa.select(tr, rec.started_at).join(rec, rec.id == tr.recording_id)
+                    .where(live, tr.queue == queue,
+                           rec.started_at < now - timedelta(days=days))
+                    .order_by(rec.started_at).limit(EXPIRE_BATCH))
+            async with self.db.session() as s:
+                found = (await s.execute(stmt)).all()
+                ids = [row.recording_id for row, _started in found]
+                if not ids:
+                    continue
+                for row, started in found:
+                    out.append(Expired(row.recording_id, queue, days, aware(started),
+                                       len(row.words or [])))
+                    row.status, row.words, row.text, row.progress = t.PURGED, [], "", 0.0
+                    row.error, row.finished_at = f"transcript retention: {days} days", now
+                await s.execute(sa.delete(t.KeywordHitRow)
+                                .where(t.KeywordHitRow.recording_id.in_(ids)))
+                await s.execute(sa.delete(t.KeywordScanRow)
+                                .where(t.KeywordScanRow.recording_id.in_(ids)))
+                await s.commit()
+        return out
+
     async def requeue_running(self) -> int:
         """Rows a stopped server left ``running`` go back to ``pending`` (at start-up)."""
         async with self.db.session() as s:
@@ -276,10 +336,17 @@ class TranscriptStore:
         needle = " ".join(text.lower().split())
         if not needle:
             return {}
-        stmt = (sa.select(t.TranscriptRow.recording_id, t.TranscriptRow.text)
+        stmt = (sa.select(t.TranscriptRow.recording_id, t.TranscriptRow.text,
+                          t.TranscriptRow.words)
                 .where(t.TranscriptRow.status == t.DONE,
                        t.TranscriptRow.text.like(_like(needle), escape="\\"))
                 .limit(limit))
         async with self.db.session() as s:
             rows = (await s.execute(stmt)).all()
-        return {rec_id: snippet(body, needle) for rec_id, body in rows}
+        out = {}
+        for rec_id, body, words in rows:
+            said = None
+            if words and len(words[0]) > 4:  # who said it is known: name them
+                said = speaker_snippet([Word.from_row(w) for w in words], needle)
+            out[rec_id] = said or snippet(body, needle)
+        return out

@@ -1,7 +1,7 @@
 """``contactcenter recordings purge [--dry-run]``: apply retention from the command line.
 
 Retention comes from each queue's ``recording:`` block
-(``{mode: always|never|on_demand, retention_days: N, agent_access: bool}``) in the routing
+(``{mode: always|never|on_demand, retention_days: N, ...}``, ``policy.py``) in the routing
 configuration in force, as the server runs it: the queues and agents files, overridden by the
 queues admins saved in the database (``routing/config_merge.py``), checked the same way: a
 configuration the server would refuse purges nothing.

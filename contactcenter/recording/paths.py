@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+CALLER, AGENT = "caller", "agent"
+SPEAKERS = (CALLER, AGENT)  # MixMonitor's r() and t() files, in that order
 
 
 class UnsafePathError(ValueError):
@@ -42,6 +44,15 @@ class RecordingPaths:
         day = at.astimezone(UTC)
         name = f"{safe_name(interaction_id, 'interaction id')}-{safe_name(recording_id)}"
         return f"{day:%Y/%m/%d}/{name}.{self.extension}"
+
+    def speaker_file(self, relative: str, speaker: str) -> str:
+        """The file of one direction of ``relative``: ``<name>-caller.wav`` (what MixMonitor's
+        ``r()`` writes: the audio received from the caller's channel) or ``<name>-agent.wav``
+        (``t()``: what is sent to the caller, the agent's side)."""
+        if speaker not in SPEAKERS:
+            raise UnsafePathError(f"unknown speaker {speaker!r}")
+        rel = PurePosixPath(relative)
+        return str(rel.with_name(f"{rel.stem}-{speaker}{rel.suffix}"))
 
     def asterisk_path(self, relative: str) -> str:
         """Absolute path to hand to MixMonitor (the Asterisk host's view of the root)."""

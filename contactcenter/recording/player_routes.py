@@ -35,6 +35,7 @@ from contactcenter.recording.access import may_access
 from contactcenter.recording.finder import MAX_LIMIT, RecordingQuery, find_recordings
 from contactcenter.recording.index import STATUS_DISCARDED, Recording
 from contactcenter.recording.paths import UnsafePathError
+from contactcenter.recording.routes import DOWNLOAD_ROLES_KEY
 from contactcenter.recording.service import RecordingService
 from contactcenter.recording.waveform import Peaks, peaks
 from contactcenter.storage.audit import AuditLog
@@ -51,6 +52,9 @@ _REC_ID = "{recording_id:[0-9a-f]{32}}"
 NO_AUDIO = frozenset({t.STATUS_PURGED, t.STATUS_MISSING, t.STATUS_FAILED, t.STATUS_RECORDING,
                       STATUS_DISCARDED})
 MAX_TICKETS = 10_000
+# RFC 3339, its zone included: what the query check lets through, ``_instant`` reads
+_INSTANT = {"type": "string", "format": "date-time",
+            "x-message": "must be an ISO 8601 time with its zone, such as 2026-05-01T00:00:00Z"}
 PEAK_CACHE = 128
 
 # The recording ids whose transcript contains ``text`` (at most ``limit``), each with the
@@ -85,7 +89,7 @@ def _instant(request: web.Request, name: str) -> datetime | None:
     if not raw:
         return None
     try:
-        value = datetime.fromisoformat(raw)  # 3.11 reads a final Z too
+        value = datetime.fromisoformat(raw.upper())  # RFC 3339 allows a small t and z
     except ValueError:
         raise json_error(web.HTTPBadRequest, f"{name} must be an ISO 8601 date or time") from None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
@@ -164,8 +168,8 @@ class RecordingPlayer:
 
     @requires(*ANY_USER)
     @api_doc(query={
-        "from": {"type": "string", "description": "ISO 8601: started at or after"},
-        "to": {"type": "string", "description": "ISO 8601: started before"},
+        "from": {**_INSTANT, "description": "RFC 3339: started at or after"},
+        "to": {**_INSTANT, "description": "RFC 3339: started before"},
         "agent_id": {"type": "string", "maxLength": 64},
         "queue": {"type": "string", "maxLength": 64},
         "caller": {"type": "string", "maxLength": 64, "description": "part of the number"},
@@ -293,4 +297,5 @@ class RecordingPlayer:
 def add_player(app: web.Application, player: RecordingPlayer) -> None:
     """The player's routes, and its page at ``/recordings``."""
     app.add_routes(player.routes())
+    app[DOWNLOAD_ROLES_KEY] = player.settings.download_roles  # the older ``/audio`` too
     add_pages(app, "recording", STATIC_DIR, ("recordings",))

@@ -24,12 +24,23 @@ class RecordingPolicy:
     retention_days: int | None = None  # None = keep forever
     agent_access: bool = False  # agents may download recordings of their own calls
     transcribe: bool = False  # finished recordings are transcribed (docs/qa.md)
+    # MixMonitor also writes each direction to its own file (r()/t()): who spoke is known
+    speakers: bool = False
+    transcript_retention_days: int | None = None  # None: as long as the audio
 
     def __post_init__(self) -> None:
         if not isinstance(self.mode, RecordingMode):
             object.__setattr__(self, "mode", RecordingMode(self.mode))
         if self.retention_days is not None and self.retention_days < 0:
             raise ValueError("retention_days must be >= 0")
+        kept = self.transcript_retention_days
+        if kept is not None:
+            if kept < 0:
+                raise ValueError("transcript_retention_days must be >= 0")
+            if self.retention_days is not None and kept > self.retention_days:
+                raise ValueError(f"transcript_retention_days ({kept}) is longer than "
+                                 f"retention_days ({self.retention_days}): a transcript goes "
+                                 "with its audio at the latest")
 
 
 @dataclass(frozen=True)
@@ -45,10 +56,12 @@ class PolicyBook:
 
 
 def policy_from_mapping(data: Mapping[str, Any] | None) -> RecordingPolicy:
-    """Build a policy from a config mapping ``{mode, retention_days, agent_access, transcribe}``."""
+    """Build a policy from a config mapping ``{mode, retention_days, agent_access, transcribe,
+    speakers, transcript_retention_days}``."""
     if not data:
         return RecordingPolicy()
-    unknown = set(data) - {"mode", "retention_days", "agent_access", "transcribe"}
+    unknown = set(data) - {"mode", "retention_days", "agent_access", "transcribe", "speakers",
+                           "transcript_retention_days"}
     if unknown:
         raise ValueError(f"unknown recording setting(s): {', '.join(sorted(unknown))}")
     mode = str(data.get("mode", "never")).replace("-", "_")
@@ -65,4 +78,10 @@ def policy_from_mapping(data: Mapping[str, Any] | None) -> RecordingPolicy:
     transcribe = data.get("transcribe", False)
     if not isinstance(transcribe, bool):
         raise ValueError("transcribe must be true or false")  # noqa: TRY004 - one error type
-    return RecordingPolicy(parsed, retention, agent_access, transcribe)
+    speakers = data.get("speakers", False)
+    if not isinstance(speakers, bool):
+        raise ValueError("speakers must be true or false")  # noqa: TRY004 - one error type
+    kept = data.get("transcript_retention_days")
+    if kept is not None and (isinstance(kept, bool) or not isinstance(kept, int)):
+        raise ValueError("transcript_retention_days must be a whole number of days")
+    return RecordingPolicy(parsed, retention, agent_access, transcribe, speakers, kept)

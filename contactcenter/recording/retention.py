@@ -15,7 +15,7 @@ from pathlib import PurePosixPath
 
 from contactcenter.recording import tables as t
 from contactcenter.recording.index import Recording, RecordingIndex
-from contactcenter.recording.paths import RecordingPaths
+from contactcenter.recording.paths import SPEAKERS, RecordingPaths
 from contactcenter.recording.policy import PolicyBook
 from contactcenter.storage.audit import AuditLog
 
@@ -90,6 +90,9 @@ async def purge(
                 report.items.append(PurgeItem(rec.id, queue, rec.file, rec.started_at, "would-delete"))
                 continue
             outcome, detail = await asyncio.to_thread(_unlink, paths, rec.file)
+            if outcome != "refused":  # each direction's file too (``speakers: true``)
+                for who in SPEAKERS:
+                    await asyncio.to_thread(_unlink, paths, paths.speaker_file(rec.file, who))
             if outcome != "refused":
                 await index.update(rec.id, status=t.STATUS_PURGED, purged_at=now, size_bytes=None)
             await audit.record(

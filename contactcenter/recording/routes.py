@@ -29,6 +29,9 @@ from contactcenter.web.security import json_error, query_int, query_text
 log = logging.getLogger(__name__)
 
 SERVICE_KEY = web.AppKey("cc_recording_service", RecordingService)
+# Who may take a recording's whole file away: the player sets it from ``qa.download_roles``
+# (``player_routes.add_player``); without a player, supervisors and admins.
+DOWNLOAD_ROLES_KEY = web.AppKey("cc_recording_download_roles", frozenset)
 _ID = re.compile(r"^[0-9a-f]{32}$")
 _STAFF = frozenset({"supervisor", "admin"})
 _REC_ID = "{recording_id:[0-9a-f]{32}}"
@@ -101,11 +104,18 @@ async def get_recording(request: web.Request) -> web.Response:
 @requires(*ANY_USER)
 @api_doc(responses={200: {"description": "the WAV (Range supported)", "content": {
     "audio/wav": {"schema": {"type": "string", "format": "binary"}}}},
-    206: {"description": "part of the WAV"}, **_READ}, tags=("recordings",))
+    206: {"description": "part of the WAV"}, **_READ,
+    403: {"description": "not yours to hear, or your role may not download"}},
+    tags=("recordings",))
 async def download_recording(request: web.Request) -> web.StreamResponse:
-    """GET /api/recordings/{id}/audio: the WAV, with Range support."""
+    """GET /api/recordings/{id}/audio: the WAV, with Range support, for the roles that may
+    download; each request audited."""
     rec = await _visible(request)
     service = request.app[SERVICE_KEY]
+    # Without the player's ticket any request may carry the whole file: this is a download,
+    # so it follows the download rule; playing in the browser is ``/play`` + ``/stream``.
+    if _actor(request).role not in request.app.get(DOWNLOAD_ROLES_KEY, _STAFF):
+        raise json_error(web.HTTPForbidden, "your role may not download recordings")
     if rec.status in (t.STATUS_PURGED, t.STATUS_MISSING, t.STATUS_FAILED, STATUS_DISCARDED):
         raise json_error(web.HTTPNotFound, f"no audio: the recording is {rec.status}")
     try:
@@ -115,6 +125,12 @@ async def download_recording(request: web.Request) -> web.StreamResponse:
         raise json_error(web.HTTPForbidden, "the recording's file is not served") from None
     if not path.is_file():
         raise json_error(web.HTTPNotFound, "no audio: the file is not there")
+    # Audited like the player's play (docs/qa.md), but on every request: without the player's
+    # ticket each request may carry the whole file, so none may go unrecorded.
+    await service._audit_row(_actor(request), "recording.play", rec.id, via="audio",
+                             queue=rec.queue, agent_id=rec.agent_id,
+                             interaction_id=rec.interaction_id,
+                             range=request.headers.get("Range"))
     resp = web.FileResponse(path, headers={
         "Content-Type": "audio/wav",
         "Content-Disposition": f'inline; filename="{rec.id}.wav"',

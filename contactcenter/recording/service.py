@@ -4,7 +4,9 @@ Design note
 -----------
 * One file per call, started inside the call: before the agent is dialled the AGI session runs
   ``EXEC MixMonitor <file>,b`` (both sides, only while bridged) for ``always`` and ``on_demand``
-  queues alike, file ``root/YYYY/MM/DD/<interaction>-<id>.wav``. AMI's ``MixMonitor`` action
+  queues alike, file ``root/YYYY/MM/DD/<interaction>-<id>.wav``; a ``speakers`` queue adds
+  ``r(<name>-caller.wav)t(<name>-agent.wav)``, each direction apart (the index keeps the
+  mix; the transcripts read the two, retention and discard delete them). AMI's ``MixMonitor`` action
   needs the ``system`` write class, which our AMI user does not have; everything after the
   start uses ``MixMonitorMute`` (``call`` class) instead.
 * ``on_demand``: muted over AMI as soon as ``EXEC MixMonitor`` returns, still before Dial, so
@@ -53,7 +55,7 @@ from contactcenter.recording.index import (
     RecordingIndex,
 )
 from contactcenter.recording.metadata import AudioMetadata, MetadataProblem, read_metadata
-from contactcenter.recording.paths import RecordingPaths
+from contactcenter.recording.paths import SPEAKERS, RecordingPaths
 from contactcenter.recording.policy import PolicyBook, RecordingMode
 from contactcenter.storage.audit import AuditLog
 from contactcenter.telephony.agi.api import CallControl
@@ -200,10 +202,16 @@ class RecordingService:
         """Before Dial: ``EXEC MixMonitor <file>,b``; muted at once for ``on_demand`` queues."""
         if not self.starts_in_call(interaction_id, queue):
             return None
-        mode = self.policies.for_queue(queue).mode
+        policy = self.policies.for_queue(queue)
+        mode = policy.mode
         channel = call.env.channel
         rec, target = await self._new_entry(interaction_id, queue, caller_id, pbx, channel, None)
-        code = await call.exec("MixMonitor", f"{target},b")
+        options = "b"
+        if policy.speakers:  # each direction in a file of its own as well: who spoke is known
+            rx, tx = (self.paths.asterisk_path(self.paths.speaker_file(rec.file, who))
+                      for who in SPEAKERS)
+            options = f"br({rx})t({tx})"
+        code = await call.exec("MixMonitor", f"{target},{options}")
         if code != 0:
             await self.index.add(replace(rec, status=t.STATUS_FAILED,
                                          error=f"EXEC MixMonitor returned {code}"))
@@ -514,8 +522,9 @@ class RecordingService:
             reason = "on-demand recording never started; file deleted"
         else:
             return rec
-        with contextlib.suppress(OSError, ValueError, RuntimeError):
-            await asyncio.to_thread(self.paths.resolve(rec.file).unlink, True)
+        for rel in (rec.file, *(self.paths.speaker_file(rec.file, who) for who in SPEAKERS)):
+            with contextlib.suppress(OSError, ValueError, RuntimeError):
+                await asyncio.to_thread(self.paths.resolve(rel).unlink, True)
         return await self.index.update(rec.id, status=STATUS_DISCARDED, size_bytes=None,
                                        error=reason)
 

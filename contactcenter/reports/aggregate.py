@@ -29,6 +29,7 @@ from contactcenter.reports.intervals import Calendar
 from contactcenter.reports.tables import AGENT_FIGURES, QUEUE_FIGURES, QUEUE_MAX
 
 LOGGED_OUT = "logged_out"
+TICKET = "ticket"  # the ticket channel (routing's CHANNELS)
 PAUSED = "paused"
 # Reasons of ring-no-answer that are the customer's, not the agent's (routing CUSTOMER_FAILURES).
 CUSTOMER_FAILURE_PREFIX = "callback-"
@@ -324,6 +325,11 @@ class Aggregator:
     def _abandon(self, row: LogRow, out: Deltas, start: int) -> None:
         queue = row.queue or ""
         q = out.q(self._qkey(start, queue, row))
+        if row.channel == TICKET:
+            # Nobody hangs up on a ticket: its interaction is taken out of the engine because
+            # the ticket changed (solved, moved, assigned by hand) while it was offered.
+            q[_Q["exited"]] += 1
+            return
         wait = float(row.payload.get("wait_s") or 0.0)
         rules = self.rules_for(queue)
         q[_Q["abandoned"]] += 1

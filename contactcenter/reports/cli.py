@@ -4,7 +4,9 @@ The settings are read exactly as ``serve`` reads them (same ``--config``, ``CC_*
 so the rebuild uses the database, the time zone and the thresholds the server uses; the
 service-level thresholds come from the routing configuration in force (the files, overridden by
 the queues saved in the database). It first folds in what the live aggregation has not yet (as
-a running server would), then rebuilds one local day at a time, printing a line per day.
+a running server would), then rebuilds one local day at a time, printing a line per day. A range
+reaching before the IVR sessions still kept gets a line saying so (the IVR report of those days
+reads the sums the retention kept; nothing re-counts them).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from contactcenter.common.setting_errors import SettingError
 from contactcenter.common.yamlfile import SourceError, SourceErrors
 from contactcenter.config.schema import Settings
 from contactcenter.reports.intervals import Calendar
+from contactcenter.reports.ivr_retention import not_kept_note, purged_before
 from contactcenter.reports.rebuild import DayRebuilt, rebuild
 from contactcenter.reports.rules import queue_rules
 from contactcenter.reports.service import ReportService
@@ -81,6 +84,9 @@ async def run_rebuild(url: str, settings: Settings, sources: RoutingSources, fir
         calendar = Calendar(settings.reports.zone(settings.ivr.timezone))
         rules = queue_rules(lambda: merged.config.queues, settings.reports)
         print(f"database {shown_url(url)}, time zone {calendar.zone}", file=out, flush=True)
+        note = not_kept_note(calendar, first, await purged_before(db))
+        if note is not None:
+            print(note, file=out, flush=True)
         live = ReportService(db, lambda: 0.0, calendar, rules)
         await live.load()
         pending = await live.catch_up(credit=False)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
 INTERVAL_S = 900
@@ -79,3 +80,39 @@ class Calendar:
     def label(self, start: float) -> str:
         """``start`` as local ISO 8601 with its offset (two repeated-hour intervals differ)."""
         return dt.datetime.fromtimestamp(start, _UTC).astimezone(self.tz).isoformat()
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """One row period of a report counted on read: its key (interval or hour start, local
+    day, "total"), its start, and when what is open is counted (its end, or now)."""
+
+    key: Any
+    start: int
+    snap: float
+
+
+def periods(calendar: Calendar, by: str, start: int, end: int, now: float) -> list[Period]:
+    """The periods of ``[start, end)`` that have begun by ``now``, in order."""
+    if by == "total":
+        return [Period("total", start, min(float(end), now))] if start <= now else []
+    out: list[Period] = []
+    at = start
+    while at < end and at <= now:
+        b = calendar.bucket(at)
+        key = b.start if by == "interval" else b.hour if by == "hour" else b.day
+        if out and out[-1].key == key:
+            out[-1] = Period(key, out[-1].start, min(float(b.end), now))
+        else:
+            out.append(Period(key, b.start, min(float(b.end), now)))
+        at = b.end
+    return out
+
+
+def period_label(calendar: Calendar, by: str, first: dt.date, last: dt.date, p: Period) -> str:
+    """How a report shows the period ``p`` (as the interval tables' reports do)."""
+    if by in ("interval", "hour"):
+        return calendar.label(p.start if by == "interval" else int(p.key))
+    if by == "day":
+        return str(p.key)
+    return f"{first.isoformat()}/{last.isoformat()}"

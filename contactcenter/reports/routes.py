@@ -10,7 +10,9 @@ name is typed by people. Numbers are written as numbers.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import dataclasses
 import datetime as dt
 import io
 from collections.abc import Awaitable, Callable, Mapping
@@ -19,6 +21,9 @@ from typing import Any
 
 from aiohttp import web
 
+from contactcenter.reports.chats import ChatReader
+from contactcenter.reports.ivr_recorder import IvrRecorder
+from contactcenter.reports.ivr_report import IVR_GROUPS, IvrQuery, IvrReader
 from contactcenter.reports.queries import (
     PERIODS,
     QUEUE_GROUPS,
@@ -27,21 +32,31 @@ from contactcenter.reports.queries import (
     ReportReader,
     parse_list,
 )
+from contactcenter.reports.tickets import TicketReader
 from contactcenter.web.openapi import api_doc
 from contactcenter.web.roles import STAFF, requires
 from contactcenter.web.security import json_error
 
-KINDS = ("queues", "agents", "pauses", "dispositions")
+KINDS = ("queues", "agents", "pauses", "dispositions", "tickets", "chats", "ivr")
+_GROUPED = ("queues", "tickets", "chats")  # the kinds whose rows are grouped by ``group``
 _RISKY = ("=", "+", "-", "@", "\t", "\r")
 _QUERY_DOC: dict[str, dict[str, Any]] = {
     "from": {"type": "string", "format": "date", "description": "first local day (default today)"},
     "to": {"type": "string", "format": "date", "description": "last local day (default: from)"},
     "by": {"type": "string", "enum": list(PERIODS),
            "description": "period (default: interval for one day, else day)"},
-    "group": {"type": "string", "enum": list(QUEUE_GROUPS), "description": "queues report only"},
+    "group": {"type": "string", "enum": list(QUEUE_GROUPS),
+              "description": "queues, tickets and chats reports only"},
     "queue": {"type": "string", "description": "queue names, comma-separated or repeated"},
     "agent": {"type": "string", "description": "agent ids, comma-separated or repeated"},
     "channel": {"type": "string", "description": "voice, chat, ticket"},
+}
+_RANGE = {"description": "'to' is before 'from', or the range is longer than a report covers"}
+_IVR_QUERY_DOC: dict[str, dict[str, Any]] = {
+    **{k: v for k, v in _QUERY_DOC.items() if k not in ("group", "queue", "agent")},
+    "group": {"type": "string", "enum": list(IVR_GROUPS),
+              "description": "rows per flow (default), per flow and node (the funnel), or none"},
+    "flow": {"type": "string", "description": "flow names, comma-separated or repeated"},
 }
 _REPORT_SCHEMA = {
     "type": "object",
@@ -89,8 +104,15 @@ class ReportsApi:
 
     def __init__(self, reader: ReportReader, now: Callable[[], float],
                  catch_up: Callable[[], Awaitable[Any]],
-                 options: Callable[[], ReportOptions]) -> None:
+                 options: Callable[[], ReportOptions],
+                 tickets: TicketReader | None = None,
+                 chats: ChatReader | None = None, ivr: IvrReader | None = None,
+                 ivr_sessions: IvrRecorder | None = None) -> None:
         self.reader = reader
+        self.ivr = ivr
+        self.ivr_sessions = ivr_sessions
+        self.tickets = tickets
+        self.chats = chats
         self.now = now
         self.catch_up = catch_up
         self.options_of = options
@@ -107,6 +129,12 @@ class ReportsApi:
             web.get("/api/reports/pauses.csv", self.pauses_csv),
             web.get("/api/reports/dispositions", self.dispositions),
             web.get("/api/reports/dispositions.csv", self.dispositions_csv),
+            web.get("/api/reports/tickets", self.tickets_report),
+            web.get("/api/reports/tickets.csv", self.tickets_csv),
+            web.get("/api/reports/chats", self.chats_report),
+            web.get("/api/reports/chats.csv", self.chats_csv),
+            web.get("/api/reports/ivr", self.ivr_report),
+            web.get("/api/reports/ivr.csv", self.ivr_csv),
         ]
 
     def _query(self, request: web.Request, kind: str) -> ReportQuery:
@@ -116,17 +144,42 @@ class ReportsApi:
             first = dt.date.fromisoformat(q["from"]) if q.get("from") else today
             last = dt.date.fromisoformat(q["to"]) if q.get("to") else first
             by = q.get("by") or ("interval" if first == last else "day")
-            group = q.get("group") or ("queue" if kind == "queues" else "agent")
-            if kind == "queues" and group not in QUEUE_GROUPS:
+            group = q.get("group") or ("queue" if kind in _GROUPED else "agent")
+            if kind in _GROUPED and group not in QUEUE_GROUPS:
                 raise ValueError(f"group must be one of {', '.join(QUEUE_GROUPS)}")
             return ReportQuery(first, last, by, group, parse_list(q.getall("queue", [])),
                                parse_list(q.getall("agent", [])),
                                parse_list(q.getall("channel", [])))
+        except ValueError as exc:  # the form is checked before (query declarations): the range
+            raise json_error(web.HTTPUnprocessableEntity, str(exc)) from None
+
+    async def _ivr(self, request: web.Request) -> Report:
+        if self.ivr is None:
+            raise json_error(web.HTTPNotFound, "no ivr report on this server")
+        base = self._query(request, "ivr")
+        try:
+            query = IvrQuery(dataclasses.replace(base, group=request.query.get("group") or "flow"),
+                             parse_list(request.query.getall("flow", [])))
         except ValueError as exc:
             raise json_error(web.HTTPBadRequest, str(exc)) from None
+        if self.ivr_sessions is not None:
+            # The sessions that ended up to now, as a log read folds the log in first; a
+            # database that says no will say so to the read below.
+            with contextlib.suppress(Exception):
+                await self.ivr_sessions.flush()
+        return await self.ivr.report(query)
 
     async def _report(self, request: web.Request, kind: str) -> Report:
+        if kind == "ivr":
+            return await self._ivr(request)
         query = self._query(request, kind)
+        # Counted from the channels' own tables when read: nothing to fold in first.
+        on_read = {"tickets": self.tickets, "chats": self.chats}
+        if kind in on_read:
+            reader = on_read[kind]
+            if reader is None:
+                raise json_error(web.HTTPNotFound, f"no {kind} report on this server")
+            return await reader.report(query)
         await self.catch_up()
         make: Mapping[str, Callable[[ReportQuery], Awaitable[Report]]] = {
             "queues": self.reader.queues, "agents": self.reader.agents,
@@ -134,7 +187,12 @@ class ReportsApi:
         return await make[kind](query)
 
     async def _json(self, request: web.Request, kind: str) -> web.Response:
-        return web.json_response((await self._report(request, kind)).as_json())
+        report = await self._report(request, kind)
+        body = report.as_json()
+        if kind == "ivr":
+            body["filters"] = {"flow": parse_list(request.query.getall("flow", [])),
+                               "channel": list(report.query.channels)}
+        return web.json_response(body)
 
     async def _csv(self, request: web.Request, kind: str) -> web.Response:
         report = await self._report(request, kind)
@@ -147,17 +205,18 @@ class ReportsApi:
     @requires(*STAFF)
     @api_doc(tags=("reports",), responses={200: {"type": "object", "properties": {
         "queues": {"type": "array"}, "agents": {"type": "object"}, "channels": {"type": "array"},
-        "timezone": {"type": "string"}, "today": {"type": "string"}}}})
+        "flows": {"type": "array"}, "timezone": {"type": "string"}, "today": {"type": "string"}}}})
     async def options(self, request: web.Request) -> web.Response:
         """What the reports can be filtered on: queues, agents, channels; the time zone."""
         o = self.options_of()
+        flows = await self.ivr.flows() if self.ivr is not None else []
         return web.json_response({
-            "queues": o.queues, "agents": o.agents, "channels": o.channels,
+            "queues": o.queues, "agents": o.agents, "channels": o.channels, "flows": flows,
             "timezone": self.reader.calendar.zone,
             "today": self.reader.calendar.today(self.now()).isoformat()})
 
     @requires(*STAFF)
-    @api_doc(tags=("reports",), query=_QUERY_DOC, responses={200: _REPORT_SCHEMA})
+    @api_doc(tags=("reports",), query=_QUERY_DOC, responses={200: _REPORT_SCHEMA, 422: _RANGE})
     async def queues(self, request: web.Request) -> web.Response:
         """Queue figures per period: offered, answered, abandoned, service level, ASA, AHT...
 
@@ -165,43 +224,85 @@ class ReportsApi:
         return await self._json(request, "queues")
 
     @requires(*STAFF)
-    @api_doc(tags=("reports",), query=_QUERY_DOC, responses={200: _CSV_RESPONSE})
+    @api_doc(tags=("reports",), query=_QUERY_DOC, responses={200: _CSV_RESPONSE, 422: _RANGE})
     async def queues_csv(self, request: web.Request) -> web.Response:
         """The queues report as CSV (the same values as the JSON)."""
         return await self._csv(request, "queues")
 
     @requires(*STAFF)
-    @api_doc(tags=("reports",), query=_QUERY_DOC, responses={200: _REPORT_SCHEMA})
+    @api_doc(tags=("reports",), query=_QUERY_DOC, responses={200: _REPORT_SCHEMA, 422: _RANGE})
     async def agents(self, request: web.Request) -> web.Response:
         """Agent figures per period: handled, AHT, talk/hold/wrap-up, state times, occupancy."""
         return await self._json(request, "agents")
 
     @requires(*STAFF)
-    @api_doc(tags=("reports",), query=_QUERY_DOC, responses={200: _CSV_RESPONSE})
+    @api_doc(tags=("reports",), query=_QUERY_DOC, responses={200: _CSV_RESPONSE, 422: _RANGE})
     async def agents_csv(self, request: web.Request) -> web.Response:
         """The agents report as CSV (the same values as the JSON)."""
         return await self._csv(request, "agents")
 
     @requires(*STAFF)
-    @api_doc(tags=("reports",), query=_QUERY_DOC, responses={200: _REPORT_SCHEMA})
+    @api_doc(tags=("reports",), query=_QUERY_DOC, responses={200: _REPORT_SCHEMA, 422: _RANGE})
     async def pauses(self, request: web.Request) -> web.Response:
         """Paused time per period, agent and reason."""
         return await self._json(request, "pauses")
 
     @requires(*STAFF)
-    @api_doc(tags=("reports",), query=_QUERY_DOC, responses={200: _CSV_RESPONSE})
+    @api_doc(tags=("reports",), query=_QUERY_DOC, responses={200: _CSV_RESPONSE, 422: _RANGE})
     async def pauses_csv(self, request: web.Request) -> web.Response:
         """The pauses report as CSV (the same values as the JSON)."""
         return await self._csv(request, "pauses")
 
     @requires(*STAFF)
-    @api_doc(tags=("reports",), query=_QUERY_DOC, responses={200: _REPORT_SCHEMA})
+    @api_doc(tags=("reports",), query=_QUERY_DOC, responses={200: _REPORT_SCHEMA, 422: _RANGE})
     async def dispositions(self, request: web.Request) -> web.Response:
         """Wrap-ups per period and disposition."""
         return await self._json(request, "dispositions")
 
     @requires(*STAFF)
-    @api_doc(tags=("reports",), query=_QUERY_DOC, responses={200: _CSV_RESPONSE})
+    @api_doc(tags=("reports",), query=_QUERY_DOC, responses={200: _CSV_RESPONSE, 422: _RANGE})
     async def dispositions_csv(self, request: web.Request) -> web.Response:
         """The dispositions report as CSV (the same values as the JSON)."""
         return await self._csv(request, "dispositions")
+
+    @requires(*STAFF)
+    @api_doc(tags=("reports",), query=_QUERY_DOC, responses={200: _REPORT_SCHEMA, 422: _RANGE})
+    async def tickets_report(self, request: web.Request) -> web.Response:
+        """Ticket figures per period: created, first response, solved, resolution, targets,
+        reopened, backlog by age. Definitions: docs/reports.md (not filtered by agent)."""
+        return await self._json(request, "tickets")
+
+    @requires(*STAFF)
+    @api_doc(tags=("reports",), query=_QUERY_DOC, responses={200: _CSV_RESPONSE, 422: _RANGE})
+    async def tickets_csv(self, request: web.Request) -> web.Response:
+        """The tickets report as CSV (the same values as the JSON)."""
+        return await self._csv(request, "tickets")
+
+    @requires(*STAFF)
+    @api_doc(tags=("reports",), query=_QUERY_DOC, responses={200: _REPORT_SCHEMA, 422: _RANGE})
+    async def chats_report(self, request: web.Request) -> web.Response:
+        """Chat figures per period: started, first response, closed (and by whom), duration.
+        Definitions: docs/reports.md (not filtered by agent)."""
+        return await self._json(request, "chats")
+
+    @requires(*STAFF)
+    @api_doc(tags=("reports",), query=_QUERY_DOC, responses={200: _CSV_RESPONSE, 422: _RANGE})
+    async def chats_csv(self, request: web.Request) -> web.Response:
+        """The chats report as CSV (the same values as the JSON)."""
+        return await self._csv(request, "chats")
+
+    @requires(*STAFF)
+    @api_doc(tags=("reports",), query=_IVR_QUERY_DOC,
+             responses={200: _REPORT_SCHEMA, 422: _RANGE})
+    async def ivr_report(self, request: web.Request) -> web.Response:
+        """IVR figures per period: sessions per flow, how they ended, self-service containment;
+        with ``group=node`` the funnel (sessions that reached and left each node).
+        Definitions: docs/reports.md, IVR."""
+        return await self._json(request, "ivr")
+
+    @requires(*STAFF)
+    @api_doc(tags=("reports",), query=_IVR_QUERY_DOC,
+             responses={200: _CSV_RESPONSE, 422: _RANGE})
+    async def ivr_csv(self, request: web.Request) -> web.Response:
+        """The IVR report as CSV (the same values as the JSON)."""
+        return await self._csv(request, "ivr")

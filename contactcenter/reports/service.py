@@ -16,6 +16,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 
+from contactcenter.common.tasks import stop_gracefully
 from contactcenter.reports.aggregate import Aggregator, Deltas, QueueRules
 from contactcenter.reports.intervals import Calendar
 from contactcenter.reports.store import Cursor, ReportStore
@@ -47,6 +48,8 @@ class ReportService:
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._credited_at = 0.0
+        self._closing = False
+        self._wake = asyncio.Event()
 
     @property
     def cursor(self) -> Cursor:
@@ -57,15 +60,17 @@ class ReportService:
         """Load the stored position and start folding in the background."""
         await self.load()
         if self._task is None:
+            self._closing = False
+            self._wake.clear()
             self._task = asyncio.create_task(self._run(), name="reports-aggregator")
 
     async def stop(self) -> None:
-        """Stop the background task (what is not folded yet is folded at the next start)."""
+        """Stop the background task once the batch in progress is committed (what is not
+        folded yet is folded at the next start)."""
+        self._closing = True
+        self._wake.set()  # a cancellation swallowed on the way still ends the loop
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop_gracefully(task)  # a batch in progress finishes its transaction
 
     def rules_changed(self) -> None:
         """A queue's thresholds may have changed: rows folded from now on use the new ones."""
@@ -83,17 +88,24 @@ class ReportService:
         self._agg, self._cursor = agg, cursor
 
     async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.refresh_s)
+        while not self._closing:
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancellation
+            # that lands as the event is set.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.refresh_s):
+                    await self._wake.wait()
+            if self._closing:
+                return
             try:
                 due = self.now() >= self._credited_at + CREDIT_EVERY_S
-                await self.catch_up(credit=due)
+                await self.catch_up(credit=due, stoppable=True)
             except Exception:
                 log.exception("reports: folding the interaction log in failed")
 
-    async def catch_up(self, credit: bool = True) -> int:
+    async def catch_up(self, credit: bool = True, *, stoppable: bool = False) -> int:
         """Fold in every committed log row not folded yet; with ``credit``, count open agent
-        states up to now. Returns the number of rows folded in."""
+        states up to now. Returns the number of rows folded in. ``stoppable`` (the background
+        loop): return after the batch in progress once ``stop`` was asked."""
         total = 0
         retries = 0
         while True:
@@ -108,7 +120,7 @@ class ReportService:
                     await self.load()
                     continue
             total += n
-            if done:
+            if done or (stoppable and self._closing):  # the rest: at the next start
                 return total
             await asyncio.sleep(0)  # let the server breathe between batches of a long catch-up
 

@@ -8,6 +8,10 @@ Example::
       service_level: answered       # or answered_and_abandoned (docs/reports.md)
       queues:
         support: {short_abandon_s: 10, service_level: answered_and_abandoned}
+        email: {first_response_s: 3600, resolution_s: 86400}
+      first_response_s: 28800       # tickets' targets (calendar time), for every queue...
+      resolution_s: 259200          # ...a queue's own above overrides them
+      ivr_retention_days: 90        # IVR sessions kept; older ones leave their 15-minute sums
 
 The service-level threshold itself is each queue's ``service_level_s`` (config/queues.yaml).
 """
@@ -33,18 +37,33 @@ def _check_short(seconds: float, where: str) -> None:
         raise ValueError(f"{where}: short_abandon_s {seconds} is outside 0..3600")
 
 
+TARGET_MAX_S = 366 * 86400.0
+
+
+def _check_target(name: str, seconds: float, where: str) -> None:
+    if not 0 < seconds <= TARGET_MAX_S:
+        raise ValueError(f"{where}: {name} {seconds} must be above 0 and at most "
+                         f"{TARGET_MAX_S:.0f}")
+
+
 @dataclass(frozen=True)
 class ReportQueueSettings:
     """One queue's report rules; a value left out takes the section's default."""
 
     short_abandon_s: float | None = None
     service_level: str | None = None
+    first_response_s: float | None = None
+    resolution_s: float | None = None
 
     def __post_init__(self) -> None:
         if self.short_abandon_s is not None:
             _check_short(self.short_abandon_s, "reports.queues")
         if self.service_level is not None:
             _check_method(self.service_level, "reports.queues")
+        for name in ("first_response_s", "resolution_s"):
+            value = getattr(self, name)
+            if value is not None:
+                _check_target(name, value, "reports.queues")
 
 
 @dataclass(frozen=True)
@@ -58,6 +77,13 @@ class ReportSettings:
     # How often (real seconds) the running server folds new interaction-log rows into the
     # interval tables; the pages read what is folded in (an API read folds first).
     refresh_s: float = 2.0
+    # Tickets' targets in calendar seconds (docs/reports.md, Tickets): the first agent reply
+    # within 8 hours, the resolution within 3 days, unless the queue has its own.
+    first_response_s: float = 8 * 3600.0
+    resolution_s: float = 72 * 3600.0
+    # IVR sessions (one row each, one per node entered) are deleted this many days after their
+    # start, their 15-minute sums kept for the IVR report (docs/reports.md, IVR); 0: kept for ever.
+    ivr_retention_days: int = 90
 
     def __post_init__(self) -> None:
         if self.timezone:
@@ -69,6 +95,11 @@ class ReportSettings:
         _check_method(self.service_level, "reports")
         if not 0.05 <= self.refresh_s <= 3600:
             raise ValueError(f"reports.refresh_s {self.refresh_s} is outside 0.05..3600")
+        _check_target("first_response_s", self.first_response_s, "reports")
+        _check_target("resolution_s", self.resolution_s, "reports")
+        if not 0 <= self.ivr_retention_days <= 36600:
+            raise ValueError(f"reports.ivr_retention_days {self.ivr_retention_days} is outside "
+                             "0..36600 (0: kept for ever)")
 
     def zone(self, fallback: str = "UTC") -> str:
         """The time zone intervals are cut in: this section's, else ``fallback`` (ivr's)."""
@@ -87,3 +118,17 @@ class ReportSettings:
         if own is not None and own.service_level is not None:
             return own.service_level
         return self.service_level
+
+    def first_response_target(self, queue: str) -> float:
+        """Seconds within which a ticket of ``queue`` should get its first agent reply."""
+        own = self.queues.get(queue)
+        if own is not None and own.first_response_s is not None:
+            return own.first_response_s
+        return self.first_response_s
+
+    def resolution_target(self, queue: str) -> float:
+        """Seconds within which a ticket of ``queue`` should be solved."""
+        own = self.queues.get(queue)
+        if own is not None and own.resolution_s is not None:
+            return own.resolution_s
+        return self.resolution_s

@@ -119,3 +119,60 @@ agent_open = sa.Table(
 )
 
 FIGURE_TABLES = (queue_intervals, agent_intervals, agent_states, dispositions)
+
+# IVR sessions (docs/reports.md, IVR), written by ``reports/ivr_recorder.py`` off the call
+# path and counted when a report is read (``reports/ivr_report.py``). ``slot`` is the UTC start
+# of the 15-minute interval the session started in: every time zone in use is a whole number
+# of quarter hours from UTC, so it is the local interval too and SQL groups by it in any zone.
+ivr_sessions = sa.Table(
+    "ivr_sessions", Base.metadata,
+    sa.Column("id", sa.String(32), primary_key=True),  # uuid4 hex, made by the recorder
+    sa.Column("call_id", sa.String(NAME), nullable=False),  # the AGI channel's uniqueid
+    sa.Column("flow", sa.String(NAME), nullable=False),
+    sa.Column("version", sa.String(NAME), nullable=True),
+    sa.Column("started_at", sa.Float, nullable=False),
+    sa.Column("ended_at", sa.Float, nullable=False),
+    sa.Column("slot", sa.BigInteger, nullable=False),
+    sa.Column("outcome", sa.String(NAME), nullable=False),  # as the runner said it
+    sa.Column("ending", sa.String(16), nullable=False),  # queued, transferred, ... (the doc's)
+    sa.Column("last_node", sa.String(2 * NAME + 1), nullable=False),  # "" when none ran
+    sa.Column("nodes", sa.Integer, nullable=False),  # nodes entered, repeats included
+    sa.Column("interaction_id", sa.String(NAME), nullable=True),  # set when it was queued
+    sa.Index("ix_ivr_sessions_slot_flow", "slot", "flow"),
+)
+
+ivr_session_nodes = sa.Table(
+    "ivr_session_nodes", Base.metadata,
+    sa.Column("session_id", sa.String(32), sa.ForeignKey("ivr_sessions.id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),  # 0, 1, ... in order
+    sa.Column("node", sa.String(2 * NAME + 1), nullable=False),  # subflow nodes: "flow:node"
+    sa.Column("entered_at", sa.Float, nullable=False),
+)
+
+# What the IVR sessions' retention (``reports/ivr_retention.py``) keeps of the sessions it
+# deletes: the sums the IVR report reads, per 15-minute slot. Rows are only added (a purge adds
+# the slots it folds, a late session of a folded slot is folded by the next purge), so a slot
+# may have several rows per key: the report sums them, as it sums sessions.
+ivr_flow_intervals = sa.Table(
+    "ivr_flow_intervals", Base.metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("slot", sa.BigInteger, nullable=False),
+    sa.Column("flow", sa.String(NAME), nullable=False),
+    sa.Column("ending", sa.String(16), nullable=False),
+    sa.Column("last_node", sa.String(2 * NAME + 1), nullable=False),
+    sa.Column("sessions", sa.Integer, nullable=False),
+    sa.Column("duration_s", sa.Float, nullable=False),  # sum of the sessions' durations
+    sa.Index("ix_ivr_flow_intervals_slot_flow", "slot", "flow"),
+)
+
+ivr_node_intervals = sa.Table(
+    "ivr_node_intervals", Base.metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("slot", sa.BigInteger, nullable=False),
+    sa.Column("flow", sa.String(NAME), nullable=False),
+    sa.Column("node", sa.String(2 * NAME + 1), nullable=False),
+    sa.Column("reached", sa.Integer, nullable=False),  # sessions that entered it
+    sa.Column("first_seq", sa.Integer, nullable=False),  # earliest place in a path (the order)
+    sa.Index("ix_ivr_node_intervals_slot_flow", "slot", "flow"),
+)

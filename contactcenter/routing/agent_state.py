@@ -7,6 +7,8 @@ through the same table below; ``step`` is the only way to change either.
 Rules:
 1. ``login`` / ``logout`` / ``pause`` / ``unpause`` act on the presence.
 2. ``reserve`` opens a slot: only from presence AVAILABLE and with free capacity on that channel.
+   ``pull`` (the agent asked for its next interaction) opens one also while PAUSED: pausing
+   stops what is pushed, not what the agent asks for.
 3. A slot runs RESERVED -> RINGING -> BUSY -> WRAPUP. ``release`` (offer withdrawn, customer gone,
    callback customer did not answer) and ``wrapup_done`` free it (-> AVAILABLE).
 4. ``no_answer`` frees the slot *and* pauses the agent with reason "no answer".
@@ -41,6 +43,8 @@ TABLE: dict[tuple[AgentState, str], AgentState] = {
     (PA, "unpause"): AV,
     # one work slot
     (AV, "reserve"): RS,
+    (AV, "pull"): RS,
+    (PA, "pull"): RS,
     (RS, "ring"): RG,
     (RS, "answer"): BU,  # chat / ticket accepted without a ringing phase
     (RG, "answer"): BU,

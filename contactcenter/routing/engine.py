@@ -97,7 +97,7 @@ class Engine(EngineConfig, EngineRestore):
             skills=dict(interaction.skills),
             data=dict(interaction.data),
             callback=interaction.callback,
-            arrived_at=now,
+            arrived_at=now if interaction.arrived_at is None else min(now, interaction.arrived_at),
             queue_entered_at=now,
             seq=self._seq,
             base_req=base,
@@ -117,12 +117,16 @@ class Engine(EngineConfig, EngineRestore):
         self._agent_changed(agent)
         return self._end()
 
-    def offer_answered(self, offer_id: str, now: float) -> list[RoutingEvent]:
-        """The agent (and for a callback, the customer) answered: connected."""
+    def offer_answered(self, offer_id: str, now: float, at: float | None = None
+                       ) -> list[RoutingEvent]:
+        """The agent (and for a callback, the customer) answered: connected. ``at``: when
+        that really happened, if earlier than ``now`` (the telephony side learned it late, e.g.
+        across a restart); the log's connect and the wait are taken at it."""
         self._begin(now)
         rec, agent, slot = self._offer_of(offer_id)
         if rec.state is not IS.OFFERED:
             raise Conflict(f"offer {offer_id} is already {rec.state.value}")
+        now = self._back_to(at, slot.since)
         slot.state = step(slot.state, "answer")
         slot.connected_at = now
         rec.state = IS.CONNECTED
@@ -149,14 +153,16 @@ class Engine(EngineConfig, EngineRestore):
         self._fail(offer_id, reason)
         return self._end()
 
-    def abandon(self, iid: str, now: float) -> list[RoutingEvent]:
-        """The customer left. Connected interactions are completed instead."""
+    def abandon(self, iid: str, now: float, at: float | None = None) -> list[RoutingEvent]:
+        """The customer left (``at``: really, when earlier than ``now``). Connected
+        interactions are completed instead."""
         self._begin(now)
         rec = self._get(iid)
         if rec.state is IS.CONNECTED:
             self._end_hold(rec)
-            self._complete(rec)
+            self._complete(rec, at)
             return self._end()
+        now = self._back_to(at, rec.arrived_at)
         stage = rec.state.value
         held = None
         if rec.state is IS.WAITING:
@@ -172,14 +178,15 @@ class Engine(EngineConfig, EngineRestore):
             self._free_slot(held[0], held[1], "release")
         return self._end()
 
-    def complete(self, iid: str, now: float) -> list[RoutingEvent]:
-        """The conversation ended; the agent goes to wrap-up."""
+    def complete(self, iid: str, now: float, at: float | None = None) -> list[RoutingEvent]:
+        """The conversation ended (``at``: really, when earlier than ``now``); the agent goes
+        to wrap-up, counted from that end."""
         self._begin(now)
         rec = self._get(iid)
         if rec.state is not IS.CONNECTED:
             raise Conflict(f"interaction {iid} is {rec.state.value}, not connected")
         self._end_hold(rec)
-        self._complete(rec)
+        self._complete(rec, at)
         return self._end()
 
     def transfer(self, iid: str, to_queue: str, now: float) -> list[RoutingEvent]:
@@ -198,6 +205,34 @@ class Engine(EngineConfig, EngineRestore):
         rec.agent_id = rec.offer_id = rec.connected_at = None
         self._start_wrapup(agent, slot)
         self._move(rec, queue)
+        return self._end()
+
+    def transfer_to_agent(self, iid: str, agent_id: str, now: float) -> list[RoutingEvent]:
+        """An agent hands a connected interaction to one named colleague: offered to that
+        colleague at once (same queue; the first agent goes to wrap-up). Refused, with nothing
+        changed, unless the colleague is logged in, not paused and has a free slot on its
+        channel. Not answered, it waits in its queue's line for anyone, as any failed offer."""
+        self._begin(now)
+        rec = self._connected(iid)
+        target = self._agent(agent_id)
+        if agent_id == rec.agent_id:
+            raise Conflict(f"agent {agent_id} already has interaction {iid}")
+        if not target.ready_for(rec.channel):
+            raise Conflict(f"agent {agent_id} cannot take a {rec.channel} now "
+                           f"({target.shown_state().value})")
+        agent = self.agents[rec.agent_id]  # type: ignore[index]
+        slot = agent.slots[rec.offer_id]  # type: ignore[index]
+        self._end_hold(rec)
+        del self.offers[rec.offer_id]  # type: ignore[arg-type]
+        slot.state = step(slot.state, "transfer")
+        self._emit(Transferred(now, iid, rec.queue, rec.queue, agent.id, to_agent=agent_id))
+        rec.agent_id = rec.offer_id = rec.connected_at = None
+        # As a transfer to a queue: should the colleague not answer, its queue's timers
+        # (relaxation, overflow, max wait) count from now, not from its first time in line.
+        rec.queue_entered_at, rec.relax_step, rec.req = now, -1, rec.base_req
+        # Offered before the wrap-up starts: a wrap-up of 0 s refills the first agent at once.
+        self._offer(rec, target, waiting=False)
+        self._start_wrapup(agent, slot)
         return self._end()
 
     def transfer_out(self, iid: str, number: str, now: float) -> list[RoutingEvent]:
@@ -356,6 +391,22 @@ class Engine(EngineConfig, EngineRestore):
         self._emit(AgentUnpaused(now, agent_id))
         self._agent_changed(agent)
         self._fill(agent)
+        return self._end()
+
+    def pull(self, agent_id: str, channel: str, now: float) -> list[RoutingEvent]:
+        """The agent asks for its next interaction on ``channel`` (a ticket's "Next"): the
+        waiting one it would be offered next (``_best_for``: its queues and skills, priority,
+        then first arrival) is offered to it now, also while paused. Refused (Conflict) when
+        logged out or without a free slot on ``channel``; nothing waiting: no event."""
+        self._begin(now)
+        agent = self._agent(agent_id)
+        if agent.presence is AgentState.LOGGED_OUT:
+            raise Conflict(f"agent {agent_id} is logged out")
+        if agent.used.get(channel, 0) >= agent.config.capacity.get(channel, 0):
+            raise Conflict(f"agent {agent_id} has no free {channel} slot")
+        rec = self._best_for(agent, channel)
+        if rec is not None:
+            self._offer(rec, agent, how="pull")
         return self._end()
 
     def wrapup_done(

@@ -23,6 +23,7 @@ Design note. ``check_config`` says what the engine cannot do now (an empty list:
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -96,8 +97,10 @@ class EngineConfig(EngineMoves):
             self._retired = []
         return rows, agents
 
-    def check_config(self, config: RoutingConfig) -> list[str]:
-        """Why ``config`` cannot be applied now (cross-references, work in progress)."""
+    def check_config(self, config: RoutingConfig, released: Collection[str] = ()
+                     ) -> list[str]:
+        """Why ``config`` cannot be applied now (cross-references, work in progress; work on
+        a ``released`` channel is not counted: its channel hands it back first)."""
         problems = config.problems()
         for name in sorted(set(self.queues) - set(config.queues)):
             open_ids = sorted(r.id for r in self.live.values() if r.queue == name)
@@ -110,7 +113,8 @@ class EngineConfig(EngineMoves):
                 problems.append(f"queue {name}: agent(s) {_named(agents)} logged in to it; "
                                 "they must log out of it first")
         for aid in sorted(set(self.agents) - set(config.agents)):
-            work = [f"{s.state.value} on {s.channel}" for s in self.agents[aid].slots.values()]
+            work = [f"{s.state.value} on {s.channel}" for s in self.agents[aid].slots.values()
+                    if s.channel not in released]
             if work:
                 problems.append(f"agent {aid}: has work in progress ({_named(work)}); "
                                 "disable them when they are done")

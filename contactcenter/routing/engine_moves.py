@@ -187,14 +187,16 @@ class EngineMoves(EngineState):
                     break
                 self._offer(rec, agent)
 
-    def _offer(self, rec: Live, agent: AgentRuntime) -> None:
+    def _offer(self, rec: Live, agent: AgentRuntime, waiting: bool = True,
+               how: str = "reserve") -> None:
         now = self._now
         queue = self.queues[rec.queue]
-        self.line.remove(rec.id)
+        if waiting:  # else handed over from an agent's slot (``transfer_to_agent``)
+            self.line.remove(rec.id)
         rec.offers += 1
         offer_id = f"{rec.id}#{rec.offers}"
         self._take_slot(agent, Slot(rec.id, rec.channel, rec.queue, offer_id,
-                                    step(agent.presence, "reserve"), now))
+                                    step(agent.presence, how), now))
         self.offers[offer_id] = rec.id
         rec.state, rec.agent_id, rec.offer_id = IS.OFFERED, agent.id, offer_id
         rec.gen += 1
@@ -261,23 +263,32 @@ class EngineMoves(EngineState):
         self._free_slot(agent, slot, "no_answer", "no answer" if reason == "no-answer" else reason)
         self._enter_line(rec)
 
-    def _complete(self, rec: Live) -> None:
-        now = self._now
+    def _back_to(self, at: float | None, lower: float | None) -> float:
+        """The time a fact the telephony side learned late really happened: ``at`` kept
+        between ``lower`` (what came before it: the offer, the answer) and now; now without
+        ``at``. Only the logged fact goes back: the engine's own clock never does."""
+        if at is None:
+            return self._now
+        return min(self._now, max(at, lower if lower is not None else at))
+
+    def _complete(self, rec: Live, at: float | None = None) -> None:
+        now = self._back_to(at, rec.connected_at)
         agent = self.agents[rec.agent_id]  # type: ignore[index]
         slot = agent.slots[rec.offer_id]  # type: ignore[index]
         del self.offers[rec.offer_id]  # type: ignore[arg-type]
         slot.state = step(slot.state, "complete")
         self._close(rec, IS.COMPLETED)
         self._emit(Completed(now, rec.id, agent.id, rec.queue, now - (rec.connected_at or now)))
-        self._start_wrapup(agent, slot)
+        self._start_wrapup(agent, slot, now)
 
-    def _start_wrapup(self, agent: AgentRuntime, slot: Slot) -> None:
-        slot.since = self._now
+    def _start_wrapup(self, agent: AgentRuntime, slot: Slot, since: float | None = None) -> None:
+        # ``since``: a conversation that really ended earlier has been in wrap-up since then.
+        slot.since = self._now if since is None else since
         wrapup = self.queues[slot.queue].wrapup_s
         self._agent_changed(agent)
         if wrapup > 0:
             self._wrapping[slot.offer_id] = agent.id
-            self._timer(self._now + wrapup, "wrapup", slot.offer_id, 0, 0)
+            self._timer(slot.since + wrapup, "wrapup", slot.offer_id, 0, 0)
             self._dirty_agents.add(agent.id)
         else:
             self._finish_wrapup(agent, slot, None, None)

@@ -26,6 +26,7 @@ from contactcenter.domain.routing_events import RoutingEvent
 from contactcenter.domain.routing_records import AgentRecord, InteractionRecord
 from contactcenter.routing.tables import RoutingAgentRow, RoutingEventRow, RoutingInteractionRow
 from contactcenter.storage.database import Database
+from contactcenter.storage.leadership import Fence
 
 _INTERACTION_FIELDS = tuple(f.name for f in fields(InteractionRecord))
 _AGENT_FIELDS = tuple(f.name for f in fields(AgentRecord))
@@ -179,8 +180,10 @@ def _sqlite_transaction(conn: sqlite3.Connection, writes: Writes) -> None:
 class InteractionLog:
     """Reads and writes the routing tables of one ``Database``."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, fence: Fence | None = None) -> None:
         self.db = db
+        # Several nodes: each write proves, in its transaction, that this node still leads.
+        self.fence = fence
         self._statements: _Statements | None = None
         self._shapes: dict[type[RoutingEvent], _EventShape] = {}
         self._dumps = _json_dumps()
@@ -240,7 +243,7 @@ class InteractionLog:
         writes = self._writes(events, interactions, agents)
         if writes:
             async with self.db.engine.connect() as conn:
-                await _store(conn, await _driver(conn), writes)
+                await _store(conn, await _driver(conn), writes, self.fence)
 
     def writer(self) -> LogWriter:
         """An ``append`` that keeps its connection from batch to batch (for one task)."""
@@ -343,7 +346,7 @@ class LogWriter:
             self._conn = conn
         conn = self._conn
         try:
-            await _store(conn, self._driver, writes)
+            await _store(conn, self._driver, writes, self._log.fence)
         except BaseException:
             # Whatever failed (the server went away, a cancelled round trip), the next batch
             # starts on a fresh connection rather than on one in an unknown state.
@@ -369,17 +372,22 @@ async def _driver(conn: AsyncConnection) -> Any:
     return (await conn.get_raw_connection()).driver_connection
 
 
-async def _store(conn: AsyncConnection, driver: Any, writes: Writes) -> None:
+async def _store(conn: AsyncConnection, driver: Any, writes: Writes,
+                 fence: Fence | None = None) -> None:
     """One transaction, straight on the driver connection for the two drivers we know.
 
     SQLAlchemy's async layer costs a greenlet switch per statement and, on SQLite, a hop to
     aiosqlite's thread per statement, cursor and commit; the batch needs neither.
     """
     dialect = conn.dialect
+    if fence is not None and dialect.driver != "asyncpg":
+        raise ValueError("only PostgreSQL (asyncpg) keeps a cluster's fence")
     if dialect.driver == "aiosqlite":
         await _aiosqlite_store(driver, writes)
     elif dialect.driver == "asyncpg":
         async with driver.transaction():
+            if fence is not None:
+                await fence.check(driver)
             for sql, rows in writes:
                 await driver.executemany(sql, rows)
     else:

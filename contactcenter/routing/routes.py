@@ -15,9 +15,10 @@ from typing import Any
 
 from aiohttp import web
 
+from contactcenter.routing.engine import MAX_REASON
 from contactcenter.routing.errors import Conflict, NotFound
 from contactcenter.routing.service import RoutingService
-from contactcenter.web.openapi import api_doc, read_declared_json
+from contactcenter.web.openapi import api_doc, printable, read_declared_json
 from contactcenter.web.roles import ANY_USER, STAFF, requires
 from contactcenter.web.security import json_error
 
@@ -37,6 +38,8 @@ _TEXT: dict[str, Any] = {"type": "string", "maxLength": MAX_TEXT,
                          "pattern": "^[^\\r\\n\\x00]*$",
                          "x-message": "must be a string without CR, LF or NUL"}
 _NOTES: dict[str, Any] = {**_TEXT, "maxLength": MAX_NOTES}
+# Pause reasons and dispositions: the engine's ``check_reason`` rule (str.isprintable)
+_REASON = printable(1, MAX_REASON)
 _ERRORS: dict[int | str, Any] = {
     200: {"type": "object", "description": "the agent's live view"},
     400: {"description": "bad value"}, 403: {"description": "not your agent"},
@@ -148,7 +151,7 @@ async def logout(request: web.Request) -> web.Response:
 
 @requires(*ANY_USER)
 @self_only
-@api_doc(request={"type": "object", "required": ["reason"], "properties": {"reason": _TEXT}},
+@api_doc(request={"type": "object", "required": ["reason"], "properties": {"reason": _REASON}},
          responses=_ERRORS, tags=("agents",))
 async def pause(request: web.Request) -> web.Response:
     """POST /api/agents/{id}/pause {"reason": "break"}."""
@@ -171,7 +174,7 @@ async def unpause(request: web.Request) -> web.Response:
 @requires(*ANY_USER)
 @self_only
 @api_doc(request={"type": "object", "required": ["disposition"], "properties": {
-    "disposition": _TEXT, "notes": _NOTES,
+    "disposition": _REASON, "notes": _NOTES,
     "interaction_id": {**_TEXT, "description": "omit: the agent's oldest wrap-up"}}},
     responses=_ERRORS, tags=("agents",))
 async def wrapup(request: web.Request) -> web.Response:

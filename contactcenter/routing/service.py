@@ -21,7 +21,7 @@ import contextlib
 import logging
 import uuid
 from collections import OrderedDict, deque
-from collections.abc import AsyncIterator, Callable, Collection, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable
 from dataclasses import replace
 from typing import Any
 
@@ -31,6 +31,7 @@ from contactcenter.domain.queue import QueueConfig
 from contactcenter.domain.routing_events import Connected, Offered, Position, RoutingEvent
 from contactcenter.routing.config import RoutingConfig
 from contactcenter.routing.engine import HOLD_KEY, Engine
+from contactcenter.routing.engine_config import ConfigRefused
 from contactcenter.routing.engine_state import REOPEN_KEPT, REOPEN_WINDOW_S
 from contactcenter.routing.engine_state import screen_pop as pop_of
 from contactcenter.routing.errors import NotFound
@@ -97,6 +98,9 @@ class RoutingService:
         self._armed_for: float | None = None
         self._tasks: list[asyncio.Task] = []
         self._started = False
+        # Channels whose work outlives a sitting (tickets) hand an agent's work back to the
+        # line before the agent logs out or leaves the configuration: channel -> fn(agent, why).
+        self.release_work: dict[str, Callable[[str, str], Awaitable[None]]] = {}
 
     # ----------------------------------------------------------------- lifecycle
     async def start(self) -> None:
@@ -284,9 +288,10 @@ class RoutingService:
         """The agent's device is ringing (optional; Offered already reserved the agent)."""
         self._call(self.engine.offer_ringing, offer_id)
 
-    async def offer_answered(self, offer_id: str) -> None:
-        """Connected: the agent (and, for a callback, the customer) answered."""
-        self._call(self.engine.offer_answered, offer_id)
+    async def offer_answered(self, offer_id: str, at: float | None = None) -> None:
+        """Connected: the agent (and, for a callback, the customer) answered; ``at``: when,
+        if the telephony side learned it late (clock time, not after now)."""
+        self._dispatch(self.engine.offer_answered(offer_id, self.clock.time(), at=at))
 
     async def renew_offer(self, offer_id: str) -> None:
         """The offer is still ringing as far as the telephony side can see: its ring safety
@@ -298,17 +303,24 @@ class RoutingService:
         interaction back at its place; "callback-no-answer" schedules a callback retry."""
         self._call(self.engine.offer_failed, offer_id, reason)
 
-    async def abandon(self, iid: str) -> None:
-        """The customer left (a connected interaction is completed instead)."""
-        self._call(self.engine.abandon, iid)
+    async def abandon(self, iid: str, at: float | None = None) -> None:
+        """The customer left (a connected interaction is completed instead); ``at``: when,
+        if learned late."""
+        self._dispatch(self.engine.abandon(iid, self.clock.time(), at=at))
 
-    async def complete(self, iid: str) -> None:
-        """The conversation ended; the agent goes to wrap-up."""
-        self._call(self.engine.complete, iid)
+    async def complete(self, iid: str, at: float | None = None) -> None:
+        """The conversation ended (``at``: when, if learned late); the agent goes to
+        wrap-up."""
+        self._dispatch(self.engine.complete(iid, self.clock.time(), at=at))
 
     async def transfer(self, iid: str, queue: str) -> None:
         """Send a connected interaction to another queue; the agent goes to wrap-up."""
         self._call(self.engine.transfer, iid, queue)
+
+    async def transfer_to_agent(self, iid: str, agent_id: str) -> None:
+        """Hand a connected interaction to one named colleague (offered at once; refused
+        unless they have a free slot); the first agent goes to wrap-up."""
+        self._call(self.engine.transfer_to_agent, iid, agent_id)
 
     async def transfer_out(self, iid: str, number: str) -> None:
         """Blind transfer of a connected interaction to an outside number: it ends (logged
@@ -366,8 +378,19 @@ class RoutingService:
         self._call(self.engine.agent_login, agent_id, None if queues is None else list(queues))
 
     async def agent_logout(self, agent_id: str) -> None:
-        """Log out (refused with Conflict while an interaction is in progress)."""
+        """Log out (refused with Conflict while an interaction is in progress, once the
+        ``release_work`` hooks gave back what they hold)."""
+        self.agent(agent_id)  # NotFound before any hook acts
+        for release in list(self.release_work.values()):
+            await release(agent_id, "logged out")
         self._call(self.engine.agent_logout, agent_id)
+
+    async def pull(self, agent_id: str, channel: str) -> str | None:
+        """The agent asks for its next interaction on ``channel`` (also while paused; Conflict
+        when logged out or at capacity): the id of the one offered to it, None if none waits."""
+        events = self.engine.pull(agent_id, channel, self.clock.time())
+        self._dispatch(events)
+        return next((e.interaction_id for e in events if isinstance(e, Offered)), None)
 
     async def agent_pause(self, agent_id: str, reason: str) -> None:
         """No new offers until unpaused."""
@@ -400,11 +423,19 @@ class RoutingService:
     # ----------------------------------------------------------------- configuration
     def check_config(self, config: RoutingConfig) -> list[str]:
         """Why ``config`` cannot be applied now (empty: it can); see routing/engine_config.py."""
-        return self.engine.check_config(config)
+        return self.engine.check_config(config, released=set(self.release_work))
 
     async def apply_config(self, config: RoutingConfig) -> None:
         """Run on ``config`` from now on, without a restart (``ConfigRefused``: nothing changed).
-        Stores no configuration: the caller saves it first (the admin API does)."""
+        Stores no configuration: the caller saves it first (the admin API does). Agents it
+        removes have their work handed back first (``release_work``), once nothing else
+        refuses it."""
+        problems = self.check_config(config)
+        if problems:
+            raise ConfigRefused(problems)
+        for agent_id in [a for a in self.config.agents if a not in config.agents]:
+            for release in list(self.release_work.values()):
+                await release(agent_id, "removed from routing")
         self._call(self.engine.apply_config, config)
         self.config = config
 

@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import os
 import random
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import numpy as np
+import soundfile
 
 from . import agi_wire as wire
 from .bridge_app import bridge
@@ -350,6 +354,26 @@ class CommandRunner:
         return f"0 endpos={self._endpos(length)}"
 
     async def _record(self, a: list[str]) -> str:
+        result = await self._record_for(a)
+        if "(writefile)" not in result:
+            self._write_message(a[0], a[1], result)
+        return result
+
+    def _write_message(self, filename: str, fmt: str, result: str) -> None:
+        """Write what RECORD FILE heard (a tone as long as its ``endpos``) when the file is in
+        the folder the PBX shares with the server, so the server can serve it as Asterisk's."""
+        shared = self.pbx.config.recordings_dir
+        path = Path(f"{filename}.{fmt}")
+        if shared is None or fmt != "wav" or not path.is_absolute() or not (
+                path.is_relative_to(shared) or path.is_relative_to(shared.resolve())):
+            return
+        found = re.search(r"endpos=(\d+)", result)
+        samples = int(found.group(1)) if found else 0
+        t = np.arange(samples) / 8000.0
+        soundfile.write(path, (3000 * np.sin(2 * np.pi * 440 * t)).astype(np.int16), 8000,
+                        subtype="PCM_16")
+
+    async def _record_for(self, a: list[str]) -> str:
         escapes, timeout_ms = a[2], int(a[3]) if a[3].lstrip("-").isdigit() else -1
         silence = next((float(x[2:]) for x in a[4:] if x.startswith("s=")), None)
         beep = any(x.upper() == "BEEP" for x in a[4:])

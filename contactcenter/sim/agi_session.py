@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 HANGUP_PUSH_DELAY = 0.04  # clock seconds between a command's -1 and the pushed HANGUP
+MAX_AGI_CONNECT_S = 2.0  # res_agi.c MAX_AGI_CONNECT (real seconds): the longest a connect takes
 
 
 class AgiSession:
@@ -53,13 +54,17 @@ class AgiSession:
         ch.in_agi = True
         try:
             host, port, _ = wire.script_of(self.url.split(",", 1)[0])
-            reader, self._writer = await asyncio.open_connection(host, port)
+            # res_agi gives up on a connection that neither opens nor is refused after
+            # MAX_AGI_CONNECT (2 s): a node whose host is down; AGISTATUS=FAILURE as refused.
+            # Real seconds, whatever the clock's speed: the network is not sped up, and a
+            # loaded test machine must not turn a slow loopback connect into a failure.
+            reader, writer = await asyncio.wait_for(
+                asyncio.open_connection(host, port), MAX_AGI_CONNECT_S)
         except (OSError, ValueError) as exc:
             log.info("AGI connection to %s failed: %s", self.url, exc)
-            ch.in_agi = False
-            if self.call is not None:
-                self.call.set_outcome("agi-failed")
+            ch.in_agi = False  # the call's outcome: the node loop's (dialplan.py) once it ends
             return "FAILURE"
+        self._writer = writer
         args = tuple(self.url.split(",")[1:])
         self.write(
             wire.environment_lines(
@@ -104,9 +109,9 @@ class AgiSession:
             if self._pusher is not None:
                 self._pusher.cancel()
             ch.in_agi = False
-            self._writer.close()
+            writer.close()
             try:
-                await self._writer.wait_closed()
+                await writer.wait_closed()
             except (ConnectionError, OSError):
                 pass
         if self.call is not None and not ch.hangup_requested.is_set():

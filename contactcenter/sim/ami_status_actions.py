@@ -9,6 +9,7 @@ from contactcenter.telephony.ami.protocol import AmiMessage
 
 from .ami_base import ActionGroup, item, reply
 from .channels import Headers
+from .dialplan import LABELS
 
 if TYPE_CHECKING:
     from .ami_server import AmiSession
@@ -119,6 +120,8 @@ class StatusActions(ActionGroup):
             s.send(reply(msg, "Error", ("Message", text)))
             return
         items = [item(msg, "ListDialplan", ("Context", ctx), ("Extension", ext),
+                      *((("ExtensionLabel", LABELS[ctx, ext, n]),)
+                        if (ctx, ext, n) in LABELS else ()),
                       ("Priority", str(n)), ("Application", app), ("AppData", data),
                       ("Registrar", "pbx_config"))
                  for (ctx, ext), prios in subs.items() for n, (app, data) in enumerate(prios, 1)]

@@ -71,6 +71,7 @@ class SimChannel:
     bridge: Bridge | None = None
     peer: SimChannel | None = None  # the other half of a Local pair
     created_at: float = 0.0
+    answered_at: float | None = None  # when it first went Up (its ast_channel_answertime)
     audio: bool = False  # carries audio (ChanSpy on it wakes up promptly)
     speech: str | None = None  # what its phone says (Phone.speech), heard by recordings
     gone: bool = False

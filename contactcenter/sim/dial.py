@@ -83,7 +83,6 @@ async def dial(dp: Dialplan, caller: SimChannel, data: str, call: SimCall | None
     if target is None or target.kind == "inbound" and dial_string == caller.name:
         pbx.set_var(caller, "DIALSTATUS", "CHANUNAVAIL")
         return 0
-    started = clock.monotonic()
     near, far = dp.create_leg(target, caller.linkedid, caller, None)
     short = dial_string.split("/", 1)[1]
     pbx.dial_begin(caller, near, short)
@@ -95,7 +94,6 @@ async def dial(dp: Dialplan, caller: SimChannel, data: str, call: SimCall | None
         if status == "CANCEL":
             return -1 if caller.redirect_to is None else 0
         return 0
-    answered = clock.monotonic()
     pbx.answer(near)
     if target.kind == "pjsip":
         pbx.device_state(f"PJSIP/{target.exten}", "INUSE")
@@ -119,10 +117,13 @@ async def dial(dp: Dialplan, caller: SimChannel, data: str, call: SimCall | None
     await wait_any((caller.hangup_requested, near.hangup_requested))
 
     def timing() -> None:
-        total = clock.monotonic() - started
-        talk = clock.monotonic() - answered
-        pbx.set_var(caller, "ANSWEREDTIME", str(int(talk)))
-        pbx.set_var(caller, "ANSWEREDTIME_MS", str(int(talk * 1000)))
+        # As app_dial's end_bridge_callback: the *caller's* up time and age (every trace: the
+        # IVR answered the caller long before the Dial), not the agent's talk.
+        now = clock.monotonic()
+        up = 0.0 if caller.answered_at is None else now - caller.answered_at
+        total = now - caller.created_at
+        pbx.set_var(caller, "ANSWEREDTIME", str(int(up)))
+        pbx.set_var(caller, "ANSWEREDTIME_MS", str(int(up * 1000)))
         pbx.set_var(caller, "DIALEDTIME", str(int(total)))
         pbx.set_var(caller, "DIALEDTIME_MS", str(int(total * 1000)))
 

@@ -3,17 +3,19 @@
 Design note: each live channel has exactly one owner coroutine here (or in the AGI session),
 which waits for its ``hangup_requested`` flag and then performs the hangup with the events of
 the transcripts. Contexts known without configuration, like the lab's: the inbound contexts
-(Answer, then ``AGI(<agi_url>)``), ``sim-agent`` (auto-answering silent phone) and
-``sim-agent-moh`` (the same, carrying audio). Any added ``Phone`` is also a dial target.
+(Answer, then ``AGI(<agi_url>)``, then the shipped dialplan's node loop: agi_nodes.py),
+``sim-agent`` (auto-answering silent phone) and ``sim-agent-moh`` (the same, carrying audio).
+Any added ``Phone`` is also a dial target.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .agi_nodes import NODE_LABELS, NODE_SUBROUTINES, NodeLoop
 from .channels import STATE_RINGING, SimChannel
 from .model import Phone
 from .waits import Flag, wait_any
@@ -28,12 +30,10 @@ SIM_AGENT_CONTEXTS = {"sim-agent": False, "sim-agent-moh": True}  # context -> c
 # [contactcenter-subs] offer: what Dial's B() runs on the caller as the server dials an agent.
 OFFER_SUB = ("contactcenter-subs", "offer")
 # dialplan/extensions_contactcenter.conf's subroutines, as ShowDialPlan lists them (the ones the
-# simulator runs itself: offer here, agi-url and trunk folded into its inbound/outbound code).
+# simulator runs itself: offer here, the node loop's in agi_nodes.py, trunk folded into its
+# outbound code).
 SUBROUTINES: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
-    ("contactcenter-subs", "agi-url"): (
-        ("Set", "CC_AGI_URL=${CONTACTCENTER_AGI}"),
-        ("GotoIf", '$["${CC_AGI_URL}" != ""]?done'),
-        ("Set", "CC_AGI_URL=agi://127.0.0.1:4573"), ("Return", "")),
+    **NODE_SUBROUTINES,
     ("contactcenter-subs", "trunk"): (
         ("Set", "CC_TRUNK=${CONTACTCENTER_TRUNK}"),
         ("GotoIf", '$["${CC_TRUNK}" != ""]?done'),
@@ -43,9 +43,8 @@ SUBROUTINES: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
                   "DIALSTATUS=")),
         ("Return", "")),
 }
-
-RESUME_TRIES = 30  # AGI retries (2 s apart) for a queued caller whose server went away
-RESUME_PAUSE_S = 2
+# Their labelled priorities (ShowDialPlan's ExtensionLabel): (context, exten, priority) -> label.
+LABELS = {**NODE_LABELS, ("contactcenter-subs", "trunk", 4): "done"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,10 +307,10 @@ class Dialplan:
                              "dialplan,all")
 
     # -- inbound calls -------------------------------------------------------------------
-    async def inbound_call(self, call: SimCall, agi_url: str) -> None:
+    async def inbound_call(self, call: SimCall, agi_urls: Sequence[str]) -> None:
         """A caller dials ``exten``: Local pair, ;2 answers and runs AGI, ;1 is the caller."""
         one, two = self.open_inbound(call)
-        await self.run_inbound(call, one, two, agi_url)
+        await self.run_inbound(call, one, two, agi_urls)
 
     def open_inbound(self, call: SimCall) -> tuple[SimChannel, SimChannel]:
         """The first, synchronous part of ``inbound_call``: the answered Local pair."""
@@ -330,6 +329,7 @@ class Dialplan:
                 pbx.set_callerid(ch, s.caller_id, s.caller_name)
                 pbx.set_connected(ch, s.caller_id, s.caller_name)
         two.dnid = s.exten
+        two.speech = s.speech  # the caller's voice: ;2 is the channel bridged to the agent
         pbx.local_bridge(one, two)
         pbx.dial_begin(None, one, f"{s.exten}@{s.context}")
         pbx.newexten(
@@ -346,12 +346,12 @@ class Dialplan:
         return one, two
 
     async def run_inbound(
-        self, call: SimCall, one: SimChannel, two: SimChannel, agi_url: str
+        self, call: SimCall, one: SimChannel, two: SimChannel, agi_urls: Sequence[str]
     ) -> None:
         """The rest of ``inbound_call``: the caller's side, and AGI on ;2 until it ends."""
         caller = self.pbx.spawn(self._caller(call, one))
         try:
-            await self.run_agi_leg(two, agi_url, call)
+            await self.run_agi_leg(two, agi_urls, call)
         finally:
             await asyncio.wait([caller], timeout=self.clock.real(5.0))
             call.mark_ended()
@@ -372,27 +372,38 @@ class Dialplan:
         self.pbx.hangup(one)
         self._devices(one, "NOT_INUSE")
 
-    async def run_agi_leg(self, ch: SimChannel, agi_url: str, call: SimCall | None) -> None:
-        """Own ``ch`` from its AGI() priority to its hangup (redirects included)."""
-        retries = 0
-        while True:
-            await self._wait_hangup(ch, self.pbx.config.agi_connect_delay)
+    async def run_agi_leg(self, ch: SimChannel, agi_urls: Sequence[str], call: SimCall | None,
+                          *, run_agi_nodes: bool = False) -> None:
+        """Own ``ch`` from its AGI() priority to its hangup (redirects included), trying the
+        nodes ``agi_urls`` in order as the shipped dialplan does (agi_nodes.py). With
+        ``run_agi_nodes`` the context runs ``Gosub(contactcenter-subs,agi-nodes,1)`` first and
+        connects at once (``[contactcenter-callback]``); else after ``agi_connect_delay``."""
+        config = self.pbx.config
+        loop = NodeLoop(self.pbx, ch, tuple(agi_urls), explicit=bool(config.agi_urls))
+        url: str | None = loop.url
+        if run_agi_nodes:
+            loop.run_agi_nodes()
+            self.pbx.newexten(ch, "AGI", loop.url, priority=ch.priority + 1)
+        delay = 0.0 if run_agi_nodes else config.agi_connect_delay
+        while url is not None:
+            await self._wait_hangup(ch, delay)
             if ch.gone:
                 return
             if not ch.hangup_requested.is_set():
                 assert self.agi_runner is not None
                 if ch.application != "AGI":
-                    self.pbx.newexten(ch, "AGI", agi_url, priority=ch.priority + 1)
-                await self.agi_runner(ch, agi_url, call)
-            # As dialplan/extensions_contactcenter.conf does: a caller the server left in a
-            # queue (CC_RESUME=1, e.g. the server restarted) goes back to the AGI after a pause.
-            if (ch.gone or ch.hangup_requested.is_set() or ch.redirect_to is not None
-                    or self.pbx.get_var(ch, "CC_RESUME") != "1" or retries >= RESUME_TRIES):
+                    self.pbx.newexten(ch, "AGI", url, priority=ch.priority + 1)
+                loop.agi_priority = ch.priority
+                await self.agi_runner(ch, url, call)
+            if ch.gone or ch.hangup_requested.is_set() or ch.redirect_to is not None:
                 break
-            retries += 1
-            self.pbx.newexten(ch, "Wait", str(RESUME_PAUSE_S), priority=ch.priority + 1)
-            await self._wait_hangup(ch, RESUME_PAUSE_S)
-            ch.application = "Wait"
+            # A refused node: the next one at once; a new round: after agi-next's Wait(2).
+            refused = self.pbx.get_var(ch, "AGISTATUS") == "FAILURE"
+            node = loop.node
+            url = await loop.next_url()
+            delay = 0.0 if refused and loop.node == node + 1 else config.agi_connect_delay
+            if url is None and refused and call is not None:
+                call.set_outcome("agi-failed")  # no node took the call
         await self.after_agi(ch)
 
     async def _follow_redirect(self, ch: SimChannel) -> bool:
@@ -425,8 +436,9 @@ class Dialplan:
         if context in pbx.config.inbound_contexts:
             pbx.newexten(ch, "Answer", "", priority=2)
             pbx.answer(ch)
-            pbx.newexten(ch, "AGI", pbx.config.agi_url, priority=3)
-            await self.run_agi_leg(ch, pbx.config.agi_url, None)
+            urls = pbx.config.agi_nodes()
+            pbx.newexten(ch, "AGI", urls[0], priority=3)
+            await self.run_agi_leg(ch, urls, None)
             return
         target = self.resolve(f"Local/{exten}@{context}")
         if target is None and not redirected:

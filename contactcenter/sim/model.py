@@ -78,6 +78,7 @@ class CallerScript:
     hangup_after: float | None = 120.0  # clock seconds after answer; None: never
     context: str = "cc-inbound"
     variables: dict[str, str] = field(default_factory=dict)
+    speech: str | None = None  # an 8 kHz WAV the caller says once bridged (voices.py)
 
     def __post_init__(self) -> None:
         for what, value in (
@@ -176,6 +177,9 @@ class SimConfig:
     ami_event_filters: dict[str, tuple[str, ...]] = field(default_factory=dict)
     default_event_filters: tuple[str, ...] = CONTACTCENTER_EVENT_FILTERS
     agi_url: str = "agi://127.0.0.1:4573/ivr?flow=main"
+    # Several servers (CONTACTCENTER_AGI_NODES): their URLs, tried in order as the shipped
+    # dialplan does (a refused connection: the next one); empty: ``agi_url`` alone.
+    agi_urls: tuple[str, ...] = ()
     clock: Clock = field(default_factory=Clock)
     recordings_dir: Path | None = None
     inbound_contexts: tuple[str, ...] = ("cc-inbound",)
@@ -193,6 +197,9 @@ class SimConfig:
     without_offer_sub: bool = False
 
     def __post_init__(self) -> None:
+        self.agi_urls = tuple(self.agi_urls)
+        for url in self.agi_urls:
+            check_safe("agi_urls", url)
         parse_write_classes(self.default_write)
         for user, classes in self.ami_write.items():
             check_safe("AMI user", user)
@@ -204,6 +211,10 @@ class SimConfig:
         for user, classes in self.ami_read.items():
             check_safe("AMI user", user)
             parse_write_classes(classes, "read classes")
+
+    def agi_nodes(self) -> tuple[str, ...]:
+        """The FastAGI URLs an inbound call tries, in order (``agi_urls``, else ``agi_url``)."""
+        return self.agi_urls or (self.agi_url,)
 
     def event_filter(self, user: str) -> NameFilter:
         """The event-name filter of AMI user ``user`` (manager.conf ``eventfilter``)."""

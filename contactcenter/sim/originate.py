@@ -8,8 +8,8 @@ later only if the spied-on channel carries audio, else when the spied-on call en
 ChanSpy's spec is a name prefix unless option ``u`` asks for an exact name/uniqueid, and
 option ``E`` ends the spy leg with the spied-on channel (otherwise it spies on the next match).
 ``ChannelId``/``OtherChannelId`` become the uniqueids of the originated channels. An Originate
-into ``[contactcenter-callback]`` runs that context as the dialplan file does: Answer, then
-``AGI(agi://<server>/callback)`` on the answered channel.
+into ``[contactcenter-callback]`` runs that context as the dialplan file does: Answer, the node
+list (agi-nodes), then ``AGI(agi://<node>/callback)`` on the answered channel over the nodes.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ class OriginateRequest:
 
 
 # Contexts of dialplan/extensions_contactcenter.conf that run a FastAGI script of the server
-# (context -> script); the server's host and port come from ``SimConfig.agi_url``.
+# (context -> script); the servers' hosts and ports come from ``SimConfig.agi_nodes()``.
 AGI_CONTEXTS = {"contactcenter-callback": "callback"}
 
 
@@ -153,8 +153,9 @@ class Originator:
             answered(True)
         if far is not near:
             if target.kind == "inbound":
-                pbx.newexten(far, "AGI", pbx.config.agi_url, priority=3)
-                pbx.spawn(self.dp.run_agi_leg(far, pbx.config.agi_url, None))
+                urls = pbx.config.agi_nodes()
+                pbx.newexten(far, "AGI", urls[0], priority=3)
+                pbx.spawn(self.dp.run_agi_leg(far, urls, None))
             else:
                 pbx.spawn(self.dp.far_side_owner(near, far, target))
         await self.run_near(near, req)
@@ -179,15 +180,10 @@ class Originator:
         elif req.context:
             target = self.dp.resolve(f"Local/{req.exten}@{req.context}")
             if req.context in self.pbx.config.inbound_contexts:
+                urls = self.pbx.config.agi_nodes()
                 self.pbx.newexten(
-                    ch,
-                    "AGI",
-                    self.pbx.config.agi_url,
-                    priority=1,
-                    context=req.context,
-                    exten=req.exten,
-                )
-                await self.dp.run_agi_leg(ch, self.pbx.config.agi_url, None)
+                    ch, "AGI", urls[0], priority=1, context=req.context, exten=req.exten)
+                await self.dp.run_agi_leg(ch, urls, None)
                 return
             if (
                 target is not None
@@ -205,17 +201,14 @@ class Originator:
 
     async def _run_agi_context(self, ch: SimChannel, req: OriginateRequest) -> None:
         """A context of dialplan/extensions_contactcenter.conf that answers and runs FastAGI
-        on the server (``[contactcenter-callback]``: the agent answered a callback leg)."""
-        url = script_url(self.pbx.config.agi_url, AGI_CONTEXTS[req.context])
+        on the server (``[contactcenter-callback]``: the agent answered a callback leg), over
+        the nodes in order as the shipped context does."""
+        urls = [script_url(u, AGI_CONTEXTS[req.context]) for u in self.pbx.config.agi_nodes()]
         pbx = self.pbx
         pbx.newexten(ch, "NoOp", f"contactcenter callback {req.exten}", priority=1,
                      context=req.context, exten=req.exten)
         pbx.newexten(ch, "Answer", "", priority=2)
-        pbx.newexten(ch, "Gosub", "contactcenter-subs,agi-url,1", priority=3)
-        pbx.newexten(ch, "AGI", url, priority=4)
-        assert self.dp.agi_runner is not None
-        await self.dp.agi_runner(ch, url, None)
-        await self.dp.after_agi(ch)
+        await self.dp.run_agi_leg(ch, urls, None, run_agi_nodes=True)
 
     async def chanspy(self, spyer: SimChannel, data: str) -> None:
         """ChanSpy(<spec>,<options>) on ``spyer``.

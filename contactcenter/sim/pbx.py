@@ -150,6 +150,8 @@ class Pbx:
             state=state,
             created_at=self.clock.monotonic(),
         )
+        if state == STATE_UP:
+            ch.answered_at = ch.created_at
         self.channels[ch.name] = ch
         self.emit_ch("Newchannel", ch)
         return ch
@@ -186,6 +188,8 @@ class Pbx:
         """Change the channel state and emit Newstate."""
         if ch.state != state:
             ch.state = state
+            if state == STATE_UP and ch.answered_at is None:
+                ch.answered_at = self.clock.monotonic()
             self.emit_ch("Newstate", ch)
 
     def newexten(

@@ -6,6 +6,12 @@ file is rendered once, when the recording stops or the channel hangs up: a soft 
 the clock running). Unbridged time is silence too, except with option ``b`` (bridged only):
 app_mixmonitor.c then drops those frames, so the file holds the bridged stretches only and
 its length is the bridged time, as with real Asterisk.
+
+Options ``r(file)`` and ``t(file)`` also write each direction to a file of its own, as
+app_mixmonitor does: ``r`` the audio received from the recorded channel (its own phone's
+voice), ``t`` the audio transmitted to it (everyone else in the bridge). They are laid out like
+the mixed file (same length, same muted and unbridged stretches); without voices each holds its
+half of the two-tone dialogue.
 """
 
 from __future__ import annotations
@@ -39,7 +45,10 @@ class Recording:
     muted: bool = False
     bridged: bool = False
     bridged_only: bool = False  # option ``b``
-    voices: list[tuple[float, Path]] = field(default_factory=list)  # (clock time, 8 kHz WAV)
+    # (clock time, 8 kHz WAV, received?): received is the recorded channel's own voice
+    voices: list[tuple[float, Path, bool]] = field(default_factory=list)
+    rx_path: Path | None = None  # option ``r(file)``: what the channel says
+    tx_path: Path | None = None  # option ``t(file)``: what the channel hears
 
     def note(self, now: float) -> None:
         """Record the current bridged/muted state from ``now`` on."""
@@ -95,8 +104,9 @@ def silences(rec: Recording, ended: float) -> list[tuple[float, float]]:
     return out
 
 
-def render(rec: Recording, ended: float) -> np.ndarray:
-    """The samples of ``rec`` from its start to ``ended`` (clock seconds)."""
+def render(rec: Recording, ended: float, part: int | None = None) -> np.ndarray:
+    """The samples of ``rec`` from its start to ``ended`` (clock seconds); ``part`` 0 or 1:
+    only one side of the dialogue (the received or the transmitted direction)."""
     spans = _layout(rec, ended)
     total = min(sum(n for n, _ in spans), MAX_SECONDS * RATE)
     out = np.zeros(total, dtype=np.int16)
@@ -106,10 +116,29 @@ def render(rec: Recording, ended: float) -> np.ndarray:
         if audible and b > a:
             t = np.arange(a, b) / RATE
             # two voices alternating every 3 s, so the file sounds (and looks) like a dialogue
-            freq = np.where((t // 3) % 2 == 0, 440.0, 660.0)
-            out[a:b] = (3000 * np.sin(2 * np.pi * freq * t)).astype(np.int16)
+            side = (t // 3) % 2
+            freq = np.where(side == 0, 440.0, 660.0)
+            wave = 3000 * np.sin(2 * np.pi * freq * t)
+            if part is not None:
+                wave = np.where(side == part, wave, 0.0)
+            out[a:b] = wave.astype(np.int16)
         a = b
     return out
+
+
+def _argument(options: str, letter: str) -> str | None:
+    """The ``(argument)`` of option ``letter`` (``r(/x/a.wav)`` -> ``/x/a.wav``), or None."""
+    depth, start = 0, -1
+    for i, c in enumerate(options):
+        if c == "(":
+            if depth == 0 and i > 0 and options[i - 1] == letter:
+                start = i + 1
+            depth += 1
+        elif c == ")" and depth > 0:
+            depth -= 1
+            if depth == 0 and start >= 0:
+                return options[start:i]
+    return None
 
 
 def _flags(options: str) -> str:
@@ -141,8 +170,12 @@ class Recorder:
     def start(self, channel: str, filename: str, bridged: bool, options: str = "") -> Path:
         """Start recording ``channel`` into ``filename`` (MixMonitor ``options``); returns the path."""
         path = resolve_path(filename, self._dir)
+        flags = _flags(options)
+        rx, tx = (_argument(options, x) if x in flags else None for x in "rt")
         rec = Recording(path=path, started=self._clock.time(), bridged=bridged,
-                        bridged_only="b" in _flags(options))
+                        bridged_only="b" in flags,
+                        rx_path=resolve_path(rx, self._dir) if rx else None,
+                        tx_path=resolve_path(tx, self._dir) if tx else None)
         rec.note(rec.started)
         self.stop(channel)  # a second MixMonitor replaces the first in this simulator
         self.active[channel] = rec
@@ -166,14 +199,17 @@ class Recorder:
 
     def heard(self, channels: list[tuple[str, str | None]]) -> None:
         """Channels ``(name, speech file)`` now share a bridge: each recording among them
-        hears the others' speech from now on (once per speaker; ``voices.py``)."""
-        for name, _speech in channels:
+        hears the others' speech, and its own channel's, from now on (once per speaker;
+        ``voices.py``)."""
+        for name, _own in channels:
             rec = self.active.get(name)
-            if rec is None:
+            if rec is None or len(channels) < 2:  # alone in a bridge: nobody to talk to
                 continue
             for other, speech in channels:
-                if other != name and speech and all(p != Path(speech) for _t, p in rec.voices):
-                    rec.voices.append((self._clock.time(), Path(speech)))
+                received = other == name
+                if speech and all(
+                        (p, r) != (Path(speech), received) for _t, p, r in rec.voices):
+                    rec.voices.append((self._clock.time(), Path(speech), received))
 
     def stop(self, channel: str) -> Path | None:
         """Stop and write the recording of ``channel``; None when there was none."""
@@ -181,14 +217,20 @@ class Recorder:
         if rec is None:
             return None
         ended = self._clock.time()
-        samples = with_voices(rec, ended, render(rec, ended))
+        files = [(rec.path, with_voices(rec, ended, render(rec, ended)))]
+        for part, path in enumerate((rec.rx_path, rec.tx_path)):
+            if path is not None:
+                voices = [v for v in rec.voices if v[2] == (part == 0)]
+                base = render(rec, ended, part)
+                files.append((path, with_voices(rec, ended, base, voices, bool(rec.voices))))
         self.finished[rec.path.resolve()] = (rec, ended)
         while len(self.finished) > KEEP_FINISHED:
             self.finished.popitem(last=False)
-        try:
-            rec.path.parent.mkdir(parents=True, exist_ok=True)
-            soundfile.write(str(rec.path), samples, RATE, subtype="PCM_16", format="WAV")
-            self.written.append(rec.path)
-        except OSError:
-            log.exception("could not write recording %s", rec.path)
+        for path, samples in files:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                soundfile.write(str(path), samples, RATE, subtype="PCM_16", format="WAV")
+                self.written.append(path)
+            except OSError:
+                log.exception("could not write recording %s", path)
         return rec.path

@@ -92,14 +92,15 @@ class Simulator:
 
     async def place_call(self, script: CallerScript) -> SimCall:
         """Start an inbound call; returns once its channels exist (the call then runs on)."""
-        url = script.agi_url or self.config.agi_url
-        check_safe("agi_url", url)
+        urls = (script.agi_url,) if script.agi_url else self.config.agi_nodes()
+        for url in urls:
+            check_safe("agi_url", url)
         call = SimCall(script)
         self.calls.append(call)
         # The channels are made here, at once (a failure raises to the caller); one task then
         # runs the call, where a helper task and a polling loop per call used to wait for them.
         one, two = self.dialplan.open_inbound(call)
-        self.pbx.spawn(self.dialplan.run_inbound(call, one, two, url))
+        self.pbx.spawn(self.dialplan.run_inbound(call, one, two, urls))
         return call
 
     async def _run_agi(self, ch: SimChannel, url: str, call: SimCall | None) -> None:

@@ -33,9 +33,14 @@ def _voice(path: Path) -> np.ndarray:
     return np.asarray(samples[:, 0], dtype=np.int32)
 
 
-def with_voices(rec: Recording, ended: float, samples: np.ndarray) -> np.ndarray:
-    """``samples`` (``render``'s file) with the voices ``rec`` heard laid in."""
-    if not rec.voices:
+def with_voices(rec: Recording, ended: float, samples: np.ndarray,
+                voices: list[tuple[float, Path, bool]] | None = None,
+                speech: bool = False) -> np.ndarray:
+    """``samples`` (``render``'s file) with ``voices`` (default: every voice ``rec`` heard)
+    laid in; ``speech``: lay the noise floor even without a voice (one direction's file of a
+    call where someone else spoke)."""
+    voices = rec.voices if voices is None else voices
+    if not voices and not speech:
         return samples
     out = samples.astype(np.int32)
     stretches = []  # (clock start, clock end, file offset, samples, audible)
@@ -51,7 +56,7 @@ def with_voices(rec: Recording, ended: float, samples: np.ndarray) -> np.ndarray
         if audible and a < len(out):
             b = min(len(out), a + n)
             out[a:b] = noise.integers(-NOISE_FLOOR, NOISE_FLOOR + 1, b - a)
-    for start, path in rec.voices:
+    for start, path, _received in voices:
         voice = _voice(path)
         for t0, t1, a, n, audible in stretches:
             lo, hi = max(t0, start), min(t1, start + len(voice) / RATE)

@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from contactcenter.common.timestamps import aware
 from contactcenter.domain.clock import Clock
 from contactcenter.storage.database import Database
 from contactcenter.storage.tables import (
@@ -41,11 +42,6 @@ class AuditEntry:
 
 def _clip(value: str, size: int) -> str:
     return value if len(value) <= size else value[: size - 1] + "…"
-
-
-def _aware(value: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything we write is UTC.
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 class AuditLog:
@@ -97,7 +93,7 @@ class AuditLog:
         return [
             AuditEntry(
                 id=r.id,
-                at=_aware(r.at),
+                at=aware(r.at),
                 actor=r.actor,
                 action=r.action,
                 target=r.target,

@@ -1,4 +1,4 @@
-"""The tables shared by every context: the audit trail and the customer records.
+"""The tables shared by every context: the audit trail, the customer records, the leadership.
 
 Customers are the one record the IVR lookup, the chat and the tickets all use; the audit trail
 is written by every context. Each context's own tables are in its ``tables.py``.
@@ -50,3 +50,18 @@ class CustomerRow(Base):
     email: Mapped[str | None] = mapped_column(sa.String(254), nullable=True, index=True)
 
 
+
+
+class ClusterLeaderRow(Base):
+    """The one row naming the current leader of a cluster and its term (``storage/leadership``).
+
+    Each node that takes the leader's advisory lock raises ``term``; the interaction log's
+    writes check it in their transaction, so a leader that lost the lock cannot write.
+    """
+
+    __tablename__ = "cluster_leader"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    term: Mapped[int] = mapped_column(sa.BigInteger)
+    node: Mapped[str] = mapped_column(sa.String(200))
+    since: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))

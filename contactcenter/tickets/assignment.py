@@ -13,7 +13,11 @@ Design note.
   accepted at once (the agent finds the ticket in their list), or ``offer``: the agent sees the
   offer and accepts it; not accepted within the queue's ``ring_timeout_s`` it fails as
   ``no-answer`` (the agent is paused, as for an unanswered call or chat) and the ticket is
-  offered again. "Next ticket" accepts the oldest offer waiting for the agent.
+  offered again. "Next ticket" accepts the oldest offer waiting for the agent; with none, it
+  *pulls*: the engine offers the agent the best ticket waiting for their queues and skills
+  (also while paused, within their ticket capacity), and that offer is taken at once.
+* A ticket handed back because its agent left (``reassign.py``) keeps its place in line: it
+  re-enters with its creation as its arrival, so priority then age order it as before.
 * The engine's subscriber only notes the event; one task then does the slow part in order
   (the database, the live topics), under the tickets' lock.
 * Restart: routing rebuilds its lines from its own log first; then every ticket that says it
@@ -84,6 +88,8 @@ class TicketRouting:
         self.service = service
         self.routing = routing
         self.offers: dict[str, PendingOffer] = {}  # offer id -> pending offer
+        self._pulled: set[str] = set()  # interactions an agent asked for: taken at once
+        self._keep_place: set[int] = set()  # tickets to re-enter at their creation's place
         self._events: deque[RoutingEvent] = deque()
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
@@ -162,13 +168,15 @@ class TicketRouting:
                     row.routing_round += 1
                     iid = interaction_id(ticket.id, row.routing_round)
                     row.interaction_id = iid
+                keep = ticket.id in self._keep_place
+                self._keep_place.discard(ticket.id)
                 try:
                     await self.routing.enqueue(Interaction(
                         channel=Channel.TICKET.value, queue=ticket.queue,
                         priority=ticket.priority.routing, skills=dict(ticket.skills),
                         data={"ticket_id": ticket.id, "subject": ticket.subject[:200],
                               "requester": ticket.requester.email or ticket.requester.name},
-                        id=iid))
+                        id=iid, arrived_at=ticket.created_at if keep else None))
                 except (RoutingError, ValueError) as exc:
                     log.warning("ticket #%d could not enter routing: %s", ticket.id, exc)
                     async with self.service.store.session() as s, s.begin():
@@ -193,6 +201,28 @@ class TicketRouting:
             if agent:
                 with contextlib.suppress(RoutingError):
                     await self.routing.wrapup_done(agent, interaction_id=iid)
+
+    def keep_place(self, ticket_ids: set[int]) -> None:
+        """The next time these tickets enter the line, they arrive as at their creation."""
+        self._keep_place |= ticket_ids
+
+    async def pull(self, agent_id: str) -> int | None:
+        """Ask the engine for the best ticket waiting for ``agent_id`` (RoutingError when
+        logged out or at capacity); returns its number once it is theirs, None if none waits."""
+        await self.settled()  # offers already made are handled first
+        iid = await self.routing.pull(agent_id, Channel.TICKET.value)
+        if iid is None:
+            return None
+        self._pulled.add(iid)  # before any task switch: ``_offered`` takes it up at once
+        await self.settled()
+        return ticket_of_interaction(iid)
+
+    async def fail_offers(self, agent_id: str, reason: str) -> None:
+        """Put every ticket offered to ``agent_id`` back at its place in line."""
+        for pending in self.offers_for(agent_id):
+            self._drop_offer(pending.offer_id)
+            with contextlib.suppress(RoutingError):
+                await self.routing.offer_failed(pending.offer_id, reason)
 
     # ------------------------------------------------------------------ offers (offer mode)
     def offers_for(self, agent_id: str) -> list[PendingOffer]:
@@ -239,7 +269,8 @@ class TicketRouting:
         ticket_id = ticket_of_interaction(event.interaction_id)
         if ticket_id is None:
             return
-        if self.push:
+        if self.push or event.interaction_id in self._pulled:
+            self._pulled.discard(event.interaction_id)
             with contextlib.suppress(RoutingError):
                 await self.routing.offer_answered(event.offer_id)
             return

@@ -36,6 +36,7 @@ from contactcenter.tickets.mail.quotes import strip_quoted
 from contactcenter.tickets.model import (
     BODY_MAX,
     ON_CUSTOMER_REPLY,
+    SUBJECT_MAX,
     Author,
     Change,
     NewTicket,
@@ -53,6 +54,8 @@ from contactcenter.tickets.tables import TicketMailRow, TicketRow
 
 log = logging.getLogger(__name__)
 Keep = Callable[..., Awaitable[TicketMailRow]]
+# Run in the transaction that files a mail (the IMAP poller stores its UID cursor with it).
+Also = Callable[[AsyncSession], Awaitable[None]]
 PARSE_IN_THREAD_BYTES = 256 * 1024  # larger mails are parsed off the event loop
 ACK_TEXT = ("We received your message; it is ticket #{number}: {subject}\n\n"
             "Reply to this mail to add to it. This answer was sent automatically.")
@@ -85,8 +88,9 @@ class Mailroom:
         self.service = service
         self.settings = service.settings
 
-    async def receive(self, mail: ReceivedMail) -> Outcome:
-        """Store ``mail`` and what it causes; raises only when nothing could be stored."""
+    async def receive(self, mail: ReceivedMail, *, also: Also | None = None) -> Outcome:
+        """Store ``mail`` and what it causes; raises only when nothing could be stored.
+        ``also`` runs in the same transaction, whatever became of the mail."""
         if len(mail.raw) > PARSE_IN_THREAD_BYTES:
             parsed = await asyncio.to_thread(parse_mail, mail.raw)
         else:
@@ -97,6 +101,8 @@ class Mailroom:
             effects = Effects()
             async with self.service.lock, self.service.store.session() as s, s.begin():
                 outcome = await self._store(s, mail, parsed, automation, effects)
+                if also is not None:
+                    await also(s)
             await self.service.run(effects)
             return outcome
         except Exception:
@@ -107,6 +113,8 @@ class Mailroom:
                     peer=_sender(parsed, mail) or "", envelope_from=mail.envelope_from,
                     envelope_to=mail.recipients, now=self.service.clock.time(),
                     message_id=parsed.message_id, flags=["error", *parsed.defects[:20]])
+                if also is not None:
+                    await also(s)
             return Outcome("error")
 
     # ------------------------------------------------------------------ the decision
@@ -155,6 +163,8 @@ class Mailroom:
             number = ticket_number(parsed.subject, self.settings.subject_tag)
             if number is not None and sender and await store.wrote_on(s, number, sender):
                 found = number
+        if found is not None:  # a ticket merged into another: its mail goes there
+            found = await store.merged_target(s, found)
         return await store.row(s, found, for_update=True) if found is not None else None
 
     async def _new_ticket(self, s: AsyncSession, mail: ReceivedMail, parsed: ParsedMail,
@@ -164,7 +174,9 @@ class Mailroom:
             *mail.recipients, *(a.email for a in (*parsed.to, *parsed.cc))]) if b), None)
         name = parsed.reply_address.name if parsed.reply_address else ""
         new = NewTicket(
-            subject=parsed.subject, origin=Origin.EMAIL,
+            # A sender's subject is whatever it is: cut to what a ticket holds (one line first,
+            # so the cut counts what is kept), never a reason to drop the mail.
+            subject=" ".join(parsed.subject.split())[:SUBJECT_MAX], origin=Origin.EMAIL,
             queue=box.queue if box and box.queue else self.settings.queue,
             requester=Requester(email=sender, name=name or (sender or "")),
             priority=Priority(box.priority) if box else Priority.NORMAL,
@@ -177,6 +189,9 @@ class Mailroom:
                                                                       automation, False),
                                            effects)
         kept.ticket_id = row.id
+        if self.service.on_customer_mail is not None:
+            await self.service.on_customer_mail(s, row, sender, [a.email for a in parsed.cc],
+                                                None, effects)
         if follow_up_of is not None:
             self.service.store.add_change(s, Change(row.id, self.service.clock.time(),
                                                     who.name, "follow_up_of", None,
@@ -195,6 +210,9 @@ class Mailroom:
         who = Who(f"mail:{sender or '?'}", staff=True)
         self.service.store.add_change(s, Change(row.id, now, who.name, "customer-reply", None,
                                                 {"article": article.id}))
+        if self.service.on_customer_mail is not None:
+            await self.service.on_customer_mail(s, row, sender, [a.email for a in parsed.cc],
+                                                article, effects)
         status = Status(row.status)
         reopened = ON_CUSTOMER_REPLY.get(status, status)
         if reopened != status and not automation.automatic:

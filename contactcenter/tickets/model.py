@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from contactcenter.tickets.sla import SlaClocks
+
 SUBJECT_MAX = 250
 BODY_MAX = 200_000  # characters of one article's text: a long mail thread, not a book
 TAGS_MAX = 20
@@ -65,6 +67,8 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
 }
 # Statuses in which the ticket waits for an agent: routed by the queue engine when unassigned.
 ACTIVE = frozenset({S.NEW, S.OPEN})
+# Statuses in which its SLA clocks stand still (waiting on the customer, or done).
+SLA_PAUSED = frozenset({S.PENDING, S.SOLVED, S.CLOSED})
 # What a message from the customer does to a ticket's status (closed: a follow-up instead).
 ON_CUSTOMER_REPLY: dict[Status, Status] = {
     S.NEW: S.NEW, S.OPEN: S.OPEN, S.PENDING: S.OPEN, S.ON_HOLD: S.OPEN, S.SOLVED: S.OPEN,
@@ -205,6 +209,7 @@ class Ticket:
     created_at: float = 0.0
     updated_at: float = 0.0
     created_by: str = ""
+    sla: SlaClocks = field(default_factory=SlaClocks)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -218,6 +223,11 @@ class Ticket:
             "mailbox": self.mailbox,
             "created_at": self.created_at, "updated_at": self.updated_at,
             "created_by": self.created_by,
+            "sla": None if self.sla.policy is None else {
+                "policy": self.sla.policy, "first_response_due": self.sla.first_response_due,
+                "first_response_at": self.sla.first_response_at,
+                "resolution_due": self.sla.resolution_due, "paused": self.sla.paused_at
+                is not None},
         }
 
 

@@ -25,6 +25,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contactcenter.domain.clock import Clock
+from contactcenter.tickets import sla
+from contactcenter.tickets.csat import survey_text
 from contactcenter.tickets.mail.compose import (
     Outgoing,
     compose,
@@ -34,6 +36,7 @@ from contactcenter.tickets.mail.compose import (
 )
 from contactcenter.tickets.model import (
     ACTIVE,
+    SLA_PAUSED,
     Article,
     Author,
     Change,
@@ -58,12 +61,25 @@ from contactcenter.tickets.store import (
     TicketQuery,
     TicketStore,
     article_of,
+    clocks_of,
+    put_clocks,
     ticket_of,
 )
 from contactcenter.tickets.tables import TicketArticleRow, TicketRow
+from contactcenter.tickets.view_mark import ViewMark, check_fresh
 
 log = logging.getLogger(__name__)
 Publish = Callable[[str, Any], int]
+CreatedHook = Callable[[AsyncSession, TicketRow, "Who", "Effects"], Awaitable[None]]
+ChangedHook = Callable[[AsyncSession, TicketRow, "Who", dict[str, tuple[Any, Any]], "Effects"],
+                       Awaitable[None]]
+SolvingHook = Callable[[AsyncSession, TicketRow, "Who"], Awaitable[None]]
+ReplyHook = Callable[[AsyncSession, TicketRow, TicketArticleRow, "Who", "Effects"],
+                     Awaitable[None]]
+# (session, ticket, sender, the mail's Cc addresses, its article or None when it opened the
+# ticket, effects)
+MailHook = Callable[[AsyncSession, TicketRow, str | None, list[str], TicketArticleRow | None,
+                     "Effects"], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +104,10 @@ class Effects:
     unroute: list[tuple[str, str | None]] = field(default_factory=list)  # (iid, agent)
     notify: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # agent -> events
     mail: bool = False  # an outgoing mail was queued
+    sla: bool = False  # SLA clocks were set or moved: the escalation sweep looks again
+    staff: list[dict[str, Any]] = field(default_factory=list)  # events on topic "tickets"
+    # Anything else once committed (the triggers' webhook wake-up and audit entries).
+    after: list[Callable[[], Awaitable[None] | None]] = field(default_factory=list)
 
     def tell(self, agent_id: str | None, kind: str, ticket: Ticket) -> None:
         if agent_id:
@@ -109,6 +129,23 @@ class TicketService:
         self.route: Callable[[set[int]], Awaitable[None]] = _nothing_to_route
         self.unroute: Callable[[str, str | None], Awaitable[None]] = _nothing_to_unroute
         self.wake_outbox: Callable[[], None] = lambda: None
+        self.wake_sla: Callable[[], None] = lambda: None
+        # The triggers' hooks (triggers_engine.py), inside the change's transaction.
+        self.on_created: CreatedHook | None = None
+        self.on_changed: ChangedHook | None = None
+        # Before a change to solved (fields_service.py: required fields), and after a public
+        # reply is stored (followers.py: their notifications), inside the transaction.
+        self.on_solving: SolvingHook | None = None
+        self.on_public_reply: ReplyHook | None = None
+        self.on_customer_mail: MailHook | None = None  # inbound.py, for followers.py
+        self.business = sla.BusinessTime(sla.hours_node(settings.sla.calendar))
+
+    def sla_view(self, ticket: Ticket) -> dict[str, Any]:
+        """``ticket`` as JSON with its SLA clocks as the page shows them (state, time left)."""
+        out = ticket.as_json()
+        out["sla"] = sla.view(ticket.sla, self.business, self.clock.time(),
+                              done=ticket.status in (Status.SOLVED, Status.CLOSED))
+        return out
 
     # ------------------------------------------------------------------ access
     @staticmethod
@@ -163,9 +200,10 @@ class TicketService:
         return ticket
 
     async def write(self, ticket_id: int, text: str, who: Who, visibility: Visibility,
-                    status: Status | None = None) -> Article:
+                    status: Status | None = None, seen: ViewMark | None = None) -> Article:
         """An agent's public reply (mailed to the requester of an email ticket) or internal
-        note, and optionally a new status in the same step ("reply and set pending")."""
+        note, and optionally a new status in the same step ("reply and set pending").
+        ``seen``: the view it was written on; refused (``StaleView``) if the ticket changed."""
         text = clean_body(text)
         if not text.strip():
             raise TicketError("the text is empty")
@@ -174,6 +212,8 @@ class TicketService:
             row = await self._row_for(s, ticket_id, who)
             if Status(row.status) is Status.CLOSED:
                 raise TicketConflict(f"ticket #{ticket_id} is closed")
+            if seen is not None:
+                await check_fresh(s, row.id, seen)
             now = self.clock.time()
             article = await self.store.add_article(s, row.id, ArticleDraft(
                 visibility, Author.AGENT, who.name, text, agent_id=who.agent_id), now)
@@ -181,8 +221,13 @@ class TicketService:
                                             "reply" if visibility is Visibility.PUBLIC
                                             else "note", None, {"article": article.id}))
             if visibility is Visibility.PUBLIC:
+                if row.sla_policy is not None and row.first_response_at is None:
+                    put_clocks(row, sla.respond(clocks_of(row), now))
+                    effects.sla = True
                 await self.queue_mail_in(s, row, text, automatic=False, kind="reply",
                                          effects=effects, article_id=article.id)
+                if self.on_public_reply is not None:
+                    await self.on_public_reply(s, row, article, who, effects)
                 if status is None and Status(row.status) is Status.NEW:
                     status = Status.OPEN
             if status is not None:
@@ -213,10 +258,16 @@ class TicketService:
         row = await self.store.insert_ticket(s, new, now, who.name)
         if first is not None:
             await self.store.add_article(s, row.id, first, now)
+        policy = self.settings.sla.policy_for(new.queue, new.priority.value)
+        if policy is not None:
+            put_clocks(row, sla.start(policy, self.business, now, self.settings.sla.warn_at))
+            effects.sla = True
         if new.assignee is None:
             effects.route.add(row.id)
         else:
             effects.tell(new.assignee, "ticket-assigned", ticket_of(row))
+        if self.on_created is not None:
+            await self.on_created(s, row, who, effects)
         return row
 
     async def change_in(self, s: AsyncSession, row: TicketRow, changes: TicketChanges,
@@ -233,6 +284,8 @@ class TicketService:
                 raise TicketForbidden("an agent may only give a ticket back, not assign it")
         if "status" in changed:
             check_transition(*changed["status"])
+            if changed["status"][1] is Status.SOLVED and self.on_solving is not None:
+                await self.on_solving(s, row, who)
         if "assignee" in changed and changed["assignee"][1] is not None \
                 and changed["assignee"][1] not in self.agents():
             raise TicketError(f"no agent {changed['assignee'][1]!r}")
@@ -243,6 +296,16 @@ class TicketService:
             setattr(row, name, plain(new))
             self.store.add_change(s, Change(row.id, now, who.name, name, old, new))
         row.updated_at = now
+        if "status" in changed and row.sla_policy is not None:
+            old_status, new_status = changed["status"]
+            clocks = clocks_of(row)
+            if new_status in SLA_PAUSED and old_status not in SLA_PAUSED:
+                put_clocks(row, sla.pause(clocks, now))
+            elif old_status in SLA_PAUSED and new_status not in SLA_PAUSED:
+                put_clocks(row, sla.resume(clocks, self.business, now))
+            effects.sla = True
+        if "status" in changed and changed["status"][1] is Status.SOLVED:
+            await self._survey_in(s, row, now, effects)
         after = ticket_of(row)
         # The ticket's place in the queue engine: out when it stops waiting for the engine's
         # choice (not new/open any more, given to someone by hand, moved to another queue).
@@ -258,14 +321,32 @@ class TicketService:
             effects.tell(after.assignee, "ticket-assigned", after)
         if ticket.assignee is not None and ticket.assignee != after.assignee:
             effects.tell(ticket.assignee, "ticket-unassigned", after)
+        # Loop safety: what triggers change starts no cascade of its own.
+        if self.on_changed is not None and not who.name.startswith("trigger:"):
+            await self.on_changed(s, row, who, changed, effects)
+
+    async def _survey_in(self, s: AsyncSession, row: TicketRow, now: float,
+                         effects: Effects) -> None:
+        """Mail the satisfaction survey of a ticket just solved (not when already rated)."""
+        csat = self.settings.csat
+        if not csat.enabled or not row.requester_email \
+                or await self.store.rating_row(s, row.id) is not None:
+            return
+        message_id = await self.queue_mail_in(s, row, survey_text(csat, row, now),
+                                              automatic=True, kind="csat", effects=effects)
+        if message_id is not None:
+            self.store.add_change(s, Change(row.id, now, SYSTEM.name, "csat-survey", None,
+                                            row.requester_email))
 
     async def queue_mail_in(self, s: AsyncSession, row: TicketRow, text: str, *,
                             automatic: bool, kind: str, effects: Effects,
                             article_id: int | None = None, in_reply_to: str | None = None,
-                            thread: list[str] | None = None) -> str | None:
-        """Queue a mail of ticket ``row`` to its requester; returns its Message-ID (None when
-        the ticket has no address). To an address that bounced it is kept, not sent."""
-        to = row.requester_email
+                            thread: list[str] | None = None, to: str | None = None
+                            ) -> str | None:
+        """Queue a mail of ticket ``row`` to its requester (or ``to``, a follower); returns its
+        Message-ID (None when there is no address). To an address that bounced it is kept, not
+        sent."""
+        to = to or row.requester_email
         if not to:
             return None
         box = self.settings.mailbox_for(row.mailbox, row.queue)
@@ -277,7 +358,8 @@ class TicketService:
         ids = thread if thread is not None else await self.store.thread_ids(s, row.id)
         message_id = new_message_id(self.settings.domain)
         outgoing = Outgoing(
-            sender=box.address, sender_name=box.name, to=to, to_name=row.requester_name,
+            sender=box.address, sender_name=box.name, to=to,
+            to_name=row.requester_name if to == row.requester_email else "",
             subject=reply_subject(row.subject, row.id, self.settings.subject_tag), text=text,
             in_reply_to=in_reply_to, references=tuple(references(ids)), automatic=automatic)
         raw = compose(outgoing, message_id, now).as_bytes()
@@ -326,8 +408,19 @@ class TicketService:
         for agent, events in effects.notify.items():
             for event in events:
                 self.publish(f"agent.{agent}", event)
+        for event in effects.staff:
+            self.publish("tickets", event)
         if effects.mail:
             self.wake_outbox()
+        if effects.sla:
+            self.wake_sla()
+        for step in effects.after:
+            try:
+                done = step()
+                if done is not None:
+                    await done
+            except Exception:
+                log.exception("tickets: an after-commit step failed")
 
 
 async def _nothing_to_route(_ids: set[int]) -> None:

@@ -29,6 +29,30 @@ Example::
         timeout_s: 30
         max_attempts: 5
         retry_s: 60                  # doubled after every failed try
+      sla:                           # service levels in business hours (sla.py)
+        calendar:                    # absent weekly: around the clock
+          timezone: Europe/Paris
+          weekly: {mon-fri: "09:00-17:00"}
+          holidays: [2026-12-25]
+        policies:                    # first match wins; an empty queue/priority matches all
+          - {name: urgent, priority: urgent, first_response_s: 3600, resolution_s: 14400}
+          - {name: standard, first_response_s: 14400, resolution_s: 172800}
+        warn_at: 0.8                 # warning once 80 % of a target is used
+        check_s: 60                  # the escalation sweep looks at least this often
+        escalation:
+          raise_priority: true       # at a breach: one step up (low -> normal -> ...)
+          queue: ''                  # at a breach: moved to this queue (empty: stays)
+          notify: ''                 # at a warning and a breach: a mail to this address
+      imap:                          # mailboxes polled over IMAP (imap.py); none by default
+        - {host: imap.example.com, port: 993, tls: tls, username: support,
+           password: '',             # CC_TICKETS__IMAP__0__PASSWORD=... (or a config file)
+           folder: INBOX, mailbox: support@example.com, poll_s: 60, idle: true,
+           after: seen, move_to: ''} # after import: seen | move (to move_to) | delete
+      csat:                          # a satisfaction survey mailed when a ticket is solved
+        enabled: false
+        secret: ''                   # signs the links: CC_TICKETS__CSAT__SECRET=... (>= 16)
+        public_url: https://support.example.com   # where customers reach /rate/...
+        change_days: 7               # an answer may be changed this long
 
 Checked here (``__post_init__``), so the binder reports ``file:line:col``; queues are checked
 against the routing configuration when the context starts.
@@ -39,10 +63,15 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass, field
+from typing import Any
+
+from contactcenter.domain.week_hours import check_timezone, holiday_dates, weekly_ranges
+from contactcenter.tickets.triggers_settings import TriggerSettings
 
 _ADDRESS = re.compile(r"^[^@\s<>\"',;]{1,64}@[A-Za-z0-9.-]{1,253}$")
 _TAG = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,15}$")
 PRIORITIES = ("low", "normal", "high", "urgent")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
 @dataclass(frozen=True)
@@ -115,6 +144,183 @@ class SmtpSettings:
             raise ValueError("tickets.smtp: retry_s must be 0.01..86400, timeout_s 0.1..600")
 
 
+IMAP_TLS = ("none", "starttls", "tls")
+IMAP_AFTER = ("seen", "move", "delete")
+
+
+@dataclass(frozen=True)
+class ImapSettings:
+    """One IMAP folder polled for support mail; what was imported is marked, moved or deleted.
+
+    ``mailbox`` is which of our ``mailboxes`` the mail in it was sent to (its queue, skills,
+    our address for replies); empty: the first mailbox. ``port`` 0: 993 with ``tls``, else 143.
+    """
+
+    host: str = ""
+    port: int = 0
+    tls: str = "tls"
+    username: str = ""
+    password: str = field(default="", repr=False)
+    folder: str = "INBOX"
+    mailbox: str = ""
+    poll_s: float = 60.0
+    idle: bool = True
+    after: str = "seen"
+    move_to: str = ""
+    timeout_s: float = 30.0
+    retry_s: float = 5.0  # the first reconnect after a failure; doubled up to max_retry_s
+    max_retry_s: float = 300.0
+
+    def __post_init__(self) -> None:
+        if not self.host or any(c in self.host for c in " \r\n\0/"):
+            raise ValueError("tickets.imap: every entry needs a host")
+        if not 0 <= self.port <= 65535:
+            raise ValueError(f"tickets.imap: port {self.port} is outside 0..65535")
+        if self.tls not in IMAP_TLS:
+            raise ValueError(f"tickets.imap.tls must be one of {', '.join(IMAP_TLS)}")
+        if self.after not in IMAP_AFTER:
+            raise ValueError(f"tickets.imap.after must be one of {', '.join(IMAP_AFTER)}")
+        if self.after == "move" and not self.move_to:
+            raise ValueError("tickets.imap: after: move needs move_to (a folder)")
+        for what in ("username", "password", "folder", "move_to"):
+            if any(c in getattr(self, what) for c in "\r\n\0"):
+                raise ValueError(f"tickets.imap.{what}: no line breaks or NUL")
+        if not self.username or not self.folder:
+            raise ValueError("tickets.imap: every entry needs a username and a folder")
+        if self.mailbox and not _ADDRESS.match(self.mailbox):
+            raise ValueError(f"tickets.imap.mailbox: {self.mailbox!r} is not a mail address")
+        if not 0.01 <= self.poll_s <= 86400 or not 0.1 <= self.timeout_s <= 600:
+            raise ValueError("tickets.imap: poll_s must be 0.01..86400, timeout_s 0.1..600")
+        if not 0.01 <= self.retry_s <= self.max_retry_s <= 86400:
+            raise ValueError("tickets.imap: retry_s must be 0.01..max_retry_s (<= 86400)")
+        if len(self.key) > 300:  # the import cursor's key (ticket_imap_cursors.mailbox)
+            raise ValueError("tickets.imap: username, host and folder are too long together")
+
+    @property
+    def server_port(self) -> int:
+        """The port connected to (993 for implicit TLS, else 143, unless set)."""
+        return self.port or (993 if self.tls == "tls" else 143)
+
+    @property
+    def key(self) -> str:
+        """What the import cursor is stored under: the account and the folder."""
+        return f"{self.username}@{self.host}:{self.server_port}/{self.folder}"
+
+
+@dataclass(frozen=True)
+class SlaCalendar:
+    """Business hours the SLA counts in, in the words of an IVR ``hours`` node (and of the
+    chat's hours): ``weekly`` maps a day or days (``mon``, ``mon-fri``) to ``"09:00-17:00"``,
+    several ranges separated by commas, or ``closed``; ``holidays`` are closed dates. No
+    ``weekly`` at all: around the clock."""
+
+    timezone: str = "UTC"
+    weekly: dict[str, str] = field(default_factory=dict)
+    holidays: list[Any] = field(default_factory=list)  # dates; YAML gives datetime.date
+
+    def __post_init__(self) -> None:
+        check_timezone(self.timezone, "tickets.sla.calendar")
+        self.week()  # raises on a bad day or range
+        object.__setattr__(self, "holidays",
+                           holiday_dates(self.holidays, "tickets.sla.calendar"))
+
+    def week(self) -> dict[int, tuple[tuple[int, int], ...]]:
+        """Opening ranges per weekday (0 = Monday), minutes since midnight, end exclusive;
+        every day open all day when ``weekly`` is empty."""
+        if not self.weekly:
+            return {day: ((0, 24 * 60),) for day in range(7)}
+        return weekly_ranges(self.weekly, "tickets.sla.calendar")
+
+
+@dataclass(frozen=True)
+class SlaPolicy:
+    """Targets in business seconds for the tickets it matches (``queue``, ``priority``; an
+    empty one matches every ticket); 0 = no target."""
+
+    name: str = ""
+    queue: str = ""
+    priority: str = ""
+    first_response_s: float = 0.0
+    resolution_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not _NAME.match(self.name):
+            raise ValueError("tickets.sla.policies: every policy needs a name (letters, "
+                             "digits, '_', '.', '-')")
+        if self.priority and self.priority not in PRIORITIES:
+            raise ValueError(f"tickets.sla.policies: priority must be one of "
+                             f"{', '.join(PRIORITIES)}")
+        for what in ("first_response_s", "resolution_s"):
+            if not 0 <= getattr(self, what) <= 365 * 86400:
+                raise ValueError(f"tickets.sla.policies: {what} must be 0..31536000")
+
+    def matches(self, queue: str, priority: str) -> bool:
+        return (not self.queue or self.queue == queue) and \
+            (not self.priority or self.priority == priority)
+
+
+@dataclass(frozen=True)
+class EscalationSettings:
+    """What a breach does (a warning only records and notifies)."""
+
+    raise_priority: bool = True
+    queue: str = ""
+    notify: str = ""  # a supervisor's address: one mail per warning and breach
+
+    def __post_init__(self) -> None:
+        if self.notify and not _ADDRESS.match(self.notify):
+            raise ValueError(f"tickets.sla.escalation.notify: {self.notify!r} is not a mail "
+                             "address")
+
+
+@dataclass(frozen=True)
+class SlaSettings:
+    """Service levels of tickets (docs/tickets.md); no policy: no SLA."""
+
+    calendar: SlaCalendar = field(default_factory=SlaCalendar)
+    policies: list[SlaPolicy] = field(default_factory=list)
+    warn_at: float = 0.8
+    check_s: float = 60.0
+    escalation: EscalationSettings = field(default_factory=EscalationSettings)
+
+    def __post_init__(self) -> None:
+        if not 0 < self.warn_at < 1:
+            raise ValueError("tickets.sla.warn_at must be between 0 and 1 (a share of the "
+                             "target)")
+        if not 0.01 <= self.check_s <= 3600:
+            raise ValueError("tickets.sla.check_s must be 0.01..3600")
+        names = [p.name for p in self.policies]
+        if len(names) != len(set(names)):
+            raise ValueError("tickets.sla.policies: a name is used twice")
+
+    def policy_for(self, queue: str, priority: str) -> SlaPolicy | None:
+        """The first policy that matches (None: the ticket has no SLA)."""
+        return next((p for p in self.policies if p.matches(queue, priority)), None)
+
+
+@dataclass(frozen=True)
+class CsatSettings:
+    """The satisfaction survey: a signed one-click link mailed when a ticket is solved."""
+
+    enabled: bool = False
+    secret: str = ""
+    public_url: str = ""
+    change_days: float = 7.0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.change_days <= 365:
+            raise ValueError("tickets.csat.change_days must be more than 0, at most 365")
+        if not self.enabled:
+            return
+        if len(self.secret) < 16:
+            raise ValueError("tickets.csat.secret must be at least 16 characters (set it with "
+                             "CC_TICKETS__CSAT__SECRET)")
+        if not re.match(r"^https?://[^/\s]+(/\S*)?$", self.public_url):
+            raise ValueError("tickets.csat.public_url must be the http(s) URL customers reach "
+                             "this server at")
+        object.__setattr__(self, "public_url", self.public_url.rstrip("/"))
+
+
 @dataclass(frozen=True)
 class TicketSettings:
     """Tickets and their email channel (docs/tickets.md)."""
@@ -129,8 +335,15 @@ class TicketSettings:
     mailboxes: list[MailboxSettings] = field(default_factory=list)
     listener: ListenerSettings = field(default_factory=ListenerSettings)
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    sla: SlaSettings = field(default_factory=SlaSettings)
+    csat: CsatSettings = field(default_factory=CsatSettings)
+    triggers: TriggerSettings = field(default_factory=TriggerSettings)
+    imap: list[ImapSettings] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        keys = [i.key for i in self.imap]
+        if len(keys) != len(set(keys)):
+            raise ValueError("tickets.imap: the same account and folder is listed twice")
         if self.assignment not in ("push", "offer"):
             raise ValueError("tickets.assignment must be push or offer")
         if not _TAG.match(self.subject_tag):

@@ -31,11 +31,15 @@ from contactcenter.tickets.model import (
     Visibility,
     plain,
 )
+from contactcenter.tickets.sla import SlaClocks
+from contactcenter.tickets.sla import next_at as sla_next_at
 from contactcenter.tickets.tables import (
     TicketAddressRow,
     TicketArticleRow,
+    TicketFieldValueRow,
     TicketHistoryRow,
     TicketMailRow,
+    TicketRatingRow,
     TicketRow,
 )
 
@@ -51,7 +55,26 @@ def ticket_of(row: TicketRow) -> Ticket:
         tags=tuple(row.tags or ()), skills=dict(row.skills or {}), assignee=row.assignee,
         interaction_id=row.interaction_id, routing_round=row.routing_round,
         follow_up_of=row.follow_up_of, mailbox=row.mailbox, created_at=row.created_at,
-        updated_at=row.updated_at, created_by=row.created_by)
+        updated_at=row.updated_at, created_by=row.created_by, sla=clocks_of(row))
+
+
+def clocks_of(row: TicketRow) -> SlaClocks:
+    """The SLA clocks stored in a ticket's row."""
+    return SlaClocks(row.sla_policy, row.first_response_due, row.first_response_warn,
+                     row.first_response_at, row.resolution_due, row.resolution_warn,
+                     row.sla_paused_at, tuple(row.sla_marks or ()))
+
+
+def put_clocks(row: TicketRow, clocks: SlaClocks) -> None:
+    """Store ``clocks`` in a ticket's row, with the moment the sweep looks at it next."""
+    row.sla_policy = clocks.policy
+    row.first_response_due, row.first_response_warn = (clocks.first_response_due,
+                                                       clocks.first_response_warn)
+    row.first_response_at = clocks.first_response_at
+    row.resolution_due, row.resolution_warn = clocks.resolution_due, clocks.resolution_warn
+    row.sla_paused_at = clocks.paused_at
+    row.sla_marks = list(clocks.marks) if clocks.policy is not None else None
+    row.sla_next_at = sla_next_at(clocks)
 
 
 def article_of(row: TicketArticleRow) -> Article:
@@ -120,6 +143,9 @@ class TicketQuery:
     statuses: tuple[Status, ...] = ()
     requester_email: str | None = None
     text: str | None = None  # in the subject or the requester's address or name
+    overdue_at: float | None = None  # only tickets whose running SLA target is past due
+    ticket_type: str | None = None
+    fields: tuple[tuple[str, str], ...] = ()  # (key, value as its text): all must match
     limit: int = 50
     offset: int = 0
 
@@ -184,7 +210,22 @@ class TicketStore:
                 + "%"
             cond.append(sa.or_(TicketRow.subject.ilike(like, escape="\\"),
                                TicketRow.requester_email.ilike(like, escape="\\"),
-                               TicketRow.requester_name.ilike(like, escape="\\")))
+                               TicketRow.requester_name.ilike(like, escape="\\"),
+                               sa.exists().where(  # a custom field's value
+                                   TicketFieldValueRow.ticket_id == TicketRow.id,
+                                   TicketFieldValueRow.text.ilike(like, escape="\\"))))
+        if q.ticket_type is not None:
+            cond.append(TicketRow.ticket_type == q.ticket_type)
+        for key, text in q.fields:
+            cond.append(sa.exists().where(TicketFieldValueRow.ticket_id == TicketRow.id,
+                                          TicketFieldValueRow.key == key,
+                                          TicketFieldValueRow.text == text))
+        if q.overdue_at is not None:
+            cond.append(TicketRow.sla_paused_at.is_(None))
+            cond.append(sa.or_(
+                sa.and_(TicketRow.first_response_due <= q.overdue_at,
+                        TicketRow.first_response_at.is_(None)),
+                TicketRow.resolution_due <= q.overdue_at))
         if q.text and q.text.isdigit() and len(q.text) <= 9:
             cond = [sa.or_(sa.and_(*cond), TicketRow.id == int(q.text))]
         where = sa.and_(sa.true(), *cond)
@@ -207,6 +248,20 @@ class TicketStore:
                             TicketRow.assignee.is_(None))))
                 .order_by(TicketRow.created_at, TicketRow.id))).scalars().all()
         return [ticket_of(r) for r in rows]
+
+    async def sla_due(self, now: float, limit: int = 100) -> list[int]:
+        """Tickets with an SLA warning or breach due at ``now`` (oldest first)."""
+        async with self.db.session() as s:
+            rows = (await s.execute(
+                sa.select(TicketRow.id).where(TicketRow.sla_next_at <= now)
+                .order_by(TicketRow.sla_next_at, TicketRow.id).limit(limit))).scalars().all()
+        return [int(r) for r in rows]
+
+    async def sla_next(self) -> float | None:
+        """The earliest SLA warning or breach still to come, of every ticket."""
+        async with self.db.session() as s:
+            return (await s.execute(sa.select(sa.func.min(TicketRow.sla_next_at)))
+                    ).scalar_one_or_none()
 
     # ------------------------------------------------------------------ thread and history
     @staticmethod
@@ -233,7 +288,9 @@ class TicketStore:
             q = sa.select(TicketArticleRow).where(TicketArticleRow.ticket_id == ticket_id)
             if not internal:
                 q = q.where(TicketArticleRow.visibility == Visibility.PUBLIC.value)
-            rows = (await s.execute(q.order_by(TicketArticleRow.id))).scalars().all()
+            # By time: a merged ticket's messages fall in where they were written.
+            rows = (await s.execute(q.order_by(TicketArticleRow.created_at,
+                                               TicketArticleRow.id))).scalars().all()
         return [article_of(r) for r in rows]
 
     async def history(self, ticket_id: int) -> list[Change]:
@@ -284,6 +341,19 @@ class TicketStore:
             if i in by_mail:
                 return int(by_mail[i])
         return None
+
+    @staticmethod
+    async def merged_target(s: AsyncSession, ticket_id: int) -> int:
+        """The ticket mail about ``ticket_id`` belongs to: the one it was merged into, and so
+        on to the end of the chain (merge.py)."""
+        seen = {ticket_id}
+        while True:
+            into = (await s.execute(sa.select(TicketRow.merged_into)
+                                    .where(TicketRow.id == ticket_id))).scalar_one_or_none()
+            if into is None or into in seen:
+                return ticket_id
+            seen.add(into)
+            ticket_id = into
 
     @staticmethod
     async def has_inbound(s: AsyncSession, message_id: str) -> bool:
@@ -388,6 +458,20 @@ class TicketStore:
                 TicketMailRow.peer == email, TicketMailRow.direction == "out",
                 TicketMailRow.created_at >= since, TicketMailRow.automatic.is_(True),
                 TicketMailRow.status.in_(("queued", "sent"))))).scalar_one())
+
+    # ------------------------------------------------------------------ ratings (CSAT)
+    @staticmethod
+    async def rating_row(s: AsyncSession, ticket_id: int) -> TicketRatingRow | None:
+        return await s.get(TicketRatingRow, ticket_id)
+
+    async def rating(self, ticket_id: int) -> dict[str, Any] | None:
+        """The customer's answer about a ticket, as JSON (None: not rated)."""
+        async with self.db.session() as s:
+            row = await s.get(TicketRatingRow, ticket_id)
+        if row is None:
+            return None
+        return {"rating": row.rating, "comment": row.comment, "created_at": row.created_at,
+                "updated_at": row.updated_at, "changes": row.changes}
 
     # ------------------------------------------------------------------ addresses
     @staticmethod

@@ -47,6 +47,23 @@ class TicketRow(Base):
     created_at: Mapped[float] = mapped_column(sa.Float, index=True)
     updated_at: Mapped[float] = mapped_column(sa.Float, index=True)
     created_by: Mapped[str] = mapped_column(sa.String(200))
+    # SLA clocks (sla.py), epoch seconds; due and warning moments move on when a pause ends.
+    sla_policy: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
+    first_response_due: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    first_response_warn: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    first_response_at: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    resolution_due: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    resolution_warn: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    sla_paused_at: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    sla_marks: Mapped[list[str] | None] = mapped_column(sa.JSON, nullable=True)  # fired
+    # The next warning or breach not yet fired (None: none, or paused): what the sweep reads.
+    sla_next_at: Mapped[float | None] = mapped_column(sa.Float, nullable=True, index=True)
+    # Merge and split (merge.py): the ticket this one was merged into (it is closed; mail
+    # threaded to it goes there), and the ticket whose messages this one was split from.
+    merged_into: Mapped[int | None] = mapped_column(sa.Integer, nullable=True, index=True)
+    split_from: Mapped[int | None] = mapped_column(sa.Integer, nullable=True, index=True)
+    # One of ``ticket_types`` (fields.py); None: not set.
+    ticket_type: Mapped[str | None] = mapped_column(sa.String(32), nullable=True, index=True)
 
 
 class TicketArticleRow(Base):
@@ -129,3 +146,174 @@ class TicketAddressRow(Base):
     bounced_at: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
     bounces: Mapped[int] = mapped_column(sa.Integer)
     last_status: Mapped[str] = mapped_column(sa.String(200))
+
+
+class TicketRatingRow(Base):
+    """The customer's satisfaction answer about a ticket: one per ticket, changed in place."""
+
+    __tablename__ = "ticket_ratings"
+    ticket_id: Mapped[int] = mapped_column(
+        sa.Integer, sa.ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    rating: Mapped[str] = mapped_column(sa.String(8))  # "good" | "bad"
+    comment: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[float] = mapped_column(sa.Float, index=True)
+    updated_at: Mapped[float] = mapped_column(sa.Float)
+    changes: Mapped[int] = mapped_column(sa.Integer)  # times the answer was changed
+
+
+class TicketCallRow(Base):
+    """A call a ticket comes from: a voice message left in the IVR (``voicemail``, with its
+    audio file) or a call an agent filed from wrap-up (``call``): what the ticket links back to.
+    """
+
+    __tablename__ = "ticket_calls"
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(
+        sa.Integer, sa.ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(16))  # "voicemail" | "call" | "chat"
+    interaction_id: Mapped[str] = mapped_column(sa.String(64), index=True)
+    # A voice message's call id and node: unique, so a retry or a restart files it once.
+    message_key: Mapped[str | None] = mapped_column(sa.String(200), nullable=True, unique=True)
+    # The message's file as the PBX wrote it (RECORD FILE's name and format).
+    audio_file: Mapped[str | None] = mapped_column(sa.String(500), nullable=True)
+    caller_id: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
+    flow: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
+    created_at: Mapped[float] = mapped_column(sa.Float)
+
+
+class TicketImapCursorRow(Base):
+    """How far one IMAP folder was imported: its UIDVALIDITY and the last UID filed.
+
+    Written in the same transaction as the mail the UID names (``imap.py``), so a mail is
+    filed and counted together or not at all.
+    """
+
+    __tablename__ = "ticket_imap_cursors"
+    mailbox: Mapped[str] = mapped_column(sa.String(300), primary_key=True)  # ImapSettings.key
+    uidvalidity: Mapped[int] = mapped_column(sa.BigInteger)
+    last_uid: Mapped[int] = mapped_column(sa.BigInteger)
+    updated_at: Mapped[float] = mapped_column(sa.Float)
+
+
+class TicketTriggerRow(Base):
+    """A trigger or time automation (``triggers.py``): its definition as checked JSON."""
+
+    __tablename__ = "ticket_triggers"
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    position: Mapped[int] = mapped_column(sa.Integer)
+    enabled: Mapped[bool] = mapped_column(sa.Boolean)
+    event: Mapped[str] = mapped_column(sa.String(16))  # created | updated | time
+    conditions: Mapped[list[Any]] = mapped_column(sa.JSON)
+    actions: Mapped[list[Any]] = mapped_column(sa.JSON)  # webhook secrets included
+    created_at: Mapped[float] = mapped_column(sa.Float)
+    updated_at: Mapped[float] = mapped_column(sa.Float)
+    updated_by: Mapped[str] = mapped_column(sa.String(200))
+
+
+class TicketTriggerRunRow(Base):
+    """A time automation fired on a ticket for one entry into its status: the unique key is
+    what makes it fire once, also across a restart."""
+
+    __tablename__ = "ticket_trigger_runs"
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    trigger_id: Mapped[int] = mapped_column(
+        sa.Integer, sa.ForeignKey("ticket_triggers.id", ondelete="CASCADE"))
+    ticket_id: Mapped[int] = mapped_column(
+        sa.Integer, sa.ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    entry: Mapped[float] = mapped_column(sa.Float)  # when the ticket entered its status
+    at: Mapped[float] = mapped_column(sa.Float)
+
+    __table_args__ = (
+        sa.UniqueConstraint("trigger_id", "ticket_id", "entry",
+                            name="uq_ticket_trigger_runs_once"),
+    )
+
+
+class TicketWebhookRow(Base):
+    """One webhook call a trigger made: its body as sent (signed when sent), its attempts and
+    outcome. ``queued`` -> ``delivered`` | ``failed``; ``next_try_at`` is what the sender
+    reads, so a restart loses no call."""
+
+    __tablename__ = "ticket_webhooks"
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    trigger_id: Mapped[int | None] = mapped_column(
+        sa.Integer, sa.ForeignKey("ticket_triggers.id", ondelete="SET NULL"), nullable=True,
+        index=True)
+    trigger_name: Mapped[str] = mapped_column(sa.String(64))
+    ticket_id: Mapped[int | None] = mapped_column(sa.Integer, nullable=True, index=True)
+    url: Mapped[str] = mapped_column(sa.String(500))
+    secret: Mapped[str] = mapped_column(sa.String(200))
+    body: Mapped[str] = mapped_column(sa.Text)
+    status: Mapped[str] = mapped_column(sa.String(16), index=True)
+    attempts: Mapped[int] = mapped_column(sa.Integer)
+    next_try_at: Mapped[float | None] = mapped_column(sa.Float, nullable=True, index=True)
+    response_code: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(sa.String(500), nullable=True)
+    created_at: Mapped[float] = mapped_column(sa.Float, index=True)
+    done_at: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+
+
+class TicketTypeRow(Base):
+    """A ticket type admins offer (question, incident, ...), in the order the page lists."""
+
+    __tablename__ = "ticket_types"
+    name: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    position: Mapped[int] = mapped_column(sa.Integer)
+
+
+class TicketFieldRow(Base):
+    """An admin-defined typed custom field of tickets (``fields.py``)."""
+
+    __tablename__ = "ticket_fields"
+    key: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    label: Mapped[str] = mapped_column(sa.String(100))
+    kind: Mapped[str] = mapped_column(sa.String(16))  # text|number|date|dropdown|checkbox
+    options: Mapped[list[str]] = mapped_column(sa.JSON)  # a dropdown's choices
+    required_on_solve: Mapped[bool] = mapped_column(sa.Boolean)
+    position: Mapped[int] = mapped_column(sa.Integer)
+    updated_at: Mapped[float] = mapped_column(sa.Float)
+    updated_by: Mapped[str] = mapped_column(sa.String(200))
+
+
+class TicketFieldValueRow(Base):
+    """A ticket's value of one custom field; ``text`` is the value as lists filter it."""
+
+    __tablename__ = "ticket_field_values"
+    ticket_id: Mapped[int] = mapped_column(
+        sa.Integer, sa.ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(
+        sa.String(32), sa.ForeignKey("ticket_fields.key", ondelete="CASCADE"),
+        primary_key=True)
+    value: Mapped[Any] = mapped_column(sa.JSON, nullable=True)
+    text: Mapped[str] = mapped_column(sa.String(1000))
+
+    __table_args__ = (sa.Index("ix_ticket_field_values_key_text", "key", "text"),)
+
+
+class TicketFollowerRow(Base):
+    """Who follows a ticket: an agent (``kind`` agent, their id) or a mail address (email)."""
+
+    __tablename__ = "ticket_followers"
+    ticket_id: Mapped[int] = mapped_column(
+        sa.Integer, sa.ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(8), primary_key=True)
+    follower: Mapped[str] = mapped_column(sa.String(254), primary_key=True)
+    added_at: Mapped[float] = mapped_column(sa.Float)
+    added_by: Mapped[str] = mapped_column(sa.String(200))
+
+
+class TicketCannedRow(Base):
+    """A canned answer for ticket replies: shared (``owner`` empty) or one user's own."""
+
+    __tablename__ = "ticket_canned_answers"
+    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    owner: Mapped[str] = mapped_column(sa.String(200))
+    shortcut: Mapped[str] = mapped_column(sa.String(32))
+    text: Mapped[str] = mapped_column(sa.Text)
+    updated_at: Mapped[float] = mapped_column(sa.Float)
+    updated_by: Mapped[str] = mapped_column(sa.String(200))
+
+    __table_args__ = (
+        sa.Index("ux_ticket_canned_answers_shortcut", "owner", "shortcut", unique=True),
+    )

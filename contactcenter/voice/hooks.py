@@ -4,14 +4,16 @@
 queue's recording inside the call; once connected it tells recording and monitoring about the
 live call and pushes the screen pop to the agent's live topic; when it ends it closes both.
 ``IvrActivity`` is the IVR's event sink: it counts fallbacks (flow runtime errors) for metrics
-and keeps recent results and voice messages for the API.
+and keeps recent results and voice messages for the API; a voice message (``purpose:
+voicemail``) goes on to the ``message_left`` port, which the composition root points at the
+tickets (a channel never imports another one).
 """
 
 from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import fields
 from typing import Any
 
@@ -92,16 +94,24 @@ class IvrActivity:
         self.fallbacks = 0
         self.calls = 0
         self.routing = routing  # registers the callbacks asked for by ``purpose: callback``
+        # Told of every other message (app.py: tickets/from_voice.py files it as a ticket).
+        self.message_left: Callable[[VoiceMessage], Awaitable[object]] | None = None
 
     async def step(self, call_id: str, step: Step) -> None:
         """Steps travel with the queue request; nothing more to do per step here."""
 
     async def voice_message(self, message: VoiceMessage) -> str | None:
-        """Keep the message for the API (a ticket channel will pick these up); a callback
-        message also registers the callback, with the recorded name in its screen pop."""
+        """Keep the message for the API and tell ``message_left`` (a ticket); a callback
+        message registers the callback instead, with the recorded name in its screen pop."""
         self.messages.append(message)
         log.info("call=%s: voice message %s (%s) recorded to %s", message.call_id,
                  message.node, message.purpose, message.filename)
+        if message.purpose != "callback" and self.message_left is not None:
+            try:
+                await self.message_left(message)
+            except Exception:  # the caller goes on whatever became of the ticket
+                log.exception("call=%s: voice message not filed as a ticket", message.call_id)
+            return None
         if message.purpose != "callback" or self.routing is None:
             return None
         name_file = {"callback_name_file": f"{message.filename}.{message.format}"}

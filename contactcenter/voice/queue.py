@@ -38,7 +38,12 @@ from contactcenter.domain.interaction import Interaction, InteractionState
 from contactcenter.ivr.ports import QueueOutcome, QueueRequest
 from contactcenter.routing.errors import RoutingError
 from contactcenter.routing.service import RoutingService
-from contactcenter.telephony.agi.api import CallControl, CallHangup, Subroutine
+from contactcenter.telephony.agi.api import (
+    AgiCommandError,
+    CallControl,
+    CallHangup,
+    Subroutine,
+)
 from contactcenter.voice.callback_request import request_callback
 from contactcenter.voice.channel_watch import ChannelWatch, DialAnswer, ParkedLeg
 from contactcenter.voice.connected_call import AgentLegs, Conversation
@@ -63,6 +68,8 @@ class VoiceCall(CallControl, Protocol):
 
     async def get_full_variable(self, expression: str, channel: str | None = None) -> str | None:
         ...
+
+    async def get_variable(self, name: str, *, allow_dead: bool = False) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +108,9 @@ class VoiceQueue:
                  hooks: CallHooks | None = None, pbx_of: Callable[[str], str] | None = None,
                  legs: AgentLegs | None = None, transfer_dial: Callable[[str], str] | None = None,
                  transfer_ring_s: int = 45,
-                 parked: Callable[[], Iterable[ParkedLeg]] | None = None) -> None:
+                 parked: Callable[[], Iterable[ParkedLeg]] | None = None,
+                 talk_ended: Callable[[str], float | None] | None = None,
+                 dial_end: Callable[[str, str], Awaitable[float | None]] | None = None) -> None:
         self.routing, self.clock, self.watch, self.hooks = routing, clock, watch, hooks
         self.pbx_of = pbx_of or (lambda _uid: "")
         self.legs, self.transfer_dial, self.transfer_ring_s = legs, transfer_dial, transfer_ring_s
@@ -109,6 +118,10 @@ class VoiceQueue:
         # Agent legs the call models show in the hold context (after a restart, only the AMI
         # resync knows them: the caller's channel that named the leg may be gone).
         self.parked = parked or (lambda: ())
+        # When a connected caller no session held left the agent (UnattendedCalls.talk_ended).
+        self.talk_ended = talk_ended or (lambda _uid: None)
+        # Else, when the caller's Dial ended as Asterisk tells it (pbx, channel; DialEndReader).
+        self.dial_end = dial_end or _unknown
         self._tasks: set[asyncio.Task[None]] = set()
         routing.subscribe(self._on_routing_event)
 
@@ -160,8 +173,13 @@ class VoiceQueue:
             return await self._resume_held(call, uid)  # type: ignore[arg-type]
         if state.value not in ("waiting", "offered"):
             log.info("queue call=%s: back after a restart in state %s; closing it", uid, state)
+            # The talk ended when the caller left the agent (seen on AMI), or, if that was
+            # while no server listened, when their Dial returned: not now, after the retries.
+            ended = self.talk_ended(uid)
+            if ended is None and state is InteractionState.CONNECTED:
+                ended = await self.dial_end(self.pbx_of(uid), call.env.channel)
             try:
-                await self.routing.complete(uid)
+                await self.routing.complete(uid, at=ended)
             except RoutingError:
                 await self.routing.abandon(uid)
             await _clear_resume(call)
@@ -300,6 +318,10 @@ class VoiceQueue:
             return outcome
         finally:
             self.watch.forget(iid)
+
+
+async def _unknown(_pbx: str, _channel: str) -> float | None:
+    return None
 
 
 def offer_number(offer_id: str) -> str:
@@ -530,18 +552,31 @@ class _QueuedCall:
         while not self.feed.rings.empty():  # rings AMI showed after an earlier Dial returned
             self.feed.rings.get_nowait()
         ringer = asyncio.ensure_future(self._await_ring(offer))
+        keeper = asyncio.ensure_future(self._keep_offer(offer))
+        hung_up = False
         try:
             # g: Dial returns 0 when the agent's side leaves the bridge (hangup or Redirect),
             # so the caller's AGI goes on (app_dial.c OPT_GO_ON).
             # Once AMI has shown the answer, Dial's status is known: no round trip to read it.
             status = await self.call.dial(offer.dial_string, max(1, round(offer.ring_timeout_s)),
                                           "g", known_status=self._answered_status, before=before)
+        except CallHangup:
+            hung_up = True
+            raise
         finally:
             ringer.cancel()
+            keeper.cancel()
             if self.connected:
                 await watcher  # let its reports (offer_answered, hooks) finish
             else:
                 watcher.cancel()
+                if hung_up and await self._answered_unseen():
+                    # The caller hung up during the talk and AMI was down at the answer: it
+                    # was answered (then the hangup completes it, rather than abandoning it).
+                    try:
+                        await self._answered(offer, DialAnswer(self.o.pbx_of(self.iid), "", ""))
+                    except RoutingError as exc:  # the offer ended meanwhile (safety timer)
+                        log.info("queue call=%s: answer not reported: %s", self.iid, exc)
         if status == "ANSWER" or self.connected:
             if not self.connected:  # AMI was down: learn it from Dial itself
                 await self._answered(offer, DialAnswer(self.o.pbx_of(self.iid), "", ""))
@@ -552,6 +587,31 @@ class _QueuedCall:
 
     def _answered_status(self) -> str | None:
         return "ANSWER" if self.connected else None
+
+    async def _keep_offer(self, offer: rev.Offered) -> None:
+        """While this session's Dial runs, the offer is being carried out: keep the engine's
+        ring safety timer (ring time + grace) from firing. It is there for reports that are
+        lost, and this one is only late: when the AMI link was down as the agent answered, the
+        answer is known when Dial returns, after the talk; meanwhile the timer would take the
+        agent for "no answer", pause them and put the caller back in line. The first renewal
+        is at once: the timer then counts from the Dial's start, as the Dial's own ring timeout
+        does, which still ends an unanswered Dial first (offer_failed)."""
+        period = max(1.0, offer.ring_timeout_s / 2)
+        while not self.connected:
+            try:
+                await self.o.routing.renew_offer(offer.offer_id)
+            except RoutingError:  # the offer ended (the caller left, another path settled it)
+                return
+            await self.o.clock.sleep(period)
+
+    async def _answered_unseen(self) -> bool:
+        """After the caller hung up during Dial: DIALSTATUS (readable on the dead channel)
+        says the agent had answered, which AMI did not show (the link was down)."""
+        try:
+            status = await self.call.get_variable("DIALSTATUS", allow_dead=True)
+        except (CallHangup, AgiCommandError):  # the AGI session is gone too: cannot tell
+            return False
+        return status == "ANSWER"
 
     async def rejoin_held(self, agent_id: str, leg: str, leg_gone: asyncio.Event,
                           connected_at: float | None) -> QueueOutcome | None:

@@ -170,7 +170,8 @@ class CallControls:
         return await self._control(request, "call.hangup", iid, {"channel": channel}, run)
 
     @requires(*ANY_USER)
-    @api_doc(request=_TRANSFER, responses=_OK, tags=("calls",))
+    @api_doc(request=_TRANSFER, tags=("calls",), responses={
+        **_OK, 422: {"description": "no such queue (of the declared form)"}})
     async def transfer(self, request: web.Request) -> web.Response:
         """Transfer my connected call blind: {queue} back in line there, or {number} outside."""
         agent_id = own_agent(request)
@@ -180,7 +181,7 @@ class CallControls:
             raise json_error(web.HTTPBadRequest, "give exactly one of queue and number")
         if queue is not None and (not isinstance(queue, str)
                                   or queue not in self.s.routing.config.queues):
-            raise json_error(web.HTTPBadRequest, "queue must name a configured queue")
+            raise json_error(web.HTTPUnprocessableEntity, "queue must name a configured queue")
         if number is not None:
             try:
                 check_outside_number(number)

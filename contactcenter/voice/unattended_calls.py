@@ -17,7 +17,13 @@ So, for a voice interaction that no session watches (``ChannelWatch.watching`` i
 * after an AMI resync, a caller offered and already bridged with the agent's leg -> answered;
   one still there and not bridged -> still ringing as far as anyone can tell: the offer's ring
   safety timer (long while nothing could be seen, ``UNSEEN_RING_S``) counts from now;
-* its channel hangs up -> abandoned (completed when it was connected).
+* its channel hangs up -> abandoned (completed when it was connected);
+* connected, its channel leaves the bridge (the agent hung up: the Dial returns, and the
+  caller's AGI comes back only after the dialplan's retry, music and 2 s) -> the moment the
+  talk really ended is kept for the AGI's return to complete it with (``talk_ended``).
+
+The times are the call model's (the events' ``Timestamp``, else when they arrived): what
+happened while no server listened has no event, and is settled when it is learned.
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ from contactcenter.domain.interaction import InteractionState
 from contactcenter.routing.errors import RoutingError
 from contactcenter.routing.service import RoutingService
 from contactcenter.telephony.callmodel_core import CallModelCore, listens_to
-from contactcenter.telephony.events import ChannelHungUp, DialEnded, ModelResynced
+from contactcenter.telephony.events import BridgeLeft, ChannelHungUp, DialEnded, ModelResynced
 from contactcenter.voice.channel_watch import ChannelWatch
 from contactcenter.voice.queue import FAILED_STATUS
 
@@ -46,8 +52,14 @@ class UnattendedCalls:
     def __init__(self, routing: RoutingService, watch: ChannelWatch,
                  model_of: Callable[[str], CallModelCore | None], spawn: Spawn) -> None:
         self.routing, self.watch, self.model_of, self.spawn = routing, watch, model_of, spawn
+        self._talk_ended: dict[str, float] = {}  # connected caller -> when they left the bridge
 
-    @listens_to(DialEnded, ChannelHungUp, ModelResynced)
+    def talk_ended(self, uniqueid: str) -> float | None:
+        """When the connected caller ``uniqueid``, held by no session, left the agent's bridge
+        (None: not seen); forgotten once read."""
+        return self._talk_ended.pop(uniqueid, None)
+
+    @listens_to(DialEnded, ChannelHungUp, ModelResynced, BridgeLeft)
     def on_telephony_event(self, event: object) -> None:
         """Subscriber of every PBX link's typed telephony events."""
         cls = event.__class__
@@ -57,6 +69,8 @@ class UnattendedCalls:
             self._hung_up(event.uniqueid)  # type: ignore[attr-defined]
         elif cls is ModelResynced:
             self._resynced(event.pbx)  # type: ignore[attr-defined]
+        elif cls is BridgeLeft and not event.resync:  # type: ignore[attr-defined]
+            self._left_bridge(event)  # type: ignore[arg-type]
 
     def _unattended(self, uniqueid: str | None) -> Any:
         """The engine's record of a plain voice call no session holds, else None."""
@@ -107,13 +121,23 @@ class UnattendedCalls:
             else:
                 self.spawn(self._settle(self.routing.renew_offer(rec.offer_id)))
 
+    def _left_bridge(self, event: BridgeLeft) -> None:
+        rec = self._unattended(event.uniqueid)
+        if (rec is not None and rec.state is InteractionState.CONNECTED
+                and self.routing.on_hold_since(rec.id) is None):
+            live = self.routing.engine.live  # forget calls ended some other way meanwhile
+            for gone in [uid for uid in self._talk_ended if uid not in live]:
+                del self._talk_ended[gone]
+            self._talk_ended.setdefault(rec.id, event.timestamp)
+
     def _hung_up(self, uniqueid: str) -> None:
         """A queued caller hung up while no AGI session held them (after a restart, before the
         dialplan's AGI retry came back): nobody else will see it, so end their interaction."""
         if self._unattended(uniqueid) is None:
             return
         log.info("call=%s: hung up with no session holding it; ending its interaction", uniqueid)
-        self.spawn(self._settle(self.routing.abandon(uniqueid)))  # connected: completed
+        # Connected: completed, when the talk ended (the agent may have left first).
+        self.spawn(self._settle(self.routing.abandon(uniqueid, self.talk_ended(uniqueid))))
 
     @staticmethod
     async def _settle(step: Coroutine[Any, Any, None]) -> None:

@@ -19,7 +19,7 @@ from aiohttp import web
 
 from contactcenter.domain.clock import Clock
 from contactcenter.ivr.handler import make_ivr_handler
-from contactcenter.ivr.ports import LookupPort
+from contactcenter.ivr.ports import LookupPort, SessionObserver
 from contactcenter.ivr.registry import FlowRegistry
 from contactcenter.ivr.settings import IvrSettings
 from contactcenter.monitoring.service import MonitorService
@@ -32,6 +32,7 @@ from contactcenter.voice.callback_call import CallbackCalls
 from contactcenter.voice.callback_dialer import CallbackDialer
 from contactcenter.voice.channel_watch import ChannelWatch, ParkedLeg
 from contactcenter.voice.connected_call import HOLD_CONTEXT, HOLD_EXTEN, AmiAgentLegs
+from contactcenter.voice.dial_end import DialEndReader
 from contactcenter.voice.dialplan_check import DialplanCheck
 from contactcenter.voice.hooks import CallSideHooks, IvrActivity
 from contactcenter.voice.queue import VoiceQueue
@@ -71,18 +72,22 @@ class VoiceChannel:
 
     def serve(self, agi: FastAgiServer, *, flows: FlowRegistry, lookups: LookupPort,
               recording: RecordingService, monitor: MonitorService,
-              settings: IvrSettings) -> None:
+              settings: IvrSettings, sessions: SessionObserver | None = None) -> None:
         """Build the queue glue and the callbacks and route FastAGI's ``ivr`` and ``callback``
-        scripts to them; call once AMI has started."""
+        scripts to them (each IVR session's end told to ``sessions``); call once AMI is up."""
         routing, clock, pool = self.routing, self.clock, self.pool
         self.recording, self.monitor = recording, monitor
         self.hooks = CallSideHooks(recording, monitor, routing, pool.pbx_of)
         self.queue = VoiceQueue(
             routing, clock, self.watch, self.hooks, pool.pbx_of,
             legs=AmiAgentLegs(lambda pbx, headers: pool.for_pbx(pbx).send_action(headers)),
-            transfer_dial=settings.transfer_dial_string, parked=self.parked_legs)
+            transfer_dial=settings.transfer_dial_string, parked=self.parked_legs,
+            talk_ended=self.unattended.talk_ended,
+            dial_end=DialEndReader(lambda pbx, headers: pool.for_pbx(pbx).send_list_action(
+                headers), clock).ended_at)
         handler = make_ivr_handler(flows, queue=self.queue, lookups=lookups,
-                                   events=self.ivr_activity, clock=clock, settings=settings)
+                                   events=self.ivr_activity, clock=clock, settings=settings,
+                                   sessions=sessions)
 
         async def resume_or_run(session: CallControl) -> Any:
             # A caller whose channel still has an open interaction goes straight back to it.

@@ -28,7 +28,12 @@ from aiohttp import web
 from contactcenter.domain.clock import Clock
 from contactcenter.storage.database import Database
 from contactcenter.web.live import LiveHub
-from contactcenter.web.openapi import OpenApiHandler, api_doc, read_declared_json
+from contactcenter.web.openapi import (
+    OpenApiHandler,
+    api_doc,
+    declared_query_middleware,
+    read_declared_json,
+)
 from contactcenter.web.pages import add_shell_pages
 from contactcenter.web.roles import ANY_USER, Actor, requires
 from contactcenter.web.security import (
@@ -417,6 +422,7 @@ def add_auth(
     live = LiveHub(sessions, settings, clock)
     app[AUTH_KEY] = AuthServices(store, sessions, limiter, live, audit)
     install_security(app, sessions, settings)
+    app.middlewares.append(declared_query_middleware)  # after the gate: 401 before 400
     app.add_routes(AuthHandlers(store, sessions, limiter, settings, audit).routes())
     app.add_routes(UsersApi(store, sessions, audit, clock, hash_password).routes())
     app.add_routes(OpenApiHandler(settings).routes())

@@ -31,11 +31,12 @@ import re
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import WSMsgType, web
 
 from contactcenter.domain.clock import Clock
+from contactcenter.web.openapi import api_doc
 from contactcenter.web.roles import ADMIN, AGENT, ANY_USER, STAFF, Actor, requires
 from contactcenter.web.security import (
     WebSecuritySettings,
@@ -161,6 +162,18 @@ def _send_now(ws: web.WebSocketResponse, payload: bytes) -> Awaitable[None] | No
     return _Rest(coro, first)
 
 
+class LiveRelay(Protocol):
+    """Where a hub also sends what it publishes: other nodes' hubs (``cluster/live_bus.py``)."""
+
+    def wants(self, topic: str) -> bool:
+        """True when some other node has subscribers to ``topic``."""
+        ...
+
+    def send(self, topic: str, body: str) -> None:
+        """Pass on one event's data (JSON text); never blocks, never raises."""
+        ...
+
+
 class LiveHub:
     """Websocket endpoint and topic fan-out; build one per app and publish into it."""
 
@@ -187,13 +200,10 @@ class LiveHub:
         self._seq = 0
         self._recheck_task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self.relay: LiveRelay | None = None  # a cluster's leader: the other nodes' hubs
         sessions.add_revoke_listener(self.on_revoke)
 
     # --- topics -----------------------------------------------------------------------------
-
-    def allow_topic(self, prefix: str, roles: Iterable[str], own_roles: Iterable[str] = ()) -> None:
-        """Add a rule letting ``roles`` (and ``own_roles`` for their own id) subscribe."""
-        self.rules.append(TopicRule(prefix, frozenset(roles), frozenset(own_roles)))
 
     def can_subscribe(self, actor: Actor, topic: str) -> bool:
         """True when some rule lets ``actor`` subscribe to ``topic`` (fail closed)."""
@@ -206,6 +216,10 @@ class LiveHub:
         """How many websockets are connected."""
         return len(self._clients)
 
+    def topics(self) -> list[str]:
+        """The topics that have subscribers here now."""
+        return list(self._by_topic)
+
     def subscriber_count(self, topic: str) -> int:
         """How many websockets are subscribed to ``topic``."""
         return len(self._by_topic.get(topic, ()))
@@ -214,14 +228,19 @@ class LiveHub:
         """Send ``data`` (or ``RawJson``, ``Deferred``) to every subscriber of ``topic``; returns
         how many got it."""
         subscribers = self._by_topic.get(topic)
-        if not subscribers:
+        relay = self.relay if self.relay is not None and self.relay.wants(topic) else None
+        if not subscribers and relay is None:
             return 0
         if isinstance(data, Deferred):
             data = data.build()
             if data is None:
                 return 0
-        self._seq += 1
         body = data.text if isinstance(data, RawJson) else json.dumps(data, separators=(",", ":"))
+        if relay is not None:
+            relay.send(topic, body)
+        if not subscribers:
+            return 0
+        self._seq += 1
         payload = (f'{{"type":"event","topic":{json.dumps(topic)},"data":{body},'
                    f'"seq":{self._seq}}}').encode()
         sent = 0
@@ -307,6 +326,13 @@ class LiveHub:
                 continue
             await self.on_revoke(Revocation(frozenset(set(ids) - live)))
 
+    def drop_all(self, message: str) -> int:
+        """Close every websocket (1013) so each client reconnects and reloads its state."""
+        clients = list(self._clients)
+        for client in clients:
+            self._spawn(self._close(client, CLOSE_TOO_SLOW, message))
+        return len(clients)
+
     def _spawn(self, coro: Any) -> None:
         task = asyncio.create_task(coro)
         self._tasks.add(task)
@@ -340,6 +366,7 @@ class LiveHub:
     # --- the endpoint -----------------------------------------------------------------------
 
     @requires(*ANY_USER)
+    @api_doc(websocket=True)
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """Websocket of live updates (subscribe to topics); Origin must be allowed."""
         if not websocket_origin_ok(request, self.settings):

@@ -306,14 +306,29 @@ def parse_json(raw: bytes | str, max_depth: int = MAX_JSON_DEPTH) -> Any:
         item, depth = level.pop()
         if isinstance(item, dict):
             children: Any = item.values()
+            _check_text(*item)
         elif isinstance(item, list):
             children = item
         else:
+            if isinstance(item, str):
+                _check_text(item)
             continue
         if depth > max_depth:
             raise JsonTooDeep(f"JSON nested deeper than {max_depth} levels")
         level.extend((child, depth + 1) for child in children)
     return value
+
+
+def _check_text(*texts: str) -> None:
+    """ValueError for a lone surrogate (a ``\\ud800`` escape): valid JSON, but no UTF-8 text,
+    so the database (or any encoder after it) would fail on it with a 500 (found by tests/fuzz
+    and tests/injection)."""
+    for text in texts:
+        if not text.isascii():
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError("JSON text holds a lone surrogate escape") from None
 
 
 def _too_large(max_bytes: int, actual: int) -> web.HTTPException:

@@ -34,6 +34,10 @@ class UserError(ValueError):
     """A user field is invalid, or the user does not exist / already exists."""
 
 
+class UserExists(UserError):
+    """The username is taken (a conflict with what is stored, not a malformed request)."""
+
+
 @dataclass(frozen=True, slots=True)
 class User:
     """A user as read back (the password hash stays inside the store's callers that ask)."""
@@ -158,7 +162,7 @@ class UserStore:
             try:
                 await s.commit()
             except IntegrityError:
-                raise UserError(f"user {username!r} already exists") from None
+                raise UserExists(f"user {username!r} already exists") from None
             return _user(row)
 
     async def get(self, user_id: int) -> User | None:

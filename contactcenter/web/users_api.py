@@ -15,12 +15,13 @@ from typing import Any
 
 from aiohttp import web
 
+from contactcenter.domain.agent import DIAL_STRING_RX
 from contactcenter.domain.clock import Clock
 from contactcenter.web.openapi import api_doc, check_schema
 from contactcenter.web.roles import ADMIN, Actor, requires
 from contactcenter.web.security import json_error, query_int, query_text, read_json_object
 from contactcenter.web.sessions import SessionManager
-from contactcenter.web.users import ROLES, User, UserError, UserStore
+from contactcenter.web.users import ROLES, User, UserError, UserExists, UserStore
 
 MIN_PASSWORD, MAX_PASSWORD = 8, 1024
 MAX_USER_ID = 2**31 - 1  # the column's range on every database we run on
@@ -34,6 +35,7 @@ _FIELDS: dict[str, Any] = {
     "role": {"enum": list(ROLES)},
     "agent_id": {"type": ["string", "null"], "pattern": _NAME},
     "phone": {"type": ["string", "null"], "maxLength": 200,
+              "pattern": f"^({DIAL_STRING_RX})?$",
               "description": "one device's dial string; \"\" or null removes it"},
     "disabled": {"type": "boolean"},
     "password": _PASSWORD,
@@ -132,7 +134,8 @@ class UsersApi:
         return web.json_response(user_json(await self._user_or_404(request)))
 
     @requires(ADMIN)
-    @api_doc(request=_CREATE_BODY, responses={201: _USER, 400: _REFUSED}, tags=("users",))
+    @api_doc(request=_CREATE_BODY, tags=("users",), responses={
+        201: _USER, 400: _REFUSED, 409: {"description": "the username is taken"}})
     async def create_user(self, request: web.Request) -> web.Response:
         """Create a user from {username, role, password, agent_id?, phone?}."""
         actor: Actor = request["actor"]
@@ -157,7 +160,8 @@ class UsersApi:
                 outcome="refused",
                 detail={"reason": str(exc)},
             )
-            raise json_error(web.HTTPBadRequest, str(exc)) from None
+            taken = isinstance(exc, UserExists)
+            raise json_error(web.HTTPConflict if taken else web.HTTPBadRequest, str(exc)) from None
         await self.audit.record(
             actor.username,
             "users.create",

@@ -31,7 +31,7 @@ LAYERS = {
     "reports": 9,  # reads routing's interaction log; routing never imports it
     "qa": 9,  # transcripts and evaluations of recordings; fills the player's text search
     "panel": 10, "health": 10,
-    "config": 11,
+    "config": 11, "cluster": 11,  # a node's standby/leader terms; config binds its settings
     "doctor": 12, "app": 12, "cli": 12, "__main__": 12, "demo": 12,
 }
 # The channels: a channel never imports another one; what they share goes down a floor.

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from free_ports import free_port
 
 from contactcenter.app import ContactCenter
 from contactcenter.chat.settings import ChatChannelSettings, ChatSettings, PrechatField
@@ -29,6 +29,7 @@ from contactcenter.config.schema import (
     WebSettings,
 )
 from contactcenter.domain.clock import Clock
+from contactcenter.kb.settings import KbSettings
 from contactcenter.web.auth import AUTH_KEY, hash_password
 
 PASSWORD = "chat test password"
@@ -67,12 +68,6 @@ def site_channel(**overrides: Any) -> ChatChannelSettings:
                               options=["general", "billing"])],
         rules=[PrechatRule(field="topic", equals="billing", queue="billing")])
     return replace(base, **overrides)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -208,7 +203,7 @@ class Visitor:
         async with self.http.post(f"{self.base}/conversations", json=body) as r:
             data = await r.json()
             if r.status == 201:
-                self.conversation_id, self.token = data["conversation_id"], data["token"]
+                self.conversation_id, self.token = data["conversation_id"], data.get("token", "")
             return r.status, data
 
     async def connect(self, after: int = 0) -> dict[str, Any]:
@@ -243,7 +238,8 @@ class Visitor:
 
 def chat_settings(tmp_path: Path, *, channels: list[ChatChannelSettings] | None = None,
                   ring_s: float = 30, aht_s: float = 120, port: int = 0,
-                  database_url: str | None = None, **chat: Any) -> Settings:
+                  database_url: str | None = None, kb: KbSettings | None = None,
+                  **chat: Any) -> Settings:
     """Settings of a chat-only server under ``tmp_path`` (no PBX, no flows)."""
     (tmp_path / "flows").mkdir(exist_ok=True)
     (tmp_path / "queues.yaml").write_text(QUEUES.format(ring=ring_s, aht=aht_s))
@@ -255,7 +251,7 @@ def chat_settings(tmp_path: Path, *, channels: list[ChatChannelSettings] | None 
         routing=RoutingFiles(queues_file=str(tmp_path / "queues.yaml"),
                              agents_file=str(tmp_path / "agents.yaml")),
         flows_dir=str(tmp_path / "flows"), recordings_dir=str(tmp_path / "recordings"),
-        base_dir=str(tmp_path),
+        base_dir=str(tmp_path), kb=kb or KbSettings(),
         chat=ChatSettings(channels=channels if channels is not None else [site_channel()],
                           **chat))
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import pytest
 
 from contactcenter.chat import protocol
-from contactcenter.chat.limits import SlidingWindow
 from contactcenter.chat.model import (
     Answer,
     ConversationRecord,
@@ -22,6 +21,7 @@ from contactcenter.chat.model import (
 )
 from contactcenter.chat.settings import ChatChannelSettings, PrechatField, PrechatRule
 from contactcenter.chat.store import ChatStore
+from contactcenter.common.sliding_window import SlidingWindow
 from contactcenter.common.yamlfile import SourceErrors
 from contactcenter.config.loader import load_settings
 

@@ -139,5 +139,8 @@ def test_the_shipped_dialplan_keeps_urls_and_dial_strings_out_of_if():
     text = (REPO / "dialplan/extensions_contactcenter.conf").read_text()
     code = "\n".join(line.split(";", 1)[0] for line in text.splitlines())
     assert "IF(" not in code.replace("GotoIf(", "").replace("ExecIf(", "")
-    assert "exten => agi-url,1,Set(CC_AGI_URL=${CONTACTCENTER_AGI})" in code
-    assert " same => n,Set(CC_AGI_URL=agi://127.0.0.1:4573)" in code
+    assert "exten => agi-nodes,1,Set(CC_AGI_NODES=${CONTACTCENTER_AGI_NODES})" in code
+    assert " same => n,Set(CC_AGI_NODES=${CONTACTCENTER_AGI})" in code
+    assert " same => n,Set(CC_AGI_NODES=agi://127.0.0.1:4573)" in code
+    # The node list is split with CUT/FIELDQTY on '&' (a ',' would need escaping in both).
+    assert "${FIELDQTY(CC_AGI_NODES,&)}" in code and "${CUT(CC_AGI_NODES,&,${CC_NODE})}" in code

@@ -265,7 +265,8 @@ async def test_refusals_not_my_call_bad_number_wrong_state(tmp_path):
                          {"number": 5550100}, {"queue": "nope"}, {"queue": "billing", "number": "1"},
                          {}, {"number": "5550100", "interaction_id": 7}):
                 async with alice.post(f"{url}/api/panel/transfer", json=body) as r:
-                    assert r.status == 400, (body, r.status)
+                    # a queue of the declared form that is not configured: 422
+                    assert r.status == (422 if body == {"queue": "nope"} else 400), (body, r.status)
             async with alice.post(f"{url}/api/panel/resume", json={}) as r:
                 assert r.status == 409  # not on hold
             assert floor.server.routing.state_of(iid).value == "connected"

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from free_ports import free_port
 
 from contactcenter.storage.database import Database
 from contactcenter.web.auth import hash_password
@@ -25,12 +26,6 @@ from contactcenter.web.demo_passwords import DEMO_PASSWORD
 from contactcenter.web.users import UserStore
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def write_config(tmp_path: Path, web: int, agi: int, ami: int, speed: float = 1.0) -> Path:

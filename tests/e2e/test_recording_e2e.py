@@ -184,7 +184,8 @@ SUPPORT_TALK_S = 45.0  # room for every request below on a busy machine
 async def test_on_demand_starts_muted_in_the_call_and_only_its_agent_may_hear_it(tmp_path):
     """Support is on_demand: MixMonitor runs from before Dial, muted over AMI (``call`` class),
     until the agent starts it; stop and start again mute and unmute the same file. The agent
-    then downloads their own recording; another agent gets 403."""
+    then plays their own recording (downloading it is 403: qa.download_roles); another agent
+    gets 403."""
     async with running_floor(tmp_path, speed=20) as floor:
         _sales_phones(floor, SUPPORT_TALK_S, skill="support")
         rec_svc = floor.server.recording
@@ -241,6 +242,12 @@ async def test_on_demand_starts_muted_in_the_call_and_only_its_agent_may_hear_it
 
             base = f"{floor.web_url}/api/recordings"
             async with own.get(f"{base}/{rec.id}/audio") as r:
+                # qa.download_roles (supervisors, admins): the agent may play, not keep
+                assert r.status == 403 and "error" in await r.json()
+            async with own.post(f"{base}/{rec.id}/play") as r:
+                assert r.status == 200
+                src = (await r.json())["src"]
+            async with own.get(f"{floor.web_url}{src}") as r:
                 assert r.status == 200 and await r.read() == path.read_bytes()
             async with own.get(base) as r:
                 assert [x["id"] for x in (await r.json())["recordings"]] == [rec.id]

@@ -14,19 +14,16 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from contactcenter.domain.clock import Clock
-from contactcenter.kb.model import NewArticle, State
 from contactcenter.kb.settings import KbSettings
 from contactcenter.kb.wiring import KnowledgeBaseContext
 from contactcenter.storage.audit import AuditLog
 from contactcenter.web.auth import AUTH_KEY, add_auth, hash_password
+from contactcenter.web.pages import add_shell_pages
 from contactcenter.web.security import WebSecuritySettings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from corpus import ARTICLES
-
-PASSWORD = "correct horse battery"
-SETTINGS = KbSettings(locales=["en", "fr"], title="Example help")
+from kb_support import PASSWORD, SETTINGS
 
 
 @dataclass
@@ -45,10 +42,13 @@ class KbEnv:
     def url(self, path: str) -> str:
         return str(self.server.make_url(path))
 
-    async def client(self, username: str | None = None) -> aiohttp.ClientSession:
-        """A client as the panel is one (cookie, Origin, CSRF header); anonymous with None."""
+    async def client(self, username: str | None = None,
+                     source: str = "127.0.0.1") -> aiohttp.ClientSession:
+        """A client as the panel is one (cookie, Origin, CSRF header); anonymous with None.
+        ``source`` is the local address it connects from (any of 127.0.0.0/8)."""
         http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True),
-                                     headers={"Origin": self.url("/").rstrip("/")})
+                                     headers={"Origin": self.url("/").rstrip("/")},
+                                     connector=aiohttp.TCPConnector(local_addr=(source, 0)))
         self.clients.append(http)
         if username is not None:
             async with http.post(self.url("/api/login"),
@@ -64,14 +64,21 @@ def password_hash() -> str:
 
 
 @pytest.fixture
-async def kb_env(database, password_hash) -> AsyncIterator[KbEnv]:
+def kb_settings() -> KbSettings:
+    """The knowledge base's settings; a test module may override this fixture."""
+    return SETTINGS
+
+
+@pytest.fixture
+async def kb_env(database, password_hash, kb_settings) -> AsyncIterator[KbEnv]:
     """Auth and the knowledge base's routes on 127.0.0.1; users admin, sup, agent1."""
     clock = Clock()
     audit = AuditLog(database, clock)
-    context = KnowledgeBaseContext(database, clock, audit, SETTINGS)
+    context = KnowledgeBaseContext(database, clock, audit, kb_settings)
     app = web.Application(client_max_size=1024 * 1024)
     add_auth(app, database, WebSecuritySettings(), audit, clock=clock)
     context.add_routes(app)
+    add_shell_pages(app)  # the login page and the shared script, for the editing page
     server = TestServer(app, host="127.0.0.1", port=0)
     await server.start_server()
     store = app[AUTH_KEY].store
@@ -86,13 +93,5 @@ async def kb_env(database, password_hash) -> AsyncIterator[KbEnv]:
             await http.close()
         await server.close()
 
-
-async def load_corpus(kb, state: State = State.PUBLISHED) -> dict[int, str]:  # type: ignore[no-untyped-def]
-    """The relevance set's articles, published in English; article id -> corpus key."""
-    ids = {}
-    for key, title, tags, body in ARTICLES:
-        article = await kb.create("loader", NewArticle("en", title, body, tags=tags, state=state))
-        ids[article.id] = key
-    return ids
 
 

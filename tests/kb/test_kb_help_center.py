@@ -86,7 +86,10 @@ async def test_customers_say_whether_an_article_helped_with_a_form(kb_env):
     async with anon.post(action, data={"helpful": "yes"}, allow_redirects=False) as r:
         assert r.status == 303
         assert r.headers["Location"] == "/help/en/two-factor-authentication?thanks=1"
-    async with anon.post(action, data={"helpful": "no"}) as r:
+    async with anon.post(action, data={"helpful": "no"}) as r:  # a change of mind
+        assert "Thank you for your feedback." in await r.text()
+    other = await kb_env.client(source="127.0.0.2")
+    async with other.post(action, data={"helpful": "yes"}) as r:
         assert "Thank you for your feedback." in await r.text()
     async with anon.post(action, data={"helpful": "yes"},
                          headers={"Origin": "http://evil.example"}) as r:

@@ -8,8 +8,8 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
-from conftest import SETTINGS, load_corpus
-from corpus import QUERIES
+from kb_corpus import QUERIES
+from kb_support import SETTINGS, load_corpus
 
 from contactcenter.domain.clock import Clock
 from contactcenter.kb.model import ArticleChanges, Audience, NewArticle, State
@@ -125,6 +125,9 @@ async def test_misspelt_words_are_corrected_against_the_titles(database):
     # Nothing close enough in any title: no correction, no hit.
     result = await kb.search("zebra", "en", Audience.PUBLIC)
     assert result.hits == () and result.mode == "none"
+    # Words run together are no title word, but close to a whole title.
+    result = await kb.search("voicemailgreeting", "en", Audience.PUBLIC)
+    assert ([h.article_id for h in result.hits], result.mode) == ([article.id], "title")
 
 
 async def test_searches_with_no_result_are_counted_as_content_gaps(database):

@@ -22,8 +22,10 @@ from contactcenter.recording.index import Pause, Recording, RecordingIndex
 from contactcenter.recording.paths import RecordingPaths
 from contactcenter.recording.policy import PolicyBook, RecordingMode, RecordingPolicy
 from contactcenter.recording.service import RecordingService
+from contactcenter.reports.wiring import STATIC_DIR as REPORTS_STATIC
 from contactcenter.storage.audit import AuditLog
 from contactcenter.web.auth import AUTH_KEY, add_auth, hash_password
+from contactcenter.web.pages import add_pages
 from contactcenter.web.security import WebSecuritySettings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -33,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "browser"))
 from qa_audio import RATE, write_wav
 from qa_browser import PASSWORD
 
+SAMPLING_SEED = "qa-tests"  # the sampling rules' picks repeat (test_sampling.py)
 POLICIES = PolicyBook({
     "sales": RecordingPolicy(RecordingMode.ALWAYS, 90, agent_access=False, transcribe=True),
     "support": RecordingPolicy(RecordingMode.ON_DEMAND, 30, agent_access=True, transcribe=True),
@@ -112,10 +115,12 @@ async def qa_env(database, tmp_path, password_hash) -> AsyncIterator[QaEnv]:
     recording = RecordingService(RecordingIndex(database), RecordingPaths(root), POLICIES, {},
                                  clock, audit)
     qa = QaContext(database, clock, audit, recording,
-                   QaSettings(poll_s=0.2, max_attempts=2, job_timeout_s=120))
+                   QaSettings(poll_s=0.2, max_attempts=2, job_timeout_s=120,
+                              sampling_seed=SAMPLING_SEED))
     app = web.Application()
     add_auth(app, database, WebSecuritySettings(), audit, clock=clock)
     qa.add_routes(app)
+    add_pages(app, "reports", REPORTS_STATIC, ())  # /qa charts with the reports' uPlot
     server = TestServer(app, host="127.0.0.1", port=0)
     await server.start_server()
     env = QaEnv(server, app, qa, recording, audit, root)

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from contactcenter.qa.speech import resample
+from contactcenter.common.resample import resample
 
 VOICE, WPM = "en-us+klatt", 140
 RATE = 8000

@@ -104,7 +104,10 @@ async def test_planted_symlink_and_escaping_index_path_are_forbidden(client):
 
 async def test_agent_access_only_own_calls_on_queues_that_allow_it(client):
     agent = {"X-Test-Role": "agent", "X-Test-Agent": "a1"}
-    assert (await client.get(f"/api/recordings/{GOOD}/audio", headers=agent)).status == 200
+    # Their own call, but ``/audio`` is a download and agents are not in the download roles
+    # (``qa.download_roles``; tests/qa/test_audio_download_roles.py): 403, yet listed.
+    assert (await client.get(f"/api/recordings/{GOOD}/audio", headers=agent)).status == 403
+    assert (await client.get(f"/api/recordings/{GOOD}", headers=agent)).status == 200
     # Someone else's call, or a queue without agent_access: refused (ids are 128 random bits).
     for rid in (OTHER_AGENT, NOACCESS):
         assert (await client.get(f"/api/recordings/{rid}/audio", headers=agent)).status == 403

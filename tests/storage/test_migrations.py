@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import uuid
@@ -20,6 +19,7 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata, produce_migrations, render_python_code
 from alembic.runtime.migration import MigrationContext
+from free_ports import free_port as _free_port
 from sqlalchemy.engine import Connection
 
 from contactcenter.common.setting_errors import SettingError
@@ -505,11 +505,6 @@ async def test_ensure_schema_refuses_a_database_ahead(empty):
 
 
 # --- the commands, as a user runs them ------------------------------------------------------
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.mark.slow  # in the slow suite (.ci/run runs it after the main one)

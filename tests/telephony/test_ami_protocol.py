@@ -170,7 +170,8 @@ CONSTRUCTED = [
 ]
 
 
-@pytest.mark.parametrize("name,index,build", CONSTRUCTED, ids=lambda x: str(x)[:40])
+@pytest.mark.parametrize("name,index,build", CONSTRUCTED,
+                         ids=[f"{name}-{index}" for name, index, _build in CONSTRUCTED])
 def test_action_constructors_reproduce_transcripts(name, index, build):
     assert serialize(build()) == _out_records(name)[index].encode()
 

@@ -66,7 +66,7 @@ async def test_status_rules_history_and_who_may_do_what(tmp_path):
         assert [(a["visibility"], a["body_text"]) for a in thread] == [
             ("public", "The total is off by 10."), ("internal", "Checking ERP.")]
         # An agent cannot create assigned tickets; bad bodies are 400 with a reason.
-        await alice.call("POST", "/api/tickets", {**NEW, "assignee": "a1"}, expect=400)
+        await alice.call("POST", "/api/tickets", {**NEW, "assignee": "a1"}, expect=422)
         bad = await boss.call("POST", "/api/tickets", {**NEW, "priority": "asap"}, expect=400)
         assert "priority" in bad["error"]
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import smtplib
-import socket
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
@@ -24,6 +23,7 @@ from typing import Any
 
 import aiohttp
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from free_ports import free_port
 
 from contactcenter.app import ContactCenter
 from contactcenter.config.schema import (
@@ -36,6 +36,7 @@ from contactcenter.config.schema import (
 from contactcenter.domain.clock import Clock
 from contactcenter.qa.settings import QaSettings
 from contactcenter.tickets.settings import (
+    CsatSettings,
     ListenerSettings,
     MailboxSettings,
     SmtpSettings,
@@ -44,12 +45,17 @@ from contactcenter.tickets.settings import (
 from contactcenter.web.auth import AUTH_KEY, hash_password
 
 PASSWORD = "tickets test password"
+CSAT_SECRET = "tickets test csat secret"
 SUPPORT = "support@example.com"
 T = 15.0  # seconds: only catches hangs
 
 QUEUES = """
 queues:
   email:
+    strategy: longest_idle
+    wrapup_s: 0
+    ring_timeout_s: {ring}
+  escalated:
     strategy: longest_idle
     wrapup_s: 0
     ring_timeout_s: {ring}
@@ -61,12 +67,6 @@ agents:
   - {{id: "a2", name: Bob, capacity: {{voice: 1, chat: 1, ticket: {capacity}}},
      queues: [email]}}
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Relay:
@@ -187,7 +187,7 @@ class Client:
 
 def tickets_settings(tmp_path: Path, *, port: int, relay_port: int, ring: float = 30,
                      capacity: int = 2, database_url: str | None = None,
-                     **tickets: Any) -> Settings:
+                     csat: bool = False, **tickets: Any) -> Settings:
     (tmp_path / "flows").mkdir(parents=True, exist_ok=True)
     (tmp_path / "queues.yaml").write_text(QUEUES.format(ring=ring))
     (tmp_path / "agents.yaml").write_text(AGENTS.format(capacity=capacity))
@@ -197,7 +197,10 @@ def tickets_settings(tmp_path: Path, *, port: int, relay_port: int, ring: float 
         mailboxes=[MailboxSettings(address=SUPPORT, name="Example Support", queue="email")],
         listener=ListenerSettings(enabled=True, port=0),
         smtp=SmtpSettings(host="127.0.0.1", port=relay_port, starttls=False, retry_s=0.05,
-                          max_attempts=2, timeout_s=5))
+                          max_attempts=2, timeout_s=5),
+        # The survey's links point at this server (the test's browser follows them).
+        csat=CsatSettings(enabled=csat, secret=CSAT_SECRET,
+                          public_url=f"http://127.0.0.1:{port}"))
     return Settings(
         web=WebSettings(port=port), fastagi=FastAgiSettings(port=0),
         database=DatabaseSettings(url=url),

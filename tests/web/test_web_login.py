@@ -235,7 +235,7 @@ async def test_usernames_are_one_user_and_one_lockout_in_any_case(env):
     assert r.status == 201 and created["username"] == "victim"
     async with admin.post(env.url("/api/users"), headers={"X-CSRF-Token": csrf}, json={
             "username": "VICTIM", "role": "agent", "password": PASSWORD}) as r:
-        assert r.status == 400 and "already exists" in (await r.json())["error"]
+        assert r.status == 409 and "already exists" in (await r.json())["error"]
     client = env.client()
     async with client.post(env.url("/api/login"),
                            json={"username": "VICTIM", "password": PASSWORD}) as r:

@@ -4,6 +4,7 @@ snapshot per scrape."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -16,6 +17,7 @@ from contactcenter.health.status import (
     FastAgiHealth,
     FloorHealth,
     FlowHealth,
+    IvrFlowHealth,
     LinkHealth,
     add_status_routes,
     floor_health,
@@ -46,9 +48,25 @@ class RoutingStatus:
         """No flows loaded."""
         return FlowHealth()
 
+    def cluster(self) -> dict[str, Any] | None:
+        return None
+
+    def chats(self) -> dict[str, Any]:
+        return {"conversations": [{"channel": "website", "queue": "support",
+                                   "state": "waiting", "count": 2}],
+                "counters": {"started": 5, "transferred": 1}}
+
     def routing_suspended(self) -> dict[str, list[str]]:
         """Nothing suspended."""
         return {}
+
+    def tickets_imap(self) -> list[dict[str, Any]]:
+        """No IMAP folder polled."""
+        return []
+
+    def ivr(self) -> list[IvrFlowHealth]:
+        """No IVR in this test."""
+        return []
 
     def floor(self) -> FloorHealth:
         """The routing service's floor, counting how often a scrape asks."""
@@ -109,3 +127,6 @@ async def test_metrics_show_queues_and_agents_from_one_snapshot_per_scrape():
     assert got['cc_agents{state="busy"}'] == 1.0
     assert got['cc_agents{state="available"}'] == 5.0
     assert busy in ("1005", "1007")
+    assert got['cc_chat_conversations{channel="website",queue="support",state="waiting"}'] == 2.0
+    assert got['cc_chat_events_total{kind="started"}'] == 5.0
+    assert got['cc_chat_events_total{kind="transferred"}'] == 1.0

@@ -1,5 +1,5 @@
-// The agent panel: own state live over agent.<id>, screen pop, call controls (hang up, hold /
-// resume, transfer to a queue or a number), wrap-up.
+// The agent panel: own state live over agent.<id>, screen pop with suggested articles, call
+// controls (hang up, hold / resume, transfer to a queue or a number), wrap-up.
 "use strict";
 
 const HIDDEN_KEYS = new Set(["caller_id", "flow", "ivr_path", "channel", "on_hold_since"]);
@@ -11,6 +11,8 @@ let wrapupQueue = null;
 let wrapupIid = null;   // the call whose wrap-up the timer counts
 let currentIid = null;
 let holdStart = null;   // Date.now() when the current call went on hold
+let popData = {};       // the shown call's screen-pop data: what agent assist reads
+let callAssist = null;  // suggested articles for the call (kb/static/assist.js)
 
 async function act(path, body, errorId) {
   cc.text(errorId, "");
@@ -96,6 +98,9 @@ function showPop(item) {
   const entries = Object.entries(data).filter(([k]) => !HIDDEN_KEYS.has(k));
   kv("pop-inputs", entries.filter(([k]) => !k.includes(".")));
   kv("pop-lookup", entries.filter(([k]) => k.includes(".")));
+  popData = data;
+  if (callAssist) callAssist.refresh();
+  customerLink(data.caller_id);
   if (item.history) {
     const ul = document.getElementById("pop-history");
     ul.replaceChildren();
@@ -105,6 +110,41 @@ function showPop(item) {
     }
     if (!item.history.length) ul.append(cc.el("li", "none", { class: "muted" }));
   }
+}
+
+// The screen pop links to the caller's customer page when the caller id is a customer's.
+let customerFor = null;
+async function customerLink(callerId) {
+  if (callerId === customerFor) return;
+  customerFor = callerId;
+  const p = document.getElementById("pop-customer");
+  p.classList.add("hidden");
+  if (!callerId || !/^\+?[0-9]{1,31}$/.test(callerId)) return;
+  try {
+    const c = await cc.api("GET", `/api/customers/by-phone/${encodeURIComponent(callerId)}`);
+    if (customerFor !== callerId) return;
+    const a = document.getElementById("pop-customer-link");
+    a.href = c.url;
+    a.textContent = `Customer page: ${c.name || callerId}`;
+    p.classList.remove("hidden");
+  } catch (err) { /* 404: not a customer (or not yours): no link */ }
+}
+
+// "Create ticket" in wrap-up: a ticket about the call just ended, assigned to me.
+async function createTicket() {
+  cc.text("ticket-created", "");
+  const wrapping = view && view.work.find((w) => w.state === "wrapup");
+  const iid = wrapping ? wrapping.interaction_id : (wrapupIid || currentIid);
+  if (!iid) { cc.text("ticket-error", "no call to file"); return; }
+  const t = await act("/api/tickets/from-call", {
+    interaction_id: iid, subject: document.getElementById("ticket-subject").value,
+    text: document.getElementById("ticket-note").value }, "ticket-error");
+  if (!t) return;
+  document.getElementById("ticket-subject").value = "";
+  document.getElementById("ticket-note").value = "";
+  const span = document.getElementById("ticket-created");
+  span.replaceChildren("Created ", cc.el("a", `ticket #${t.id}`, { href: `/tickets?id=${t.id}`,
+                                                                   id: "ticket-link" }));
 }
 
 let refreshing = false;
@@ -138,6 +178,16 @@ async function main() {
   wrapupS = body.wrapup_s || {};
   const sel = document.getElementById("transfer-queue");
   for (const q of body.all_queues || []) sel.append(cc.el("option", q, { value: q }));
+  if (window.kbAssist) {
+    // The IVR path's node names and the caller's inputs are the words a call gives us.
+    callAssist = kbAssist.attach(document.getElementById("pop-assist"), {
+      source: () => {
+        const context = Object.fromEntries(Object.entries(popData)
+          .filter(([k]) => !HIDDEN_KEYS.has(k) || k === "ivr_path" || k === "flow"));
+        return { text: (popData.ivr_path || "").split(/[/_-]/).join(" "), context };
+      },
+      insert: null, label: "Suggested articles for this call" });
+  }
   showAgent(body.agent);
   const base = `/api/agents/${encodeURIComponent(me.agent_id)}`;
   document.getElementById("queues-login").onclick = () => act(base + "/login", {}, "state-error");
@@ -164,6 +214,7 @@ async function main() {
   document.getElementById("resume").onclick = async () => {
     if (await act("/api/panel/resume", mine({}), "call-error")) setHeld(false);
   };
+  document.getElementById("ticket-create").onclick = createTicket;
   document.getElementById("wrapup-done").onclick = async () => {
     const wrapping = view && view.work.find((w) => w.state === "wrapup");
     const payload = { disposition: document.getElementById("disposition").value,

@@ -28,6 +28,7 @@ function draw(data) {
     }
     qb.append(tr);
   }
+  drawIvr(data.ivr || {});
   const cb = document.querySelector("#calls tbody");
   cb.replaceChildren();
   for (const c of data.calls) {
@@ -72,6 +73,22 @@ function draw(data) {
   }
   cc.text("updated", new Date().toLocaleTimeString());
   document.body.dataset.updates = String(updates);
+}
+
+// Today's callers per IVR flow and the share the IVR served itself: the IVR report's figures.
+function drawIvr(flows) {
+  const tb = document.querySelector("#ivr tbody");
+  tb.replaceChildren();
+  for (const [flow, f] of Object.entries(flows)) {
+    const tr = cc.el("tr", null, { "data-flow": flow });
+    const share = f.containment_pct === null ? "–" : `${f.containment_pct}%`;
+    for (const [col, v] of [["flow", flow], ["sessions", f.sessions], ["contained", f.contained],
+                            ["containment", share]]) {
+      tr.append(cc.el("td", v, { class: "i-" + col }));
+    }
+    tb.append(tr);
+  }
+  document.getElementById("no-ivr").classList.toggle("hidden", tb.children.length > 0);
 }
 
 async function monitor(interactionId, mode) {

@@ -1,11 +1,16 @@
-// Quality: evaluate a recorded call on a scorecard, the evaluations list (an agent answers
-// theirs), the transcription queue, and the scorecards (admins).
+// Quality: evaluate a recorded call, a chat or a ticket on a scorecard, the evaluations list
+// (an agent answers theirs), the worklist sampling rules fill, the QA report (qa_report.js),
+// the transcription queue, keyword lists and the calls they were heard in, and the scorecards
+// (admins).
 "use strict";
 
 let user = null;
 let draft = null;      // the evaluation being filled
 let shown = null;      // the evaluation in the detail pane
 let editing = null;    // the scorecard id being edited (null: a new one)
+let editingRule = null; // the sampling rule id being edited (null: a new one)
+let cards = [];        // the scorecards, for the rules' select
+let draftThreadOf = null; // the evaluation whose thread the form shows
 
 const TEMPLATE = { sections: [{ title: "Opening", questions: [
   { id: "disclosure", text: "Recording disclosure in the first 30 s", kind: "yes_no", weight: 10,
@@ -25,8 +30,50 @@ function evidenceText(answer) {
   const auto = answer.auto;
   if (!auto) return "";
   const e = auto.evidence;
+  if (e && e.message !== undefined) {  // a chat's message or a ticket's reply
+    return `auto: ${auto.value}: wrote "${e.heard}" in message ${e.message} at ` +
+           new Date(e.at).toLocaleTimeString();
+  }
   const heard = e ? `heard "${e.heard}" at ${cc.secs(e.start)}` : `"${auto.phrase}" not heard`;
   return `auto: ${auto.value}: ${heard}`;
+}
+
+const CHANNEL_NAMES = { voice: "call", chat: "chat", ticket: "ticket" };
+const ITEM_LABELS = { voice: ["Recording", "recording id"], chat: ["Chat", "conversation id"],
+                      ticket: ["Ticket", "ticket number"] };
+
+function setChannel(channel) {
+  document.getElementById("e-channel").value = channel;
+  const [label, hint] = ITEM_LABELS[channel];
+  cc.text("e-item-label", label);
+  document.getElementById("e-recording").placeholder = hint;
+}
+
+// A chat's messages or a ticket's thread above the questions (a call has its recording).
+async function drawThread(id, ev) {
+  const box = document.getElementById(id);
+  box.replaceChildren();
+  box.classList.toggle("hidden", ev.channel === "voice");
+  if (ev.channel === "voice") return;
+  try {
+    const path = `/api/qa/interactions/${ev.channel}/${encodeURIComponent(ev.item_id)}`;
+    const body = await cc.api("GET", path);
+    for (const line of body.lines) {
+      const cls = `line ${line.author}${line.internal ? " internal" : ""}`;
+      const div = cc.el("div", null, { class: cls, "data-number": line.number });
+      div.append(cc.el("span", new Date(line.at).toLocaleTimeString(), { class: "when" }),
+                 cc.el("span", line.name || line.author, { class: "who" }),
+                 cc.el("span", line.text, { class: "text" }));
+      box.append(div);
+    }
+  } catch (err) { box.append(cc.el("p", err.message, { class: "error" })); }
+}
+
+function whatText(ev) {
+  const agent = `agent ${ev.agent_id || "?"}`;
+  if (ev.channel === "chat") return `${ev.queue} chat ${ev.item_id}, ${agent}`;
+  if (ev.channel === "ticket") return `${ev.queue} ticket #${ev.item_id}, ${agent}`;
+  return `${ev.queue} call ${ev.interaction_id}, ${agent}`;
 }
 
 function questionBox(q, answer, editable) {
@@ -84,7 +131,11 @@ function renderDraft(ev) {
   draft = ev;
   document.getElementById("e-form").classList.remove("hidden");
   cc.text("e-id", `#${ev.id}`);
-  cc.text("e-what", `${ev.queue} call ${ev.interaction_id}, agent ${ev.agent_id || "?"}`);
+  cc.text("e-what", whatText(ev));
+  if (draftThreadOf !== ev.id) {  // a new draft: its chat or thread (saving keeps it)
+    draftThreadOf = ev.id;
+    drawThread("e-thread", ev);
+  }
   drawSections(document.getElementById("e-sections"), ev, ev.status === "draft");
   document.getElementById("e-comment").value = ev.comment || "";
   const done = ev.status !== "draft";
@@ -119,16 +170,19 @@ async function save(submit) {
       answers: collect(), comment: document.getElementById("e-comment").value, submit });
     renderDraft(ev);
     await loadEvaluations();
+    await loadWorklist();
   } catch (err) { cc.fail("e-error", err); }
 }
 
 async function start() {
   cc.text("e-error", "");
-  const recording = document.getElementById("e-recording").value.trim();
+  const item = document.getElementById("e-recording").value.trim();
+  const channel = document.getElementById("e-channel").value;
   const scorecard = Number(document.getElementById("e-scorecard").value);
   try {
     renderDraft(await cc.api("POST", "/api/qa/evaluations",
-                             { recording_id: recording, scorecard_id: scorecard }));
+                             { channel, item_id: item, scorecard_id: scorecard }));
+    await loadWorklist();
   } catch (err) { cc.fail("e-error", err); }
 }
 
@@ -137,8 +191,10 @@ async function loadEvaluations() {
   const tb = document.querySelector("#evaluations tbody");
   tb.replaceChildren();
   for (const ev of body.evaluations) {
-    const tr = cc.el("tr", null, { "data-evaluation": ev.id, "data-status": ev.status });
-    tr.append(cc.el("td", ev.id), cc.el("td", ev.agent_id || ""), cc.el("td", ev.queue),
+    const tr = cc.el("tr", null, { "data-evaluation": ev.id, "data-status": ev.status,
+                                   "data-channel": ev.channel });
+    tr.append(cc.el("td", ev.id), cc.el("td", CHANNEL_NAMES[ev.channel] || ev.channel),
+              cc.el("td", ev.agent_id || ""), cc.el("td", ev.queue),
               cc.el("td", ev.evaluator), cc.el("td", ev.status, { class: "e-status" }),
               cc.el("td", ev.score ? scoreText(ev) : "–", { class: "e-score" }),
               cc.el("td", new Date(ev.created_at).toLocaleString()));
@@ -153,6 +209,7 @@ function showDetail(ev) {
   document.getElementById("detail").classList.remove("hidden");
   cc.text("d-id", `#${ev.id}`);
   cc.text("d-score", scoreText(ev));
+  drawThread("d-thread", ev);
   drawSections(document.getElementById("d-sections"), ev, false);
   cc.text("d-comment", ev.comment ? `Evaluator: ${ev.comment}` : "");
   const mine = user.role === "agent" && ev.agent_id === user.agent_id && ev.status === "submitted";
@@ -192,6 +249,8 @@ async function loadQueue() {
 
 async function loadScorecards() {
   const body = await cc.api("GET", "/api/qa/scorecards");
+  cards = body.scorecards;
+  fillRuleScorecards();
   const select = document.getElementById("e-scorecard");
   select.replaceChildren();
   for (const card of body.scorecards.filter((c) => c.active)) {
@@ -242,6 +301,198 @@ async function saveScorecard() {
   }
 }
 
+async function loadRules() {
+  const body = await cc.api("GET", "/api/qa/sampling/rules");
+  const tb = document.querySelector("#w-rules tbody");
+  tb.replaceChildren();
+  for (const rule of body.rules) {
+    const card = cards.find((c) => c.id === rule.scorecard_id);
+    const tr = cc.el("tr", null, { "data-rule": rule.id });
+    tr.append(cc.el("td", rule.name), cc.el("td", rule.queue || "all"),
+              cc.el("td", `${rule.percent} %`), cc.el("td", rule.minimum),
+              cc.el("td", card ? card.name : "–"), cc.el("td", rule.active ? "yes" : "no"),
+              cc.el("td", CHANNEL_NAMES[rule.channel] || rule.channel));
+    tr.addEventListener("click", () => editRule(rule));
+    tb.append(tr);
+  }
+}
+
+function fillRuleScorecards() {
+  const select = document.getElementById("w-scorecard");
+  const picked = select.value;
+  select.replaceChildren(cc.el("option", "–", { value: "" }));
+  for (const card of cards) select.append(cc.el("option", card.name, { value: String(card.id) }));
+  select.value = picked;
+}
+
+function editRule(rule) {
+  editingRule = rule ? rule.id : null;
+  document.getElementById("w-name").value = rule ? rule.name : "";
+  document.getElementById("w-channel").value = rule ? rule.channel : "voice";
+  document.getElementById("w-queue").value = rule ? rule.queue || "" : "";
+  document.getElementById("w-percent").value = rule ? String(rule.percent) : "10";
+  document.getElementById("w-minimum").value = rule ? String(rule.minimum) : "2";
+  document.getElementById("w-scorecard").value = rule && rule.scorecard_id ? String(rule.scorecard_id) : "";
+  document.getElementById("w-active").checked = rule ? rule.active : true;
+  document.getElementById("w-errors").replaceChildren();
+  cc.text("w-status", "");
+}
+
+async function saveRule() {
+  const errors = document.getElementById("w-errors");
+  errors.replaceChildren();
+  const scorecard = document.getElementById("w-scorecard").value;
+  const body = { name: document.getElementById("w-name").value,
+                 channel: document.getElementById("w-channel").value,
+                 queue: document.getElementById("w-queue").value.trim() || null,
+                 percent: Number(document.getElementById("w-percent").value),
+                 minimum: Number(document.getElementById("w-minimum").value),
+                 scorecard_id: scorecard ? Number(scorecard) : null,
+                 active: document.getElementById("w-active").checked };
+  try {
+    const rule = editingRule === null ? await cc.api("POST", "/api/qa/sampling/rules", body)
+                                      : await cc.api("PUT", `/api/qa/sampling/rules/${editingRule}`, body);
+    editingRule = rule.id;
+    cc.text("w-status", `saved ${rule.name}`);
+    await loadRules();
+  } catch (err) {
+    const problems = (err.body && err.body.problems && err.body.problems.length)
+      ? err.body.problems : [err.message];
+    for (const p of problems) errors.append(cc.el("li", p));
+  }
+}
+
+async function runSampling() {
+  try {
+    const body = await cc.api("POST", "/api/qa/sampling/run");
+    cc.text("w-run-status", `${body.picked} interaction(s) added`);
+    await loadWorklist();
+  } catch (err) { cc.text("w-run-status", err.message); }
+}
+
+function evaluateItem(item) {
+  setChannel(item.channel);
+  document.getElementById("e-recording").value = item.item_id;
+  if (item.scorecard_id) document.getElementById("e-scorecard").value = String(item.scorecard_id);
+  document.getElementById("evaluate").scrollIntoView();
+  document.getElementById("e-recording").focus();
+}
+
+async function loadWorklist() {
+  const q = new URLSearchParams();
+  const status = document.getElementById("w-filter").value;
+  const channel = document.getElementById("w-channel-filter").value;
+  if (status) q.set("status", status);
+  if (channel) q.set("channel", channel);
+  const body = await cc.api("GET", `/api/qa/worklist?${q}`);
+  const tb = document.querySelector("#w-items tbody");
+  tb.replaceChildren();
+  for (const item of body.items) {
+    const tr = cc.el("tr", null, { "data-recording": item.recording_id || "",
+                                   "data-item": item.item_id, "data-channel": item.channel,
+                                   "data-status": item.status });
+    const go = cc.el("button", "Evaluate", { type: "button", class: "w-evaluate" });
+    go.addEventListener("click", () => evaluateItem(item));
+    const cell = cc.el("td", null);
+    if (item.status === "open") cell.append(go);
+    tr.append(cc.el("td", item.week), cc.el("td", item.rule),
+              cc.el("td", CHANNEL_NAMES[item.channel] || item.channel), cc.el("td", item.agent_id),
+              cc.el("td", item.queue), cc.el("td", new Date(item.started_at).toLocaleString()),
+              cc.el("td", item.label || ""),
+              cc.el("td", item.status, { class: "w-status" }), cell);
+    tb.append(tr);
+  }
+  document.getElementById("w-none").classList.toggle("hidden", body.items.length > 0);
+}
+
+async function loadKeywordLists() {
+  const body = await cc.api("GET", "/api/qa/keywords");
+  const tb = document.querySelector("#k-lists tbody");
+  tb.replaceChildren();
+  const select = document.getElementById("k-list");
+  const picked = select.value;
+  select.replaceChildren();
+  for (const list of body.lists) {
+    const tr = cc.el("tr", null, { "data-list": list.name });
+    tr.append(cc.el("td", list.name), cc.el("td", list.phrases.length), cc.el("td", list.version),
+              cc.el("td", `${new Date(list.updated_at).toLocaleString()} by ${list.updated_by}`));
+    tr.addEventListener("click", () => editKeywords(list));
+    tb.append(tr);
+    select.append(cc.el("option", list.name, { value: list.name }));
+  }
+  if (picked) select.value = picked;
+}
+
+function editKeywords(list) {
+  document.getElementById("k-name").value = list ? list.name : "";
+  document.getElementById("k-phrases").value = list ? list.phrases.join("\n") : "";
+  document.getElementById("k-min").value = list ? String(list.min_match) : "0.8";
+  document.getElementById("k-errors").replaceChildren();
+  cc.text("k-status", "");
+}
+
+async function saveKeywords() {
+  const errors = document.getElementById("k-errors");
+  errors.replaceChildren();
+  const name = document.getElementById("k-name").value.trim();
+  const phrases = document.getElementById("k-phrases").value.split("\n")
+    .map((p) => p.trim()).filter((p) => p);
+  try {
+    const list = await cc.api("PUT", `/api/qa/keywords/${encodeURIComponent(name)}`, {
+      phrases, min_match: Number(document.getElementById("k-min").value) });
+    cc.text("k-status", `saved ${list.name} v${list.version}`);
+    await loadKeywordLists();
+    document.getElementById("k-list").value = list.name;
+  } catch (err) {
+    const problems = (err.body && err.body.problems && err.body.problems.length)
+      ? err.body.problems : [err.message];
+    for (const p of problems) errors.append(cc.el("li", p));
+  }
+}
+
+async function deleteKeywords() {
+  const name = document.getElementById("k-name").value.trim();
+  if (!name || !confirm(`Delete the keyword list ${name}?`)) return;
+  try {
+    await cc.api("DELETE", `/api/qa/keywords/${encodeURIComponent(name)}`);
+    editKeywords(null);
+    cc.text("k-status", `deleted ${name}`);
+    await loadKeywordLists();
+  } catch (err) { cc.text("k-status", err.message); }
+}
+
+async function searchKeywords() {
+  const q = new URLSearchParams({ list: document.getElementById("k-list").value });
+  for (const [key, id] of [["phrase", "k-phrase"], ["agent_id", "k-agent"], ["queue", "k-queue"]]) {
+    const v = document.getElementById(id).value.trim();
+    if (v) q.set(key, v);
+  }
+  const tb = document.querySelector("#k-hits tbody");
+  tb.replaceChildren();
+  try {
+    const body = await cc.api("GET", `/api/qa/keywords/hits?${q}`);
+    for (const rec of body.recordings) {
+      const tr = cc.el("tr", null, { "data-recording": rec.recording_id });
+      const heard = cc.el("ul", null, { class: "hits" });
+      for (const h of rec.hits) {
+        heard.append(cc.el("li", `${cc.secs(h.start)} ${h.phrase}` +
+                                 (h.heard !== h.phrase ? ` (heard "${h.heard}")` : ""),
+                           { class: "hit", "data-start": h.start }));
+      }
+      const links = cc.el("td", null);
+      links.append(cc.el("a", "play", { href: `/recordings?text=${encodeURIComponent(rec.hits[0].heard)}` }),
+                   " · ",
+                   cc.el("a", "evaluate", { href: `/qa?recording=${rec.recording_id}` }));
+      const cell = cc.el("td", null);
+      cell.append(heard);
+      tr.append(cc.el("td", new Date(rec.started_at).toLocaleString()), cc.el("td", rec.agent_id || ""),
+                cc.el("td", rec.queue), cc.el("td", rec.caller_id || ""), cell, links);
+      tb.append(tr);
+    }
+    document.getElementById("k-none").classList.toggle("hidden", body.recordings.length > 0);
+  } catch (err) { cc.text("k-status", err.message); }
+}
+
 (async () => {
   user = await cc.session(["agent", "supervisor", "admin"]);
   const staff = user.role === "supervisor" || user.role === "admin";
@@ -258,12 +509,32 @@ async function saveScorecard() {
     document.getElementById("e-form").addEventListener("submit", (ev) => { ev.preventDefault(); save(true); });
     document.getElementById("s-new").addEventListener("click", () => editScorecard(null));
     document.getElementById("s-save").addEventListener("click", saveScorecard);
-    const recording = new URLSearchParams(location.search).get("recording");
-    if (recording) document.getElementById("e-recording").value = recording;
+    document.getElementById("e-channel").addEventListener("change",
+      (ev) => setChannel(ev.target.value));
+    const query = new URLSearchParams(location.search);
+    for (const [key, channel] of [["recording", "voice"], ["chat", "chat"], ["ticket", "ticket"]]) {
+      if (!query.get(key)) continue;
+      setChannel(channel);
+      document.getElementById("e-recording").value = query.get(key);
+    }
+    document.getElementById("k-new").addEventListener("click", () => editKeywords(null));
+    document.getElementById("k-save").addEventListener("click", saveKeywords);
+    document.getElementById("k-delete").addEventListener("click", deleteKeywords);
+    document.getElementById("k-search").addEventListener("click", searchKeywords);
+    document.getElementById("w-new").addEventListener("click", () => editRule(null));
+    document.getElementById("w-save").addEventListener("click", saveRule);
+    document.getElementById("w-run").addEventListener("click", runSampling);
+    document.getElementById("w-filter").addEventListener("change", loadWorklist);
+    document.getElementById("w-channel-filter").addEventListener("change", loadWorklist);
     editScorecard(null);
+    await loadKeywordLists();
     await loadScorecards();
+    editRule(null);
+    await loadRules();
+    await loadWorklist();
     await loadQueue();
     setInterval(loadQueue, 3000);
+    await qaReport.init();  // qa_report.js
   }
   await loadEvaluations();
 })();

@@ -3,7 +3,7 @@
 
 let current = null;   // the selected recording's entry
 let duration = 0;     // its length in seconds (the index's, then the audio element's)
-let lines = [];       // transcript lines [{start, end, text}]
+let lines = [];       // transcript lines [{start, end, text, speaker}]
 let poll = null;      // timer while a transcript is on its way
 let staff = false;    // supervisors and admins evaluate calls
 
@@ -153,6 +153,8 @@ function tick() {
   });
 }
 
+const SPEAKERS = { caller: "Caller", agent: "Agent" };
+
 async function loadTranscript(entry) {
   clearTimeout(poll);
   const ol = document.getElementById("transcript");
@@ -181,7 +183,12 @@ async function loadTranscript(entry) {
     const li = cc.el("li", null, { "data-start": l.start });
     const at = cc.el("button", cc.secs(l.start), { type: "button", class: "t-at" });
     at.addEventListener("click", () => play(l.start));
-    li.append(at, cc.el("span", l.text));
+    li.append(at);
+    if (l.speaker) {  // the directions were recorded apart: who said it is known
+      li.dataset.speaker = l.speaker;
+      li.append(cc.el("span", SPEAKERS[l.speaker] || l.speaker, { class: `t-who t-${l.speaker}` }));
+    }
+    li.append(cc.el("span", l.text, { class: "t-text" }));
     ol.append(li);
   }
 }

@@ -18,8 +18,36 @@ const LABELS = {
   available_s: "Available s", ringing_s: "Ringing s", busy_s: "Busy s",
   in_wrapup_s: "In wrap-up s", paused_s: "Paused s", occupancy_pct: "Occupancy %",
   utilization_pct: "Utilization %", reason: "Reason", disposition: "Disposition",
-  count: "Count", share_pct: "Share %",
+  count: "Count", share_pct: "Share %", tickets: "Tickets", queues: "Queues",
+  agents: "Agents", pauses: "Pauses", dispositions: "Dispositions",
+  created: "Created", first_responses: "First responses",
+  avg_first_response_s: "Avg first response s", first_response_in_target_pct: "First response in target %",
+  first_response_breaches: "First response late", solved: "Solved",
+  avg_resolution_s: "Avg resolution s", resolution_in_target_pct: "Resolution in target %",
+  resolution_breaches: "Resolution late", reopened: "Reopened", closed: "Closed",
+  backlog: "Backlog", backlog_lt_1d: "Backlog < 1 d", backlog_1d_3d: "Backlog 1-3 d",
+  backlog_3d_7d: "Backlog 3-7 d", backlog_7d_plus: "Backlog 7 d +", chats: "Chats",
+  started: "Started", longest_first_response_s: "Longest first response s",
+  closed_unanswered: "Closed unanswered", avg_duration_s: "Avg duration s",
+  closed_by_visitor: "Closed by visitor", closed_by_agent: "Closed by agent",
+  closed_other: "Closed otherwise",
+  sla_first_response_pct: "SLA first response %", sla_first_response_breaches: "SLA first response late",
+  sla_resolution_pct: "SLA resolution %", sla_resolution_breaches: "SLA resolution late",
+  surveys: "Surveys", csat_response_pct: "Survey response %", ratings_good: "Rated good",
+  ratings_bad: "Rated bad", csat_pct: "CSAT %", faq_shown: "Answers shown",
+  bot_talked: "Bot chats", bot_deflected: "Bot deflected",
+  self_served: "Self-served", deflection_pct: "Deflection %",
+  left_messages: "Messages left", left_from_line: "Left from the line",
 };
+Object.assign(LABELS, {
+  ivr: "IVR", flow: "Flow", node: "Node", sessions: "Sessions", queued: "Queued",
+  transferred: "Transferred", fallback: "Fallback", caller_hangups: "Caller hung up",
+  completed: "Completed in IVR", contained: "Contained", containment_pct: "Containment %",
+  reached: "Reached", reached_pct: "Reached %", left: "Left here", left_pct: "Left here %",
+  ended: "Ended here",
+});
+// The reports whose rows are grouped by queue, channel or all together.
+const GROUPED = ["queues", "tickets", "chats"];
 
 const $ = (id) => document.getElementById(id);
 let options = null;
@@ -38,7 +66,11 @@ function params(extra) {
   p.set("from", $("from").value);
   p.set("to", $("to").value || $("from").value);
   p.set("by", $("by").value);
-  if ($("kind").value === "queues") p.set("group", $("group").value);
+  if (GROUPED.includes($("kind").value)) p.set("group", $("group").value);
+  if ($("kind").value === "ivr") {
+    p.set("group", $("ivr-group").value);
+    if ($("flow").value) p.set("flow", $("flow").value);
+  }
   for (const f of ["queue", "agent", "channel"]) if ($(f).value) p.set(f, $(f).value);
   for (const [k, v] of Object.entries(extra || {})) p.set(k, v);
   return p;
@@ -85,12 +117,11 @@ function chart(id, title, series, x, ys, data) {
   return new uPlot(opts, [x, ...ys], el);
 }
 
-async function drawCharts() {
-  // Over time, whatever the table groups by: the queues report, all rows together.
-  const by = $("by").value === "total" ? "day" : $("by").value;
+/** A report over time, all rows together: its x (period starts) and value getters. */
+async function overTime(kind, by) {
   const p = params({ group: "none", by });
   p.delete("agent");
-  const data = await cc.api("GET", `/api/reports/queues?${p}`);
+  const data = await cc.api("GET", `/api/reports/${kind}?${p}`);
   // Every interval (hour) of the range, so a quiet one shows as 0 rather than as a line
   // drawn across it; days come as they are (their length changes with DST).
   const step = { interval: 900, hour: 3600 }[by];
@@ -99,6 +130,29 @@ async function drawCharts() {
   if (step) for (let t = data.start; t < data.end; t += step) x.push(t);
   const counts = (c) => x.map((t) => (byStart.has(t) ? byStart.get(t)[c] : 0));
   const ratios = (c) => x.map((t) => (byStart.has(t) ? byStart.get(t)[c] : null));
+  return { data, x, counts, ratios };
+}
+
+async function drawTicketChart(by) {
+  // Tickets have figures of their own: what came in, what was solved, what is still open.
+  const shown = $("kind").value === "tickets" || $("channel").value === "ticket";
+  $("chart-tickets").classList.toggle("hidden", !shown);
+  if (!shown) {
+    delete window.__charts.tickets;
+    return;
+  }
+  const { data, x, counts } = await overTime("tickets", by);
+  window.__charts.tickets = chart("chart-tickets", "Tickets", [
+    { label: "created", color: "#0891b2", scale: "n" },
+    { label: "solved", color: "#65a30d", scale: "n" },
+    { label: "backlog at the end", color: "#be185d", scale: "n" },
+  ], x, [counts("created"), counts("solved"), counts("backlog")], data);
+}
+
+async function drawCharts() {
+  // Over time, whatever the table groups by: the queues report, all rows together.
+  const by = $("by").value === "total" ? "day" : $("by").value;
+  const { data, x, counts, ratios } = await overTime("queues", by);
   $("chart-note").textContent = `per ${by}, ${data.rows.length} with contacts`;
   window.__charts.volume = chart("chart-volume", "Contacts", [
     { label: "offered", color: "#2563eb", scale: "n" },
@@ -109,18 +163,66 @@ async function drawCharts() {
     { label: "service level %", color: "#7c3aed", scale: "pct" },
     { label: "ASA s", color: "#d97706", scale: "s" },
   ], x, [ratios("service_level_pct"), ratios("asa_s")], data);
+  await drawTicketChart(by);
+}
+
+/** The IVR funnel of one flow (the one chosen, else the busiest): sessions that reached each
+ * node over the whole range, most reached first, as a table and a bar chart. */
+async function drawFunnel() {
+  const ivr = $("kind").value === "ivr";
+  $("funnel").classList.toggle("hidden", !ivr);
+  if (!ivr) {
+    delete window.__charts.funnel;
+    return;
+  }
+  const p = params({ group: "node", by: "total" });
+  const data = await cc.api("GET", `/api/reports/ivr?${p}`);
+  const sessions = new Map();
+  for (const r of data.rows) sessions.set(r.flow, r.sessions);
+  const flow = $("flow").value ||
+    [...sessions.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0]?.[0];
+  const rows = data.rows.filter((r) => r.flow === flow);
+  $("funnel-note").textContent = flow ? `${flow}: ${sessions.get(flow)} sessions` : "no sessions";
+  document.querySelector("#funnel-table tbody").replaceChildren(...rows.map((r) => {
+    const tr = cc.el("tr", null, { class: "funnel-row" });
+    tr.append(cc.el("td", r.node, { "data-col": "node" }));
+    for (const c of ["reached", "reached_pct", "left", "caller_hangups"]) {
+      tr.append(cc.el("td", shown(c, r[c]), { "data-col": c, class: "num" }));
+    }
+    return tr;
+  }));
+  const el = $("chart-funnel");
+  el.replaceChildren();
+  const names = rows.map((r) => r.node);
+  const x = rows.map((_r, i) => i);
+  const bars = uPlot.paths && uPlot.paths.bars ? uPlot.paths.bars({ size: [0.6, 80] }) : undefined;
+  window.__charts.funnel = new uPlot({
+    title: "Sessions that reached each node", width: Math.max(360, el.clientWidth || 600),
+    height: 240,
+    series: [{}, { label: "reached", stroke: "#2563eb", fill: "#2563eb55", width: 2,
+                   paths: bars, points: { show: true, size: 6 } },
+             { label: "left here", stroke: "#dc2626", width: 2, paths: () => null,
+               points: { show: true, size: 8 } }],
+    scales: { x: { time: false, range: [-0.5, Math.max(0.5, rows.length - 0.5)] },
+              y: { range: [0, Math.max(1, ...rows.map((r) => r.reached))] } },
+    axes: [{ values: (_u, ticks) => ticks.map((t) => names[t] ?? ""),
+             splits: () => x }, {}],
+  }, [x, rows.map((r) => r.reached), rows.map((r) => r.left)], el);
 }
 
 async function show(ev) {
   if (ev) ev.preventDefault();
   const kind = $("kind").value;
-  $("group-label").classList.toggle("hidden", kind !== "queues");
+  $("group-label").classList.toggle("hidden", !GROUPED.includes(kind));
+  $("ivr-group-label").classList.toggle("hidden", kind !== "ivr");
+  $("flow-label").classList.toggle("hidden", kind !== "ivr");
   $("report-error").textContent = "";
   const p = params();
   $("csv").href = `/api/reports/${kind}.csv?${p}`;
   try {
     drawTable(await cc.api("GET", `/api/reports/${kind}?${p}`));
     await drawCharts();
+    await drawFunnel();
     document.body.dataset.loaded = String(Number(document.body.dataset.loaded || 0) + 1);
   } catch (e) {
     $("report-error").textContent = e.message;
@@ -135,8 +237,9 @@ async function main() {
   fill($("queue"), options.queues.map((q) => [q, q]));
   fill($("agent"), Object.entries(options.agents).map(([id, name]) => [id, `${id} ${name}`]));
   fill($("channel"), options.channels.map((c) => [c, c]));
+  fill($("flow"), (options.flows || []).map((f) => [f, f]));
   $("filters").addEventListener("submit", show);
-  for (const id of ["kind", "by", "group", "queue", "agent", "channel"]) {
+  for (const id of ["kind", "by", "group", "queue", "agent", "channel", "ivr-group", "flow"]) {
     $(id).addEventListener("change", () => show());
   }
   await show();

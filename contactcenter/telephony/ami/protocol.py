@@ -268,6 +268,10 @@ class AmiParser:
 
     def _frame(self, buf: bytes) -> None:
         cut = buf.rfind(b"\n\n")
+        while cut > 0 and buf[cut - 1] == 10:
+            # "\n\n\n": cut at the first blank line, or the last message would keep an empty
+            # header line that a read split elsewhere does not give (found by tests/fuzz).
+            cut -= 1
         if cut < 0:
             if len(buf) > self._max:
                 self._fail(f"incomplete AMI message exceeds {self._max} bytes")

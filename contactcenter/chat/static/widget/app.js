@@ -21,6 +21,15 @@
     var typingStop = null;
     var typingHide = null;
     var agentName = "";
+    var offline = false;              // the form is "leave a message" (channel offline)
+    var fromLine = null;              // {id, token}: the waiting chat the message replaces
+    var marked = { delivered: 0, read: 0 };  // the marks sent to the agent's card
+    var agentRead = 0;                // the agent read the chat up to this seq
+    var faqCfg = ctx.config.faq || {};
+    var faqOn = !!faqCfg.enabled;     // articles from the knowledge base before a person
+    var asking = null;                // {answers}: the next message typed is the question
+    var visitorEmail = "";            // the pre-chat form's email: the transcript's address
+    var resendTimer = null;           // a message refused by the rate limit goes again then
 
     function readStore() {
       try { return JSON.parse(localStorage.getItem(ctx.storeKey) || "null"); } catch (e) { return null; }
@@ -66,6 +75,7 @@
       "overflow-wrap:anywhere;background:#f2f4f7}.msg.visitor{align-self:flex-end;" +
       "background:" + ctx.config.colour + ";color:#fff}.msg.system{align-self:center;" +
       "background:none;color:#667085;font-size:13px}.msg.pending{opacity:.6}" +
+      ".mark{display:block;font-size:11px;opacity:.85;text-align:right}" +
       ".who{display:block;font-size:12px;opacity:.8}.typing{font-size:13px;color:#667085;" +
       "padding:0 12px;min-height:1.2em}.foot{display:flex;gap:6px;padding:8px;border-top:1px solid #eaecf0}" +
       ".foot textarea{flex:1;resize:none;font:inherit;padding:6px;border:1px solid #d0d5dd;" +
@@ -75,7 +85,33 @@
       "form textarea{width:100%;box-sizing:border-box;font:inherit;padding:6px;" +
       "border:1px solid #d0d5dd;border-radius:6px}.err{color:#b42318;font-size:13px;min-height:1em}" +
       "button:focus-visible,textarea:focus-visible,input:focus-visible,select:focus-visible" +
-      "{outline:3px solid #1d2330;outline-offset:1px}.hidden{display:none!important}";
+      "{outline:3px solid #1d2330;outline-offset:1px}.hidden{display:none!important}" +
+      ".pane{flex:1;display:flex;flex-direction:column;min-height:0}" +
+      ".tabs{display:flex;border-bottom:1px solid #eaecf0}.tabs button{flex:1;font:inherit;" +
+      "background:none;border:0;border-bottom:3px solid transparent;padding:6px;cursor:pointer;" +
+      "color:#1d2330}.tabs button[aria-selected=true]{border-bottom-color:" + ctx.config.colour +
+      ";font-weight:600}.faq,.help{padding:4px 0}.faq ol,.help ul{list-style:none;margin:6px 0;" +
+      "padding:0}.faq li,.help li{border:1px solid #eaecf0;border-radius:8px;padding:8px;" +
+      "margin:0 0 8px}.faq h3{font-size:15px;margin:0 0 4px}.snippet{font-size:13px;color:#475467;" +
+      "margin:4px 0}.snippet mark{background:#fef0c7;color:inherit}.faq a,.help a{color:" +
+      ctx.config.colour + "}.faq li button{margin-top:4px}.faq .faq-person{background:#fff;" +
+      "color:#1d2330;border:1px solid #d0d5dd}.faq button{font:inherit;border:0;border-radius:6px;" +
+      "padding:5px 10px;color:#fff;cursor:pointer;background:" + ctx.config.colour + "}" +
+      ".help form{display:flex;gap:6px;align-items:flex-end;flex-wrap:wrap}.help label{width:100%;" +
+      "font-size:14px}.help input{flex:1;font:inherit;padding:6px;border:1px solid #d0d5dd;" +
+      "border-radius:6px}.bot-buttons{display:flex;flex-wrap:wrap;gap:6px;padding:6px 0}" +
+      ".bot-buttons button{font:inherit;border:1px solid " + ctx.config.colour + ";color:" +
+      ctx.config.colour + ";background:#fff;border-radius:14px;padding:3px 10px;cursor:pointer}" +
+      ".bot-articles{margin:4px 0 0;padding-left:18px}.bot-articles a{color:" + ctx.config.colour +
+      "}.wait-offer button,.help form button{font:inherit;border:0;border-radius:6px;padding:6px 12px;" +
+      "color:#fff;cursor:pointer;background:" + ctx.config.colour + "}" +
+      ".msg ul,.msg ol{margin:2px 0;padding-left:20px;white-space:normal}.msg pre{margin:2px 0;" +
+      "white-space:pre-wrap}.msg code{font:13px ui-monospace,monospace;background:#0001;" +
+      "border-radius:3px;padding:0 2px}.msg a{color:inherit}.msg .thumb{display:block;" +
+      "max-width:100%;max-height:160px;margin:4px 0;border-radius:6px}.msg .file{display:block}" +
+      ".foot button.attach{font:inherit;border:1px solid #d0d5dd;background:#fff;color:#1d2330;" +
+      "border-radius:6px;padding:0 8px;cursor:pointer}.attach-err{color:#b42318;font-size:13px;" +
+      "padding:0 12px}.attach-err:empty{display:none}";
     root.appendChild(css);
 
     var panel = el("div", "panel hidden");
@@ -100,7 +136,8 @@
     log.setAttribute("role", "log");
     log.setAttribute("aria-live", "polite");
     log.setAttribute("aria-relevant", "additions");
-    body.append(form, log);
+    var faqBox = el("div", "faq hidden");
+    body.append(form, log, faqBox);
     var typing = el("div", "typing");
     typing.setAttribute("aria-live", "polite");
     var foot = el("div", "foot hidden");
@@ -111,9 +148,139 @@
     input.setAttribute("aria-label", S.placeholder);
     var sendBtn = el("button", "send", S.send);
     sendBtn.type = "button";
+    var files = ctx.config.attachments && ctx.config.attachments.enabled ? ctx.config.attachments : null;
+    var fileInput = null;
+    var attachErr = el("div", "attach-err");
+    attachErr.setAttribute("role", "alert");
+    if (files) {
+      var attachBtn = el("button", "attach", "📎");
+      attachBtn.type = "button";
+      attachBtn.setAttribute("aria-label", S.attach);
+      attachBtn.title = S.attach;
+      fileInput = el("input", "file-input hidden");
+      fileInput.type = "file";
+      fileInput.tabIndex = -1;
+      fileInput.setAttribute("aria-hidden", "true");
+      attachBtn.addEventListener("click", function () { fileInput.click(); });
+      fileInput.addEventListener("change", function () {
+        var f = fileInput.files && fileInput.files[0];
+        fileInput.value = "";
+        if (f) sendFile(f);
+      });
+      foot.append(attachBtn, fileInput);
+    }
     foot.append(input, sendBtn);
-    panel.append(head, status, body, typing, foot);
+    var chatPane = el("div", "pane chat-pane");
+    chatPane.append(status, body, typing, attachErr, foot);
+    panel.append(head);
+    // --- the Help tab: the knowledge base's published articles, no chat needed -------------
+    var helpPane = null;
+    if (faqCfg.help_tab) {
+      var tabs = el("div", "tabs");
+      tabs.setAttribute("role", "tablist");
+      var tabChat = el("button", "tab-chat", S.tab_chat);
+      var tabHelp = el("button", "tab-help", S.tab_help);
+      helpPane = el("div", "pane help hidden");
+      [[tabChat, chatPane, "cc-pane-chat"], [tabHelp, helpPane, "cc-pane-help"]].forEach(function (t) {
+        t[0].type = "button";
+        t[0].id = t[2] + "-tab";
+        t[0].setAttribute("role", "tab");
+        t[0].setAttribute("aria-controls", t[2]);
+        t[1].id = t[2];
+        t[1].setAttribute("role", "tabpanel");
+        t[1].setAttribute("aria-labelledby", t[0].id);
+        t[0].addEventListener("click", function () { selectTab(t[0] === tabHelp); });
+        tabs.append(t[0]);
+      });
+      tabs.addEventListener("keydown", function (ev) {
+        if (ev.key === "ArrowLeft" || ev.key === "ArrowRight") {
+          ev.preventDefault();
+          selectTab(tabChat.getAttribute("aria-selected") === "true");
+          (tabHelp.getAttribute("aria-selected") === "true" ? tabHelp : tabChat).focus();
+        }
+      });
+      var selectTab = function (help) {
+        tabChat.setAttribute("aria-selected", String(!help));
+        tabHelp.setAttribute("aria-selected", String(help));
+        tabChat.tabIndex = help ? -1 : 0;
+        tabHelp.tabIndex = help ? 0 : -1;
+        chatPane.classList.toggle("hidden", help);
+        helpPane.classList.toggle("hidden", !help);
+      };
+      var helpForm = el("form", "help-form");
+      helpForm.setAttribute("role", "search");
+      var helpLabel = el("label", null, S.help_label);
+      helpLabel.htmlFor = "cc-help-q";
+      var helpInput = el("input", "help-q");
+      helpInput.type = "search";
+      helpInput.id = "cc-help-q";
+      helpInput.maxLength = 200;
+      var helpGo = el("button", "help-go", S.help_search);
+      helpGo.type = "submit";
+      helpForm.append(helpLabel, helpInput, helpGo);
+      var helpStatus = el("p", "help-status");
+      helpStatus.setAttribute("role", "status");
+      var helpList = el("ul", "help-results");
+      var helpBody = el("div", "body");
+      helpBody.append(helpForm, helpStatus, helpList);
+      helpPane.append(helpBody);
+      helpForm.addEventListener("submit", function (ev) {
+        ev.preventDefault();
+        var q = helpInput.value.trim();
+        if (!q) return;
+        fetch(api("/help?q=" + encodeURIComponent(q)), { mode: "cors", credentials: "omit" })
+          .then(function (r) { return r.json().then(function (d) { return { status: r.status, data: d }; }); })
+          .then(function (res) {
+            helpList.replaceChildren();
+            if (res.status !== 200) { helpStatus.textContent = (res.data && res.data.error) || S.unavailable; return; }
+            var items = res.data.articles || [];
+            helpStatus.textContent = items.length ? fill(S.help_found, { count: items.length }) : S.help_none;
+            items.forEach(function (a) {
+              var li = el("li", "help-article");
+              li.dataset.article = String(a.id);
+              li.append(articleTitle(a, "span"), snippet(a));
+              helpList.append(li);
+            });
+          }).catch(function () { helpStatus.textContent = S.unavailable; });
+      });
+      panel.append(tabs);
+      selectTab(false);
+    }
+    panel.append(chatPane);
+    if (helpPane) panel.append(helpPane);
     root.appendChild(panel);
+
+    function api(path) {
+      return ctx.base + "/api/chat/widget/" + encodeURIComponent(ctx.channel) + path;
+    }
+    function post(path, payload) {
+      return fetch(api(path), {
+        method: "POST", mode: "cors", credentials: "omit",
+        headers: { "Content-Type": "application/json" }, body: JSON.stringify(payload),
+      }).then(function (r) {
+        return r.json().then(function (data) { return { status: r.status, data: data }; });
+      });
+    }
+    // An article's title: a link to the help center's page (a new tab), or text without one.
+    function articleTitle(a, tag) {
+      var t = el(tag, "article-title");
+      if (a.url) {
+        var link = el("a", null, a.title);
+        link.href = ctx.base + a.url;
+        link.target = "_blank";
+        link.rel = "noopener noreferrer";
+        t.append(link);
+      } else t.textContent = a.title;
+      return t;
+    }
+    // The snippet comes as plain-text pieces (matches marked): set as text, never as HTML.
+    function snippet(a) {
+      var p = el("p", "snippet");
+      (a.snippet || []).forEach(function (part) {
+        p.append(part.mark ? el("mark", null, part.text) : document.createTextNode(part.text));
+      });
+      return p;
+    }
 
     // --- the pre-chat form ----------------------------------------------------------------
     var formErrors = {};
@@ -122,7 +289,10 @@
     function buildForm() {
       form.replaceChildren();
       formErrors = {};
-      ctx.config.prechat.forEach(function (f) {
+      title.textContent = offline ? S.offline_title : S.title;
+      if (offline && !fromLine) form.append(el("p", "offline-intro", S.offline_intro));
+      // From the line the server has the answers already: the message alone is asked.
+      (fromLine ? [] : ctx.config.prechat).forEach(function (f) {
         var id = "cc-f-" + f.name;
         var label = el("label", null, f.label + (f.required ? " *" : ""));
         label.htmlFor = id;
@@ -150,9 +320,37 @@
         formErrors[f.name] = err;
         form.append(label, field, err);
       });
-      var go = el("button", "start", S.start);
+      if (offline) {
+        // The message itself (its own name: a pre-chat field may be called "message").
+        var label = el("label", null, S.offline_message + " *");
+        label.htmlFor = "cc-f-cc_message";
+        var text = el("textarea");
+        text.rows = 4;
+        text.id = "cc-f-cc_message";
+        text.name = "cc_message";
+        text.maxLength = ctx.config.max_message_chars;
+        text.setAttribute("aria-required", "true");
+        var err = el("div", "err");
+        err.id = "cc-f-cc_message-err";
+        text.setAttribute("aria-describedby", err.id);
+        formErrors.cc_message = err;
+        form.append(label, text, err);
+      }
+      var go = el("button", offline ? "leave" : "start", offline ? S.offline_send : S.start);
       go.type = "submit";
       form.append(general, go);
+    }
+    function showOffline() {
+      offline = true;
+      showForm();
+    }
+    function thanks() {
+      form.replaceChildren();
+      var done = el("p", "offline-thanks", S.offline_thanks);
+      done.setAttribute("role", "status");
+      form.append(done);
+      done.tabIndex = -1;
+      done.focus();
     }
     form.addEventListener("submit", function (ev) {
       ev.preventDefault();
@@ -163,7 +361,7 @@
       var answers = {};
       var missing = false;
       general.textContent = "";
-      ctx.config.prechat.forEach(function (f) {
+      (fromLine ? [] : ctx.config.prechat).forEach(function (f) {
         var v = form.elements[f.name].value.trim();
         formErrors[f.name].textContent = "";
         form.elements[f.name].removeAttribute("aria-invalid");
@@ -174,28 +372,69 @@
         }
         if (v) answers[f.name] = v;
       });
+      var message = offline ? form.elements.cc_message.value.trim() : "";
+      if (offline) {
+        formErrors.cc_message.textContent = "";
+        form.elements.cc_message.removeAttribute("aria-invalid");
+        if (!message) {
+          formErrors.cc_message.textContent = S.required;
+          form.elements.cc_message.setAttribute("aria-invalid", "true");
+          missing = true;
+        }
+      }
       if (missing) return;
+      if (!offline && faqOn) {
+        var q = faqCfg.question_field ? answers[faqCfg.question_field] : "";
+        if (q) askFaq(answers, q); else askQuestion(answers);
+        return;
+      }
+      sendStart(answers, null, message);
+    }
+
+    function sendStart(answers, faq, message) {
       var payload = { answers: answers, page: String(location.href).slice(0, 500),
                       attributes: identity.attributes, name: identity.name || "" };
       if (identity.id) payload.visitor_id = identity.id;
       if (identity.id && identity.signature) payload.visitor_signature = identity.signature;
-      fetch(ctx.base + "/api/chat/widget/" + encodeURIComponent(ctx.channel) + "/conversations", {
-        method: "POST", mode: "cors", credentials: "omit",
-        headers: { "Content-Type": "application/json" }, body: JSON.stringify(payload),
-      }).then(function (r) {
-        return r.json().then(function (data) { return { status: r.status, data: data }; });
-      }).then(function (res) {
+      if (offline) payload.message = message;
+      if (offline && fromLine) { payload.conversation_id = fromLine.id; payload.token = fromLine.token; }
+      if (faq) payload.faq = faq;
+      var path = offline ? "/messages" : "/conversations";
+      if (typeof answers.email === "string") visitorEmail = answers.email;
+      var leaving = offline;
+      post(path, payload).then(function (res) {
+        if (leaving && res.status === 201) { fromLine = null; thanks(); return; }
+        if (res.status === 201 && res.data.self_served) { selfServed(); return; }
+        if (faq && res.status !== 201) backToForm(answers);
+        if (!leaving && res.status === 409 && res.data && res.data.offline) {
+          // The hours ended (or the last agent left) since the widget loaded.
+          var kept = answers;
+          showOffline();
+          Object.keys(kept).forEach(function (k) { if (form.elements[k]) form.elements[k].value = kept[k]; });
+          return;
+        }
         if (res.status === 201) {
           saved = { id: res.data.conversation_id, token: res.data.token, seq: 0,
                     visitor: res.data.visitor_id };
           lastSeq = 0;
           ended = false;
           writeStore();
+          if (faq) {  // the question comes back as message 1, the suggestions as 2
+            log.replaceChildren();
+            faqBox.querySelectorAll("button").forEach(function (b) { b.remove(); });
+            body.insertBefore(faqBox, log);  // the articles stay above the conversation
+          }
           showChat();
           connect();
           return;
         }
+        if (res.status === 429) {  // the form stays as filled in: nothing typed is lost
+          var minutes = Math.max(1, Math.ceil(((res.data && res.data.retry_after) || 60) / 60));
+          general.textContent = fill(S.too_many_chats, { minutes: minutes });
+          return;
+        }
         var errors = (res.data && res.data.errors) || {};
+        if (leaving && errors.message) { errors.cc_message = errors.message; delete errors.message; }
         Object.keys(errors).forEach(function (k) {
           if (formErrors[k]) {
             formErrors[k].textContent = errors[k];
@@ -206,10 +445,104 @@
       }).catch(function () { general.textContent = S.unavailable; });
     }
 
+    // --- answers before a person (docs/chat.md, "Answers from the knowledge base") ---------
+    function backToForm(answers) {
+      asking = null;
+      faqBox.replaceChildren();
+      faqBox.classList.add("hidden");
+      showForm();
+      Object.keys(answers).forEach(function (k) { if (form.elements[k]) form.elements[k].value = answers[k]; });
+    }
+    function askQuestion(answers) {
+      asking = { answers: answers };
+      showChat();
+      endBtn.classList.add("hidden");
+      log.replaceChildren(el("div", "msg system faq-ask", S.faq_ask));
+      input.focus();
+    }
+    function askFaq(answers, question) {
+      asking = null;
+      showChat();
+      endBtn.classList.add("hidden");
+      input.disabled = true;
+      sendBtn.disabled = true;
+      log.replaceChildren(el("div", "msg visitor faq-q", question));
+      post("/faq", { answers: answers, question: question }).then(function (res) {
+        if (res.status === 422) {
+          backToForm(answers);
+          var errors = res.data.errors || {};
+          Object.keys(errors).forEach(function (k) {
+            if (formErrors[k]) {
+              formErrors[k].textContent = errors[k];
+              form.elements[k].setAttribute("aria-invalid", "true");
+            } else general.textContent = k + ": " + errors[k];
+          });
+          return;
+        }
+        var articles = res.status === 200 ? res.data.articles || [] : [];
+        if (!articles.length) {
+          sendStart(answers, { question: question, shown: [], outcome: "none" });
+          return;
+        }
+        showArticles(answers, question, articles);
+      }).catch(function () { sendStart(answers, { question: question, shown: [], outcome: "none" }); });
+    }
+    function showArticles(answers, question, articles) {
+      var shown = articles.map(function (a) { return a.id; });
+      faqBox.replaceChildren();
+      var intro = el("p", "faq-intro", S.faq_intro);
+      intro.id = "cc-faq-intro";
+      intro.tabIndex = -1;
+      var list = el("ol", "faq-articles");
+      list.setAttribute("aria-labelledby", intro.id);
+      articles.forEach(function (a) {
+        var li = el("li", "faq-article");
+        li.dataset.article = String(a.id);
+        var t = articleTitle(a, "h3");
+        t.id = "cc-faq-t-" + a.id;
+        var yes = el("button", "faq-answered", S.faq_answered);
+        yes.type = "button";
+        yes.setAttribute("aria-describedby", t.id);
+        yes.addEventListener("click", function () {
+          disableFaq();
+          sendStart(answers, { question: question, shown: shown, outcome: "answered", article_id: a.id });
+        });
+        li.append(t, snippet(a), yes);
+        list.append(li);
+      });
+      var person = el("button", "faq-person", S.faq_person);
+      person.type = "button";
+      person.addEventListener("click", function () {
+        disableFaq();
+        sendStart(answers, { question: question, shown: shown, outcome: "person" });
+      });
+      faqBox.append(intro, list, person);
+      faqBox.classList.remove("hidden");
+      foot.classList.add("hidden");
+      intro.focus();
+    }
+    function disableFaq() {
+      faqBox.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
+    }
+    function selfServed() {
+      asking = null;
+      faqBox.querySelectorAll("button").forEach(function (b) { b.remove(); });
+      var done = el("p", "faq-thanks", S.faq_thanks);
+      done.setAttribute("role", "status");
+      done.tabIndex = -1;
+      faqBox.append(done);
+      foot.classList.add("hidden");
+      endBtn.classList.add("hidden");
+      newBtn.classList.remove("hidden");
+      done.focus();
+    }
+
     // --- the conversation -----------------------------------------------------------------
     function showForm() {
+      if (!offline && ctx.config.available === false) offline = true;
       buildForm();
       form.classList.remove("hidden");
+      faqBox.classList.add("hidden");
       log.classList.add("hidden");
       foot.classList.add("hidden");
       endBtn.classList.add("hidden");
@@ -224,11 +557,53 @@
       sendBtn.disabled = false;
     }
 
+    // The bot's buttons (answers to click) and article links (``bot`` frames, chat/bot.py)
+    var botButtons = el("div", "bot-buttons hidden");
+    botButtons.setAttribute("role", "group");
+    var botExtras = {};  // seq -> articles, when the frame comes before its message
+    function showBotArticles(row, articles) {
+      if (!articles || !articles.length || row.querySelector(".bot-articles")) return;
+      var text = row.querySelector(".bot-text");
+      if (text) text.textContent = text.textContent.split("\n")[0];  // the links replace the titles
+      var list = el("ul", "bot-articles");
+      articles.forEach(function (a) {
+        var li = el("li");
+        if (a.url) {
+          var link = el("a", null, a.title);
+          link.href = ctx.base + a.url;
+          link.target = "_blank";
+          link.rel = "noopener noreferrer";
+          li.append(link);
+        } else li.textContent = a.title;
+        list.append(li);
+      });
+      row.append(list);
+    }
+    function onBot(f) {
+      var row = log.querySelector('.msg[data-seq="' + f.seq + '"]');
+      if (row) showBotArticles(row, f.articles); else botExtras[f.seq] = f.articles;
+      botButtons.replaceChildren();
+      (f.buttons || []).forEach(function (label) {
+        var b = el("button", null, label);
+        b.type = "button";
+        b.addEventListener("click", function () { input.value = label; send(); });
+        botButtons.append(b);
+      });
+      botButtons.classList.toggle("hidden", !(f.buttons || []).length);
+      log.after(botButtons);
+      body.scrollTop = body.scrollHeight;
+    }
+
     function addRow(m) {
       var row = el("div", "msg " + m.from);
       row.dataset.seq = String(m.seq);
-      if (m.from === "agent" && m.name) row.append(el("span", "who", m.name));
-      row.append(document.createTextNode(m.text));
+      if ((m.from === "agent" || m.from === "bot") && m.name) row.append(el("span", "who", m.name));
+      if (m.from === "bot") row.append(el("span", "bot-text", m.text));
+      else if (m.attachment) row.append(attachment(m.attachment));
+      else if (m.from === "visitor" || m.from === "agent") row.append(ccChatMarkdown.render(m.text));
+      else row.append(document.createTextNode(m.text));
+      if (botExtras[m.seq]) { showBotArticles(row, botExtras[m.seq]); delete botExtras[m.seq]; }
+      if (m.from === "visitor" && m.seq <= agentRead) markSeen(row);
       log.append(row);
       body.scrollTop = body.scrollHeight;
       if (panel.classList.contains("hidden") && m.from !== "visitor") ctx.dot.classList.remove("hidden");
@@ -238,16 +613,26 @@
       if (f.type === "welcome") {
         retry = 500;
         agentName = f.agent || "";
+        marked = { delivered: 0, read: 0 };  // a new socket: say them again
         if (f.state === "closed") finish(false);
         else sayState(f.state);
         pending.forEach(function (p) { sendRaw({ type: "message", text: p.text, client_id: p.client_id }); });
+        sendMarks();
       } else if (f.type === "message") {
         if (f.seq <= lastSeq) return;  // seen before the reconnect
         lastSeq = f.seq;
         if (saved) { saved.seq = lastSeq; writeStore(); }
-        if (f.client_id) dropPending(f.client_id);
+        if (f.client_id) { dropPending(f.client_id); dropUpload(f.client_id); }
         if (f.from !== "visitor") typing.textContent = "";
         addRow(f);
+        sendMarks();
+      } else if (f.type === "bot") {
+        onBot(f);
+      } else if (f.type === "read") {
+        agentRead = Math.max(agentRead, f.seq);
+        log.querySelectorAll(".msg.visitor").forEach(function (row) {
+          if (Number(row.dataset.seq) <= agentRead) markSeen(row);
+        });
       } else if (f.type === "ack") {
         if (f.client_id) dropPending(f.client_id);
       } else if (f.type === "position") {
@@ -265,15 +650,54 @@
         clearTimeout(typingHide);
         typing.textContent = f.typing ? fill(S.typing, { name: f.name || S.agent }) : "";
         if (f.typing) typingHide = setTimeout(function () { typing.textContent = ""; }, 8000);
+      } else if (f.type === "leave_message") {
+        offerMessage();
+      } else if (f.type === "error" && f.code === "rate-limited") {
+        // The message stays pending and goes again, same client_id, once the limit allows.
+        var wait = Math.max(1, Math.ceil(f.retry_after || 5));
+        status.textContent = fill(S.slow_down, { seconds: wait });
+        clearTimeout(resendTimer);
+        resendTimer = setTimeout(function () {
+          if (status.dataset.state) sayState(status.dataset.state);
+          pending.forEach(function (p) { sendRaw({ type: "message", text: p.text, client_id: p.client_id }); });
+        }, wait * 1000);
       } else if (f.type === "error") {
         status.textContent = f.error;
       }
     }
 
+    // A long wait (leave_message_after_s, or the queue's max wait): keep waiting, or leave a
+    // message instead; the server ends the waiting chat when the message is sent.
+    function offerMessage() {
+      if (!saved || log.querySelector(".wait-offer")) return;
+      var conv = { id: saved.id, token: saved.token };
+      var box = el("div", "wait-offer", S.wait_offer + " ");
+      box.setAttribute("role", "status");
+      var go = el("button", "leave-instead", S.wait_leave);
+      go.type = "button";
+      go.addEventListener("click", function () {
+        box.remove();
+        newBtn.classList.add("hidden");
+        fromLine = conv;
+        if (!ended) {
+          ended = true;
+          if (ws) { var sk = ws; ws = null; sk.onclose = null; sk.close(); }
+        }
+        saved = null;
+        writeStore();
+        showOffline();
+        var text = form.elements.cc_message;
+        if (text) text.focus();
+      });
+      box.append(go);
+      log.append(box);
+      body.scrollTop = body.scrollHeight;
+    }
+
     function sayState(st) {
       delete status.dataset.position;  // a position frame follows while waiting
       status.dataset.state = st;
-      status.textContent = st === "active" ? agentName : S.connecting;
+      status.textContent = st === "active" ? agentName : st === "bot" ? "" : S.connecting;
     }
 
     function dropPending(clientId) {
@@ -285,7 +709,10 @@
     }
 
     function finish(live) {
+      var conv = saved ? { id: saved.id, token: saved.token } : null;
       ended = true;
+      botButtons.replaceChildren();
+      botButtons.classList.add("hidden");
       input.disabled = true;
       sendBtn.disabled = true;
       endBtn.classList.add("hidden");
@@ -298,7 +725,59 @@
       // the welcome, and the server closes that socket itself.
       if (live && ws) { var s = ws; ws = null; s.onclose = null; s.close(); }
       log.classList.remove("hidden");
+      if (conv && ctx.config.transcript_mail) offerTranscript(conv);
     }
+
+    // The ended chat's transcript by email, to the pre-chat form's address or one typed now.
+    function offerTranscript(conv) {
+      if (log.querySelector(".transcript")) return;
+      var box = el("form", "transcript");
+      box.noValidate = true;
+      var id = "cc-transcript-" + randomId().slice(0, 8);
+      var label = el("label", null, S.transcript_email);
+      label.htmlFor = id;
+      var email = el("input");
+      email.type = "email";
+      email.id = id;
+      email.autocomplete = "email";
+      email.value = visitorEmail || identity.email || "";
+      var go = el("button", null, S.transcript_send);
+      go.type = "submit";
+      var note = el("div", "err");
+      note.setAttribute("role", "status");
+      box.append(el("p", null, S.transcript_offer), label, email, go, note);
+      box.addEventListener("submit", function (ev) {
+        ev.preventDefault();
+        note.textContent = "";
+        post("/transcript", { conversation_id: conv.id, token: conv.token,
+                              email: email.value.trim() }).then(function (res) {
+          if (res.status === 202) {
+            box.replaceChildren(el("p", "sent", fill(S.transcript_sent, { email: res.data.email })));
+            return;
+          }
+          var errors = (res.data && res.data.errors) || {};
+          note.textContent = errors.email || (res.data && res.data.error) || S.unavailable;
+          if (errors.email) email.setAttribute("aria-invalid", "true");
+        }).catch(function () { note.textContent = S.unavailable; });
+      });
+      log.append(box);
+      body.scrollTop = body.scrollHeight;
+    }
+
+    function markSeen(row) {
+      if (row.classList.contains("read")) return;
+      row.classList.add("read");
+      row.append(el("span", "mark", "✓✓ " + S.seen));
+    }
+
+    // Delivered: every message this widget got; read: shown (panel open, page visible).
+    function sendMarks() {
+      var visible = !panel.classList.contains("hidden") && document.visibilityState === "visible";
+      var next = { delivered: lastSeq, read: visible ? lastSeq : marked.read };
+      if (next.delivered <= marked.delivered && next.read <= marked.read) return;
+      if (sendRaw({ type: "seen", delivered: next.delivered, read: next.read })) marked = next;
+    }
+    document.addEventListener("visibilitychange", sendMarks);
 
     function sendRaw(frame) {
       if (ws && ws.readyState === 1) { ws.send(JSON.stringify(frame)); return true; }
@@ -309,12 +788,89 @@
       var text = input.value.trim();
       if (!text || ended) return;
       input.value = "";
+      if (asking) { askFaq(asking.answers, text); return; }
+      botButtons.replaceChildren();
+      botButtons.classList.add("hidden");
       var p = { client_id: randomId(), text: text, row: el("div", "msg visitor pending", text) };
       log.append(p.row);
       body.scrollTop = body.scrollHeight;
       pending.push(p);
       sendRaw({ type: "message", text: text, client_id: p.client_id });
       stopTyping();
+    }
+
+    // --- files (docs/chat.md, "Files"): sent and read with the conversation's token ---------
+    var uploads = {};  // client_id -> the row shown until the server's message replaces it
+    function fileUrl(key) { return api("/attachments/" + encodeURIComponent(key)); }
+    var fileToken = saved ? saved.token : "";  // kept after the end: its files stay readable
+    // A file of the conversation: a thumbnail for an image, a link that downloads it. Its
+    // bytes come with the token (never in a URL), as a blob: no page of ours ever shows it.
+    function attachment(a) {
+      var box = el("span", "attachment");
+      var token = fileToken;
+      var get = function () {
+        return fetch(fileUrl(a.key), { mode: "cors", credentials: "omit",
+                                       headers: { Authorization: "Bearer " + token } })
+          .then(function (r) { if (!r.ok) throw new Error(String(r.status)); return r.blob(); });
+      };
+      if (a.kind === "image") {
+        var img = el("img", "thumb");
+        img.alt = a.filename;
+        get().then(function (b) { img.src = URL.createObjectURL(b); }).catch(function () { img.alt = a.filename + " (!)"; });
+        box.append(img);
+      }
+      var link = el("a", "file", "📎 " + a.filename + " (" + sizeText(a.size) + ")");
+      link.href = "#";
+      link.dataset.key = a.key;
+      link.addEventListener("click", function (ev) {
+        ev.preventDefault();
+        get().then(function (b) {
+          var url = URL.createObjectURL(b);
+          var save = el("a");
+          save.href = url;
+          save.download = a.filename;
+          root.append(save);
+          save.click();
+          save.remove();
+          setTimeout(function () { URL.revokeObjectURL(url); }, 60000);
+        }).catch(function () { attachErr.textContent = S.attach_failed; });
+      });
+      box.append(link);
+      return box;
+    }
+    function sizeText(n) {
+      return n >= 1048576 ? (n / 1048576).toFixed(1) + " MB" : Math.max(1, Math.round(n / 1024)) + " KB";
+    }
+    function dropUpload(clientId) {
+      if (uploads[clientId]) { uploads[clientId].remove(); delete uploads[clientId]; }
+    }
+    function sendFile(f) {
+      attachErr.textContent = "";
+      if (!saved || ended) return;
+      if (f.size > files.max_bytes) {
+        attachErr.textContent = fill(S.attach_too_large, { size: sizeText(files.max_bytes) });
+        return;
+      }
+      var clientId = randomId();
+      var row = el("div", "msg visitor pending", "📎 " + f.name);
+      uploads[clientId] = row;
+      log.append(row);
+      body.scrollTop = body.scrollHeight;
+      var url = api("/conversations/" + encodeURIComponent(saved.id) + "/attachments?filename=" +
+                    encodeURIComponent(f.name.slice(0, 200)) + "&client_id=" + clientId);
+      fetch(url, { method: "POST", mode: "cors", credentials: "omit", body: f,
+                   headers: { Authorization: "Bearer " + saved.token,
+                              "Content-Type": "application/octet-stream" } })
+        .then(function (r) {
+          if (r.status === 201) return;  // the message comes on the socket (or its backlog)
+          dropUpload(clientId);
+          return r.json().catch(function () { return {}; }).then(function (d) {
+            attachErr.textContent = r.status === 415 ? S.attach_type
+              : r.status === 413 ? fill(S.attach_too_large, { size: sizeText(files.max_bytes) })
+              : (d && d.error) || S.attach_failed;
+          });
+        })
+        .catch(function () { dropUpload(clientId); attachErr.textContent = S.attach_failed; });
     }
 
     function stopTyping() {
@@ -336,6 +892,10 @@
     newBtn.addEventListener("click", function () {
       newBtn.classList.add("hidden");
       log.replaceChildren();
+      faqBox.replaceChildren();
+      faqBox.classList.add("hidden");
+      body.append(faqBox);
+      asking = null;
       pending = [];
       typing.textContent = "";
       showForm();
@@ -344,6 +904,7 @@
     function connect() {
       clearTimeout(retryTimer);
       if (!saved || ended) return;
+      fileToken = saved.token;
       var url = ctx.base.replace(/^http/, "ws") + "/api/chat/widget/" +
                 encodeURIComponent(ctx.channel) + "/ws";
       var sock = new WebSocket(url);
@@ -374,7 +935,8 @@
       panel.classList.remove("hidden");
       ctx.bubble.setAttribute("aria-expanded", "true");
       ctx.dot.classList.add("hidden");
-      if (saved && !ended) input.focus();
+      sendMarks();
+      if ((saved && !ended) || asking) input.focus();
       else { var first = form.querySelector("input,select,textarea"); if (first) first.focus(); }
     }
     function close() {

@@ -1,7 +1,8 @@
-"""Sliding-window rate limits (new conversations per client address, messages per conversation).
+"""Sliding-window rate limits, per key, in memory (chat starts and messages, KB votes and gaps).
 
-Counted per process, in memory, with a bounded number of keys (the oldest key is forgotten
-first), so a flood of addresses costs memory only up to ``max_keys``.
+Counted per process, with a bounded number of keys (the least recently used key is forgotten
+first), so a flood of addresses costs memory only up to ``max_keys``. The check and the count
+are one call with no await inside, so concurrent requests cannot all pass.
 """
 
 from __future__ import annotations

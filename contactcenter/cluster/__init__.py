@@ -1,0 +1,1 @@
+"""Several nodes on one PostgreSQL: one leader routes, the others stand by (docs/deploy.md)."""

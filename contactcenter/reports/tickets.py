@@ -1,0 +1,363 @@
+"""Ticket figures per period and queue (docs/reports.md, Tickets), counted from the tickets' own
+history when a report is read.
+
+Design note. A ticket's life is in ``ticket_history``: every change is a row written in the same
+transaction as the change (``tickets/tables.py``). These figures are counted from it when a
+report is read instead of being folded into interval tables as the interaction log is: the
+tickets context has several writers (the API, the mail listener, routing's glue), so its ids do
+not commit in order and cannot be tailed by id, and a count made on read is never behind, never
+counts twice and needs no rebuild after a target changes. What is read is bounded by indexed
+columns: the tickets created before the range ends that are open or changed since it began
+(``tickets.created_at``, ``status``, ``updated_at``), then their history by ticket id. (Every
+change of status or reply moves ``updated_at``; routing's move of a ticket to another queue
+does not, but happens only while the ticket is open, so that ticket is found by its status.)
+
+``replay`` turns one ticket's history into dated facts (created, first response, solved,
+reopened, closed, survey mailed, rating given) and the spans it was open in each queue;
+``count`` puts the facts in periods and takes the backlog at each period's end from the spans.
+Both are pure.
+
+The business-hours SLA is the tickets channel's own verdict, not computed again here: each
+ticket stores its due times, moved on by its pauses as the channel counts them
+(``tickets/sla.py``), and its escalation writes a ``sla`` history row when a target is breached.
+A first response is late when it came after the ticket's ``first_response_due``. A solve is
+late when the resolution's breach was written before it, or, for the solve that still stands
+(the ticket was not reopened since), when it came after ``resolution_due``: the due time of an
+earlier solve moved when the ticket was reopened, and only the breach row remembers it.
+Ratings: one answer per ticket (``ticket_ratings``), changed in place; the history has each
+survey mailed (``csat-survey``) and each answer given or changed (``csat``), so a rating
+counts when it was first given, with the answer it has now.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import sqlalchemy as sa
+
+from contactcenter.reports.intervals import Calendar, Period, period_label, periods
+from contactcenter.reports.queries import Report, ReportQuery, _avg, _pct
+from contactcenter.reports.settings import ReportSettings
+from contactcenter.storage.database import Database
+from contactcenter.tickets.model import Status
+from contactcenter.tickets.tables import TicketHistoryRow, TicketRatingRow, TicketRow
+
+CHANNEL = "ticket"
+# Open: somebody still has to act (the customer or a third party included); solved and closed
+# tickets are done.
+OPEN_STATUSES = frozenset(s.value for s in Status) - {Status.SOLVED.value, Status.CLOSED.value}
+HISTORY_FIELDS = ("created", "status", "queue", "reply", "sla", "csat-survey", "csat")
+DAY_S = 86400.0
+# Backlog age bands at a period's end: [lower, upper) seconds since the ticket was created.
+AGE_BANDS = (("backlog_lt_1d", 0.0, DAY_S), ("backlog_1d_3d", DAY_S, 3 * DAY_S),
+             ("backlog_3d_7d", 3 * DAY_S, 7 * DAY_S), ("backlog_7d_plus", 7 * DAY_S, math.inf))
+TICKET_COLUMNS = (
+    "created", "first_responses", "avg_first_response_s", "first_response_in_target_pct",
+    "first_response_breaches", "solved", "avg_resolution_s", "resolution_in_target_pct",
+    "resolution_breaches", "reopened", "closed", "backlog", *(b[0] for b in AGE_BANDS),
+    "sla_first_response_pct", "sla_first_response_breaches", "sla_resolution_pct",
+    "sla_resolution_breaches", "surveys", "csat_response_pct", "ratings_good", "ratings_bad",
+    "csat_pct",
+)
+_IN_CHUNK = 500
+_SUMS = ("created", "first_responses", "first_response_s", "first_response_in_target",
+         "solved", "resolution_s", "resolution_in_target", "reopened", "closed",
+         "sla_first_responses", "sla_first_response_late", "sla_resolutions",
+         "sla_resolution_late", "surveys", "surveys_answered", "ratings_good", "ratings_bad")
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRow:
+    """One ``ticket_history`` row that the figures use."""
+
+    ticket_id: int
+    at: float
+    field: str
+    old: Any
+    new: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """Something that happened to a ticket, in the queue it was in then."""
+
+    at: float
+    queue: str
+    kind: str  # created | first_response | solved | reopened | closed | survey | rating
+    seconds: float = 0.0  # first response: since created; solved: the resolution time
+    late: bool | None = None  # first response, solved: against the SLA (None: no target)
+    yes: bool = False  # survey: answered; rating: "good"
+
+
+@dataclass(frozen=True, slots=True)
+class SlaDue:
+    """What a ticket's row says of its SLA (``tickets/sla.py``): None where it has no target."""
+
+    first_response_at: float | None = None
+    first_response_due: float | None = None
+    resolution_due: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A time a ticket was open in one queue: ``[since, until)`` (until: inf while open)."""
+
+    since: float
+    until: float
+    queue: str
+    created_at: float
+
+
+def replay(created_at: float, queue: str, rows: Iterable[HistoryRow], sla: SlaDue = SlaDue()
+           ) -> tuple[list[Fact], list[Span]]:
+    """One ticket's facts and open spans from its history (in order); ``created_at`` and
+    ``queue`` stand in for a ``created`` row that is missing; ``sla``: its row's SLA times."""
+    facts: list[Fact] = []
+    spans: list[Span] = []
+    created, responded = created_at, False
+    since_open: float | None = created_at  # when the current open span began (None: done)
+    breached = False  # the resolution's breach was written
+    last_solve: int | None = None  # index in facts of the solve that still stands
+    survey: int | None = None  # index in facts of the latest survey not answered
+    rating: tuple[float, str, bool] | None = None  # first given at, queue then, good now
+    for r in rows:
+        if r.field == "created":
+            created = since_open = r.at
+            if isinstance(r.new, dict) and r.new.get("queue"):
+                queue = str(r.new["queue"])
+            facts.append(Fact(r.at, queue, "created"))
+        elif r.field == "queue":
+            if since_open is not None:
+                spans.append(Span(since_open, r.at, queue, created))
+                since_open = r.at
+            queue = str(r.new)
+        elif r.field == "status":
+            old, new = str(r.old), str(r.new)
+            if new == Status.SOLVED.value:
+                late = None if sla.resolution_due is None else breached
+                last_solve = len(facts)
+                facts.append(Fact(r.at, queue, "solved", r.at - created, late))
+            elif new == Status.CLOSED.value:
+                facts.append(Fact(r.at, queue, "closed"))
+            elif old == Status.SOLVED.value:
+                facts.append(Fact(r.at, queue, "reopened"))
+                last_solve = None
+            if since_open is not None and new not in OPEN_STATUSES:
+                spans.append(Span(since_open, r.at, queue, created))
+                since_open = None
+            elif since_open is None and new in OPEN_STATUSES:
+                since_open = r.at
+        elif r.field == "reply" and not responded:
+            responded = True
+            due, met = sla.first_response_due, sla.first_response_at
+            late = None if due is None else (r.at if met is None else met) > due
+            facts.append(Fact(r.at, queue, "first_response", r.at - created, late))
+        elif r.field == "sla":
+            stage = r.new.get("stage") if isinstance(r.new, dict) else None
+            breached = breached or stage == "resolution:breach"
+        elif r.field == "csat-survey":
+            survey = len(facts)
+            facts.append(Fact(r.at, queue, "survey"))
+        elif r.field == "csat" and isinstance(r.new, dict):
+            good = r.new.get("rating") == "good"
+            if rating is None:
+                rating = (r.at, queue, good)
+                if survey is not None:  # the survey this answer came from
+                    facts[survey] = replace(facts[survey], yes=True)
+            else:
+                rating = (rating[0], rating[1], good)
+    if since_open is not None:
+        spans.append(Span(since_open, math.inf, queue, created))
+    elif last_solve is not None and sla.resolution_due is not None:
+        solve = facts[last_solve]
+        facts[last_solve] = replace(solve, late=bool(solve.late) or solve.at > sla.resolution_due)
+    if rating is not None:
+        facts.append(Fact(rating[0], rating[1], "rating", yes=rating[2]))
+    return facts, spans
+
+
+@dataclass
+class Counts:
+    """The sums of one period and group."""
+
+    sums: dict[str, float] = field(default_factory=lambda: dict.fromkeys(_SUMS, 0.0))
+    backlog: list[int] = field(default_factory=lambda: [0] * len(AGE_BANDS))
+
+    def __bool__(self) -> bool:
+        return any(self.sums.values()) or any(self.backlog)
+
+
+def count(facts: Iterable[Fact], spans: Iterable[Span], ps: Sequence[Period], end: float,
+          group: Callable[[str], str], settings: ReportSettings
+          ) -> dict[tuple[int, str], Counts]:
+    """Facts before ``end`` and the backlog at each period's snap, per (period index, group
+    of the queue)."""
+    starts = [p.start for p in ps]
+    snaps = [p.snap for p in ps]
+    out: dict[tuple[int, str], Counts] = {}
+
+    def cell(i: int, queue: str) -> Counts:
+        key = (i, group(queue))
+        found = out.get(key)
+        if found is None:
+            found = out[key] = Counts()
+        return found
+
+    for f in facts:
+        if not ps or not starts[0] <= f.at < end:
+            continue
+        i = bisect_right(starts, f.at) - 1
+        s = cell(i, f.queue).sums
+        if f.kind == "first_response":
+            s["first_responses"] += 1
+            s["first_response_s"] += f.seconds
+            s["first_response_in_target"] += f.seconds <= settings.first_response_target(f.queue)
+            if f.late is not None:
+                s["sla_first_responses"] += 1
+                s["sla_first_response_late"] += f.late
+        elif f.kind == "solved":
+            s["solved"] += 1
+            s["resolution_s"] += f.seconds
+            s["resolution_in_target"] += f.seconds <= settings.resolution_target(f.queue)
+            if f.late is not None:
+                s["sla_resolutions"] += 1
+                s["sla_resolution_late"] += f.late
+        elif f.kind == "survey":
+            s["surveys"] += 1
+            s["surveys_answered"] += f.yes
+        elif f.kind == "rating":
+            s["ratings_good" if f.yes else "ratings_bad"] += 1
+        else:
+            s[f.kind] += 1
+    # Open at a snap E: since < E <= until (a ticket solved at E was still open in the period
+    # that ends at E; one created at E counts in the next).
+    diffs: dict[tuple[str, int], list[int]] = {}
+    for sp in spans:
+        lo, hi = bisect_right(snaps, sp.since), bisect_right(snaps, sp.until)
+        for band, (_name, low, high) in enumerate(AGE_BANDS):
+            b_lo = max(lo, bisect_left(snaps, sp.created_at + low))
+            b_hi = min(hi, bisect_left(snaps, sp.created_at + high))
+            if b_lo < b_hi:
+                d = diffs.setdefault((sp.queue, band), [0] * (len(snaps) + 1))
+                d[b_lo] += 1
+                d[b_hi] -= 1
+    for (queue, band), d in diffs.items():
+        running = 0
+        for i in range(len(snaps)):
+            running += d[i]
+            if running:
+                cell(i, queue).backlog[band] += running
+    return out
+
+
+def figures(c: Counts) -> dict[str, Any]:
+    """docs/reports.md's ticket figures from one period's sums."""
+    s = c.sums
+    responses, solved = s["first_responses"], s["solved"]
+    return {
+        "created": int(s["created"]), "first_responses": int(responses),
+        "avg_first_response_s": _avg(s["first_response_s"], responses),
+        "first_response_in_target_pct": _pct(s["first_response_in_target"], responses),
+        "first_response_breaches": int(responses - s["first_response_in_target"]),
+        "solved": int(solved), "avg_resolution_s": _avg(s["resolution_s"], solved),
+        "resolution_in_target_pct": _pct(s["resolution_in_target"], solved),
+        "resolution_breaches": int(solved - s["resolution_in_target"]),
+        "reopened": int(s["reopened"]), "closed": int(s["closed"]),
+        "backlog": sum(c.backlog),
+        **{name: c.backlog[i] for i, (name, _lo, _hi) in enumerate(AGE_BANDS)},
+        "sla_first_response_pct": _pct(s["sla_first_responses"] - s["sla_first_response_late"],
+                                       s["sla_first_responses"]),
+        "sla_first_response_breaches": int(s["sla_first_response_late"]),
+        "sla_resolution_pct": _pct(s["sla_resolutions"] - s["sla_resolution_late"],
+                                   s["sla_resolutions"]),
+        "sla_resolution_breaches": int(s["sla_resolution_late"]),
+        "surveys": int(s["surveys"]),
+        "csat_response_pct": _pct(s["surveys_answered"], s["surveys"]),
+        "ratings_good": int(s["ratings_good"]), "ratings_bad": int(s["ratings_bad"]),
+        "csat_pct": _pct(s["ratings_good"], s["ratings_good"] + s["ratings_bad"]),
+    }
+
+
+class TicketReader:
+    """The tickets report on one database, for one time zone and set of targets."""
+
+    def __init__(self, db: Database, calendar: Calendar, settings: ReportSettings,
+                 now: Callable[[], float]) -> None:
+        self.db = db
+        self.calendar = calendar
+        self.settings = settings
+        self.now = now
+
+    async def history(self, start: int, end: int
+                      ) -> list[tuple[float, str, list[HistoryRow], SlaDue]]:
+        """Each ticket that may count in ``[start, end)``: created before ``end`` and open, or
+        changed since ``start``, or rated since ``start`` (a rating does not change the
+        ticket); its creation time, queue, history rows in order and SLA times."""
+        tt, th = TicketRow.__table__, TicketHistoryRow.__table__
+        tr = TicketRatingRow.__table__
+        rated = sa.select(tr.c.ticket_id).where(tr.c.created_at >= start)
+        tickets = (sa.select(tt.c.id, tt.c.created_at, tt.c.queue, tt.c.first_response_at,
+                             tt.c.first_response_due, tt.c.resolution_due)
+                   .where(tt.c.created_at < end,
+                          sa.or_(tt.c.status.in_(sorted(OPEN_STATUSES)),
+                                 tt.c.updated_at >= start, tt.c.id.in_(rated)))
+                   .order_by(tt.c.id))
+        found: dict[int, tuple[float, str, list[HistoryRow], SlaDue]] = {}
+        async with self.db.engine.connect() as c:
+            for tid, created_at, queue, *due in await c.execute(tickets):
+                sla = SlaDue(*(None if v is None else float(v) for v in due))
+                found[int(tid)] = (float(created_at), str(queue), [], sla)
+            ids = sorted(found)
+            for i in range(0, len(ids), _IN_CHUNK):
+                rows = (sa.select(th.c.ticket_id, th.c.at, th.c.field, th.c.old, th.c.new)
+                        .where(th.c.ticket_id.in_(ids[i:i + _IN_CHUNK]),
+                               th.c.field.in_(HISTORY_FIELDS))
+                        .order_by(th.c.ticket_id, th.c.id))
+                for tid, at, name, old, new in await c.execute(rows):
+                    found[int(tid)][2].append(HistoryRow(int(tid), float(at), name, old, new))
+        return [found[i] for i in ids]
+
+    async def report(self, q: ReportQuery) -> Report:
+        """Ticket figures per period, by queue (``group``: queue, channel or none)."""
+        start, end = self.calendar.day_range(q.first, q.last)
+        now = self.now()
+        ps = periods(self.calendar, q.by, start, end, now)
+        wanted = set(q.queues)
+        facts: list[Fact] = []
+        spans: list[Span] = []
+        if ps and (not q.channels or CHANNEL in q.channels):
+            for created_at, queue, changes, sla in await self.history(start, end):
+                f, s = replay(created_at, queue, changes, sla)
+                facts += [x for x in f if x.at <= now and (not wanted or x.queue in wanted)]
+                spans += [x for x in s if not wanted or x.queue in wanted]
+        group: Callable[[str], str] = {
+            "queue": lambda queue: queue, "channel": lambda _q: CHANNEL,
+            "none": lambda _q: ""}[q.group]
+        cells = count(facts, spans, ps, end, group, self.settings)
+        columns = ("period", "period_start", *((q.group,) if q.group != "none" else ()),
+                   *TICKET_COLUMNS)
+        rows: list[dict[str, Any]] = []
+        total = Counts()
+        for (i, key), c in sorted(cells.items()):
+            if not c:
+                continue
+            row: dict[str, Any] = {"period": period_label(self.calendar, q.by, q.first, q.last,
+                                                       ps[i]),
+                                   "period_start": ps[i].start}
+            if q.group != "none":
+                row[q.group] = key
+            rows.append(row | figures(c))
+            for name, value in c.sums.items():
+                total.sums[name] += value
+            if i == len(ps) - 1:  # the backlog of the range is the one at its end
+                total.backlog = [a + b for a, b in zip(total.backlog, c.backlog, strict=True)]
+        totals: dict[str, Any] = {"period": "total",
+                                  "period_start": self.calendar.midnight(q.first)}
+        if q.group != "none":
+            totals[q.group] = ""
+        totals |= figures(total)
+        return Report("tickets", q, self.calendar.zone, columns, rows, totals, start, end)

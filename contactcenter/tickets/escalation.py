@@ -1,0 +1,194 @@
+"""SLA escalation: a sweep over the tickets' stored due times, on the project Clock.
+
+Design note: the moments that matter are rows (``tickets.sla_next_at``, indexed), never
+in-memory timers, so a restart loses nothing and a standby that becomes leader carries on. The
+loop sleeps until the earliest one (at most ``tickets.sla.check_s``, woken early whenever a use
+case set or moved a ticket's clocks), then escalates every ticket due, each in one transaction
+under the tickets' lock: the stages reached (``sla.fired``) are marked fired in the same
+transaction as what they did, so each fires exactly once, also across a crash.
+
+A warning is recorded in the ticket's history and announced; a breach also raises the priority
+one step (``escalation.raise_priority``) and/or moves the ticket to ``escalation.queue``, as a
+change by the actor ``sla`` (the queue engine sees it as any other change: an unassigned
+ticket waits again with its new priority or queue). Both are announced to the assignee
+(``agent.<id>``, ``ticket-sla``) and to staff (topic ``tickets``), and mailed to
+``escalation.notify`` through the outbox when set. That mail is not filed on the ticket (a
+reply to it must not land in the customer's thread).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contactcenter.common.tasks import stop_gracefully
+from contactcenter.domain.clock import Clock
+from contactcenter.ivr.hours import local_time
+from contactcenter.tickets import sla
+from contactcenter.tickets.mail.compose import Outgoing, compose, new_message_id
+from contactcenter.tickets.model import Change, Priority, TicketChanges
+from contactcenter.tickets.service import Effects, TicketService, Who
+from contactcenter.tickets.store import clocks_of, put_clocks, ticket_of
+from contactcenter.tickets.tables import TicketRow
+
+log = logging.getLogger(__name__)
+SLA = Who("sla", staff=True)
+_UP = {Priority.LOW: Priority.NORMAL, Priority.NORMAL: Priority.HIGH,
+       Priority.HIGH: Priority.URGENT, Priority.URGENT: Priority.URGENT}
+_WORDS = {"first_response": "first response", "resolution": "resolution"}
+
+
+class SlaSweeper:
+    """Escalates tickets whose SLA warning or breach is due (``wake()`` after a change)."""
+
+    def __init__(self, service: TicketService, clock: Clock) -> None:
+        self.service = service
+        self.settings = service.settings.sla
+        self.clock = clock
+        self._wake = asyncio.Event()
+        self._closing = False
+        self._stuck = False  # a ticket failed: its due time stays past until the next pass
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.settings.policies)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        if self.enabled:
+            self._task = asyncio.create_task(self._run(), name="tickets-sla")
+
+    async def close(self) -> None:
+        self._closing = True
+        self._wake.set()
+        await stop_gracefully(self._task)  # a pass in progress finishes its transaction
+        self._task = None
+
+    async def _run(self) -> None:
+        while not self._closing:
+            self._wake.clear()
+            try:
+                await self.sweep()
+            except Exception:
+                log.exception("tickets: SLA sweep failed")
+                self._stuck = True
+            wait = self.settings.check_s
+            if not self._stuck:
+                with contextlib.suppress(Exception):
+                    next_at = await self.service.store.sla_next()
+                    if next_at is not None:
+                        wait = min(wait, max(0.0, next_at - self.clock.time()))
+            if self._closing:
+                break
+            # asyncio.timeout, not wait_for (see outbox.py).
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.clock.real(wait)):
+                    await self._wake.wait()
+
+    async def sweep(self) -> int:
+        """Escalate every ticket due now; returns how many stages fired. A ticket that fails
+        is logged and left for the next pass (``check_s`` later), not retried in a loop."""
+        count = 0
+        done: set[int] = set()
+        self._stuck = False
+        while not self._closing:
+            due = [i for i in await self.service.store.sla_due(self.clock.time())
+                   if i not in done]
+            if not due:
+                break
+            for ticket_id in due:
+                try:
+                    fired = await self.escalate(ticket_id)
+                except Exception:
+                    log.exception("tickets: SLA escalation of ticket #%d failed", ticket_id)
+                    self._stuck = True
+                    fired = 0
+                count += fired
+                if not fired:
+                    done.add(ticket_id)
+        return count
+
+    async def escalate(self, ticket_id: int) -> int:
+        """Fire the stages of one ticket that are due (each once); returns how many."""
+        service, store = self.service, self.service.store
+        effects = Effects()
+        async with service.lock, store.session() as s, s.begin():
+            row = await store.row(s, ticket_id, for_update=True)
+            if row is None:
+                return 0
+            now = self.clock.time()
+            clocks = clocks_of(row)
+            stages = sla.fired(clocks, now)
+            put_clocks(row, sla.mark(clocks, stages))  # also clears a stale sla_next_at
+            if not stages:
+                return 0
+            for stage in stages:
+                target = stage.split(":")[0]
+                store.add_change(s, Change(row.id, now, SLA.name, "sla", None, {
+                    "stage": stage, "due": clocks.due(target)}))
+            breach = any(stage.endswith(":breach") for stage in stages)
+            esc = self.settings.escalation
+            changes = TicketChanges()
+            if breach:
+                priority = Priority(row.priority)
+                queue = esc.queue if esc.queue and esc.queue != row.queue else None
+                if queue is not None and queue not in service.queues():
+                    log.warning("tickets: escalation queue %r is not configured", queue)
+                    queue = None
+                changes = TicketChanges(
+                    priority=_UP[priority] if esc.raise_priority and _UP[priority] != priority
+                    else None, queue=queue)
+            if not changes.is_empty():
+                await service.change_in(s, row, changes, SLA, effects)
+            ticket = ticket_of(row)
+            event = {"type": "ticket-sla", "stages": stages, "ticket": ticket.as_json()}
+            effects.staff.append(event)
+            if ticket.assignee:
+                effects.notify.setdefault(ticket.assignee, []).append(event)
+            if esc.notify:
+                await self._notify(s, row, stages, now)
+                effects.mail = True
+        await service.run(effects)
+        return len(stages)
+
+    async def _notify(self, s: AsyncSession, row: TicketRow, stages: list[str],
+                      now: float) -> None:
+        """Queue the supervisor's mail about ``stages`` of the ticket in ``row``."""
+        settings = self.service.settings
+        box = settings.mailbox_for(row.mailbox, row.queue)
+        sender = box.address if box is not None else f"sla@{settings.domain}"
+        lines = []
+        for stage in stages:
+            target, kind = stage.split(":")
+            due = getattr(row, f"{target}_due")
+            what = "is overdue" if kind == "breach" else "is due soon"
+            lines.append(f"The {_WORDS[target]} of ticket #{row.id} {what} "
+                         f"(due {_when(due, settings.sla.calendar.timezone)}).")
+        text = "\n".join(lines) + (
+            f"\n\nSubject: {row.subject}\nQueue: {row.queue}\nPriority: {row.priority}\n"
+            f"Assignee: {row.assignee or '(nobody)'}\n")
+        kind = "breach" if any(st.endswith(":breach") for st in stages) else "warning"
+        message_id = new_message_id(settings.domain)
+        raw = compose(Outgoing(
+            sender=sender, sender_name=box.name if box is not None else "SLA",
+            to=settings.sla.escalation.notify, to_name="",
+            subject=f"SLA {kind}: ticket #{row.id}: {row.subject}"[:250], text=text,
+            automatic=True), message_id, now).as_bytes()
+        # Not filed on the ticket (ticket_id None): a reply to it is not the customer's.
+        await self.service.store.add_mail(
+            s, direction="out", status="queued", raw=raw, peer=settings.sla.escalation.notify,
+            envelope_from=sender, envelope_to=[settings.sla.escalation.notify], now=now,
+            message_id=message_id, automatic=True, kind="escalation", flags=stages)
+
+
+def _when(epoch: float | None, tz: str) -> str:
+    """A due time for people, in the calendar's time zone."""
+    if epoch is None:
+        return "never"
+    return local_time(epoch, tz).strftime("%Y-%m-%d %H:%M %Z")

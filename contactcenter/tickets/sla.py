@@ -1,0 +1,230 @@
+"""SLA clocks of tickets, counted in business time: pure functions of epochs, no I/O.
+
+Design note.
+* **One calendar language.** The business hours are an IVR ``hours`` node (``ivr.model.
+  HoursNode``: a time zone, opening ranges per weekday, holidays) built from
+  ``tickets.sla.calendar``, which is written in the same words as a flow's hours and the chat's;
+  ``BusinessTime`` walks the same ranges ``ivr.hours.hours_state`` reads, so "open" means the
+  same thing to the IVR and to a ticket's clock (a property test holds them together).
+* **Due times are stored, not recomputed.** A ticket gets its policy's targets when it is made
+  (``start``): the warning and due moments of its first response and its resolution are
+  epochs in its row. While it waits on the customer (``pending``) or is solved/closed, its
+  clocks are paused (``pause``); when it becomes active again every target not yet met moves
+  on by the business time the pause lasted (``resume``), so a pause shifts a deadline by
+  exactly its length in business time and a deadline never moves backwards.
+* **Each stage fires once.** The stages are ``<target>:warning`` and ``<target>:breach``;
+  ``fired`` names those reached and not yet in ``marks``, ``mark`` adds them, and ``next_at``
+  is the earliest one left (the column the escalation sweep reads). The caller stores the
+  marks in the same transaction as what the escalation did, so a restart fires nothing twice.
+
+Invariants: ``add(t, s) >= t``; ``between(a, add(a, s)) == s`` for an open calendar;
+``between`` is additive over adjacent spans; resume never makes a due time earlier.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+from contactcenter.common.yamlfile import Mark
+from contactcenter.ivr.hours import local_time, zone
+from contactcenter.ivr.model import HoursNode, TimeRange
+from contactcenter.tickets.settings import SlaCalendar, SlaPolicy
+
+TARGETS = ("first_response", "resolution")
+MAX_DAYS = 3 * 366  # a due time further than this in business time is "never"
+_NOWHERE = Mark("tickets.sla.calendar", 0, 0)
+
+
+def hours_node(calendar: SlaCalendar) -> HoursNode:
+    """The SLA calendar as the IVR's hours node (only its calendar parts are used)."""
+    weekly = {day: tuple(TimeRange(a, b) for a, b in ranges)
+              for day, ranges in calendar.week().items()}
+    return HoursNode("sla-hours", _NOWHERE, calendar.timezone, weekly,
+                     frozenset(calendar.holidays), "open", "closed", "holiday")
+
+
+class BusinessTime:
+    """Arithmetic in the open hours of one hours node."""
+
+    def __init__(self, node: HoursNode) -> None:
+        self.node = node
+        self.never = not any(node.weekly.get(d) for d in range(7))
+
+    def _intervals(self, since: float) -> Iterator[tuple[float, float]]:
+        """Open intervals (epochs, end exclusive) from the local day of ``since`` on."""
+        tz = zone(self.node.timezone)
+        day = local_time(since, self.node.timezone).date()
+        for _ in range(MAX_DAYS):
+            if day not in self.node.holidays:
+                midnight = dt.datetime(day.year, day.month, day.day, tzinfo=tz)
+                for r in self.node.weekly.get(day.weekday(), ()):
+                    # Wall-clock arithmetic, then the zone's offset at that wall time: a range
+                    # keeps its local hours across a change of daylight saving time.
+                    a = (midnight + dt.timedelta(minutes=r.start)).timestamp()
+                    b = (midnight + dt.timedelta(minutes=r.end)).timestamp()
+                    if b > since and b > a:
+                        yield a, b
+            day += dt.timedelta(days=1)
+
+    def add(self, start: float, seconds: float) -> float | None:
+        """The moment ``seconds`` of business time after ``start`` (None: never)."""
+        if seconds <= 0:
+            return start
+        if self.never:
+            return None
+        left = seconds
+        for a, b in self._intervals(start):
+            a = max(a, start)
+            if left <= b - a:
+                return a + left
+            left -= b - a
+        return None
+
+    def between(self, start: float, end: float) -> float:
+        """Business seconds from ``start`` to ``end`` (0 when ``end`` is not later)."""
+        if end <= start or self.never:
+            return 0.0
+        total = 0.0
+        for a, b in self._intervals(start):
+            if a >= end:
+                break
+            total += min(b, end) - max(a, start)
+        return total
+
+
+@dataclass(frozen=True, slots=True)
+class SlaClocks:
+    """A ticket's SLA: its policy, the warning and due moment of each target, when the first
+    response came, since when it is paused, which stages fired."""
+
+    policy: str | None = None
+    first_response_due: float | None = None
+    first_response_warn: float | None = None
+    first_response_at: float | None = None
+    resolution_due: float | None = None
+    resolution_warn: float | None = None
+    paused_at: float | None = None
+    marks: tuple[str, ...] = ()
+
+    def due(self, target: str) -> float | None:
+        return getattr(self, f"{target}_due")
+
+    def warn(self, target: str) -> float | None:
+        return getattr(self, f"{target}_warn")
+
+    def running(self, target: str) -> bool:
+        """Whether ``target`` still counts (set, not met, not paused)."""
+        if self.due(target) is None or self.paused_at is not None:
+            return False
+        return not (target == "first_response" and self.first_response_at is not None)
+
+
+def start(policy: SlaPolicy, bt: BusinessTime, now: float, warn_at: float) -> SlaClocks:
+    """The clocks of a ticket made at ``now`` under ``policy``."""
+    times: dict[str, float | None] = {}
+    for target in TARGETS:
+        seconds = float(getattr(policy, f"{target}_s"))
+        if seconds > 0:
+            times[f"{target}_due"] = bt.add(now, seconds)
+            times[f"{target}_warn"] = bt.add(now, seconds * warn_at)
+    return SlaClocks(policy.name, **times)  # type: ignore[arg-type]
+
+
+def pause(clocks: SlaClocks, now: float) -> SlaClocks:
+    """Stop the clocks (waiting on the customer, solved, closed)."""
+    if clocks.policy is None or clocks.paused_at is not None:
+        return clocks
+    return replace(clocks, paused_at=now)
+
+
+def resume(clocks: SlaClocks, bt: BusinessTime, now: float) -> SlaClocks:
+    """Start the clocks again: each target not yet met moves on by the business time the
+    pause lasted."""
+    if clocks.paused_at is None:
+        return clocks
+    length = bt.between(clocks.paused_at, now)
+    out = replace(clocks, paused_at=None)
+    for target in TARGETS:
+        if target == "first_response" and clocks.first_response_at is not None:
+            continue
+        for kind in ("due", "warn"):
+            value = getattr(clocks, f"{target}_{kind}")
+            if value is not None and length > 0:
+                moved = bt.add(value, length)
+                out = replace(out, **{f"{target}_{kind}": moved})  # type: ignore[arg-type]
+    return out
+
+
+def respond(clocks: SlaClocks, now: float) -> SlaClocks:
+    """The first public reply came: the first-response target is met (or was breached)."""
+    if clocks.policy is None or clocks.first_response_at is not None:
+        return clocks
+    return replace(clocks, first_response_at=now)
+
+
+def fired(clocks: SlaClocks, now: float) -> list[str]:
+    """Stages reached at ``now`` and not fired yet; a warning reached together with its
+    breach is left out (the breach says more), ``mark`` still records it."""
+    out: list[str] = []
+    for target in TARGETS:
+        if not clocks.running(target):
+            continue
+        due, warn = clocks.due(target), clocks.warn(target)
+        if due is not None and due <= now and f"{target}:breach" not in clocks.marks:
+            out.append(f"{target}:breach")
+        elif warn is not None and warn <= now and f"{target}:warning" not in clocks.marks \
+                and f"{target}:breach" not in clocks.marks:
+            out.append(f"{target}:warning")
+    return out
+
+
+def mark(clocks: SlaClocks, stages: list[str]) -> SlaClocks:
+    """``stages`` fired (a breach also counts as its warning)."""
+    more = set(stages) | {s.replace(":breach", ":warning") for s in stages}
+    return replace(clocks, marks=tuple(sorted(set(clocks.marks) | more)))
+
+
+def next_at(clocks: SlaClocks) -> float | None:
+    """The earliest stage not fired yet (None when paused or nothing is left)."""
+    times = []
+    for target in TARGETS:
+        if not clocks.running(target):
+            continue
+        for kind, value in (("warning", clocks.warn(target)), ("breach", clocks.due(target))):
+            if value is not None and f"{target}:{kind}" not in clocks.marks:
+                times.append(value)
+    return min(times, default=None)
+
+
+def view(clocks: SlaClocks, bt: BusinessTime, now: float, done: bool) -> dict[str, Any] | None:
+    """The clocks as the API and the page show them: per target its due time, state
+    (``met``, ``breached``, ``warning``, ``ok``, ``paused``) and business seconds left
+    (negative: overdue). ``done``: the ticket is solved or closed."""
+    if clocks.policy is None:
+        return None
+    out: dict[str, Any] = {"policy": clocks.policy, "paused": clocks.paused_at is not None
+                           and not done, "overdue": False}
+    at = clocks.paused_at if clocks.paused_at is not None else now
+    for target in TARGETS:
+        due = clocks.due(target)
+        if due is None:
+            out[target] = None
+            continue
+        met_at = clocks.first_response_at if target == "first_response" else \
+            (clocks.paused_at if done else None)
+        if met_at is not None:
+            state = "breached" if met_at > due else "met"
+            left = None
+        else:
+            left = bt.between(at, due) if due > at else -bt.between(due, at)
+            warn = clocks.warn(target)
+            state = ("breached" if due <= at else
+                     "paused" if clocks.paused_at is not None else
+                     "warning" if warn is not None and warn <= at else "ok")
+            out["overdue"] = out["overdue"] or state == "breached"
+        out[target] = {"due": due, "warn": clocks.warn(target), "met_at": met_at,
+                       "state": state, "left_s": left}
+    return out

@@ -1,0 +1,146 @@
+// The tickets page's admin section: triggers and automations in the order they run (enable or
+// disable each), a new rule from its JSON definition, a dry run of any rule (which tickets it
+// matches now and what it would change; nothing is written), and the webhook delivery log.
+// Shown to admins only; everything is text (no HTML from the server is inserted).
+"use strict";
+
+(function () {
+  const SAMPLE = {
+    name: "pending 3 days to solved", event: "time",
+    conditions: [{ field: "status", op: "is", value: "pending" },
+                 { field: "hours_in_status", op: "at_least", value: 72 }],
+    actions: [{ type: "set_status", value: "solved" }],
+  };
+  const panel = document.getElementById("triggers-panel");
+  let rules = [];
+
+  function summary(list, fn) { return list.map(fn).join("; "); }
+  function condText(c) { return `${c.field} ${c.op}${c.value === null || c.value === undefined ? "" : " " + JSON.stringify(c.value)}`; }
+  function actText(a) {
+    if (a.type === "webhook") return `webhook ${a.url}`;
+    if (a.type === "email") return `email ${a.to}`;
+    return a.value ? `${a.type} ${a.value}` : a.type;
+  }
+
+  function say(text, bad) {
+    const p = document.getElementById("tr-status");
+    p.textContent = text;
+    p.className = bad ? "error" : "muted";
+  }
+
+  function showDry(result) {
+    const list = document.getElementById("tr-dry");
+    list.textContent = "";
+    document.getElementById("tr-dry-count").textContent =
+      `${result.matches.length} of ${result.scanned} tickets match now`;
+    for (const m of result.matches) {
+      const changes = Object.entries(m.changes).map(
+        ([k, [o, n]]) => `${k}: ${JSON.stringify(o)} → ${JSON.stringify(n)}`).join(", ");
+      const extra = [...m.emails.map((e) => `mail to ${e.to}`), ...m.webhooks.map((u) => `webhook ${u}`),
+                     ...m.skipped.map((s) => `skipped: ${s}`)].join(", ");
+      list.append(cc.el("li", `#${m.ticket.id} ${m.ticket.subject} (${m.ticket.status}): ` +
+                        (changes || "no field change") + (extra ? `; ${extra}` : ""),
+                        { "data-ticket": String(m.ticket.id) }));
+    }
+  }
+
+  async function dryRun(rule) {
+    try { showDry(await cc.api("POST", "/api/tickets/triggers/dry-run", rule)); say(""); }
+    catch (e) { say(`Dry run refused: ${e.message}`, true); }
+  }
+
+  function editable(rule) {  // a stored rule as it may be sent back (secrets are write-only)
+    const out = { name: rule.name, event: rule.event, enabled: rule.enabled,
+                  position: rule.position, conditions: rule.conditions,
+                  actions: rule.actions.map((a) => {
+                    const b = { ...a }; delete b.secret_set; if (b.secret === null) delete b.secret; return b;
+                  }) };
+    out.conditions = out.conditions.map((c) => {
+      const d = { ...c }; if (d.value === null) delete d.value; return d;
+    });
+    return out;
+  }
+
+  async function load() {
+    rules = (await cc.api("GET", "/api/tickets/triggers")).triggers;
+    const body = document.querySelector("#tr-rules tbody");
+    body.textContent = "";
+    for (const rule of rules) {
+      const tr = cc.el("tr", null, { "data-trigger": rule.name });
+      const on = cc.el("input", null, { type: "checkbox", "aria-label": `Enable ${rule.name}` });
+      on.checked = rule.enabled;
+      on.addEventListener("change", async () => {
+        try {
+          await cc.api("PUT", `/api/tickets/triggers/${rule.id}`, { ...editable(rule), enabled: on.checked });
+          say(`${rule.name} ${on.checked ? "enabled" : "disabled"}`);
+        } catch (e) { say(e.message, true); }
+        await load();
+      });
+      const dry = cc.el("button", "Dry run", { type: "button" });
+      dry.addEventListener("click", () => dryRun({ ...editable(rule), id: rule.id }));
+      const del = cc.el("button", "Delete", { type: "button" });
+      del.addEventListener("click", async () => {
+        if (!confirm(`Delete the trigger ${rule.name}?`)) return;
+        await cc.api("DELETE", `/api/tickets/triggers/${rule.id}`);
+        await load();
+      });
+      const cells = [String(rule.position), rule.name, rule.event, null,
+                     summary(rule.conditions, condText) || "(always)", summary(rule.actions, actText)];
+      cells.forEach((text, i) => {
+        const td = cc.el("td", text === null ? "" : text);
+        if (i === 3) td.append(on);
+        tr.append(td);
+      });
+      const tools = cc.el("td"); tools.append(dry, " ", del); tr.append(tools);
+      body.append(tr);
+    }
+  }
+
+  async function loadDeliveries() {
+    const log = (await cc.api("GET", "/api/tickets/webhooks/deliveries?limit=50")).deliveries;
+    const body = document.querySelector("#tr-deliveries tbody");
+    body.textContent = "";
+    for (const d of log) {
+      const tr = cc.el("tr", null, { "data-delivery": String(d.id) });
+      for (const text of [String(d.id), d.trigger, d.ticket_id === null ? "" : `#${d.ticket_id}`,
+                          d.url, d.status, String(d.attempts),
+                          d.response_code === null ? "" : String(d.response_code),
+                          d.next_try_at ? new Date(d.next_try_at * 1000).toLocaleString() : "",
+                          d.last_error || ""]) {
+        tr.append(cc.el("td", text));
+      }
+      body.append(tr);
+    }
+  }
+
+  function definition() {
+    try { return JSON.parse(document.getElementById("tr-json").value); }
+    catch (e) { say(`Not JSON: ${e.message}`, true); return null; }
+  }
+
+  async function start() {
+    const session = await cc.api("GET", "/api/session");
+    if (session.user.role !== "admin") return;
+    cc.csrf = cc.csrf || session.csrf_token;
+    panel.classList.remove("hidden");
+    document.getElementById("tr-json").value = JSON.stringify(SAMPLE, null, 2);
+    document.getElementById("tr-save").addEventListener("click", async () => {
+      const rule = definition();
+      if (!rule) return;
+      try {
+        const made = await cc.api("POST", "/api/tickets/triggers", rule);
+        say(`Saved ${made.name}`);
+        await load();
+      } catch (e) { say(`Refused: ${e.message}`, true); }
+    });
+    document.getElementById("tr-try").addEventListener("click", () => {
+      const rule = definition();
+      if (rule) dryRun(rule);
+    });
+    document.getElementById("tr-refresh").addEventListener("click", loadDeliveries);
+    await load();
+    await loadDeliveries();
+  }
+
+  start().catch((e) => say(e.message, true));
+})();
