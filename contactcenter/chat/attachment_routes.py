@@ -43,6 +43,11 @@ _FILENAME = {"filename": {"type": "string", "minLength": 1, "maxLength": 200, "r
 _FILE_HEADERS = {"X-Content-Type-Options": "nosniff",
                  "Content-Security-Policy": "default-src 'none'; sandbox",
                  "Cache-Control": "private, no-store"}
+# The body is the file's raw bytes (no multipart: nothing parses it before the type check)
+_FILE_BODY: dict[str, Any] = {"request": {
+    "type": "string", "format": "binary", "minLength": 1,
+    "description": "the file's bytes (its type is decided from them; an empty file is "
+                   "refused)"}, "body_type": "application/octet-stream"}
 _SENT: dict[int | str, Any] = {
     201: {"type": "object", "description": "{message}: the message carrying the file"},
     409: {"description": "the chat has its most files, or the user is no agent"},
@@ -125,7 +130,7 @@ class AttachmentRoutes:
     @requires(PUBLIC)
     @api_doc(tags=("chat",), query={**_FILENAME, "client_id": {"type": "string",
                                                                "maxLength": 64}},
-             responses=_SENT)
+             responses=_SENT, **_FILE_BODY)
     async def visitor_send(self, request: web.Request) -> web.Response:
         """The visitor sends a file into its conversation (token as ``Authorization:
         Bearer``; the raw bytes as the body; ``client_id`` makes a resend land once)."""
@@ -165,7 +170,7 @@ class AttachmentRoutes:
         return _file_response(found, data, cors)
 
     @requires(*ANY_USER)
-    @api_doc(tags=("chat",), query=_FILENAME, responses=_SENT)
+    @api_doc(tags=("chat",), query=_FILENAME, responses=_SENT, **_FILE_BODY)
     async def agent_send(self, request: web.Request) -> web.Response:
         """Send a file to the visitor of my chat: the raw bytes as the body (images and the
         channel's file types, decided from the bytes). Audited ``chat.attachment``."""

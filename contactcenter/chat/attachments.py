@@ -125,6 +125,14 @@ def _attachment(row: ChatAttachmentRow) -> Attachment:
                       row.kind, row.content_type, row.size, row.sha256, row.created_at)
 
 
+def relative_path(key: str) -> str:
+    """Where ``key``'s bytes are under the attachments root (a backup lists them by it);
+    ValueError for anything but a key."""
+    if len(key) != 32 or not all(c in "0123456789abcdef" for c in key):
+        raise ValueError("not an attachment key")
+    return f"{key[:2]}/{key}"
+
+
 class AttachmentFiles:
     """The bytes on disk: ``root/<key[:2]>/<key>``, written whole or not at all, mode 0600."""
 
@@ -132,9 +140,7 @@ class AttachmentFiles:
         self.root = root
 
     def path(self, key: str) -> Path:
-        if len(key) != 32 or not all(c in "0123456789abcdef" for c in key):
-            raise ValueError("not an attachment key")
-        return self.root / key[:2] / key
+        return self.root / relative_path(key)
 
     def _write(self, key: str, data: bytes) -> None:
         target = self.path(key)

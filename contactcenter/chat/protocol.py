@@ -20,6 +20,8 @@ Server -> client:
     {"type": "typing", "typing", "name"}                     # the agent's typing indicator
     {"type": "read", "seq"}                                  # the agent has read up to seq
     {"type": "error", "code", "error"}                       # a frame refused; the socket stays
+    {"type": "rating"}                                       # just before the end: offer the
+                                                             # 1-5 rating form (rating.py)
     {"type": "pong"}
 
 After ``welcome`` the server sends every message with a ``seq`` above ``after``, then live ones;

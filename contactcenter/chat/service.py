@@ -177,6 +177,9 @@ class ChatService:
         # A message left (offline or from the line) goes on here: app.py points it at the
         # tickets (chat never imports them); None: messages stay chat's own.
         self.message_left: Callable[[OfflineMessage], Awaitable[Any]] | None = None
+        # A chat with an agent ended (Completed), before the visitor is told: the wiring points
+        # it at rating.py's offer (the rating form, for a visitor still connected).
+        self.on_ended: Callable[[LiveConversation], Awaitable[None]] | None = None
 
     # ----------------------------------------------------------------- lifecycle
     def channel(self, name: str) -> ChatChannelSettings | None:
@@ -815,6 +818,8 @@ class ChatService:
                     and channel.leave_message_after_s:
                 self.timeouts.offer(live)  # past max_wait_s: a message rather than nothing
             self.timeouts.forget(live.id)
+            if isinstance(event, Completed) and self.on_ended is not None:
+                await self.on_ended(live)
             self._to_visitor(live, protocol.state(live.state.value, agent_name))
             if before:
                 self._to_agent(before, live)

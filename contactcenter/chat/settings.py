@@ -21,6 +21,7 @@ Example::
           strings: {title: Chat with us}
           colour: '#1f6feb'
           position: right
+          rating: true          # a 1-5 rating offered when a chat with an agent ends
 
 Validation happens here (``__post_init__``) so the binder reports ``file:line:col`` for a bad
 pattern, origin or field name; queues are checked against the routing configuration when the
@@ -110,6 +111,18 @@ DEFAULT_STRINGS: dict[str, str] = {
     "attach_too_large": "That file is too large (at most {size}).",
     "attach_type": "That kind of file cannot be sent here.",
     "attach_failed": "The file could not be sent.",
+    # The rating asked when a chat with an agent ends (``rating``, ``rating.py``)
+    "rating_question": "How would you rate this chat? (5 is best)",
+    "rating_1": "Very unsatisfied",
+    "rating_2": "Unsatisfied",
+    "rating_3": "Neutral",
+    "rating_4": "Satisfied",
+    "rating_5": "Very satisfied",
+    "rating_comment": "Comment (optional)",
+    "rating_send": "Send rating",
+    "rating_skip": "Skip",
+    "rating_thanks": "Thank you for your rating.",
+    "rating_already": "You have already rated this chat, thank you.",
 }
 FAQ_MATCHES = ("all", "any", "title")  # how loosely a search may have matched, strictest first
 # The file types a chat may take, by the name ``attachments.py`` gives them from the bytes:
@@ -307,6 +320,9 @@ class ChatChannelSettings:
     bot: str = ""
     # Files both ways, with their limits (off: the widget and the card offer none).
     attachments: AttachmentSettings = field(default_factory=AttachmentSettings)
+    # A 1-5 rating with a comment offered in the widget when a chat with an agent ends and
+    # the visitor is still there (rating.py); false: never asked on this channel.
+    rating: bool = True
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):

@@ -1,5 +1,5 @@
 """The chat context's tables: conversations, their messages and files, messages left offline,
-canned replies.
+canned replies, the rating surveys of ended chats.
 
 ``chat_conversations`` holds one row per conversation, its state kept current (the queue engine's
 own ``routing_interactions`` row has the same id); ``chat_messages`` the transcript, keyed by
@@ -126,3 +126,20 @@ class ChatAttachmentRow(Base):
     size: Mapped[int] = mapped_column(sa.Integer)
     sha256: Mapped[str] = mapped_column(sa.String(64))
     created_at: Mapped[float] = mapped_column(sa.Float)
+
+
+class ChatRatingRow(Base):
+    """The rating survey offered when a chat ended (``rating.py``) and its one answer: the
+    first one stands. A row without ``rating`` is a survey offered and not (yet) answered."""
+
+    __tablename__ = "chat_ratings"
+    conversation_id: Mapped[str] = mapped_column(
+        sa.String(64), sa.ForeignKey("chat_conversations.id", ondelete="CASCADE"),
+        primary_key=True)
+    channel: Mapped[str] = mapped_column(sa.String(64))
+    queue: Mapped[str] = mapped_column(sa.String(64))
+    agent_id: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
+    offered_at: Mapped[float] = mapped_column(sa.Float, index=True)
+    rating: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)  # 1..5, 5 best
+    comment: Mapped[str] = mapped_column(sa.Text, default="")
+    answered_at: Mapped[float | None] = mapped_column(sa.Float, nullable=True, index=True)

@@ -25,12 +25,15 @@ from aiohttp import web
 from contactcenter.chat.attachment_routes import add_attachment_routes
 from contactcenter.chat.attachments import ChatAttachments
 from contactcenter.chat.left_messages_routes import add_left_message_routes
+from contactcenter.chat.rating import ChatRatings
+from contactcenter.chat.rating_routes import add_rating_routes
 from contactcenter.chat.retention import RetentionLoop
 from contactcenter.chat.routes import add_chat_routes
 from contactcenter.chat.service import LEFT_TOPIC, ChatService
 from contactcenter.chat.settings import ChatSettings
 from contactcenter.chat.store import ChatStore
 from contactcenter.chat.transcript_mail import MailSender, TranscriptMailer
+from contactcenter.chat.visitor_erase_routes import add_erase_routes
 from contactcenter.chat.visitor_export import add_export_routes
 from contactcenter.domain.clock import Clock
 from contactcenter.ivr.model import Flow
@@ -88,6 +91,9 @@ class ChatChannel:
         self.attachments = ChatAttachments(
             self.service, attachments_root or Path(settings.attachments_dir))
         self.retention.before_delete = self.attachments.forget
+        # The 1-5 rating offered when a chat with an agent ends (rating.py)
+        self.ratings = ChatRatings(self.service)
+        self.service.on_ended = self.ratings.offer
 
     @property
     def transcript_sender(self) -> MailSender | None:
@@ -128,7 +134,9 @@ class ChatChannel:
         add_chat_routes(app, self.service, self.audit, self.transcripts)
         add_left_message_routes(app, self.service, self.audit)
         add_export_routes(app, self.service, self.audit)
+        add_erase_routes(app, self.service, self.attachments.files, self.audit)
         add_attachment_routes(app, self.attachments, self.audit)
+        add_rating_routes(app, self.ratings)
         # Supervisors watch a chat on chat.<id> (supervise.py): staff only, as calls are.
         app[AUTH_KEY].live.rules.extend((CHAT_WATCH_TOPIC, CHAT_LEFT_TOPIC))
         add_pages(app, "chat", PANEL_ASSETS, ("live-chats", "left-messages"))

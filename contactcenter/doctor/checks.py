@@ -16,6 +16,8 @@ from contactcenter.doctor.agi_nodes import (
 from contactcenter.doctor.asterisk_conf import AsteriskConf
 from contactcenter.doctor.finding import Finding
 from contactcenter.telephony.ami.event_filters import UNUSED_EVENTS
+from contactcenter.voice.answer_stamp import ANSWERED_CONTEXT
+from contactcenter.voice.answer_stamp import VARIABLE as ANSWER_STAMP
 from contactcenter.voice.queue import OFFER_SUBROUTINE
 
 # Classes the server needs (see dialplan/manager_contactcenter.conf for why each is there).
@@ -170,6 +172,7 @@ def check_dialplan(conf: AsteriskConf, settings: Settings,
                            "#include dialplan/extensions_contactcenter.conf"))
     out.extend(check_agi_nodes(conf, nodes or []))
     out.append(_offer_subroutine(conf))
+    out.append(_answered_subroutine(conf))
     return out
 
 
@@ -187,3 +190,22 @@ def _offer_subroutine(conf: AsteriskConf) -> Finding:
     return Finding("warn", f"no [{context}] {exten} subroutine: Dial(...,B({context}^{exten}^1(..))) "
                    "finds nothing, so a caller whose agent is ringing when the server restarts is "
                    "hung up; update extensions_contactcenter.conf from dialplan/")
+
+
+def _answered_subroutine(conf: AsteriskConf) -> Finding:
+    """The subroutine every Dial to an agent runs on the agent's answered leg (option U,
+    voice/answer_stamp.py): without it an answer made while no server listened counts from
+    when a restarted server found it."""
+    needed = f"SHARED({ANSWER_STAMP},${{ARG1}})=${{ARG2}}@"
+    for item in conf.section(ANSWERED_CONTEXT):
+        if item.name.lower() == "exten" and item.value.replace(" ", "").startswith("s,1,"):
+            loc = f"{item.file}:{item.line}"
+            if needed in item.value.replace(" ", ""):
+                return Finding("ok", f"[{ANSWERED_CONTEXT}] s stamps the agent's answer on the "
+                               "caller", loc)
+            return Finding("warn", f"[{ANSWERED_CONTEXT}] s does not set {needed}<time>: copy "
+                           "it from dialplan/extensions_contactcenter.conf", loc)
+    return Finding("warn", f"no [{ANSWERED_CONTEXT}] s subroutine: Dial(...,U({ANSWERED_CONTEXT}^..)) "
+                   "finds nothing, so a call whose agent answers while the server restarts is "
+                   "counted as answered when the new server finds it (its wait too long, its talk "
+                   "too short); update extensions_contactcenter.conf from dialplan/")

@@ -18,6 +18,11 @@ Messages left (``chat_offline_messages``, ``chat/offline.py``) count in the peri
 and in their queue: one left from the line (reason ``waited``) belongs to a conversation that
 already counts as started; any other is a visitor the channel took no live chat from, offered to
 it all the same (offered = started + those).
+
+Ratings (``chat_ratings``, ``chat/rating.py``): a survey counts in the period it was offered
+(the chat's end, to a visitor still connected), answered or not by the time of the report; an
+answer counts in the period it was given; both in the queue the chat ended in. They are read
+by their own indexed times, not through the conversations.
 """
 
 from __future__ import annotations
@@ -30,7 +35,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from contactcenter.chat.tables import ChatConversationRow, ChatMessageRow, ChatOfflineMessageRow
+from contactcenter.chat.tables import (
+    ChatConversationRow,
+    ChatMessageRow,
+    ChatOfflineMessageRow,
+    ChatRatingRow,
+)
+from contactcenter.reports.csat import CSAT_COLUMNS, SATISFIED, csat_figures
 from contactcenter.reports.intervals import Calendar, period_label, periods
 from contactcenter.reports.queries import Report, ReportQuery, _avg, _pct, _sec
 from contactcenter.storage.database import Database
@@ -43,7 +54,7 @@ CHAT_COLUMNS = (
     "offered", "started", "left_messages", "left_from_line", "first_responses", "avg_first_response_s", "longest_first_response_s",
     "closed", "closed_unanswered", "avg_duration_s", "closed_by_visitor", "closed_by_agent",
     "closed_other", "faq_shown", "bot_talked", "bot_deflected", "self_served",
-    "deflection_pct",
+    "deflection_pct", *CSAT_COLUMNS,
 )
 ANSWERED = "answered"  # chat.faq's outcome of a conversation an article answered
 DEFLECTED = "deflected"  # chat.bot's outcome of a conversation the bot settled
@@ -72,6 +83,16 @@ class LeftMessage:
     reason: str  # closed | holiday | nobody | open, or waited: from the line
 
 
+@dataclass(frozen=True, slots=True)
+class Rating:
+    """What the figures need of one chat's rating survey (``chat_ratings``)."""
+
+    queue: str
+    offered_at: float
+    rating: int | None  # 1..5; None: not answered
+    answered_at: float | None
+
+
 @dataclass
 class ChatCounts:
     """The sums of one period and group (and the longest first response)."""
@@ -80,7 +101,8 @@ class ChatCounts:
         ("offered", "started", "left_messages", "left_from_line", "first_responses",
          "first_response_s", "closed", "closed_unanswered",
          "duration_s", "closed_by_visitor", "closed_by_agent", "closed_other", "faq_shown",
-         "bot_talked", "bot_deflected", "self_served"), 0.0))
+         "bot_talked", "bot_deflected", "self_served", "surveys", "surveys_answered",
+         "ratings", "ratings_satisfied", "rating_points"), 0.0))
     longest: float = 0.0
 
     def add(self, other: ChatCounts) -> None:
@@ -132,6 +154,20 @@ def count_left(msg: LeftMessage, cell: Callable[[float], ChatCounts | None]) -> 
             left.sums["offered"] += 1
 
 
+def count_rating(r: Rating, cell: Callable[[float], ChatCounts | None]) -> None:
+    """Add one survey to the cell of its offer and its answer to the cell of the answer."""
+    offered = cell(r.offered_at)
+    if offered is not None:
+        offered.sums["surveys"] += 1
+        offered.sums["surveys_answered"] += r.rating is not None
+    if r.rating is not None and r.answered_at is not None:
+        answered = cell(r.answered_at)
+        if answered is not None:
+            answered.sums["ratings"] += 1
+            answered.sums["ratings_satisfied"] += r.rating >= SATISFIED
+            answered.sums["rating_points"] += r.rating
+
+
 def chat_figures(c: ChatCounts) -> dict[str, Any]:
     """docs/reports.md's chat figures from one period's sums."""
     s = c.sums
@@ -148,6 +184,8 @@ def chat_figures(c: ChatCounts) -> dict[str, Any]:
         "faq_shown": int(s["faq_shown"]), "bot_talked": int(s["bot_talked"]),
         "bot_deflected": int(s["bot_deflected"]), "self_served": int(s["self_served"]),
         "deflection_pct": _pct(s["self_served"], s["started"]),
+        **csat_figures(s["surveys_answered"], s["surveys"], s["ratings"],
+                       s["ratings_satisfied"], s["rating_points"]),
     }
 
 
@@ -196,6 +234,21 @@ class ChatReader:
             return [LeftMessage(str(queue), float(at), str(reason))
                     for queue, at, reason in await c.execute(query)]
 
+    async def ratings(self, start: int, end: int, queues: tuple[str, ...] = ()
+                      ) -> list[Rating]:
+        """The rating surveys offered or answered in ``[start, end)`` (indexed by both)."""
+        cr = ChatRatingRow.__table__
+        query = (sa.select(cr.c.queue, cr.c.offered_at, cr.c.rating, cr.c.answered_at)
+                 .where(sa.or_(sa.and_(cr.c.offered_at >= start, cr.c.offered_at < end),
+                               sa.and_(cr.c.answered_at >= start, cr.c.answered_at < end))))
+        if queues:
+            query = query.where(cr.c.queue.in_(queues))
+        async with self.db.engine.connect() as c:
+            return [Rating(str(queue), float(offered),
+                           None if rating is None else int(rating),
+                           None if answered is None else float(answered))
+                    for queue, offered, rating, answered in await c.execute(query)]
+
     async def report(self, q: ReportQuery) -> Report:
         """Chat figures per period, by queue (``group``: queue, channel or none)."""
         start, end = self.calendar.day_range(q.first, q.last)
@@ -218,6 +271,8 @@ class ChatReader:
                 count_chat(chat, functools.partial(cell, chat.queue))
             for msg in await self.left(start, end, q.queues):
                 count_left(msg, functools.partial(cell, msg.queue))
+            for rating in await self.ratings(start, end, q.queues):
+                count_rating(rating, functools.partial(cell, rating.queue))
         columns = ("period", "period_start", *((q.group,) if q.group != "none" else ()),
                    *CHAT_COLUMNS)
         rows: list[dict[str, Any]] = []

@@ -24,9 +24,10 @@ A first response is late when it came after the ticket's ``first_response_due``.
 late when the resolution's breach was written before it, or, for the solve that still stands
 (the ticket was not reopened since), when it came after ``resolution_due``: the due time of an
 earlier solve moved when the ticket was reopened, and only the breach row remembers it.
-Ratings: one answer per ticket (``ticket_ratings``), changed in place; the history has each
-survey mailed (``csat-survey``) and each answer given or changed (``csat``), so a rating
-counts when it was first given, with the answer it has now.
+Ratings: one answer per ticket (``ticket_ratings``, 1..5, the first one sent stands); the
+history has each survey mailed (``csat-survey``) and the answer (``csat``), so a rating counts
+when it was given. Answers given before revision 0028 (good/bad, which could be changed) count
+as 5 and 1, with the answer they had last, at the time first given.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from contactcenter.reports.csat import SATISFIED, csat_figures
 from contactcenter.reports.intervals import Calendar, Period, period_label, periods
 from contactcenter.reports.queries import Report, ReportQuery, _avg, _pct
 from contactcenter.reports.settings import ReportSettings
@@ -60,14 +62,26 @@ TICKET_COLUMNS = (
     "first_response_breaches", "solved", "avg_resolution_s", "resolution_in_target_pct",
     "resolution_breaches", "reopened", "closed", "backlog", *(b[0] for b in AGE_BANDS),
     "sla_first_response_pct", "sla_first_response_breaches", "sla_resolution_pct",
-    "sla_resolution_breaches", "surveys", "csat_response_pct", "ratings_good", "ratings_bad",
-    "csat_pct",
+    "sla_resolution_breaches", "surveys", "csat_response_pct", "ratings", "ratings_satisfied",
+    "csat_pct", "csat_avg",
 )
+# An answer of the old good/bad survey (before revision 0028) as a score.
+OLD_SCORES = {"good": 5, "bad": 1}
 _IN_CHUNK = 500
 _SUMS = ("created", "first_responses", "first_response_s", "first_response_in_target",
          "solved", "resolution_s", "resolution_in_target", "reopened", "closed",
          "sla_first_responses", "sla_first_response_late", "sla_resolutions",
-         "sla_resolution_late", "surveys", "surveys_answered", "ratings_good", "ratings_bad")
+         "sla_resolution_late", "surveys", "surveys_answered", "ratings", "ratings_satisfied",
+         "rating_points")
+
+
+def score_of(value: Any) -> int | None:
+    """A stored answer as a score 1..5 (None: not one)."""
+    if isinstance(value, str):
+        return OLD_SCORES.get(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 5:
+        return value
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +104,8 @@ class Fact:
     kind: str  # created | first_response | solved | reopened | closed | survey | rating
     seconds: float = 0.0  # first response: since created; solved: the resolution time
     late: bool | None = None  # first response, solved: against the SLA (None: no target)
-    yes: bool = False  # survey: answered; rating: "good"
+    yes: bool = False  # survey: answered
+    score: int = 0  # rating: 1..5
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +138,7 @@ def replay(created_at: float, queue: str, rows: Iterable[HistoryRow], sla: SlaDu
     breached = False  # the resolution's breach was written
     last_solve: int | None = None  # index in facts of the solve that still stands
     survey: int | None = None  # index in facts of the latest survey not answered
-    rating: tuple[float, str, bool] | None = None  # first given at, queue then, good now
+    rating: tuple[float, str, int] | None = None  # first given at, queue then, score now
     for r in rows:
         if r.field == "created":
             created = since_open = r.at
@@ -163,20 +178,22 @@ def replay(created_at: float, queue: str, rows: Iterable[HistoryRow], sla: SlaDu
             survey = len(facts)
             facts.append(Fact(r.at, queue, "survey"))
         elif r.field == "csat" and isinstance(r.new, dict):
-            good = r.new.get("rating") == "good"
+            score = score_of(r.new.get("rating"))
+            if score is None:
+                continue
             if rating is None:
-                rating = (r.at, queue, good)
+                rating = (r.at, queue, score)
                 if survey is not None:  # the survey this answer came from
                     facts[survey] = replace(facts[survey], yes=True)
-            else:
-                rating = (rating[0], rating[1], good)
+            else:  # an old answer changed in place (before revision 0028)
+                rating = (rating[0], rating[1], score)
     if since_open is not None:
         spans.append(Span(since_open, math.inf, queue, created))
     elif last_solve is not None and sla.resolution_due is not None:
         solve = facts[last_solve]
         facts[last_solve] = replace(solve, late=bool(solve.late) or solve.at > sla.resolution_due)
     if rating is not None:
-        facts.append(Fact(rating[0], rating[1], "rating", yes=rating[2]))
+        facts.append(Fact(rating[0], rating[1], "rating", score=rating[2]))
     return facts, spans
 
 
@@ -230,7 +247,9 @@ def count(facts: Iterable[Fact], spans: Iterable[Span], ps: Sequence[Period], en
             s["surveys"] += 1
             s["surveys_answered"] += f.yes
         elif f.kind == "rating":
-            s["ratings_good" if f.yes else "ratings_bad"] += 1
+            s["ratings"] += 1
+            s["ratings_satisfied"] += f.score >= SATISFIED
+            s["rating_points"] += f.score
         else:
             s[f.kind] += 1
     # Open at a snap E: since < E <= until (a ticket solved at E was still open in the period
@@ -275,10 +294,8 @@ def figures(c: Counts) -> dict[str, Any]:
         "sla_resolution_pct": _pct(s["sla_resolutions"] - s["sla_resolution_late"],
                                    s["sla_resolutions"]),
         "sla_resolution_breaches": int(s["sla_resolution_late"]),
-        "surveys": int(s["surveys"]),
-        "csat_response_pct": _pct(s["surveys_answered"], s["surveys"]),
-        "ratings_good": int(s["ratings_good"]), "ratings_bad": int(s["ratings_bad"]),
-        "csat_pct": _pct(s["ratings_good"], s["ratings_good"] + s["ratings_bad"]),
+        **csat_figures(s["surveys_answered"], s["surveys"], s["ratings"],
+                       s["ratings_satisfied"], s["rating_points"]),
     }
 
 

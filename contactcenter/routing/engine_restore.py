@@ -157,8 +157,11 @@ class EngineRestore(EngineTimers):
                 or not row.offer_id or row.offer_id in self.offers
                 or not agent.ready_for(rec.channel)):
             return False
+        # The slot dates from the offer (its row's last change), not from the restart: an
+        # answer learned late (stamped while no server listened) is kept no earlier than that.
+        since = min(row.updated_at, self._now) if row.updated_at else self._now
         self._take_slot(agent, Slot(rec.id, rec.channel, rec.queue, row.offer_id,
-                                    step(agent.presence, "reserve"), self._now))
+                                    step(agent.presence, "reserve"), since))
         self.offers[row.offer_id] = rec.id
         rec.state, rec.agent_id, rec.offer_id = IS.OFFERED, agent.id, row.offer_id
         self._timer(self._now + UNSEEN_RING_S, "ring", row.offer_id)

@@ -66,6 +66,7 @@ class SimChannel:
     accountcode: str = ""
     dnid: str = ""
     variables: dict[str, str] = field(default_factory=dict)
+    shared: dict[str, str] = field(default_factory=dict)  # SHARED() variables (a datastore)
     application: str = ""
     app_data: str = ""
     bridge: Bridge | None = None

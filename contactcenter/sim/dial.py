@@ -5,8 +5,9 @@ answer, then waits for the first of: the caller hangs up (returns -1), the calle
 (returns 0), the callee side ends or the callee is redirected (the bridge dissolves; returns
 -1, or 0 with option ``g``: app_dial.c OPT_GO_ON; a redirected callee then runs its new
 location, ``bridge_app.park``). Event order follows transcripts 02/05: the DIAL* VarSets,
-DialBegin/DialEnd with a Dest block, BridgeCreate/Enter, BRIDGEPEER, and on the way out
-BridgeLeave, ANSWEREDTIME/DIALEDTIME, BridgeDestroy, DIALSTATUS, hangups.
+DialBegin/DialEnd with a Dest block (the answered leg's ``U()`` subroutine between
+DIALEDPEERNUMBER and DialEnd, as app_dial.c runs it), BridgeCreate/Enter, BRIDGEPEER, and on the
+way out BridgeLeave, ANSWEREDTIME/DIALEDTIME, BridgeDestroy, DIALSTATUS, hangups.
 """
 
 from __future__ import annotations
@@ -100,6 +101,10 @@ async def dial(dp: Dialplan, caller: SimChannel, data: str, call: SimCall | None
     pbx.set_var(caller, "DIALSTATUS", "ANSWER")
     pbx.set_var(caller, "DIALEDPEERNAME", near.name)
     pbx.set_var(caller, "DIALEDPEERNUMBER", short)
+    callee_sub = options.get("U")
+    if callee_sub:  # on the answered leg, before DialEnd and the bridge (OPT_CALLEE_GOSUB)
+        context, _, args = callee_sub.partition("^")
+        dp.gosub(near, f"{context},s,1({args.replace('^', ',')})" if args else f"{context},s,1")
     pbx.dial_end(caller, near, "ANSWER")
     if call is not None:
         call.connected_to = dial_string

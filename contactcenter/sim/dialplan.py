@@ -29,6 +29,8 @@ SIM_AGENT_CONTEXTS = {"sim-agent": False, "sim-agent-moh": True}  # context -> c
 
 # [contactcenter-subs] offer: what Dial's B() runs on the caller as the server dials an agent.
 OFFER_SUB = ("contactcenter-subs", "offer")
+# [contactcenter-answered] s: what Dial's U() runs on the agent's leg once it answered.
+ANSWERED_SUB = ("contactcenter-answered", "s")
 # dialplan/extensions_contactcenter.conf's subroutines, as ShowDialPlan lists them (the ones the
 # simulator runs itself: offer here, the node loop's in agi_nodes.py, trunk folded into its
 # outbound code).
@@ -41,6 +43,9 @@ SUBROUTINES: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
     OFFER_SUB: (
         ("MSet", ("CC_RESUME=1,CC_INTERACTION=${ARG1},CC_AGENT=${ARG2},CC_OFFER=${ARG3},"
                   "DIALSTATUS=")),
+        ("Return", "")),
+    ANSWERED_SUB: (
+        ("Set", "SHARED(CC_ANSWERED,${ARG1})=${ARG2}@${STRFTIME(,,%s.%3q)}"),
         ("Return", "")),
 }
 # Their labelled priorities (ShowDialPlan's ExtensionLabel): (context, exten, priority) -> label.
@@ -276,14 +281,25 @@ class Dialplan:
         for name, value in zip(frame, [*args, str(len(args))], strict=True):
             ch.variables[name] = value
             self._varset_event(ch, f"LOCAL({name})", value)
-        # The offer subroutine as listed: MSet of the ${ARGn} (unset ones expand to ""), Return.
-        (app, data), (ret, ret_data) = SUBROUTINES[OFFER_SUB]
+        # The subroutine as listed: one setting priority over the ${ARGn} (unset ones expand
+        # to ""), then Return.
+        (app, data), (ret, ret_data) = SUBROUTINES[parts[0], parts[1]]
         for i in range(1, 4):
             data = data.replace(f"${{ARG{i}}}", args[i - 1] if i <= len(args) else "")
+        if "${STRFTIME(,,%s.%3q)}" in data:  # now, to the millisecond, truncated as %3q does
+            now = self.clock.time()
+            data = data.replace("${STRFTIME(,,%s.%3q)}", f"{int(now)}.{int(now % 1 * 1000):03d}")
         pbx.newexten(ch, app, data, context=parts[0], exten=parts[1], priority=1)
-        for pair in data.split(","):  # ids only: no quoting in the values
-            name, _, value = pair.partition("=")
-            pbx.set_var(ch, name, value)
+        if app == "MSet":
+            for pair in data.split(","):  # ids only: no quoting in the values
+                name, _, value = pair.partition("=")
+                pbx.set_var(ch, name, value)
+        else:  # Set(SHARED(<var>,<channel>)=<value>): func_global's shared_write
+            target, _, value = data.partition("=")
+            var, _, where = target[len("SHARED("):-1].partition(",")
+            other = pbx.find(where) if where else ch
+            if other is not None and not other.gone:  # else Asterisk logs "not found"
+                pbx.set_shared(other, var, value)
         pbx.newexten(ch, ret, ret_data, priority=2)
         for name in reversed(frame):  # ARGC, ARGn..ARG1: the frame's locals are dropped
             ch.variables.pop(name, None)
@@ -298,6 +314,8 @@ class Dialplan:
         subs = dict(SUBROUTINES)
         if self.pbx.config.without_offer_sub:
             del subs[OFFER_SUB]
+        if self.pbx.config.without_answered_sub:
+            del subs[ANSWERED_SUB]
         return subs
 
     def _varset_event(self, ch: SimChannel, name: str, value: str) -> None:

@@ -195,6 +195,9 @@ class SimConfig:
     # The Asterisk's dialplan lacks [contactcenter-subs] offer (an old extensions_contactcenter
     # .conf): Dial's B() then finds nothing, and ShowDialPlan says so.
     without_offer_sub: bool = False
+    # ... or lacks [contactcenter-answered] (older still): Dial's U() finds nothing, and the
+    # agent's answer leaves no stamp on the caller's channel.
+    without_answered_sub: bool = False
 
     def __post_init__(self) -> None:
         self.agi_urls = tuple(self.agi_urls)

@@ -228,6 +228,14 @@ class Pbx:
         if self.bus.wants("VarSet", "dialplan,all"):
             self.emit_ch("VarSet", ch, [("Variable", name), ("Value", value)], "dialplan,all")
 
+    def set_shared(self, ch: SimChannel, name: str, value: str) -> None:
+        """``SHARED(name)`` on ``ch`` (func_global.c: a datastore, not a channel variable) and
+        the VarSet it publishes, named ``SHARED(name)``."""
+        ch.shared[name] = value
+        if self.bus.wants("VarSet", "dialplan,all"):
+            self.emit_ch("VarSet", ch, [("Variable", f"SHARED({name})"), ("Value", value)],
+                         "dialplan,all")
+
     def get_var(self, ch: SimChannel | None, name: str) -> str | None:
         """A variable or dialplan function value, None when unset."""
         m = _FUNC.match(name)
@@ -250,6 +258,12 @@ class Pbx:
     def _function(self, ch: SimChannel | None, func: str, arg: str) -> str | None:
         if ch is None:
             return None
+        if func == "SHARED":  # SHARED(<var>[,<channel name or uniqueid>]), case kept
+            var, _, where = arg.partition(",")
+            other = self.find(where.strip()) if where.strip() else ch
+            if other is None or not other.shared:  # shared_read fails: no channel, no datastore
+                return None
+            return other.shared.get(var.strip(), "")
         arg = arg.strip().lower()
         if func == "CALLERID":
             if arg in ("num", "number"):

@@ -6,11 +6,13 @@ Design note.
   number and the moment the survey was made, signed with HMAC-SHA256 under
   ``tickets.csat.secret`` (``sign`` / ``verify``; compared in constant time). Nothing else of
   the ticket is in it or shown by the page but its number and subject.
-* **One answer per ticket** (``ticket_ratings``, keyed by the ticket): the customer clicks
-  *good* or *bad* in the mail (the click records it), may add a comment on the page, and may
-  change the answer, which replaces it in place, for ``change_days`` after first giving it; a
-  link is good for answering for ``change_days`` after it was mailed. Every answer and change
-  is a row of the ticket's history (actor ``csat``).
+* **A GET records nothing.** Mail security scanners open every link of a mail, so the five
+  links (``?r=1`` .. ``?r=5``, 5 best) only open the page with that score preselected; the
+  customer's submit (a POST, Origin checked) records it, with an optional comment.
+* **One answer per ticket** (``ticket_ratings``, keyed by the ticket): the first submitted
+  answer stands; a later submit, from the page or another link, changes nothing and is told
+  so. A link is good for answering for ``answer_days`` after it was mailed. The answer is a
+  row of the ticket's history (actor ``csat``).
 * **Sent once per solve, never to someone who answered**: solving a ticket of an email
   requester queues the survey (an automatic mail, ``Auto-Submitted``) in the same transaction
   as the status change; a ticket already rated gets no new survey when solved again.
@@ -30,14 +32,16 @@ from contactcenter.tickets.model import Change, TicketError
 from contactcenter.tickets.settings import CsatSettings
 from contactcenter.tickets.tables import TicketRatingRow, TicketRow
 
-RATINGS = ("good", "bad")
+RATINGS = (1, 2, 3, 4, 5)  # 5 best; 4 and 5 count as satisfied (docs/reports.md)
+WORDS = {1: "Very unsatisfied", 2: "Unsatisfied", 3: "Neutral", 4: "Satisfied",
+         5: "Very satisfied"}
 COMMENT_MAX = 2000
 DAY = 86400.0
 _TOKEN = re.compile(r"^([0-9]{1,9})-([0-9]{1,12})-([A-Za-z0-9_-]{22,64})$")
 
 
 class SurveyClosed(TicketError):
-    """The link is older than the answer window, or the answer may no longer be changed."""
+    """The link is older than the answer window."""
 
     status = 410
 
@@ -48,6 +52,15 @@ class Survey:
 
     ticket_id: int
     issued_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The one answer of a ticket's survey."""
+
+    rating: int
+    comment: str
+    created_at: float
 
 
 def _mac(secret: str, ticket_id: int, issued_at: int) -> str:
@@ -74,54 +87,64 @@ def verify(secret: str, token: str) -> Survey | None:
 
 
 def link(settings: CsatSettings, ticket_id: int, issued_at: float) -> str:
-    """The survey page's address (``?r=good`` / ``?r=bad`` answer in one click)."""
+    """The survey page's address (``?r=1`` .. ``?r=5`` preselect a score; nothing is recorded
+    until the page's form is sent)."""
     return f"{settings.public_url}/rate/{sign(settings.secret, ticket_id, issued_at)}"
 
 
 def survey_text(settings: CsatSettings, row: TicketRow, now: float) -> str:
-    """The survey mail's text: one link per answer."""
+    """The survey mail's text: one link per score."""
     url = link(settings, row.id, now)
+    lines = "".join(f"  {r} - {WORDS[r]}:  {url}?r={r}\n" for r in reversed(RATINGS))
     return (f"Your request #{row.id} \"{row.subject}\" has been solved.\n\n"
-            f"How would you rate our support?\n\n"
-            f"  Good, I'm satisfied:   {url}?r=good\n"
-            f"  Bad, I'm unsatisfied:  {url}?r=bad\n\n"
-            f"One click answers; you can add a comment on the page that opens.\n")
+            f"How would you rate our support, from 1 to 5?\n\n{lines}\n"
+            f"The page that opens lets you add a comment, then send your answer.\n")
 
 
-def clean_rating(rating: object, comment: object) -> tuple[str, str | None]:
-    """A rating and an optional comment as stored (a comment of None: unchanged)."""
-    if rating not in RATINGS:
-        raise TicketError("the rating must be good or bad")
+def preselected(value: object) -> int | None:
+    """The score a link's ``r`` names, None when it names none."""
+    return int(value) if isinstance(value, str) and value in {str(r) for r in RATINGS} \
+        else None
+
+
+def clean_rating(rating: object, comment: object) -> tuple[int, str]:
+    """A rating (1..5, as the form's text or a number) and an optional comment as stored."""
+    score = preselected(rating) if isinstance(rating, str) else (
+        rating if isinstance(rating, int) and not isinstance(rating, bool) else None)
+    if score not in RATINGS:
+        raise TicketError("the rating must be a whole number from 1 to 5")
+    assert score is not None
     if comment is None:
-        return str(rating), None
+        comment = ""
     if not isinstance(comment, str):
         raise TicketError("the comment must be text")
     comment = comment.replace("\r\n", "\n").replace("\x00", "").strip()
     if len(comment) > COMMENT_MAX:
         raise TicketError(f"the comment is longer than {COMMENT_MAX} characters")
-    return str(rating), comment
+    return score, comment
+
+
+def check_open(survey: Survey, settings: CsatSettings, now: float) -> None:
+    """``SurveyClosed`` once the link is older than the answer window."""
+    if now > survey.issued_at + settings.answer_days * DAY:
+        raise SurveyClosed("this survey is closed")
+
+
+def answer_of(row: TicketRatingRow | None) -> Answer | None:
+    """The stored answer as a value."""
+    return None if row is None else Answer(row.rating, row.comment, row.created_at)
 
 
 def answer_in(s: AsyncSession, existing: TicketRatingRow | None, survey: Survey,
-              settings: CsatSettings, rating: str, comment: str | None, now: float
+              settings: CsatSettings, rating: int, comment: str, now: float
               ) -> Change | None:
-    """Store (or change) the one answer of ``survey``'s ticket; the history row to write,
-    None when nothing changed. ``SurveyClosed`` past the windows."""
-    window = settings.change_days * DAY
-    if now > survey.issued_at + window:
-        raise SurveyClosed("this survey is closed")
-    if existing is None:
-        s.add(TicketRatingRow(ticket_id=survey.ticket_id, rating=rating, comment=comment or "",
-                              created_at=now, updated_at=now, changes=0))
-        return Change(survey.ticket_id, now, "csat", "csat", None,
-                      {"rating": rating, "comment": comment or ""})
-    if now > existing.created_at + window:
-        raise SurveyClosed("this answer can no longer be changed")
-    new_comment = existing.comment if comment is None else comment
-    if (rating, new_comment) == (existing.rating, existing.comment):
+    """Store the one answer of ``survey``'s ticket; the history row to write, or None when
+    the ticket was answered already (the first answer stands). ``SurveyClosed`` past the
+    window."""
+    if existing is not None:
         return None
-    old = {"rating": existing.rating, "comment": existing.comment}
-    existing.rating, existing.comment = rating, new_comment
-    existing.updated_at, existing.changes = now, existing.changes + 1
-    return Change(survey.ticket_id, now, "csat", "csat", old,
-                  {"rating": rating, "comment": new_comment})
+    check_open(survey, settings, now)
+    s.add(TicketRatingRow(ticket_id=survey.ticket_id, rating=rating, comment=comment,
+                          created_at=now))
+    return Change(survey.ticket_id, now, "csat", "csat", None,
+                  {"rating": rating, "comment": comment})

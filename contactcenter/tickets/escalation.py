@@ -38,7 +38,8 @@ log = logging.getLogger(__name__)
 SLA = Who("sla", staff=True)
 _UP = {Priority.LOW: Priority.NORMAL, Priority.NORMAL: Priority.HIGH,
        Priority.HIGH: Priority.URGENT, Priority.URGENT: Priority.URGENT}
-_WORDS = {"first_response": "first response", "resolution": "resolution"}
+_WORDS = {"first_response": "first response", "next_response": "next response",
+          "resolution": "resolution"}
 
 
 class SlaSweeper:

@@ -72,6 +72,8 @@ class TicketFields:
                                                         old.get(key), new))
                 old[key] = new
             row.updated_at = now
+            # A policy may look at the type and the values (sla_policies.py).
+            await self.service.reconsider_sla_in(s, row, row.priority, who, effects)
             effects.tell(row.assignee, "ticket-updated", ticket_of(row))
             result = {"type": row.ticket_type,
                       "values": {k: v for k, v in old.items() if v is not None}}

@@ -3,8 +3,12 @@ was CC'd to.
 
 Design note: a public reply is told to every follower but its author, inside the reply's
 transaction: an agent follower gets a live event on their topic (``ticket-followed-reply``,
-with the reply's text: following tells, it gives no access to a ticket not theirs), an address
-a mail of its own through the outbox (threaded as the requester's, never automatic). A
+with the reply's text: following tells, it gives no access to a ticket not theirs; agents have
+no address of theirs in the configuration, so they are never copied); an address is copied
+(``Cc``) on the reply's mail to the requester, so everyone sees one conversation and a
+"reply all" comes back to the ticket, and gets a mail of its own through the outbox (threaded
+as the requester's, never automatic) only when the reply was not mailed to the requester (no
+address, or one that bounced). The requester is never a follower copied twice. A
 customer's message is told to the agent followers; the addresses on its ``Cc`` become
 followers (not our own mailboxes, not the requester). Every follow and unfollow is a history
 row (``follower``: ``agent:a1`` or ``email:x@y``).
@@ -29,7 +33,12 @@ from contactcenter.tickets.model import (
 )
 from contactcenter.tickets.service import Effects, TicketService, Who
 from contactcenter.tickets.store import article_of, ticket_of
-from contactcenter.tickets.tables import TicketArticleRow, TicketFollowerRow, TicketRow
+from contactcenter.tickets.tables import (
+    TicketArticleRow,
+    TicketFollowerRow,
+    TicketMailRow,
+    TicketRow,
+)
 
 AGENT, EMAIL = "agent", "email"
 FOLLOWERS_MAX = 50
@@ -129,13 +138,24 @@ class Followers:
         return True
 
     # ------------------------------------------------------------------ the hooks
+    async def reply_cc(self, s: AsyncSession, row: TicketRow) -> list[str]:
+        """The addresses copied on a public reply mailed to ``row``'s requester: its e-mail
+        followers but the requester."""
+        return [f.follower for f in await followers_in(s, row.id)
+                if f.kind == EMAIL and f.follower != row.requester_email]
+
     async def public_reply(self, s: AsyncSession, row: TicketRow, article: TicketArticleRow,
                            who: Who, effects: Effects) -> None:
-        """Tell the followers of ``row`` of the reply ``who`` just wrote."""
+        """Tell the followers of ``row`` of the reply ``who`` just wrote (an address copied on
+        its mail is told already)."""
+        mail = await s.get(TicketMailRow, article.mail_id) if article.mail_id else None
+        copied = set(mail.envelope_to) if mail is not None and mail.status != "suppressed" \
+            else set()
         for f in await followers_in(s, row.id):
             if f.kind == AGENT and f.follower != who.agent_id:
                 _tell(effects, f.follower, row, article)
-            elif f.kind == EMAIL and f.follower != row.requester_email:
+            elif f.kind == EMAIL and f.follower != row.requester_email \
+                    and f.follower not in copied:
                 await self.service.queue_mail_in(s, row, article.body_text, automatic=False,
                                                  kind="follower", effects=effects,
                                                  to=f.follower)

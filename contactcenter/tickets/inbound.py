@@ -28,6 +28,12 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contactcenter.tickets.attachment_index import (
+    Listed,
+    add_listing,
+    article_of_mail,
+    listing_of,
+)
 from contactcenter.tickets.mail.compose import ticket_number
 from contactcenter.tickets.mail.html import sanitize_html
 from contactcenter.tickets.mail.loops import Automation, classify, may_auto_answer
@@ -97,10 +103,11 @@ class Mailroom:
             parsed = parse_mail(mail.raw)
         own = [m.address for m in self.settings.mailboxes]
         automation = classify(parsed, mail.envelope_from, own)
+        listed = await listing_of(mail.raw)  # its files (attachment_index.py)
         try:
             effects = Effects()
             async with self.service.lock, self.service.store.session() as s, s.begin():
-                outcome = await self._store(s, mail, parsed, automation, effects)
+                outcome = await self._store(s, mail, parsed, automation, effects, listed)
                 if also is not None:
                     await also(s)
             await self.service.run(effects)
@@ -119,7 +126,8 @@ class Mailroom:
 
     # ------------------------------------------------------------------ the decision
     async def _store(self, s: AsyncSession, mail: ReceivedMail, parsed: ParsedMail,
-                     automation: Automation, effects: Effects) -> Outcome:
+                     automation: Automation, effects: Effects, listed: list[Listed]
+                     ) -> Outcome:
         store = self.service.store
         now = self.service.clock.time()
         sender = _sender(parsed, mail)
@@ -150,9 +158,10 @@ class Mailroom:
         if ticket is not None and Status(ticket.status) is Status.CLOSED:
             follow_up_of, ticket = ticket.id, None
         if ticket is not None:
-            return await self._reply(s, ticket, parsed, sender, automation, keep, effects)
+            return await self._reply(s, ticket, parsed, sender, automation, keep, effects,
+                                     listed)
         return await self._new_ticket(s, mail, parsed, sender, automation, keep, effects,
-                                      follow_up_of)
+                                      follow_up_of, listed)
 
     async def _thread(self, s: AsyncSession, parsed: ParsedMail,
                       sender: str | None) -> TicketRow | None:
@@ -169,7 +178,8 @@ class Mailroom:
 
     async def _new_ticket(self, s: AsyncSession, mail: ReceivedMail, parsed: ParsedMail,
                           sender: str | None, automation: Automation, keep: Keep,
-                          effects: Effects, follow_up_of: int | None) -> Outcome:
+                          effects: Effects, follow_up_of: int | None, listed: list[Listed]
+                          ) -> Outcome:
         box = next((b for b in map(self.settings.mailbox, [
             *mail.recipients, *(a.email for a in (*parsed.to, *parsed.cc))]) if b), None)
         name = parsed.reply_address.name if parsed.reply_address else ""
@@ -189,6 +199,10 @@ class Mailroom:
                                                                       automation, False),
                                            effects)
         kept.ticket_id = row.id
+        if listed:
+            first = await article_of_mail(s, row.id, kept.id)
+            if first is not None:
+                await add_listing(s, first, kept.id, "in", listed, self.service.clock.time())
         if self.service.on_customer_mail is not None:
             await self.service.on_customer_mail(s, row, sender, [a.email for a in parsed.cc],
                                                 None, effects)
@@ -202,11 +216,12 @@ class Mailroom:
 
     async def _reply(self, s: AsyncSession, row: TicketRow, parsed: ParsedMail,
                      sender: str | None, automation: Automation, keep: Keep,
-                     effects: Effects) -> Outcome:
+                     effects: Effects, listed: list[Listed]) -> Outcome:
         kept = await keep("ticket", row.id)
         now = self.service.clock.time()
         article = await self.service.store.add_article(
             s, row.id, self._article(parsed, sender, kept.id, automation, True), now)
+        await add_listing(s, article.id, kept.id, "in", listed, now)
         who = Who(f"mail:{sender or '?'}", staff=True)
         self.service.store.add_change(s, Change(row.id, now, who.name, "customer-reply", None,
                                                 {"article": article.id}))
@@ -217,6 +232,8 @@ class Mailroom:
         reopened = ON_CUSTOMER_REPLY.get(status, status)
         if reopened != status and not automation.automatic:
             await self.service.change_in(s, row, TicketChanges(status=reopened), who, effects)
+        if not automation.automatic:  # an autoreply asks for no answer
+            self.service.customer_wrote_in(row, effects)
         row.updated_at = now
         effects.tell(row.assignee, "ticket-updated", ticket_of(row))
         return Outcome("reply", row.id, False, automation.reason)

@@ -226,6 +226,8 @@ class Ticket:
             "sla": None if self.sla.policy is None else {
                 "policy": self.sla.policy, "first_response_due": self.sla.first_response_due,
                 "first_response_at": self.sla.first_response_at,
+                "next_response_due": self.sla.next_response_due,
+                "next_response_at": self.sla.next_response_at,
                 "resolution_due": self.sla.resolution_due, "paused": self.sla.paused_at
                 is not None},
         }

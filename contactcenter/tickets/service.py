@@ -18,15 +18,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contactcenter.domain.clock import Clock
-from contactcenter.tickets import sla
+from contactcenter.tickets import sla, sla_policies
+from contactcenter.tickets.attachment_index import add_listing, listing_of
 from contactcenter.tickets.csat import survey_text
+from contactcenter.tickets.mail.attached import OutgoingFile
 from contactcenter.tickets.mail.compose import (
     Outgoing,
     compose,
@@ -78,6 +80,8 @@ ReplyHook = Callable[[AsyncSession, TicketRow, TicketArticleRow, "Who", "Effects
                      Awaitable[None]]
 # (session, ticket, sender, the mail's Cc addresses, its article or None when it opened the
 # ticket, effects)
+# The addresses copied (Cc) on a public reply mailed to the requester (followers.py).
+CcHook = Callable[[AsyncSession, TicketRow], Awaitable[list[str]]]
 MailHook = Callable[[AsyncSession, TicketRow, str | None, list[str], TicketArticleRow | None,
                      "Effects"], Awaitable[None]]
 
@@ -138,6 +142,7 @@ class TicketService:
         self.on_solving: SolvingHook | None = None
         self.on_public_reply: ReplyHook | None = None
         self.on_customer_mail: MailHook | None = None  # inbound.py, for followers.py
+        self.reply_cc: CcHook | None = None
         self.business = sla.BusinessTime(sla.hours_node(settings.sla.calendar))
 
     def sla_view(self, ticket: Ticket) -> dict[str, Any]:
@@ -200,13 +205,17 @@ class TicketService:
         return ticket
 
     async def write(self, ticket_id: int, text: str, who: Who, visibility: Visibility,
-                    status: Status | None = None, seen: ViewMark | None = None) -> Article:
-        """An agent's public reply (mailed to the requester of an email ticket) or internal
-        note, and optionally a new status in the same step ("reply and set pending").
-        ``seen``: the view it was written on; refused (``StaleView``) if the ticket changed."""
+                    status: Status | None = None, seen: ViewMark | None = None,
+                    files: Sequence[OutgoingFile] = ()) -> Article:
+        """An agent's public reply (mailed to the requester of an email ticket, its followers
+        in Cc) or internal note, and optionally a new status in the same step ("reply and set
+        pending"). ``seen``: the view it was written on; refused (``StaleView``) if the ticket
+        changed. ``files`` (checked by ``attachments.py``) go with a mailed reply only."""
         text = clean_body(text)
         if not text.strip():
             raise TicketError("the text is empty")
+        if files and visibility is not Visibility.PUBLIC:
+            raise TicketError("files go with a public reply only")
         effects = Effects()
         async with self.lock, self.store.session() as s, s.begin():
             row = await self._row_for(s, ticket_id, who)
@@ -221,11 +230,15 @@ class TicketService:
                                             "reply" if visibility is Visibility.PUBLIC
                                             else "note", None, {"article": article.id}))
             if visibility is Visibility.PUBLIC:
-                if row.sla_policy is not None and row.first_response_at is None:
-                    put_clocks(row, sla.respond(clocks_of(row), now))
+                if row.sla_policy is not None and sla_policies.agent_replied(row, now):
                     effects.sla = True
-                await self.queue_mail_in(s, row, text, automatic=False, kind="reply",
-                                         effects=effects, article_id=article.id)
+                cc = await self.reply_cc(s, row) if self.reply_cc is not None else []
+                mailed = await self.queue_mail_in(s, row, text, automatic=False, kind="reply",
+                                                  effects=effects, article_id=article.id,
+                                                  cc=cc, files=files)
+                if files and mailed is None:
+                    raise TicketConflict("this ticket has no address to mail a reply to: "
+                                         "its reply cannot carry files")
                 if self.on_public_reply is not None:
                     await self.on_public_reply(s, row, article, who, effects)
                 if status is None and Status(row.status) is Status.NEW:
@@ -238,6 +251,25 @@ class TicketService:
         return result
 
     # ------------------------------------------------------------------ building blocks
+    async def reconsider_sla_in(self, s: AsyncSession, row: TicketRow, old_priority: str,
+                                who: Who, effects: Effects) -> None:
+        """Choose the ticket's SLA policy again after a change of what conditions look at
+        (``sla_policies.py``); a new policy is a history row."""
+        now = self.clock.time()
+        moved = await sla_policies.reconsider_in(s, row, self.settings.sla, self.business,
+                                                 old_priority, now)
+        if moved is None:
+            return
+        effects.sla = True
+        if moved[0] != moved[1]:
+            self.store.add_change(s, Change(row.id, now, who.name, "sla_policy", *moved))
+
+    def customer_wrote_in(self, row: TicketRow, effects: Effects) -> None:
+        """A customer's message was added to ``row``: the next-response clock may start."""
+        if row.sla_policy is not None and sla_policies.customer_wrote(
+                row, self.settings.sla, self.business, self.clock.time()):
+            effects.sla = True
+
     def _check_new(self, new: NewTicket) -> None:
         if new.assignee is not None and new.assignee not in self.agents():
             raise TicketError(f"no agent {new.assignee!r}")
@@ -258,9 +290,8 @@ class TicketService:
         row = await self.store.insert_ticket(s, new, now, who.name)
         if first is not None:
             await self.store.add_article(s, row.id, first, now)
-        policy = self.settings.sla.policy_for(new.queue, new.priority.value)
-        if policy is not None:
-            put_clocks(row, sla.start(policy, self.business, now, self.settings.sla.warn_at))
+        if sla_policies.start(row, self.settings.sla, self.business,
+                              sla_policies.subject_of_new(new), now):
             effects.sla = True
         if new.assignee is None:
             effects.route.add(row.id)
@@ -304,6 +335,10 @@ class TicketService:
             elif old_status in SLA_PAUSED and new_status not in SLA_PAUSED:
                 put_clocks(row, sla.resume(clocks, self.business, now))
             effects.sla = True
+        # The escalation's own changes keep the policy: a breach that raised the priority
+        # must not pick a policy under which the ticket was never late.
+        if {"queue", "priority", "tags"} & set(changed) and who.name != "sla":
+            await self.reconsider_sla_in(s, row, ticket.priority.value, who, effects)
         if "status" in changed and changed["status"][1] is Status.SOLVED:
             await self._survey_in(s, row, now, effects)
         after = ticket_of(row)
@@ -341,11 +376,13 @@ class TicketService:
     async def queue_mail_in(self, s: AsyncSession, row: TicketRow, text: str, *,
                             automatic: bool, kind: str, effects: Effects,
                             article_id: int | None = None, in_reply_to: str | None = None,
-                            thread: list[str] | None = None, to: str | None = None
+                            thread: list[str] | None = None, to: str | None = None,
+                            cc: Sequence[str] = (), files: Sequence[OutgoingFile] = ()
                             ) -> str | None:
         """Queue a mail of ticket ``row`` to its requester (or ``to``, a follower); returns its
         Message-ID (None when there is no address). To an address that bounced it is kept, not
-        sent."""
+        sent (and nobody is copied). ``cc``: copied addresses; ``files``: attached, and listed
+        on ``article_id``."""
         to = to or row.requester_email
         if not to:
             return None
@@ -353,6 +390,8 @@ class TicketService:
         if box is None:
             return None
         now = self.clock.time()
+        bounced = await self.store.bounced(s, to)
+        copied = () if bounced else tuple(dict.fromkeys(a for a in cc if a and a != to))
         if in_reply_to is None:
             in_reply_to = await self.store.last_customer_message_id(s, row.id)
         ids = thread if thread is not None else await self.store.thread_ids(s, row.id)
@@ -361,18 +400,20 @@ class TicketService:
             sender=box.address, sender_name=box.name, to=to,
             to_name=row.requester_name if to == row.requester_email else "",
             subject=reply_subject(row.subject, row.id, self.settings.subject_tag), text=text,
-            in_reply_to=in_reply_to, references=tuple(references(ids)), automatic=automatic)
+            in_reply_to=in_reply_to, references=tuple(references(ids)), automatic=automatic,
+            cc=copied, files=tuple(files))
         raw = compose(outgoing, message_id, now).as_bytes()
-        bounced = await self.store.bounced(s, to)
         mail = await self.store.add_mail(
             s, direction="out", status="suppressed" if bounced else "queued", raw=raw, peer=to,
-            envelope_from=box.address, envelope_to=[to], now=now, ticket_id=row.id,
+            envelope_from=box.address, envelope_to=[to, *copied], now=now, ticket_id=row.id,
             message_id=message_id, automatic=automatic, kind=kind,
             flags=["address bounced"] if bounced else ())
         if article_id is not None:
             article = await s.get(TicketArticleRow, article_id)
             if article is not None:
                 article.message_id, article.mail_id = message_id, mail.id
+                if files:
+                    await add_listing(s, article.id, mail.id, "out", await listing_of(raw), now)
         if bounced:
             await self.store.add_article(s, row.id, ArticleDraft(
                 Visibility.INTERNAL, Author.SYSTEM, "system",

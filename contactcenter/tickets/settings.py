@@ -34,9 +34,13 @@ Example::
           timezone: Europe/Paris
           weekly: {mon-fri: "09:00-17:00"}
           holidays: [2026-12-25]
-        policies:                    # first match wins; an empty queue/priority matches all
+        policies:                    # first match wins; a condition left out matches all
+          - {name: vip, tags: [vip], origin: email,     # also queue, priority, type, fields
+             targets: {urgent: {first_response_s: 900, resolution_s: 7200},
+                       normal: {first_response_s: 3600, next_response_s: 7200}}}
           - {name: urgent, priority: urgent, first_response_s: 3600, resolution_s: 14400}
-          - {name: standard, first_response_s: 14400, resolution_s: 172800}
+          - {name: standard, first_response_s: 14400, next_response_s: 28800,
+             resolution_s: 172800}
         warn_at: 0.8                 # warning once 80 % of a target is used
         check_s: 60                  # the escalation sweep looks at least this often
         escalation:
@@ -48,11 +52,15 @@ Example::
            password: '',             # CC_TICKETS__IMAP__0__PASSWORD=... (or a config file)
            folder: INBOX, mailbox: support@example.com, poll_s: 60, idle: true,
            after: seen, move_to: ''} # after import: seen | move (to move_to) | delete
-      csat:                          # a satisfaction survey mailed when a ticket is solved
+      csat:                          # a 1-5 satisfaction survey mailed when a ticket is solved
         enabled: false
         secret: ''                   # signs the links: CC_TICKETS__CSAT__SECRET=... (>= 16)
         public_url: https://support.example.com   # where customers reach /rate/...
-        change_days: 7               # an answer may be changed this long
+        answer_days: 7               # a survey's link may be answered this long
+      attachments:                   # what an agent's reply may carry (attachments.py)
+        max_files: 5
+        max_bytes: 10485760          # each file
+        types: [pdf, png, jpg, gif, webp, txt, csv, zip, docx, xlsx, pptx, odt, ods]
 
 Checked here (``__post_init__``), so the binder reports ``file:line:col``; queues are checked
 against the routing configuration when the context starts.
@@ -232,31 +240,105 @@ class SlaCalendar:
         return weekly_ranges(self.weekly, "tickets.sla.calendar")
 
 
+ORIGINS = ("email", "web", "chat", "voicemail", "call", "api")  # model.Origin's values
+_TARGET_MAX = 365 * 86400
+
+
+@dataclass(frozen=True)
+class SlaTargets:
+    """A policy's targets for one priority, in business seconds; 0 = no target."""
+
+    first_response_s: float = 0.0
+    next_response_s: float = 0.0  # an agent's reply after the customer's, once answered
+    resolution_s: float = 0.0
+
+    def check(self, where: str) -> None:
+        """Refuse a target outside 0..a year (the policy checks, so the error names it)."""
+        for what in ("first_response_s", "next_response_s", "resolution_s"):
+            if not 0 <= getattr(self, what) <= _TARGET_MAX:
+                raise ValueError(f"{where}: {what} must be 0..{_TARGET_MAX}")
+
+
+@dataclass(frozen=True, slots=True)
+class SlaSubject:
+    """What a policy's conditions look at in a ticket (``fields``: custom field values as
+    their canonical text, ``fields.py``)."""
+
+    queue: str
+    priority: str
+    origin: str = ""
+    type: str | None = None
+    tags: tuple[str, ...] = ()
+    fields: dict[str, str] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class SlaPolicy:
-    """Targets in business seconds for the tickets it matches (``queue``, ``priority``; an
-    empty one matches every ticket); 0 = no target."""
+    """Targets in business seconds for the tickets it matches; every condition set must hold
+    (an empty one matches every ticket): ``queue``, ``priority``, ``type`` (``fields.py``'s
+    ticket type), ``tags`` (any of them), ``origin`` (the channel: email, web, chat,
+    voicemail, call, api), ``fields`` (custom field values, compared as text).
+
+    Targets either flat (``first_response_s``...: every priority) or per priority in
+    ``targets`` (``{urgent: {first_response_s: 900}, normal: {...}}``); a priority missing
+    from ``targets`` falls back to the flat ones."""
 
     name: str = ""
     queue: str = ""
     priority: str = ""
+    type: str = ""
+    tags: list[str] = field(default_factory=list)
+    origin: str = ""
+    fields: dict[str, Any] = field(default_factory=dict)
     first_response_s: float = 0.0
+    next_response_s: float = 0.0
     resolution_s: float = 0.0
+    targets: dict[str, SlaTargets] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
             raise ValueError("tickets.sla.policies: every policy needs a name (letters, "
                              "digits, '_', '.', '-')")
+        where = f"tickets.sla.policies[{self.name}]"
         if self.priority and self.priority not in PRIORITIES:
-            raise ValueError(f"tickets.sla.policies: priority must be one of "
-                             f"{', '.join(PRIORITIES)}")
-        for what in ("first_response_s", "resolution_s"):
-            if not 0 <= getattr(self, what) <= 365 * 86400:
-                raise ValueError(f"tickets.sla.policies: {what} must be 0..31536000")
+            raise ValueError(f"{where}: priority must be one of {', '.join(PRIORITIES)}")
+        if self.origin and self.origin not in ORIGINS:
+            raise ValueError(f"{where}: origin must be one of {', '.join(ORIGINS)}")
+        for key, targets in self.targets.items():
+            if key not in PRIORITIES:
+                raise ValueError(f"{where}: targets: {key!r} is not a priority (one of "
+                                 f"{', '.join(PRIORITIES)})")
+            targets.check(f"{where}: targets.{key}")
+        SlaTargets(self.first_response_s, self.next_response_s, self.resolution_s).check(where)
+        for key, value in self.fields.items():
+            if isinstance(value, (dict, list)) or value is None:
+                raise ValueError(f"{where}: fields: {key!r} needs one value (text, number, "
+                                 "date or true/false)")
+        object.__setattr__(self, "fields", {k: _field_text(v) for k, v in self.fields.items()})
+        object.__setattr__(self, "tags", [t.lower() for t in self.tags])
 
-    def matches(self, queue: str, priority: str) -> bool:
-        return (not self.queue or self.queue == queue) and \
-            (not self.priority or self.priority == priority)
+    def matches(self, ticket: SlaSubject) -> bool:
+        """Whether every condition of the policy holds for ``ticket``."""
+        return ((not self.queue or self.queue == ticket.queue)
+                and (not self.priority or self.priority == ticket.priority)
+                and (not self.type or self.type == ticket.type)
+                and (not self.origin or self.origin == ticket.origin)
+                and (not self.tags or any(t.lower() in self.tags for t in ticket.tags))
+                and all(ticket.fields.get(k) == v for k, v in self.fields.items()))
+
+    def targets_for(self, priority: str) -> SlaTargets:
+        """The targets for a ticket of ``priority``."""
+        return self.targets.get(priority) or SlaTargets(
+            self.first_response_s, self.next_response_s, self.resolution_s)
+
+
+def _field_text(value: Any) -> str:
+    """A condition's value as ``fields.py`` keeps a value's text (``true``, ``42``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 @dataclass(frozen=True)
@@ -293,23 +375,28 @@ class SlaSettings:
         if len(names) != len(set(names)):
             raise ValueError("tickets.sla.policies: a name is used twice")
 
-    def policy_for(self, queue: str, priority: str) -> SlaPolicy | None:
+    def policy_for(self, ticket: SlaSubject) -> SlaPolicy | None:
         """The first policy that matches (None: the ticket has no SLA)."""
-        return next((p for p in self.policies if p.matches(queue, priority)), None)
+        return next((p for p in self.policies if p.matches(ticket)), None)
+
+    def policy(self, name: str | None) -> SlaPolicy | None:
+        """The policy called ``name`` (None: no longer configured)."""
+        return next((p for p in self.policies if p.name == name), None)
 
 
 @dataclass(frozen=True)
 class CsatSettings:
-    """The satisfaction survey: a signed one-click link mailed when a ticket is solved."""
+    """The satisfaction survey: signed links (one per score, 1-5) mailed when a ticket is
+    solved; the first answer sent from the page stands."""
 
     enabled: bool = False
     secret: str = ""
     public_url: str = ""
-    change_days: float = 7.0
+    answer_days: float = 7.0
 
     def __post_init__(self) -> None:
-        if not 0 < self.change_days <= 365:
-            raise ValueError("tickets.csat.change_days must be more than 0, at most 365")
+        if not 0 < self.answer_days <= 365:
+            raise ValueError("tickets.csat.answer_days must be more than 0, at most 365")
         if not self.enabled:
             return
         if len(self.secret) < 16:
@@ -319,6 +406,30 @@ class CsatSettings:
             raise ValueError("tickets.csat.public_url must be the http(s) URL customers reach "
                              "this server at")
         object.__setattr__(self, "public_url", self.public_url.rstrip("/"))
+
+
+ATTACHMENT_TYPES = ("pdf", "png", "jpg", "gif", "webp", "txt", "csv", "zip", "docx", "xlsx",
+                    "pptx", "odt", "ods")
+
+
+@dataclass(frozen=True)
+class AttachmentSettings:
+    """What an agent's reply may carry (``attachments.py``); received files are bounded by
+    the listener's ``max_message_bytes`` only."""
+
+    max_files: int = 5
+    max_bytes: int = 10 * 1024 * 1024  # each file
+    types: list[str] = field(default_factory=lambda: list(ATTACHMENT_TYPES))
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.max_files <= 20:
+            raise ValueError("tickets.attachments.max_files must be 0..20")
+        if not 1024 <= self.max_bytes <= 10 * 1024 * 1024:
+            raise ValueError("tickets.attachments.max_bytes must be 1 KiB..10 MiB")
+        unknown = sorted(set(self.types) - set(ATTACHMENT_TYPES))
+        if unknown:
+            raise ValueError(f"tickets.attachments.types: {', '.join(unknown)} not among "
+                             f"{', '.join(ATTACHMENT_TYPES)}")
 
 
 @dataclass(frozen=True)
@@ -339,6 +450,7 @@ class TicketSettings:
     csat: CsatSettings = field(default_factory=CsatSettings)
     triggers: TriggerSettings = field(default_factory=TriggerSettings)
     imap: list[ImapSettings] = field(default_factory=list)
+    attachments: AttachmentSettings = field(default_factory=AttachmentSettings)
 
     def __post_init__(self) -> None:
         keys = [i.key for i in self.imap]

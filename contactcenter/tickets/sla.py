@@ -12,6 +12,14 @@ Design note.
   clocks are paused (``pause``); when it becomes active again every target not yet met moves
   on by the business time the pause lasted (``resume``), so a pause shifts a deadline by
   exactly its length in business time and a deadline never moves backwards.
+* **Next response: one cycle per unanswered customer message.** Once an agent answered
+  (``first_response_at``), a customer's message starts the ``next_response`` clock
+  (``customer_replied``) unless it already runs (it counts from the oldest unanswered
+  message); the next public reply meets it (``respond``). A new cycle clears the previous
+  cycle's marks, so its stages fire once per cycle; their history rows keep every cycle.
+* **Policy changes re-target.** When a change of the ticket picks another policy or other
+  targets (``retarget``), each running target keeps its start and the business time paused so
+  far: due = start + target + paused, counted in business time.
 * **Each stage fires once.** The stages are ``<target>:warning`` and ``<target>:breach``;
   ``fired`` names those reached and not yet in ``marks``, ``mark`` adds them, and ``next_at``
   is the earliest one left (the column the escalation sweep reads). The caller stores the
@@ -31,9 +39,9 @@ from typing import Any
 from contactcenter.common.yamlfile import Mark
 from contactcenter.ivr.hours import local_time, zone
 from contactcenter.ivr.model import HoursNode, TimeRange
-from contactcenter.tickets.settings import SlaCalendar, SlaPolicy
+from contactcenter.tickets.settings import SlaCalendar, SlaTargets
 
-TARGETS = ("first_response", "resolution")
+TARGETS = ("first_response", "next_response", "resolution")
 MAX_DAYS = 3 * 366  # a due time further than this in business time is "never"
 _NOWHERE = Mark("tickets.sla.calendar", 0, 0)
 
@@ -98,7 +106,8 @@ class BusinessTime:
 @dataclass(frozen=True, slots=True)
 class SlaClocks:
     """A ticket's SLA: its policy, the warning and due moment of each target, when the first
-    response came, since when it is paused, which stages fired."""
+    response came (and the last next response), since when it is paused, which stages fired.
+    ``next_response_*`` are those of the current (or last) cycle."""
 
     policy: str | None = None
     first_response_due: float | None = None
@@ -108,6 +117,9 @@ class SlaClocks:
     resolution_warn: float | None = None
     paused_at: float | None = None
     marks: tuple[str, ...] = ()
+    next_response_due: float | None = None
+    next_response_warn: float | None = None
+    next_response_at: float | None = None
 
     def due(self, target: str) -> float | None:
         return getattr(self, f"{target}_due")
@@ -115,22 +127,72 @@ class SlaClocks:
     def warn(self, target: str) -> float | None:
         return getattr(self, f"{target}_warn")
 
+    def met_at(self, target: str) -> float | None:
+        """When ``target`` was met (resolution: never here, see ``view``)."""
+        if target == "resolution":
+            return None
+        return self.first_response_at if target == "first_response" else self.next_response_at
+
     def running(self, target: str) -> bool:
         """Whether ``target`` still counts (set, not met, not paused)."""
         if self.due(target) is None or self.paused_at is not None:
             return False
-        return not (target == "first_response" and self.first_response_at is not None)
+        return self.met_at(target) is None
 
 
-def start(policy: SlaPolicy, bt: BusinessTime, now: float, warn_at: float) -> SlaClocks:
-    """The clocks of a ticket made at ``now`` under ``policy``."""
+def start(policy: str, targets: SlaTargets, bt: BusinessTime, now: float,
+          warn_at: float) -> SlaClocks:
+    """The clocks of a ticket made at ``now`` under the policy called ``policy`` (the next
+    response has no clock before the customer writes again)."""
     times: dict[str, float | None] = {}
-    for target in TARGETS:
-        seconds = float(getattr(policy, f"{target}_s"))
+    for target in ("first_response", "resolution"):
+        seconds = float(getattr(targets, f"{target}_s"))
         if seconds > 0:
             times[f"{target}_due"] = bt.add(now, seconds)
             times[f"{target}_warn"] = bt.add(now, seconds * warn_at)
-    return SlaClocks(policy.name, **times)  # type: ignore[arg-type]
+    return SlaClocks(policy, **times)  # type: ignore[arg-type]
+
+
+def customer_replied(clocks: SlaClocks, targets: SlaTargets, bt: BusinessTime, now: float,
+                     warn_at: float) -> SlaClocks:
+    """The customer wrote: the next-response clock starts if an agent answered before and it
+    is not already running. While paused it starts at the pause (``resume`` then moves it by
+    the pause, so it counts from the moment the clocks run again)."""
+    seconds = targets.next_response_s
+    if clocks.policy is None or clocks.first_response_at is None or seconds <= 0:
+        return clocks
+    if clocks.next_response_due is not None and clocks.next_response_at is None:
+        return clocks  # already counting from an older unanswered message
+    at = clocks.paused_at if clocks.paused_at is not None else now
+    marks = tuple(m for m in clocks.marks if not m.startswith("next_response:"))
+    return replace(clocks, next_response_due=bt.add(at, seconds),
+                   next_response_warn=bt.add(at, seconds * warn_at), next_response_at=None,
+                   marks=marks)
+
+
+def retarget(clocks: SlaClocks, policy: str, old: SlaTargets, new: SlaTargets,
+             bt: BusinessTime, created_at: float, warn_at: float) -> SlaClocks:
+    """The ticket now falls under ``policy`` with ``new`` targets (it had ``old``): each
+    running target keeps its start and the business time it was paused; a target the new
+    targets lack stops, one they add starts at ``created_at`` (the next response waits for
+    the customer's next message, and a running one keeps its cycle)."""
+    out = replace(clocks, policy=policy)
+    for target in ("first_response", "resolution"):
+        if clocks.met_at(target) is not None:
+            continue
+        seconds = float(getattr(new, f"{target}_s"))
+        before = float(getattr(old, f"{target}_s"))
+        due = clocks.due(target)
+        if seconds <= 0:
+            moved: dict[str, float | None] = {"due": None, "warn": None}
+        else:
+            # Business time paused so far: what the due time is beyond start + old target.
+            paused = max(0.0, bt.between(created_at, due) - before) if due is not None \
+                else 0.0
+            moved = {"due": bt.add(created_at, seconds + paused),
+                     "warn": bt.add(created_at, seconds * warn_at + paused)}
+        out = replace(out, **{f"{target}_{k}": v for k, v in moved.items()})  # type: ignore[arg-type]
+    return out
 
 
 def pause(clocks: SlaClocks, now: float) -> SlaClocks:
@@ -148,7 +210,7 @@ def resume(clocks: SlaClocks, bt: BusinessTime, now: float) -> SlaClocks:
     length = bt.between(clocks.paused_at, now)
     out = replace(clocks, paused_at=None)
     for target in TARGETS:
-        if target == "first_response" and clocks.first_response_at is not None:
+        if clocks.met_at(target) is not None:
             continue
         for kind in ("due", "warn"):
             value = getattr(clocks, f"{target}_{kind}")
@@ -159,10 +221,15 @@ def resume(clocks: SlaClocks, bt: BusinessTime, now: float) -> SlaClocks:
 
 
 def respond(clocks: SlaClocks, now: float) -> SlaClocks:
-    """The first public reply came: the first-response target is met (or was breached)."""
-    if clocks.policy is None or clocks.first_response_at is not None:
+    """A public reply came: the first response, or the running next response, is met (or
+    was breached)."""
+    if clocks.policy is None:
         return clocks
-    return replace(clocks, first_response_at=now)
+    if clocks.first_response_at is None:
+        return replace(clocks, first_response_at=now)
+    if clocks.next_response_due is not None and clocks.next_response_at is None:
+        return replace(clocks, next_response_at=now)
+    return clocks
 
 
 def fired(clocks: SlaClocks, now: float) -> list[str]:
@@ -213,8 +280,8 @@ def view(clocks: SlaClocks, bt: BusinessTime, now: float, done: bool) -> dict[st
         if due is None:
             out[target] = None
             continue
-        met_at = clocks.first_response_at if target == "first_response" else \
-            (clocks.paused_at if done else None)
+        met_at = clocks.paused_at if target == "resolution" and done else \
+            clocks.met_at(target)
         if met_at is not None:
             state = "breached" if met_at > due else "met"
             left = None

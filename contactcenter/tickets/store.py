@@ -62,7 +62,8 @@ def clocks_of(row: TicketRow) -> SlaClocks:
     """The SLA clocks stored in a ticket's row."""
     return SlaClocks(row.sla_policy, row.first_response_due, row.first_response_warn,
                      row.first_response_at, row.resolution_due, row.resolution_warn,
-                     row.sla_paused_at, tuple(row.sla_marks or ()))
+                     row.sla_paused_at, tuple(row.sla_marks or ()),
+                     row.next_response_due, row.next_response_warn, row.next_response_at)
 
 
 def put_clocks(row: TicketRow, clocks: SlaClocks) -> None:
@@ -72,6 +73,9 @@ def put_clocks(row: TicketRow, clocks: SlaClocks) -> None:
                                                        clocks.first_response_warn)
     row.first_response_at = clocks.first_response_at
     row.resolution_due, row.resolution_warn = clocks.resolution_due, clocks.resolution_warn
+    row.next_response_due, row.next_response_warn = (clocks.next_response_due,
+                                                     clocks.next_response_warn)
+    row.next_response_at = clocks.next_response_at
     row.sla_paused_at = clocks.paused_at
     row.sla_marks = list(clocks.marks) if clocks.policy is not None else None
     row.sla_next_at = sla_next_at(clocks)
@@ -225,6 +229,8 @@ class TicketStore:
             cond.append(sa.or_(
                 sa.and_(TicketRow.first_response_due <= q.overdue_at,
                         TicketRow.first_response_at.is_(None)),
+                sa.and_(TicketRow.next_response_due <= q.overdue_at,
+                        TicketRow.next_response_at.is_(None)),
                 TicketRow.resolution_due <= q.overdue_at))
         if q.text and q.text.isdigit() and len(q.text) <= 9:
             cond = [sa.or_(sa.and_(*cond), TicketRow.id == int(q.text))]
@@ -470,8 +476,7 @@ class TicketStore:
             row = await s.get(TicketRatingRow, ticket_id)
         if row is None:
             return None
-        return {"rating": row.rating, "comment": row.comment, "created_at": row.created_at,
-                "updated_at": row.updated_at, "changes": row.changes}
+        return {"rating": row.rating, "comment": row.comment, "created_at": row.created_at}
 
     # ------------------------------------------------------------------ addresses
     @staticmethod

@@ -54,6 +54,11 @@ class TicketRow(Base):
     first_response_at: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
     resolution_due: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
     resolution_warn: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    # The next response's current (or last) cycle: started by a customer's message once an
+    # agent answered, met (``_at``) by the next public reply.
+    next_response_due: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    next_response_warn: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    next_response_at: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
     sla_paused_at: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
     sla_marks: Mapped[list[str] | None] = mapped_column(sa.JSON, nullable=True)  # fired
     # The next warning or breach not yet fired (None: none, or paused): what the sweep reads.
@@ -149,16 +154,15 @@ class TicketAddressRow(Base):
 
 
 class TicketRatingRow(Base):
-    """The customer's satisfaction answer about a ticket: one per ticket, changed in place."""
+    """The customer's satisfaction answer about a ticket: one per ticket, the first submitted
+    one (never changed)."""
 
     __tablename__ = "ticket_ratings"
     ticket_id: Mapped[int] = mapped_column(
         sa.Integer, sa.ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
-    rating: Mapped[str] = mapped_column(sa.String(8))  # "good" | "bad"
     comment: Mapped[str] = mapped_column(sa.Text)
     created_at: Mapped[float] = mapped_column(sa.Float, index=True)
-    updated_at: Mapped[float] = mapped_column(sa.Float)
-    changes: Mapped[int] = mapped_column(sa.Integer)  # times the answer was changed
+    rating: Mapped[int] = mapped_column(sa.Integer)  # 1..5, 5 best
 
 
 class TicketCallRow(Base):
@@ -317,3 +321,30 @@ class TicketCannedRow(Base):
     __table_args__ = (
         sa.Index("ux_ticket_canned_answers_shortcut", "owner", "shortcut", unique=True),
     )
+
+
+class TicketAttachmentRow(Base):
+    """One file of a ticket's message: a part of the message's mail, listed (``attachments.py``).
+
+    The bytes are not copied: they are part number ``part`` of ``ticket_mails.raw`` (the mail
+    as it came or went), checked against ``sha256`` when served.
+    """
+
+    __tablename__ = "ticket_attachments"
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    article_id: Mapped[int] = mapped_column(
+        sa.Integer, sa.ForeignKey("ticket_articles.id", ondelete="CASCADE"), index=True)
+    mail_id: Mapped[int] = mapped_column(
+        sa.Integer, sa.ForeignKey("ticket_mails.id", ondelete="CASCADE"), index=True)
+    part: Mapped[int] = mapped_column(sa.Integer)  # its number in the mail's MIME walk
+    direction: Mapped[str] = mapped_column(sa.String(4))  # "in" | "out"
+    filename: Mapped[str] = mapped_column(sa.String(200))
+    declared_type: Mapped[str] = mapped_column(sa.String(100))  # what the mail said
+    content_type: Mapped[str] = mapped_column(sa.String(100))  # what its bytes are
+    size: Mapped[int] = mapped_column(sa.Integer)
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    inline: Mapped[bool] = mapped_column(sa.Boolean)
+    content_id: Mapped[str | None] = mapped_column(sa.String(200), nullable=True)
+    created_at: Mapped[float] = mapped_column(sa.Float)
+
+    __table_args__ = (sa.UniqueConstraint("mail_id", "part", name="uq_ticket_attachments_part"),)

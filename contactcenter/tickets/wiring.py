@@ -22,6 +22,8 @@ from contactcenter.domain.interaction import Channel
 from contactcenter.routing.service import RoutingService
 from contactcenter.storage.database import Database
 from contactcenter.tickets.assignment import TicketRouting
+from contactcenter.tickets.attachment_routes import add_attachment_routes
+from contactcenter.tickets.attachments import TicketAttachments
 from contactcenter.tickets.canned import CannedAnswers
 from contactcenter.tickets.collab_routes import CollabRoutes, add_collab_routes
 from contactcenter.tickets.csat_routes import add_rating_page
@@ -38,6 +40,7 @@ from contactcenter.tickets.reassign import TicketReassigner
 from contactcenter.tickets.routes import add_ticket_routes
 from contactcenter.tickets.service import TicketService
 from contactcenter.tickets.settings import TicketSettings
+from contactcenter.tickets.sla_routes import add_sla_routes
 from contactcenter.tickets.smtp_listener import MailHandler, SmtpListener
 from contactcenter.tickets.store import TicketStore
 from contactcenter.tickets.triggers_engine import TriggerEngine
@@ -87,6 +90,7 @@ class TicketsChannel:
         self.followers = Followers(self.service)
         self.service.on_public_reply = self.followers.public_reply
         self.service.on_customer_mail = self.followers.customer_message
+        self.service.reply_cc = self.followers.reply_cc
         self.presence = Presence()
         self.canned = CannedAnswers(self.service, self._agent_name)
         self.listener: SmtpListener | None = None
@@ -141,9 +145,11 @@ class TicketsChannel:
         self.service.publish = live.publish
         add_ticket_routes(app, self.service, self.routing)
         add_field_routes(app, self.fields, self.field_store)
+        add_sla_routes(app, self.service)
         add_collab_routes(app, CollabRoutes(self.service, self.followers, self.presence,
                                             self.canned))
         add_rating_page(app, self.service)  # public: the survey's signed links
+        add_attachment_routes(app, TicketAttachments(self.service))
         audit = app[AUTH_KEY].audit
         self.triggers.audit = lambda actor, action, target, detail: audit.record(
             actor, action, target=target, detail=detail)

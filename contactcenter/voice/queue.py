@@ -44,6 +44,8 @@ from contactcenter.telephony.agi.api import (
     CallHangup,
     Subroutine,
 )
+from contactcenter.voice.answer_stamp import FUNCTION as ANSWER_STAMP
+from contactcenter.voice.answer_stamp import answered_subroutine, stamped_at
 from contactcenter.voice.callback_request import request_callback
 from contactcenter.voice.channel_watch import ChannelWatch, DialAnswer, ParkedLeg
 from contactcenter.voice.connected_call import AgentLegs, Conversation
@@ -60,7 +62,8 @@ class VoiceCall(CallControl, Protocol):
     async def dial(self, destination: str, ring_timeout_s: int | None = None,
                    options: str = "", *, timeout: float = ...,
                    known_status: Callable[[], str | None] | None = None,
-                   before: Subroutine | None = None) -> str: ...
+                   before: Subroutine | None = None,
+                   answered: Subroutine | None = None) -> str: ...
 
     async def wait_for_hangup(self, timeout: float | None = None) -> bool: ...
 
@@ -295,11 +298,18 @@ class VoiceQueue:
             await self.routing.offer_failed(offer_id, FAILED_STATUS.get(status, "no-answer"))
             return None
         log.info("queue call=%s: answered while the server was away; the talk is over", iid)
+        # Both ends as they happened: the answer the agent's leg stamped on this channel, the
+        # end when the Dial returned (as for a call connected before the restart).
+        answered = stamped_at(await call.get_variable(ANSWER_STAMP), offer_number(offer_id),
+                              self.clock.time())
         try:
-            await self.routing.offer_answered(offer_id)
+            await self.routing.offer_answered(offer_id, at=answered)
         except RoutingError:
             pass  # already known as answered (AMI saw it: UnattendedCalls)
-        await self.routing.complete(iid)
+        ended = self.talk_ended(iid)
+        if ended is None:
+            ended = await self.dial_end(self.pbx_of(iid), call.env.channel)
+        await self.routing.complete(iid, at=ended)
         await _clear_resume(call)
         return QueueOutcome("connected", detail="answered while the server was away")
 
@@ -558,8 +568,12 @@ class _QueuedCall:
             # g: Dial returns 0 when the agent's side leaves the bridge (hangup or Redirect),
             # so the caller's AGI goes on (app_dial.c OPT_GO_ON).
             # Once AMI has shown the answer, Dial's status is known: no round trip to read it.
-            status = await self.call.dial(offer.dial_string, max(1, round(offer.ring_timeout_s)),
-                                          "g", known_status=self._answered_status, before=before)
+            # U: the agent's answer stamps the caller's channel, for a server that restarts
+            # before it could see the answer (answer_stamp.py).
+            status = await self.call.dial(
+                offer.dial_string, max(1, round(offer.ring_timeout_s)), "g",
+                known_status=self._answered_status, before=before,
+                answered=answered_subroutine(self.iid, offer_number(offer.offer_id)))
         except CallHangup:
             hung_up = True
             raise

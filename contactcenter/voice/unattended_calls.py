@@ -14,7 +14,9 @@ So, for a voice interaction that no session watches (``ChannelWatch.watching`` i
   answered (the agent is busy; the caller's AGI, back after the talk, completes it); any other
   status but CANCEL -> the offer failed, as it would have with a session (CANCEL is the caller
   leaving: its hangup abandons the call, and the agent is not paused);
-* after an AMI resync, a caller offered and already bridged with the agent's leg -> answered;
+* after an AMI resync, a caller offered and already bridged with the agent's leg -> answered,
+  at the moment the agent's leg stamped on the caller's channel when it answered
+  (``answer_stamp.py``; without a stamp, an older dialplan: at the resync);
   one still there and not bridged -> still ringing as far as anyone can tell: the offer's ring
   safety timer (long while nothing could be seen, ``UNSEEN_RING_S``) counts from now;
 * its channel hangs up -> abandoned (completed when it was connected);
@@ -30,7 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from contactcenter.domain.interaction import InteractionState
@@ -39,19 +41,23 @@ from contactcenter.routing.service import RoutingService
 from contactcenter.telephony.callmodel_core import CallModelCore, listens_to
 from contactcenter.telephony.events import BridgeLeft, ChannelHungUp, DialEnded, ModelResynced
 from contactcenter.voice.channel_watch import ChannelWatch
-from contactcenter.voice.queue import FAILED_STATUS
+from contactcenter.voice.queue import FAILED_STATUS, offer_number
 
 log = logging.getLogger(__name__)
 
 Spawn = Callable[[Coroutine[Any, Any, None]], None]
+# (pbx, caller's channel, offer number) -> when the agent answered it (AnswerStampReader)
+AnsweredAt = Callable[[str, str, str], Awaitable[float | None]]
 
 
 class UnattendedCalls:
     """Settles what happens to queued calls while no session holds them (see the module)."""
 
     def __init__(self, routing: RoutingService, watch: ChannelWatch,
-                 model_of: Callable[[str], CallModelCore | None], spawn: Spawn) -> None:
+                 model_of: Callable[[str], CallModelCore | None], spawn: Spawn,
+                 answered_at: AnsweredAt | None = None) -> None:
         self.routing, self.watch, self.model_of, self.spawn = routing, watch, model_of, spawn
+        self.answered_at = answered_at or _unstamped
         self._talk_ended: dict[str, float] = {}  # connected caller -> when they left the bridge
 
     def talk_ended(self, uniqueid: str) -> float | None:
@@ -117,9 +123,16 @@ class UnattendedCalls:
             if _bridged_with(model, channel.bridge_id, rec.id, dial):
                 log.info("call=%s: found talking to %s after the AMI resync", rec.id,
                          rec.agent_id)
-                self.spawn(self._settle(self.routing.offer_answered(rec.offer_id)))
+                self.spawn(self._settle(self._answered_unseen(pbx, channel.name,
+                                                              rec.offer_id)))
             else:
                 self.spawn(self._settle(self.routing.renew_offer(rec.offer_id)))
+
+    async def _answered_unseen(self, pbx: str, channel: str, offer_id: str) -> None:
+        """Offer ``offer_id`` was answered while no server listened: connected when the agent's
+        leg stamped it on the caller's ``channel``, else (no stamp) now."""
+        at = await self.answered_at(pbx, channel, offer_number(offer_id))
+        await self.routing.offer_answered(offer_id, at=at)
 
     def _left_bridge(self, event: BridgeLeft) -> None:
         rec = self._unattended(event.uniqueid)
@@ -145,6 +158,10 @@ class UnattendedCalls:
             await step
         except RoutingError as exc:  # settled meanwhile by another path (the AGI came back)
             log.debug("unattended call: %s", exc)
+
+
+async def _unstamped(_pbx: str, _channel: str, _offer: str) -> float | None:
+    return None
 
 
 def _bridged_with(model: CallModelCore, bridge_id: str | None, caller: str, dial: str) -> bool:

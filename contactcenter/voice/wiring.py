@@ -28,6 +28,7 @@ from contactcenter.routing.service import RoutingService
 from contactcenter.telephony.agi.api import CallControl
 from contactcenter.telephony.agi.server import FastAgiServer
 from contactcenter.telephony.ami.link import AmiPool
+from contactcenter.voice.answer_stamp import AnswerStampReader
 from contactcenter.voice.callback_call import CallbackCalls
 from contactcenter.voice.callback_dialer import CallbackDialer
 from contactcenter.voice.channel_watch import ChannelWatch, ParkedLeg
@@ -61,7 +62,10 @@ class VoiceChannel:
                  tasks: list[asyncio.Task[None]]) -> None:
         self.routing, self.clock, self.pool = routing, clock, pool
         self.watch = ChannelWatch()
-        self.unattended = UnattendedCalls(routing, self.watch, pool.model_of, spawner(tasks))
+        self.unattended = UnattendedCalls(
+            routing, self.watch, pool.model_of, spawner(tasks),
+            answered_at=AnswerStampReader(lambda pbx, headers: pool.for_pbx(pbx).send_list_action(
+                headers), clock).answered_at)
         self.dialplan_check = DialplanCheck(pool.link_of, spawner(tasks))
         for link in pool:
             for listener in (self.watch.on_event, self.unattended.on_telephony_event,

@@ -43,6 +43,7 @@ def test_shipped_files_pass(tmp_path):
     text = out.getvalue()
     assert "[contactcenter-inbound] hands calls to agi://127.0.0.1:4573" in text
     assert "[contactcenter-subs] offer marks callers dialled to an agent" in text
+    assert "[contactcenter-answered] s stamps the agent's answer on the caller" in text
     assert "All checks passed." in text
 
 
@@ -61,6 +62,29 @@ def test_a_dialplan_without_the_offer_subroutine_is_warned_about(tmp_path):
     out = io.StringIO()
     assert run_doctor(d, settings(tmp_path), [], out) == 0
     assert "no [contactcenter-subs] offer subroutine: Dial(" in out.getvalue()
+
+
+def test_a_dialplan_without_the_answered_subroutine_is_warned_about(tmp_path):
+    d = make_asterisk_dir(tmp_path, (REPO / "dialplan/manager_contactcenter.conf").read_text())
+    dialplan = d / "extensions_contactcenter.conf"
+    text = dialplan.read_text()
+    lines = text.splitlines()
+    at = lines.index("[contactcenter-answered]")
+    line = next(x for x in lines[at:] if x.startswith("exten => s,1,"))
+    dialplan.write_text(text.replace(line, "exten => s,1,NoOp(answered)"))
+    out = io.StringIO()
+    assert run_doctor(d, settings(tmp_path), [], out) == 0  # a warning
+    number = lines.index(line) + 1
+    assert ("[contactcenter-answered] s does not set SHARED(CC_ANSWERED,${ARG1})=${ARG2}@<time>: "
+            f"copy it from dialplan/extensions_contactcenter.conf  ({dialplan}:{number})"
+            ) in out.getvalue()
+    # An older file: no such context at all.
+    end = next(i for i in range(at + 1, len(lines)) if lines[i].startswith("["))
+    dialplan.write_text("\n".join(lines[:at] + lines[end:]) + "\n")
+    out = io.StringIO()
+    assert run_doctor(d, settings(tmp_path), [], out) == 0
+    assert "no [contactcenter-answered] s subroutine: Dial(...,U(contactcenter-answered^..))" \
+        in out.getvalue()
 
 
 def test_dangerous_user_is_reported_with_file_and_line(tmp_path):

@@ -97,8 +97,10 @@ async def test_transfer_to_queue_reaches_a_second_agent_with_the_skills(tmp_path
         dials = [c for c in call.agi_commands if c.startswith("EXEC Dial ")]
         # The sales queue records: its offer's variables went in an MSet before MixMonitor.
         # The transfer keeps that recording, so billing's Dial carries them itself (B()).
-        assert dials == ["EXEC Dial PJSIP/1001,20,g",
-                         f"EXEC Dial PJSIP/1002,15,gB(contactcenter-subs^offer^1({iid}^1002^2))"]
+        # Each stamps its answer on the caller (U(), voice/answer_stamp.py).
+        assert dials == [f"EXEC Dial PJSIP/1001,20,gU(contactcenter-answered^{iid}^1)",
+                         (f"EXEC Dial PJSIP/1002,15,gB(contactcenter-subs^offer^1({iid}^1002^2))"
+                          f"U(contactcenter-answered^{iid}^2)")]
         assert floor.sim.channels[call.agi_channel].variables["CC_OFFER"] == "2"
         assert call.connected_to == "PJSIP/1002"
         assert floor.server.routing.agent("1001").state in ("wrapup", "available")

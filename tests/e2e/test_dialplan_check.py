@@ -13,7 +13,7 @@ import aiohttp
 from floor import running_floor
 
 from contactcenter.telephony.ami.protocol import AmiMessage
-from contactcenter.voice.dialplan_check import OK, UNCHECKED, verdict
+from contactcenter.voice.dialplan_check import OK, UNCHECKED, answered_verdict, verdict
 
 
 async def _health_and_metric(url: str) -> tuple[dict, list[str]]:
@@ -47,6 +47,17 @@ async def test_a_pbx_without_the_offer_subroutine_is_reported(tmp_path):
         assert body["ami"][0]["state"] == "connected"
         assert metric == ['cc_pbx_dialplan_ok{pbx="sim"} 0.0']
 
+        # Older than the answered subroutine only (Dial's U(), voice/answer_stamp.py).
+        floor.sim.config.without_offer_sub = False
+        floor.sim.config.without_answered_sub = True
+        answer = await check.check("sim")
+        assert answer.startswith("Did not find context contactcenter-answered: update "
+                                 "extensions_contactcenter.conf")
+        body, metric = await _health_and_metric(floor.web_url)
+        assert body["status"] == "degraded" and body["ami"][0]["dialplan"] == answer
+        floor.sim.config.without_answered_sub = False
+        assert await check.check("sim") == OK
+
 
 def test_an_offer_subroutine_that_does_not_mark_the_offer_is_a_problem():
     def listed(*apps: tuple[str, str]) -> list[AmiMessage]:
@@ -61,3 +72,16 @@ def test_an_offer_subroutine_that_does_not_mark_the_offer_is_a_problem():
     assert verdict(old).startswith("[contactcenter-subs] offer does not set CC_OFFER=${ARG3}")
     assert verdict([]).startswith(
         "[contactcenter-subs] offer does not set CC_RESUME=1, CC_OFFER=${ARG3}")
+
+
+def test_an_answered_subroutine_that_does_not_stamp_the_caller_is_a_problem():
+    def listed(*apps: tuple[str, str]) -> list[AmiMessage]:
+        return [AmiMessage((("Event", "ListDialplan"), ("Context", "contactcenter-answered"),
+                            ("Extension", "s"), ("Priority", str(n)), ("Application", app),
+                            ("AppData", data))) for n, (app, data) in enumerate(apps, 1)]
+
+    shipped = listed(("Set", "SHARED(CC_ANSWERED,${ARG1})=${ARG2}@${STRFTIME(,,%s.%3q)}"),
+                     ("Return", ""))
+    assert answered_verdict(shipped) == OK
+    assert answered_verdict(listed(("NoOp", "answered"), ("Return", ""))).startswith(
+        "[contactcenter-answered] s does not set SHARED(CC_ANSWERED,${ARG1})=${ARG2}@<time>")

@@ -233,6 +233,9 @@ async def test_golden_scenario_figures_equal_the_hand_table(tmp_path):
             charted = {name for panel in dashboard["panels"] for target in panel.get("targets", [])
                        for name in re.findall(r"\b(cc_[a-z0-9_]+)", target["expr"])}
             assert len(charted) >= 15 and charted <= exported, sorted(charted - exported)
+            # ... and every IVR family the server exports has its panel (docs/monitoring.md).
+            ivr = {name for name in exported if name.startswith(("cc_ivr_", "cc_flows_loaded"))}
+            assert len(ivr) >= 6 and ivr <= charted, sorted(ivr - charted)
             log_rows = await routing.log.events(limit=100_000)
         finally:
             for http in (alice, boss):

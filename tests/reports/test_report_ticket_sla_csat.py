@@ -87,24 +87,24 @@ async def play(database) -> None:  # type: ignore[no-untyped-def]
         clock.value = at
         await service.write(ticket, "Here is what we found.", ALICE, Visibility.PUBLIC)
 
-    async def rate(at: float, ticket: int, rating: str) -> None:
+    async def rate(at: float, ticket: int, rating: int) -> bool:
         clock.value = at
         survey = csat.verify(SECRET, csat.sign(SECRET, ticket, at))
         assert survey is not None
-        await page.answer(survey, rating, None)
+        return await page.answer(survey, rating, "")
 
     a = await create(FRI + 16.5 * H)  # due: first response Mon 09:30, resolution Mon 12:30
     await reply(MON + 9 * H + 1200, a)  # Mon 09:20: 50 business minutes, in time
     await status(MON + 11 * H, a, Status.SOLVED)  # 2.5 business hours: in time; survey 1
-    await rate(MON + 12 * H, a, "good")
+    assert await rate(MON + 12 * H, a, 5)
 
     b = await create(MON + 9 * H)  # due: first response 10:00, resolution 13:00
     await reply(MON + 10.5 * H, b)  # late
     await status(MON + 11 * H, b, Status.PENDING)  # waiting on the customer: paused
     await status(MON + 13 * H, b, Status.OPEN)  # 2 h paused: resolution due 15:00
     await status(MON + 14.5 * H, b, Status.SOLVED)  # in time (calendar: 5.5 h, late); survey 2
-    await rate(MON + 15 * H, b, "good")
-    await rate(MON + 15 * H + 600, b, "bad")  # changed: counts as bad, when first given
+    assert await rate(MON + 15 * H, b, 2)
+    assert not await rate(MON + 15 * H + 600, b, 4)  # the first answer stands
 
     c = await create(MON + 10 * H)  # resolution due 14:00
     await status(MON + 11 * H, c, Status.SOLVED)  # in time; survey 3
@@ -135,7 +135,7 @@ async def test_business_hours_sla_and_csat_equal_the_hand_computed_table(databas
         "resolution_in_target_pct": 16.7,  # calendar: only c's first (1 h) of 6
         "sla_resolution_pct": 50.0, "sla_resolution_breaches": 3,  # c's 2nd, d's both
         "surveys": 6, "csat_response_pct": 33.3,  # a's and b's of 6
-        "ratings_good": 1, "ratings_bad": 1, "csat_pct": 50.0,
+        "ratings": 2, "ratings_satisfied": 1, "csat_pct": 50.0, "csat_avg": 3.5,  # 5 and 2
     }
     assert len(day.rows) == 1
     assert {k: day.rows[0][k] for k in expected} == expected
@@ -148,10 +148,12 @@ async def test_business_hours_sla_and_csat_equal_the_hand_computed_table(databas
             hours["10:00"]["sla_first_response_pct"]) == (100.0, 0.0)
     assert (hours["11:00"]["sla_resolution_pct"], hours["11:00"]["surveys"],
             hours["11:00"]["csat_response_pct"]) == (100.0, 2, 50.0)  # a's and c's first
-    assert (hours["12:00"]["ratings_good"], hours["12:00"]["csat_pct"]) == (1, 100.0)
+    assert (hours["12:00"]["ratings_satisfied"], hours["12:00"]["csat_pct"],
+            hours["12:00"]["csat_avg"]) == (1, 100.0, 5.0)
     assert (hours["13:00"]["sla_resolution_breaches"], hours["14:00"]["sla_resolution_pct"],
-            hours["15:00"]["ratings_bad"], hours["16:00"]["sla_resolution_breaches"]) == (
+            hours["15:00"]["ratings"], hours["16:00"]["sla_resolution_breaches"]) == (
         1, 100.0, 1, 2)
+    assert (hours["15:00"]["ratings_satisfied"], hours["15:00"]["csat_pct"]) == (0, 0.0)
     assert hours["09:00"]["csat_pct"] is None  # nothing rated: no score
 
     # Friday: a was created; nothing of the SLA or CSAT happened then.

@@ -65,3 +65,23 @@ def test_without_a_late_time_everything_is_now():
     e, offer = _offered()
     assert of(e.offer_answered(offer, T + 40), Connected)[0].at == T + 40
     assert of(e.abandon("c1", T + 45), Completed)[0].talk_s == 5.0
+
+
+def test_a_ringing_offer_restored_after_a_restart_takes_an_answer_from_before_the_restart():
+    # The agent answered while no server listened (T + 14); the new server, restored at T + 40,
+    # learns it at T + 45 from the stamp on the caller's channel: connected at T + 14, not at
+    # the restart.
+    e, _offer = _offered()
+    rows, agents = e.take_changes()
+    new = engine([QueueConfig("q", wrapup_s=30.0, ring_timeout_s=60)], [agent("a")])
+    new.restore(agents, [r for r in rows if r.state == "offered"], T + 40)
+    [offer_id] = list(new.offers)
+    [connected] = of(new.offer_answered(offer_id, T + 45, at=T + 14), Connected)
+    assert (connected.at, connected.wait_s) == (T + 14, 4.0)
+    # Still never before the offer itself.
+    e2, _ = _offered()
+    rows, agents = e2.take_changes()
+    again = engine([QueueConfig("q", wrapup_s=30.0, ring_timeout_s=60)], [agent("a")])
+    again.restore(agents, [r for r in rows if r.state == "offered"], T + 40)
+    [offer_id] = list(again.offers)
+    assert of(again.offer_answered(offer_id, T + 45, at=T + 1), Connected)[0].at == T + 10

@@ -5,53 +5,19 @@ CC_TEST_POSTGRES_URL is set."""
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from migration_rows import insert_rows
 from sqlalchemy.exc import IntegrityError
 
 from contactcenter.storage.database import Database
 from contactcenter.storage.schema import Migrations
 
-POSTGRES_URL = os.environ.get("CC_TEST_POSTGRES_URL")
 STARTED = datetime(2026, 5, 4, 9, 30, tzinfo=UTC)
 REC = "r" * 32
-
-
-@pytest.fixture(params=["sqlite"] + (["postgresql"] if POSTGRES_URL else []))
-async def fresh(request, tmp_path) -> AsyncIterator[Database]:
-    """An empty database (a SQLite file, or a PostgreSQL schema of its own)."""
-    if request.param == "sqlite":
-        db = Database(f"sqlite+aiosqlite:///{tmp_path / 'cc.sqlite3'}")
-        yield db
-        await db.close()
-        return
-    assert POSTGRES_URL
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = Database(POSTGRES_URL)
-    async with admin.engine.begin() as conn:
-        await conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    db = Database(POSTGRES_URL, search_path=schema)
-    yield db
-    await db.close()
-    async with admin.engine.begin() as conn:
-        await conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    await admin.close()
-
-
-async def _insert(db: Database, table: str, row: dict[str, Any]) -> None:
-    def insert(conn: Any) -> None:
-        meta = sa.MetaData()
-        meta.reflect(conn, only=[table])
-        conn.execute(meta.tables[table].insert(), [row])
-
-    async with db.engine.begin() as conn:
-        await conn.run_sync(insert)
 
 
 async def _rows(db: Database, table: str) -> list[dict[str, Any]]:
@@ -60,29 +26,29 @@ async def _rows(db: Database, table: str) -> list[dict[str, Any]]:
         return [dict(r._mapping) for r in result]
 
 
-async def test_calls_evaluations_rules_and_picks_survive_as_voice_ones(fresh):
-    db, migrations = fresh, Migrations()
+async def test_calls_evaluations_rules_and_picks_survive_as_voice_ones(empty):
+    db, migrations = empty, Migrations()
     await migrations.upgrade(db, "0015")
-    await _insert(db, "recordings", {
+    await insert_rows(db, "recordings", [{
         "id": REC, "interaction_id": "1764.1", "agent_id": "1001", "queue": "sales",
         "caller_id": "+3225550100", "pbx": "pbx1", "channel": "PJSIP/x-1",
         "started_at": STARTED, "ended_at": STARTED, "file": "a.wav", "status": "complete",
-        "channels": 1, "pauses": []})
-    await _insert(db, "qa_scorecards", {"id": 1, "name": "Sales", "active": True, "version": 1,
+        "channels": 1, "pauses": []}])
+    await insert_rows(db, "qa_scorecards", [{"id": 1, "name": "Sales", "active": True, "version": 1,
                                         "form": {"sections": []}, "updated_at": STARTED,
-                                        "updated_by": "admin"})
-    await _insert(db, "qa_evaluations", {
+                                        "updated_by": "admin"}])
+    await insert_rows(db, "qa_evaluations", [{
         "id": 1, "scorecard_id": 1, "scorecard_version": 1, "form": {"sections": []},
         "recording_id": REC, "interaction_id": "1764.1", "agent_id": "1001", "queue": "sales",
         "evaluator": "sup", "status": "submitted", "answers": {}, "comment": "",
         "percent": 80.0, "failed": False, "created_at": STARTED, "submitted_at": STARTED,
-        "agent_comment": ""})
-    await _insert(db, "qa_sampling_rules", {
+        "agent_comment": ""}])
+    await insert_rows(db, "qa_sampling_rules", [{
         "id": 1, "name": "weekly", "queue": None, "percent": 10.0, "minimum": 2,
-        "scorecard_id": 1, "active": True, "updated_at": STARTED, "updated_by": "sup"})
-    await _insert(db, "qa_worklist", {"id": 1, "rule_id": 1, "week": "2026-W19",
+        "scorecard_id": 1, "active": True, "updated_at": STARTED, "updated_by": "sup"}])
+    await insert_rows(db, "qa_worklist", [{"id": 1, "rule_id": 1, "week": "2026-W19",
                                       "recording_id": REC, "agent_id": "1001",
-                                      "queue": "sales", "picked_at": STARTED})
+                                      "queue": "sales", "picked_at": STARTED}])
 
     await migrations.upgrade(db)
     assert (await migrations.state(db)).at_head
@@ -102,6 +68,6 @@ async def test_calls_evaluations_rules_and_picks_survive_as_voice_ones(fresh):
     chat = {"rule_id": 1, "week": "2026-W19", "channel": "chat", "item_id": "c-1",
             "recording_id": None, "agent_id": "1001", "queue": "web", "started_at": STARTED,
             "label": "Vera", "picked_at": STARTED}
-    await _insert(db, "qa_worklist", {"id": 2, **chat})
+    await insert_rows(db, "qa_worklist", [{"id": 2, **chat}])
     with pytest.raises(IntegrityError):
-        await _insert(db, "qa_worklist", {"id": 3, **chat})
+        await insert_rows(db, "qa_worklist", [{"id": 3, **chat}])

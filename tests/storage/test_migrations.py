@@ -9,8 +9,6 @@ import os
 import shutil
 import subprocess
 import sys
-import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -48,25 +46,6 @@ HINT = "run 'contactcenter db upgrade' (same --config)"
 import_table_modules()
 
 
-@pytest.fixture(params=BACKENDS)
-async def empty(request, tmp_path) -> AsyncIterator[Database]:
-    """A database with no table at all (a SQLite file, or a PostgreSQL schema of its own)."""
-    if request.param == "sqlite":
-        db = Database(f"sqlite+aiosqlite:///{tmp_path / 'cc.sqlite3'}")
-        yield db
-        await db.close()
-        return
-    assert POSTGRES_URL is not None
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = Database(POSTGRES_URL)
-    async with admin.engine.begin() as conn:
-        await conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    db = Database(POSTGRES_URL, search_path=schema)
-    yield db
-    await db.close()
-    async with admin.engine.begin() as conn:
-        await conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    await admin.close()
 
 
 # --- helpers -------------------------------------------------------------------------------

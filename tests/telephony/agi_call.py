@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 
 from contactcenter.domain.clock import Clock
 from contactcenter.sim import CallerScript, Phone, SimConfig, Simulator
@@ -14,10 +15,11 @@ from contactcenter.telephony.agi.session import AgiSession
 
 
 async def run_call(handler: Callable[[AgiSession], Awaitable[None]],
-                   phones: Iterable[Phone] = ()) -> tuple[list[str], Simulator]:
+                   phones: Iterable[Phone] = (),
+                   **sim_options: Any) -> tuple[list[str], Simulator]:
     """The simulator places one call whose AGI runs ``handler`` on our FastAGI server, then
     hangs up; returns the AGI commands the handler sent, and the (stopped) simulator for its
-    events."""
+    events. ``sim_options``: more ``SimConfig`` fields."""
     ours: list[bool] = []
 
     async def then_hang_up(session: AgiSession) -> None:
@@ -31,7 +33,8 @@ async def run_call(handler: Callable[[AgiSession], Awaitable[None]],
     srv = FastAgiServer(host="127.0.0.1", port=0, clock=Clock(), env_timeout=5.0)
     srv.route("ivr", then_hang_up)
     await srv.start()
-    sim = Simulator(SimConfig(clock=Clock(speed=25.0), agi_url=f"agi://127.0.0.1:{srv.port}/ivr"))
+    sim = Simulator(SimConfig(clock=Clock(speed=25.0), agi_url=f"agi://127.0.0.1:{srv.port}/ivr",
+                              **sim_options))
     for phone in phones:
         sim.add_phone(phone)
     await sim.start()

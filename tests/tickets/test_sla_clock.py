@@ -56,7 +56,7 @@ def test_golden_cases():
 def test_pause_shifts_due_times_and_stages_fire_once():
     policy = SlaPolicy(name="std", first_response_s=H, resolution_s=8 * H)
     made = at(2026, 12, 7, 9)  # Monday 09:00
-    clocks = sla.start(policy, BT, made, 0.5)
+    clocks = sla.start(policy.name, policy.targets_for("normal"), BT, made, 0.5)
     assert local(clocks.first_response_warn or 0) == (2026, 12, 7, 9, 30)
     assert local(clocks.resolution_due or 0) == (2026, 12, 7, 17, 0)
     assert sla.next_at(clocks) == clocks.first_response_warn
@@ -95,7 +95,7 @@ spans = st.floats(min_value=0, max_value=200 * H, allow_nan=False)
 @given(moments, spans, st.lists(st.tuples(spans, spans), max_size=4))
 def test_pauses_shift_deadlines_by_their_business_length_and_never_back(made, target, pauses):
     policy = SlaPolicy(name="p", resolution_s=target or 60.0)
-    clocks = sla.start(policy, BT, made, 0.8)
+    clocks = sla.start(policy.name, policy.targets_for("normal"), BT, made, 0.8)
     due0 = clocks.resolution_due
     assert due0 is not None and due0 >= made
     assert abs(BT.between(made, due0) - policy.resolution_s) < 1e-3

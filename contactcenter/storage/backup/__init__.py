@@ -6,6 +6,9 @@ Archive format (``FORMAT_VERSION`` 1): a gzip-compressed tar whose members are, 
   object per row with every column by name, rows in primary-key order;
 * ``audio/<file>``: with ``--include-audio``, each recording's audio, ``<file>`` being the
   path relative to the recordings root, as the recordings index names it;
+* ``files/<set>/<file>``: with ``--include-attachments``, each file another table names
+  (the set ``chat_attachments``: ``chat_attachments.key`` under ``chat.attachments_dir``),
+  listed and checked as the audio is (``file_sets`` in the manifest);
 * ``manifest.json``, last, since it holds the sha256 and size of every other member: format
   version, ``created_at``, the schema revision, the source dialect and database (password
   hidden), per-table row counts and columns, the recordings root and whether audio is included,

@@ -15,6 +15,8 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 DATA_DIR = "data/"
 AUDIO_DIR = "audio/"
+# Other files the database names by a column (chat attachments): ``files/<set>/<path>``.
+FILES_DIR = "files/"
 # Alembic's own table: the only one a database may hold besides ours and still be "empty".
 VERSION_TABLE = "alembic_version"
 
@@ -66,6 +68,22 @@ class AudioFile:
 
 
 @dataclass(frozen=True, slots=True)
+class FileSet:
+    """Files outside the database that one of its columns names (``name``: chat_attachments),
+    kept under ``root``; each as a recording's audio is (``AudioFile``), its member, when
+    ``include``, ``files/<name>/<file>``."""
+
+    name: str
+    root: str
+    include: bool
+    files: tuple[AudioFile, ...]
+
+    def member(self, file: str) -> str:
+        """The archive member that holds ``file``'s bytes."""
+        return f"{FILES_DIR}{self.name}/{file}"
+
+
+@dataclass(frozen=True, slots=True)
 class Manifest:
     """What ``manifest.json`` says about an archive."""
 
@@ -79,6 +97,7 @@ class Manifest:
     recordings_root: str
     include_audio: bool
     audio: tuple[AudioFile, ...]
+    file_sets: tuple[FileSet, ...] = ()
 
     def rows(self) -> dict[str, int]:
         """Rows per table."""
@@ -102,6 +121,9 @@ class Manifest:
                 "files": [{"file": a.file, "size": a.size, "sha256": a.sha256,
                            "member": a.member} for a in self.audio],
             },
+            "file_sets": [{"name": f.name, "root": f.root, "include": f.include,
+                           "files": [_file_json(a) for a in f.files]}
+                          for f in self.file_sets],
         }
         return json.dumps(doc, indent=1, ensure_ascii=False).encode() + b"\n"
 
@@ -140,9 +162,24 @@ class Manifest:
                               _get(a, "sha256", str, optional=True),
                               _get(a, "member", str, optional=True))
                     for a in _get(rec, "files", list)),
+                # absent from archives made before chat attachments were backed up
+                file_sets=tuple(
+                    FileSet(_get(f, "name", str), _get(f, "root", str),
+                            _get(f, "include", bool),
+                            tuple(_file(a) for a in _get(f, "files", list)))
+                    for f in (doc.get("file_sets") or ())),
             )
         except (TypeError, AttributeError):
             raise BackupError("manifest.json does not have the expected shape") from None
+
+
+def _file_json(a: AudioFile) -> dict[str, Any]:
+    return {"file": a.file, "size": a.size, "sha256": a.sha256, "member": a.member}
+
+
+def _file(a: Any) -> AudioFile:
+    return AudioFile(_get(a, "file", str), _get(a, "size", int, optional=True),
+                     _get(a, "sha256", str, optional=True), _get(a, "member", str, optional=True))
 
 
 def _get(doc: Any, key: str, kind: type, *, optional: bool = False) -> Any:

@@ -13,7 +13,7 @@ import shutil
 import sqlite3
 import tarfile
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +32,7 @@ from contactcenter.storage.backup.archive import (
     MANIFEST,
     AudioFile,
     BackupError,
+    FileSet,
     Manifest,
     MemberDigest,
     Progress,
@@ -62,17 +63,33 @@ class AudioIndex:
     file_column: str
 
 
+@dataclass(frozen=True, slots=True)
+class FileIndex:
+    """Files outside the database that ``table.column`` names (chat attachments): kept under
+    ``root`` at ``path_of(value)`` (ValueError: a value naming no file), in the archive with
+    ``include``, else listed with their size and sha256 only, as recordings' audio is."""
+
+    name: str
+    table: str
+    column: str
+    root: Path
+    include: bool
+    path_of: Callable[[str], str]
+
+
 @dataclass(slots=True)
 class _Snapshot:
     dumps: list[TableDump]
     digests: dict[str, MemberDigest]
     files: dict[str, Path]  # member name -> staged file
     audio: list[str]  # paths named by the recordings index, sorted, unique
+    named: dict[str, list[str]]  # file index name -> the values its column holds, sorted
 
 
 async def create_backup(
     db: Database, archive: Path, recordings_root: Path, index: AudioIndex, *,
     include_audio: bool = False, progress: Progress | None = None, now: datetime | None = None,
+    files: Sequence[FileIndex] = (),
 ) -> Manifest:
     """Write a consistent snapshot of ``db`` (and the recordings) to ``archive``.
 
@@ -98,18 +115,19 @@ async def create_backup(
     created = (now or datetime.now(UTC)).astimezone(UTC)
     work = Path(tempfile.mkdtemp(prefix=f".{archive.name}.", dir=archive.parent))
     try:
-        snap = await _snapshot(db, tables, index, work, say)
+        snap = await _snapshot(db, tables, index, files, work, say)
         root = Path(recordings_root)
         partial = archive.with_name(f".{archive.name}.{secrets.token_hex(4)}.partial")
 
-        def finish(audio: list[AudioFile], members: dict[str, MemberDigest]) -> Manifest:
+        def finish(audio: list[AudioFile], members: dict[str, MemberDigest],
+                   sets: list[FileSet]) -> Manifest:
             return Manifest(FORMAT_VERSION, created.isoformat(), head, db.dialect,
                             shown_url(db.url), tuple(snap.dumps), members, str(root.resolve()),
-                            include_audio, tuple(audio))
+                            include_audio, tuple(audio), tuple(sets))
 
         try:
             manifest = await asyncio.to_thread(
-                _write_archive, partial, snap, root, include_audio, finish, created, say)
+                _write_archive, partial, snap, root, include_audio, files, finish, created, say)
             os.replace(partial, archive)
         finally:
             with contextlib.suppress(FileNotFoundError):
@@ -130,8 +148,8 @@ def _check_source(db: Database) -> None:
         raise BackupError(f"no database file at {source}")
 
 
-async def _snapshot(db: Database, tables: list[sa.Table], index: AudioIndex, work: Path,
-                    say: Progress) -> _Snapshot:
+async def _snapshot(db: Database, tables: list[sa.Table], index: AudioIndex,
+                    files: Sequence[FileIndex], work: Path, say: Progress) -> _Snapshot:
     if db.dialect == "sqlite":
         source = str(make_url(db.url).database)
         copy = work / "snapshot.sqlite3"
@@ -139,14 +157,14 @@ async def _snapshot(db: Database, tables: list[sa.Table], index: AudioIndex, wor
         snap_db = Database(f"sqlite+aiosqlite:///{copy}")
         try:
             async with snap_db.engine.connect() as conn, conn.begin():
-                return await _dump(conn, tables, index, work, say)
+                return await _dump(conn, tables, index, files, work, say)
         finally:
             await snap_db.close()
     async with db.engine.connect() as conn:
         conn = await conn.execution_options(isolation_level="REPEATABLE READ",
                                             postgresql_readonly=True)
         async with conn.begin():
-            return await _dump(conn, tables, index, work, say)
+            return await _dump(conn, tables, index, files, work, say)
 
 
 def _sqlite_online_copy(source: Path, target: Path) -> None:
@@ -160,14 +178,17 @@ def _sqlite_online_copy(source: Path, target: Path) -> None:
         src.close()
 
 
-async def _dump(conn: AsyncConnection, tables: list[sa.Table], index: AudioIndex, work: Path,
-                say: Progress) -> _Snapshot:
-    snap = _Snapshot([], {}, {}, [])
+async def _dump(conn: AsyncConnection, tables: list[sa.Table], index: AudioIndex,
+                files: Sequence[FileIndex], work: Path, say: Progress) -> _Snapshot:
+    snap = _Snapshot([], {}, {}, [], {})
     audio: set[str] = set()
+    named: dict[str, set[str]] = {f.name: set() for f in files}
     for n, table in enumerate(tables):
         columns = table_columns(table)
         file_at = next((i for i, (name, _) in enumerate(columns)
                         if table.name == index.table and name == index.file_column), None)
+        other_at = [(f.name, i) for f in files for i, (name, _) in enumerate(columns)
+                    if table.name == f.table and name == f.column]
         member = f"{DATA_DIR}{table.name}.jsonl"
         staged = work / f"{n:03d}.jsonl"
         out = await asyncio.to_thread(_Staging, staged)
@@ -182,6 +203,8 @@ async def _dump(conn: AsyncConnection, tables: list[sa.Table], index: AudioIndex
                 await asyncio.to_thread(out.write, chunk, len(part))
                 if file_at is not None:
                     audio.update(str(row[file_at]) for row in part if row[file_at])
+                for set_name, at in other_at:
+                    named[set_name].update(str(row[at]) for row in part if row[at])
         finally:
             await asyncio.to_thread(out.close)
         rows = out.rows
@@ -190,6 +213,7 @@ async def _dump(conn: AsyncConnection, tables: list[sa.Table], index: AudioIndex
         snap.files[member] = staged
         say(f"table {table.name}: {rows} rows")
     snap.audio = sorted(audio)
+    snap.named = {name: sorted(values) for name, values in named.items()}
     return snap
 
 
@@ -225,10 +249,11 @@ class _HashingReader:
 
 
 def _write_archive(partial: Path, snap: _Snapshot, root: Path, include_audio: bool,
-                   finish: Callable[[list[AudioFile], dict[str, MemberDigest]], Manifest],
+                   files: Sequence[FileIndex],
+                   finish: Callable[[list[AudioFile], dict[str, MemberDigest], list[FileSet]],
+                                    Manifest],
                    created: datetime, say: Progress) -> Manifest:
     members = dict(snap.digests)
-    audio: list[AudioFile] = []
     mtime = created.timestamp()
 
     def info(name: str, size: int) -> tarfile.TarInfo:
@@ -243,38 +268,73 @@ def _write_archive(partial: Path, snap: _Snapshot, root: Path, include_audio: bo
             for dump in snap.dumps:
                 with open(snap.files[dump.member], "rb") as fh:
                     tar.addfile(info(dump.member, members[dump.member].size), fh)
-            present = missing = 0
-            for rel in snap.audio:
-                try:
-                    path = under_root(root, rel)
-                except BackupError as exc:
-                    say(f"audio: {exc}, left out")
-                    continue
-                if not path.is_file():
-                    audio.append(AudioFile(rel, None, None, None))
-                    missing += 1
-                    continue
-                present += 1
-                if not include_audio:
-                    size, sha = hash_file(path)
-                    audio.append(AudioFile(rel, size, sha, None))
-                    continue
-                with open(path, "rb") as fh:
-                    # A recording still being written: take what is there now.
-                    size = os.fstat(fh.fileno()).st_size
-                    reader = _HashingReader(fh, size)
-                    member = AUDIO_DIR + rel
-                    tar.addfile(info(member, size), reader)
-                members[member] = MemberDigest(size, reader.sha.hexdigest())
-                audio.append(AudioFile(rel, size, members[member].sha256, member))
+            out = _FileWriter(tar, info, members, say)
+            audio, present, missing = out.add(root, snap.audio, include_audio,
+                                              lambda rel: AUDIO_DIR + rel)
             say(f"audio: {present} files {'included' if include_audio else 'referenced'}"
                 + (f", {missing} named by the index but not under {root}" if missing else ""))
-            manifest = finish(audio, members)
+            sets: list[FileSet] = []
+            for index in files:
+                rels, unnamed = [], 0
+                for value in snap.named.get(index.name, ()):
+                    try:
+                        rels.append(index.path_of(value))
+                    except ValueError:
+                        unnamed += 1
+                fset = FileSet(index.name, str(Path(index.root).resolve()), index.include, ())
+                found, present, missing = out.add(Path(index.root), sorted(rels),
+                                                  index.include, fset.member)
+                sets.append(FileSet(fset.name, fset.root, fset.include, tuple(found)))
+                say(f"{index.name}: {present} files "
+                    f"{'included' if index.include else 'referenced'}"
+                    + (f", {missing} named by the database but not under {index.root}"
+                       if missing else "")
+                    + (f", {unnamed} values naming no file left out" if unnamed else ""))
+            manifest = finish(audio, members, sets)
             body = manifest.to_json()
             tar.addfile(info(MANIFEST, len(body)), io.BytesIO(body))
         raw.flush()
         os.fsync(raw.fileno())
     return manifest
+
+
+class _FileWriter:
+    """Lists (and with ``include`` adds) files under a root: recordings' audio, chat
+    attachments."""
+
+    def __init__(self, tar: tarfile.TarFile, info: Callable[[str, int], tarfile.TarInfo],
+                 members: dict[str, MemberDigest], say: Progress) -> None:
+        self.tar, self.info, self.members, self.say = tar, info, members, say
+
+    def add(self, root: Path, rels: list[str], include: bool,
+            member_of: Callable[[str], str]) -> tuple[list[AudioFile], int, int]:
+        """The files' entries for the manifest, how many were there and how many were not."""
+        out: list[AudioFile] = []
+        present = missing = 0
+        for rel in rels:
+            try:
+                path = under_root(root, rel)
+            except BackupError as exc:
+                self.say(f"{exc}, left out")
+                continue
+            if not path.is_file():
+                out.append(AudioFile(rel, None, None, None))
+                missing += 1
+                continue
+            present += 1
+            if not include:
+                size, sha = hash_file(path)
+                out.append(AudioFile(rel, size, sha, None))
+                continue
+            with open(path, "rb") as fh:
+                # A file still being written (a recording): take what is there now.
+                size = os.fstat(fh.fileno()).st_size
+                reader = _HashingReader(fh, size)
+                member = member_of(rel)
+                self.tar.addfile(self.info(member, size), reader)
+            self.members[member] = MemberDigest(size, reader.sha.hexdigest())
+            out.append(AudioFile(rel, size, self.members[member].sha256, member))
+        return out, present, missing
 
 
 def _fsync_dir(folder: Path) -> None:

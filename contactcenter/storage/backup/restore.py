@@ -9,8 +9,8 @@ import json
 import os
 import secrets
 import tempfile
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +63,9 @@ class RestoreReport:
     audio_already_there: tuple[str, ...]
     # Files that had content at backup time, are not in the archive and not under the root.
     audio_missing: tuple[str, ...]
+    # The same for each other file set (chat_attachments): written, and missing.
+    files_written: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    files_missing: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,11 +81,14 @@ class _Staged:
 
 
 async def restore_backup(db: Database, archive: Path, recordings_root: Path, *,
-                         progress: Progress | None = None) -> RestoreReport:
-    """Restore ``archive`` into the empty database ``db`` and audio under ``recordings_root``.
+                         progress: Progress | None = None,
+                         file_roots: Mapping[str, Path] | None = None) -> RestoreReport:
+    """Restore ``archive`` into the empty database ``db`` and audio under ``recordings_root``;
+    each other file set (chat_attachments) under its root in ``file_roots``.
 
     Refuses (``BackupError``, nothing changed) a damaged archive, another schema revision, a
-    database that is not empty, audio that would land outside the root or over another file.
+    database that is not empty, audio or files that would land outside their root or over
+    another file, files of a set the archive holds with no root given for them.
     """
     say = progress or (lambda _line: None)
     archive, root = Path(archive), Path(recordings_root)
@@ -98,7 +104,17 @@ async def restore_backup(db: Database, archive: Path, recordings_root: Path, *,
         tables = _matching_tables(m)
         await _require_empty(db, head)
         plan, already = await asyncio.to_thread(_plan_audio, m, root)
-        staged = await asyncio.to_thread(_stage_audio, archive, plan)
+        roots = _file_roots(m, file_roots or {})
+        set_plans: dict[str, dict[str, _Planned]] = {}
+        set_already: dict[str, list[str]] = {}
+        for fset in m.file_sets:
+            if fset.name in roots:
+                set_plans[fset.name], set_already[fset.name] = await asyncio.to_thread(
+                    _plan_files, fset.files, roots[fset.name])
+        every = dict(plan)
+        for more in set_plans.values():
+            every.update(more)
+        staged = await asyncio.to_thread(_stage_audio, archive, every)
         try:
             try:
                 await ensure_schema(db)
@@ -108,12 +124,38 @@ async def restore_backup(db: Database, archive: Path, recordings_root: Path, *,
         except BaseException:
             await asyncio.to_thread(_discard, staged)
             raise
-    written = await asyncio.to_thread(_put_in_place, staged)
+    done = set(await asyncio.to_thread(_put_in_place, staged))
+    audio_dests = {p.path for p in plan.values()}
+    written = [p for p in done if p in audio_dests]
     say(f"audio: {len(written)} files written under {root}"
         + (f", {len(already)} already there" if already else ""))
     missing = tuple(a.file for a in m.audio if a.size is not None and a.member is None
                     and not _has_file(root, a))
-    return RestoreReport(m, rows, tuple(str(p) for p in written), tuple(already), missing)
+    files_written: dict[str, tuple[str, ...]] = {}
+    files_missing: dict[str, tuple[str, ...]] = {}
+    for fset in m.file_sets:
+        set_root = roots.get(fset.name)
+        dests = {p.path for p in set_plans.get(fset.name, {}).values()}
+        files_written[fset.name] = tuple(sorted(str(p) for p in done if p in dests))
+        files_missing[fset.name] = tuple(
+            a.file for a in fset.files if a.size is not None and a.member is None
+            and (set_root is None or not _has_file(set_root, a)))
+        if set_root is not None:
+            there = set_already.get(fset.name, [])
+            say(f"{fset.name}: {len(files_written[fset.name])} files written under {set_root}"
+                + (f", {len(there)} already there" if there else ""))
+    return RestoreReport(m, rows, tuple(str(p) for p in sorted(written)), tuple(already),
+                         missing, files_written, files_missing)
+
+
+def _file_roots(m: Manifest, given: Mapping[str, Path]) -> dict[str, Path]:
+    """The root of each file set; refused when the archive holds a set's files and no root
+    was given for it."""
+    for fset in m.file_sets:
+        if fset.name not in given and any(a.member is not None for a in fset.files):
+            raise BackupError(f"the archive holds {fset.name} files, and no folder to restore "
+                              f"them to was given")
+    return {name: Path(root) for name, root in given.items()}
 
 
 def _matching_tables(m: Manifest) -> list[sa.Table]:
@@ -159,9 +201,14 @@ def _has_file(root: Path, a: AudioFile) -> bool:
 
 def _plan_audio(m: Manifest, root: Path) -> tuple[dict[str, _Planned], list[str]]:
     """member -> destination for the audio to write; files already there with that content."""
+    return _plan_files(m.audio, root)
+
+
+def _plan_files(files: Sequence[AudioFile], root: Path) -> tuple[dict[str, _Planned], list[str]]:
+    """member -> destination for the files to write; those already there with that content."""
     plan: dict[str, _Planned] = {}
     already: list[str] = []
-    for a in m.audio:
+    for a in files:
         if a.member is None:
             continue
         dest = under_root(root, a.file)
@@ -170,7 +217,9 @@ def _plan_audio(m: Manifest, root: Path) -> tuple[dict[str, _Planned], list[str]
                 already.append(a.file)
                 continue
             raise BackupError(f"{dest} exists with other content: move it away first")
-        plan[a.member] = _Planned(dest, m.members[a.member])
+        # verify_archive held the member's digest to these
+        assert a.size is not None and a.sha256 is not None
+        plan[a.member] = _Planned(dest, MemberDigest(a.size, a.sha256))
     return plan, already
 
 

@@ -17,6 +17,7 @@ from contactcenter.storage.backup.archive import (
     _MANIFEST_MAX,
     AUDIO_DIR,
     DATA_DIR,
+    FILES_DIR,
     MANIFEST,
     BackupError,
     Manifest,
@@ -88,7 +89,8 @@ def _verify(path: Path, workdir: Path) -> VerifiedArchive:
                 out = workdir / f"{len(extracted):03d}.jsonl"
                 seen[name], lines[name] = _copy_counting(fh, out)
                 extracted[name] = out
-            elif name.startswith(AUDIO_DIR) and safe_relative(name[len(AUDIO_DIR):]):
+            elif (name.startswith(AUDIO_DIR) and safe_relative(name[len(AUDIO_DIR):])) or (
+                    name.startswith(FILES_DIR) and safe_relative(name[len(FILES_DIR):])):
                 seen[name], _ = _copy_counting(fh, None)
             else:
                 raise BackupError(f"{path}: unexpected member {name!r}")
@@ -130,7 +132,32 @@ def _verify(path: Path, workdir: Path) -> VerifiedArchive:
             named.add(a.member)
     if audio_members != named or (audio_members and not m.include_audio):
         raise BackupError(f"{path}: the audio members do not match the recordings listed")
+    _verify_file_sets(path, m, {n for n in seen if n.startswith(FILES_DIR)})
     return VerifiedArchive(path, m, data)
+
+
+def _verify_file_sets(path: Path, m: Manifest, members: set[str]) -> None:
+    """Each set's files as recordings' audio: plain relative paths, each member its file's."""
+    named: set[str] = set()
+    names = [f.name for f in m.file_sets]
+    if len(set(names)) != len(names):
+        raise BackupError(f"{path}: a file set appears twice in the manifest")
+    for fset in m.file_sets:
+        if not fset.name or not safe_relative(fset.name) or "/" in fset.name:
+            raise BackupError(f"{path}: file set name {fset.name!r} is not a plain name")
+        for a in fset.files:
+            if not safe_relative(a.file):
+                raise BackupError(f"{path}: {fset.name} path {a.file!r} is not a plain "
+                                  f"relative path")
+            if a.member is None:
+                continue
+            digest = m.members.get(a.member)
+            if not fset.include or a.member != fset.member(a.file) or digest is None or \
+                    (digest.size, digest.sha256) != (a.size, a.sha256):
+                raise BackupError(f"{path}: {fset.name} file {a.file} does not match its member")
+            named.add(a.member)
+    if members != named:
+        raise BackupError(f"{path}: the file members do not match the files listed")
 
 
 def _copy_counting(fh: IO[bytes], out: Path | None) -> tuple[MemberDigest, int]:

@@ -129,3 +129,11 @@ class Subroutine:
         arguments, since ``,`` would end the option (app_dial.c argsep="^")."""
         args = f"({'^'.join(self.args)})" if self.args else ""
         return f"{self.context}^{self.exten}^{self.priority}{args}"
+
+    def callee_option(self) -> str:
+        """The subroutine as Dial's ``U()`` option takes it: ``context^arg^arg``. Dial always
+        starts it at ``s,1`` of that context on the answered leg (app_dial.c
+        OPT_CALLEE_GOSUB), so only such a subroutine can be given."""
+        if self.exten != "s" or self.priority != 1:
+            raise ValueError(f"Dial's U() runs s,1 of a context, not {self.exten},{self.priority}")
+        return "^".join((self.context, *self.args))

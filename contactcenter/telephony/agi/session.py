@@ -190,6 +190,7 @@ class AgiSession(AgiLink):
         timeout: float = 12 * 3600.0,
         known_status: Callable[[], str | None] | None = None,
         before: Subroutine | None = None,
+        answered: Subroutine | None = None,
     ) -> str:
         """Dial(destination[,ring[,options]]) and return DIALSTATUS (ANSWER, NOANSWER, BUSY...).
 
@@ -199,6 +200,8 @@ class AgiSession(AgiLink):
         ``before`` runs on this channel once Dial has started, before it calls anyone (option
         ``B``, Asterisk 11 and later): what must be set on the channel exactly when the dial
         begins goes there instead of costing a round trip of its own.
+        ``answered`` runs on the called channel once it answered, before the bridge (option
+        ``U``): the one moment nothing else records when no AMI link listens.
         """
         for what, value in (("destination", destination), ("options", options)):
             check_safe(value, what)
@@ -208,6 +211,10 @@ class AgiSession(AgiLink):
             if "B" in options:
                 raise ValueError(f"dial options already hold a B(): {options!r}")
             options = f"{options}B({before.dial_option()})"
+        if answered is not None:
+            if "U" in options:
+                raise ValueError(f"dial options already hold a U(): {options!r}")
+            options = f"{options}U({answered.callee_option()})"
         parts = [destination]
         if ring_timeout_s is not None or options:
             parts.append("" if ring_timeout_s is None else str(int(ring_timeout_s)))

@@ -19,6 +19,7 @@ from email.headerregistry import Address as HeaderAddress
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
+from contactcenter.tickets.mail.attached import OutgoingFile, attach
 from contactcenter.tickets.mail.quotes import REPLY_MARKER
 
 _REPLY_PREFIX = re.compile(r"^\s*((re|aw|sv|fw|fwd|tr|wg)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
@@ -64,6 +65,8 @@ class Outgoing:
     references: tuple[str, ...] = ()
     automatic: bool = False
     html: str | None = None
+    cc: tuple[str, ...] = ()  # the ticket's followers on a reply to its requester
+    files: tuple[OutgoingFile, ...] = ()  # multipart/mixed when any
 
 
 def new_message_id(domain: str) -> str:
@@ -82,6 +85,8 @@ def compose(mail: Outgoing, message_id: str, now: float) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = _address(mail.sender_name, mail.sender)
     msg["To"] = _address(mail.to_name, mail.to)
+    if mail.cc:
+        msg["Cc"] = tuple(_address("", a) for a in mail.cc)
     msg["Subject"] = " ".join(mail.subject.split())
     msg["Date"] = format_datetime(datetime.fromtimestamp(now, UTC))
     msg["Message-ID"] = f"<{message_id}>"
@@ -96,4 +101,5 @@ def compose(mail: Outgoing, message_id: str, now: float) -> EmailMessage:
     msg.set_content(body)
     if mail.html:
         msg.add_alternative(mail.html, subtype="html")
+    attach(msg, mail.files)
     return msg

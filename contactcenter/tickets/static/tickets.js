@@ -13,7 +13,8 @@ let staff = false;
 let thread = [];         // the open ticket's articles: what agent assist reads
 let assist = null;       // suggested articles (kb/static/assist.js)
 
-const TARGETS = { first_response: "First response", resolution: "Resolution" };
+const TARGETS = { first_response: "First response", next_response: "Next response",
+                  resolution: "Resolution" };
 
 function duration(seconds) {
   const s = Math.abs(seconds);
@@ -60,7 +61,9 @@ function showRating(rating) {
   p.textContent = "";
   p.classList.toggle("hidden", !rating);
   if (!rating) return;
-  p.append("Customer rating: ", cc.el("span", rating.rating, { class: `rating rating-${rating.rating}` }));
+  // 1..5, 5 best: 4 and 5 are satisfied (the CSAT score's definition, docs/reports.md)
+  const verdict = rating.rating >= 4 ? "good" : "bad";
+  p.append("Customer rating: ", cc.el("span", `${rating.rating}/5`, { class: `rating rating-${verdict}` }));
   if (rating.comment) p.append(" ", cc.el("q", rating.comment, { class: "rating-comment" }));
 }
 
@@ -159,6 +162,7 @@ async function openTicket(id) {
     document.getElementById("t-status").value = current.status;
     document.getElementById("t-priority").value = current.priority;
     showSla(current.sla);
+    if (window.ticketSlaTimeline) ticketSlaTimeline.opened(current);  // its clocks in time
     showRating(data.rating);
     if (window.ticketDesk) ticketDesk.opened(data);  // fields, followers, viewers, canned
     showCalls(id);
@@ -167,6 +171,7 @@ async function openTicket(id) {
     for (const a of data.articles) list.append(article(a));
     thread = data.articles;
     if (window.ticketMerge) ticketMerge.opened(data);  // links, merge, split
+    if (window.ticketAttachments) ticketAttachments.opened(data);  // files under messages
     const done = current.status === "solved" || current.status === "closed";
     document.getElementById("t-draft").classList.toggle("hidden", !done);
     if (assist) assist.refresh();
@@ -191,7 +196,11 @@ async function write(kind) {
   if (kind === "replies" && status) body.status = status;
   if (kind === "replies" && window.ticketDesk) body.seen = ticketDesk.seen();
   try {
-    await cc.api("POST", `/api/tickets/${current.id}/${kind}`, body);
+    if (kind === "replies" && window.ticketAttachments && ticketAttachments.chosen()) {
+      await ticketAttachments.send(current.id, body);  // the reply and its files, one request
+    } else {
+      await cc.api("POST", `/api/tickets/${current.id}/${kind}`, body);
+    }
     document.getElementById("text").value = "";
     await openTicket(current.id);
     await loadList();

@@ -1,7 +1,7 @@
 // The agent's chat cards beside the call card: offers (accept), conversations (reply, typing,
 // close with a disposition), chats in wrap-up; below them, the messages visitors left while
 // chat was offline (window.chatMessages: listed from /api/chat/offline-messages, marked done). Fed by the agent page's live socket
-// (agent.<id>: "chat", "chat-message", "chat-typing", "chat-gone" and the agent view), and
+// (agent.<id>: "chat", "chat-message", "chat-typing", "chat-gone", "chat-rating" and the agent view), and
 // reloaded from /api/chat/conversations whenever that socket (re)connects. Visitors' words
 // are shown with textContent only.
 "use strict";
@@ -79,14 +79,16 @@ window.chatCards = (() => {
     const leave = cc.el("button", "Leave chat", { type: "button", class: "chat-leave" });
     guestRow.append(cc.el("span", "invited", { class: "badge chat-guest" }), leave);
     const error = cc.el("p", "", { class: "error chat-error" });
-    root.append(head, answers, earlier, log, typing, offerRow, replyRow, cannedHint, closeRow,
+    // The visitor's rating once the chat ended (chat/rating.py): textContent only.
+    const rating = cc.el("p", "", { class: "chat-rating hidden", role: "status" });
+    root.append(head, answers, earlier, log, typing, rating, offerRow, replyRow, cannedHint, closeRow,
                 transferRow, colleagueRow, guestRow, error);
     const card = { root, conv, lastSeq: 0, unread: 0, badge, unreadBadge: unread, answers, log,
                    verified, earlier,
                    typing, offerRow, replyRow, closeRow, input, error, close, typingSent: 0,
                    typingStop: null, typingHide: null, workState: null, cannedHint,
                    canned: null, cannedLoad: null, transferRow, transferTo, colleagueRow,
-                   colleague, guestRow };
+                   colleague, guestRow, rating };
     card.visitorSaid = [];  // the visitor's latest messages: what agent assist reads
     if (window.kbAssist) {
       card.assist = kbAssist.attach(root, {
@@ -362,6 +364,7 @@ window.chatCards = (() => {
           showEarlier(card, item.earlier);
           for (const m of item.messages) addMessage(card, m);
           showMarks(card, item.marks);
+          if (item.conversation.state === "closed") loadRating(card);
         }
         for (const id of [...cards.keys()]) if (!seen.has(id) && !touched.has(id)) drop(id);
         document.getElementById("chats").classList.toggle("hidden", cards.size === 0);
@@ -372,6 +375,21 @@ window.chatCards = (() => {
       loading = null;
       if (again) { again = false; load(); }
     }
+  }
+
+  function showRating(card, r) {
+    if (!r || !r.rating) return;
+    card.rating.replaceChildren("Visitor's rating: ",
+      cc.el("strong", `${r.rating}/5`, { class: r.rating >= 4 ? "rating-good" : "rating-bad" }));
+    if (r.comment) card.rating.append(" ", cc.el("q", r.comment));
+    card.rating.classList.remove("hidden");
+  }
+
+  async function loadRating(card) {
+    try {
+      const body = await cc.api("GET", `/api/chat/conversations/${encodeURIComponent(card.conv.id)}/rating`);
+      showRating(card, body.rating);
+    } catch (err) { /* no rating shown: the chat's card is complete without it */ }
   }
 
   async function fetchMessages(card) {
@@ -410,6 +428,9 @@ window.chatCards = (() => {
       } else if (data.type === "chat-marks") {
         const card = cards.get(data.conversation_id);
         if (card) showMarks(card, data);
+      } else if (data.type === "chat-rating") {
+        const card = cards.get(data.conversation_id);
+        if (card) showRating(card, data);
       } else if (data.type === "chat-offline-message") {
         window.chatMessages.load();
       }

@@ -30,6 +30,7 @@
     var asking = null;                // {answers}: the next message typed is the question
     var visitorEmail = "";            // the pre-chat form's email: the transcript's address
     var resendTimer = null;           // a message refused by the rate limit goes again then
+    var ratingOffered = false;        // the server offered the rating form ahead of the end
 
     function readStore() {
       try { return JSON.parse(localStorage.getItem(ctx.storeKey) || "null"); } catch (e) { return null; }
@@ -111,7 +112,12 @@
       "max-width:100%;max-height:160px;margin:4px 0;border-radius:6px}.msg .file{display:block}" +
       ".foot button.attach{font:inherit;border:1px solid #d0d5dd;background:#fff;color:#1d2330;" +
       "border-radius:6px;padding:0 8px;cursor:pointer}.attach-err{color:#b42318;font-size:13px;" +
-      "padding:0 12px}.attach-err:empty{display:none}";
+      "padding:0 12px}.attach-err:empty{display:none}" +
+      ".rating fieldset{border:0;margin:0;padding:0}.rating legend{font-weight:600;padding:0}" +
+      ".rating label.score{display:flex;align-items:center;gap:8px;margin:4px 0;padding:4px 6px;" +
+      "border:1px solid #d0d5dd;border-radius:6px;cursor:pointer}.rating input[type=radio]{" +
+      "width:auto;margin:0}.rating .skip{background:#fff;color:#1d2330;border:1px solid #d0d5dd;" +
+      "margin-left:6px}";
     root.appendChild(css);
 
     var panel = el("div", "panel hidden");
@@ -650,6 +656,8 @@
         clearTimeout(typingHide);
         typing.textContent = f.typing ? fill(S.typing, { name: f.name || S.agent }) : "";
         if (f.typing) typingHide = setTimeout(function () { typing.textContent = ""; }, 8000);
+      } else if (f.type === "rating") {
+        ratingOffered = true;  // the end follows: finish() shows the form
       } else if (f.type === "leave_message") {
         offerMessage();
       } else if (f.type === "error" && f.code === "rate-limited") {
@@ -726,6 +734,59 @@
       if (live && ws) { var s = ws; ws = null; s.onclose = null; s.close(); }
       log.classList.remove("hidden");
       if (conv && ctx.config.transcript_mail) offerTranscript(conv);
+      if (conv && ratingOffered) offerRating(conv);
+      ratingOffered = false;
+    }
+
+    // The 1-5 rating offered at the end (chat/rating.py): once per chat, and it may be skipped.
+    function offerRating(conv) {
+      if (log.querySelector(".rating")) return;
+      var box = el("form", "rating");
+      box.noValidate = true;
+      var set = el("fieldset");
+      set.append(el("legend", null, S.rating_question));
+      var name = "cc-rating-" + randomId().slice(0, 8);
+      [5, 4, 3, 2, 1].forEach(function (n) {
+        var label = el("label", "score");
+        var radio = el("input");
+        radio.type = "radio";
+        radio.name = name;
+        radio.value = String(n);
+        label.append(radio, el("strong", null, String(n)), " ", el("span", null, S["rating_" + n]));
+        set.append(label);
+      });
+      var id = name + "-comment";
+      var label = el("label", null, S.rating_comment);
+      label.htmlFor = id;
+      var comment = el("textarea");
+      comment.id = id;
+      comment.rows = 2;
+      comment.maxLength = 2000;
+      var go = el("button", null, S.rating_send);
+      go.type = "submit";
+      var skip = el("button", "skip", S.rating_skip);
+      skip.type = "button";
+      var note = el("div", "err");
+      note.setAttribute("role", "status");
+      box.append(set, label, comment, go, skip, note);
+      skip.addEventListener("click", function () { box.remove(); });
+      box.addEventListener("submit", function (ev) {
+        ev.preventDefault();
+        note.textContent = "";
+        var chosen = box.querySelector("input[type=radio]:checked");
+        post("/rating", { conversation_id: conv.id, token: conv.token,
+                          rating: chosen ? Number(chosen.value) : null,
+                          comment: comment.value }).then(function (res) {
+          if (res.status === 201 || res.status === 200) {
+            box.replaceChildren(el("p", "sent", res.status === 201 ? S.rating_thanks : S.rating_already));
+            return;
+          }
+          var errors = (res.data && res.data.errors) || {};
+          note.textContent = errors.rating || errors.comment || (res.data && res.data.error) || S.unavailable;
+        }).catch(function () { note.textContent = S.unavailable; });
+      });
+      log.append(box);
+      body.scrollTop = body.scrollHeight;
     }
 
     // The ended chat's transcript by email, to the pre-chat form's address or one typed now.
