@@ -111,13 +111,7 @@ class AttachmentRoutes:
         ]
 
     def _origin(self, request: web.Request) -> str:
-        channel = self.attachments.service.channel(request.match_info["channel"])
-        if channel is None:
-            raise json_error(web.HTTPNotFound, "no such chat channel")
-        origin = origins.request_origin(request)
-        if origin is None or not origins.allowed(origin, channel.allowed_origins):
-            raise json_error(web.HTTPForbidden, "this site may not use this chat")
-        return origin
+        return origins.widget_channel(request, self.attachments.service.channel)[1]
 
     @requires(PUBLIC)
     async def preflight(self, request: web.Request) -> web.Response:

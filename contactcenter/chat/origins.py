@@ -12,10 +12,21 @@ allows one), so it is refused when the Referer names another site and served whe
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Protocol, TypeVar
 from urllib.parse import urlsplit
 
 from aiohttp import web
+
+from contactcenter.web.security import json_error
+
+
+class _Channel(Protocol):
+    @property
+    def allowed_origins(self) -> Iterable[str]: ...
+
+
+C = TypeVar("C", bound=_Channel)
 
 
 def normalise(origin: str) -> str:
@@ -61,3 +72,15 @@ def preflight_headers(origin: str, methods: str) -> dict[str, str]:
     """The answer to a CORS preflight of ``methods`` with a JSON body."""
     return {**cors_headers(origin), "Access-Control-Allow-Methods": methods,
             "Access-Control-Allow-Headers": "Content-Type", "Access-Control-Max-Age": "600"}
+
+
+def widget_channel(request: web.Request, channel_of: Callable[[str], C | None]) -> tuple[C, str]:
+    """The channel named by the route's ``{channel}`` and the request's allowed Origin; 404
+    for no such channel, 403 for a site not in its ``allowed_origins`` (or no Origin)."""
+    channel = channel_of(request.match_info["channel"])
+    if channel is None:
+        raise json_error(web.HTTPNotFound, "no such chat channel")
+    origin = request_origin(request)
+    if origin is None or not allowed(origin, channel.allowed_origins):
+        raise json_error(web.HTTPForbidden, "this site may not use this chat")
+    return channel, origin

@@ -36,13 +36,7 @@ class RatingRoutes:
                 web.get("/api/chat/conversations/{id}/rating", self.show, allow_head=False)]
 
     def _channel_for(self, request: web.Request) -> tuple[ChatChannelSettings, str]:
-        channel = self.ratings.service.channel(request.match_info["channel"])
-        if channel is None:
-            raise json_error(web.HTTPNotFound, "no such chat channel")
-        origin = origins.request_origin(request)
-        if origin is None or not origins.allowed(origin, channel.allowed_origins):
-            raise json_error(web.HTTPForbidden, "this site may not use this chat")
-        return channel, origin
+        return origins.widget_channel(request, self.ratings.service.channel)
 
     @requires(PUBLIC)
     async def preflight(self, request: web.Request) -> web.Response:

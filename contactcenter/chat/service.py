@@ -698,6 +698,13 @@ class ChatService:
         """Every open conversation, oldest first."""
         return sorted(self._live.values(), key=lambda live: live.record.created_at)
 
+    def _state_to_visitor(self, live: LiveConversation, agent_name: str | None) -> None:
+        """The state frame of a step on the way (offered, connected, transferred...): the state
+        is already the newest event's (``_apply``), and a "closed" is left to the end's own
+        frames, which come after what the widget must have first (the rating offer)."""
+        if live.state is not ConversationState.CLOSED:
+            self._to_visitor(live, protocol.state(live.state.value, agent_name))
+
     def _to_visitor(self, live: LiveConversation, frame: dict[str, Any]) -> None:
         if live.peers:
             text = protocol.encode(frame)
@@ -791,7 +798,7 @@ class ChatService:
         texts = channel.texts() if channel is not None else {}
         if isinstance(event, Offered):
             self._to_agent(event.agent_id, live, offer=True)
-            self._to_visitor(live, protocol.state(live.state.value, None))
+            self._state_to_visitor(live, None)
             if channel is not None and channel.auto_accept:
                 with contextlib.suppress(RoutingError):
                     await self.routing.offer_answered(event.offer_id)
@@ -802,9 +809,9 @@ class ChatService:
                 self.publish(f"agent.{before}", {"type": "chat-gone",
                                                  "conversation_id": live.id})
             live.last_position = None
-            self._to_visitor(live, protocol.state(live.state.value, None))
+            self._state_to_visitor(live, None)
         elif isinstance(event, Connected):
-            self._to_visitor(live, protocol.state(live.state.value, agent_name))
+            self._state_to_visitor(live, agent_name)
             await self.append(live, Sender.SYSTEM,
                               texts.get("joined", "{name} joined the chat.").replace(
                                   "{name}", agent_name or ""), name="")
@@ -831,7 +838,7 @@ class ChatService:
             self._to_agent(before, live, work_state="wrapup")
             await self.append(live, Sender.SYSTEM, texts.get(
                 "transferred", DEFAULT_STRINGS["transferred"]).replace("{name}", self._agent_name(before) or ""), name="")
-            self._to_visitor(live, protocol.state(live.state.value, None))
+            self._state_to_visitor(live, None)
             live.last_position = None
 
     def _to_agent(self, agent_id: str, live: LiveConversation, offer: bool = False,

@@ -86,11 +86,7 @@ class VisitorSockets:
     @api_doc(websocket=True)
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """The visitor's live socket (wire protocol: docs/chat.md); Origin must be allowed."""
-        channel = self.service.channel(request.match_info["channel"])
-        if channel is None:
-            raise json_error(web.HTTPNotFound, "no such chat channel")
-        if not origins.allowed(origins.request_origin(request), channel.allowed_origins):
-            raise json_error(web.HTTPForbidden, "this site may not use this chat")
+        channel, _origin = origins.widget_channel(request, self.service.channel)
         ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S, max_msg_size=protocol.MAX_FRAME_BYTES,
                                    compress=False)
         if not ws.can_prepare(request).ok:

@@ -88,7 +88,7 @@ async def test_the_visitor_ends_and_is_offered_too(tmp_path):
         v = await talking(floor, alice)
         await v.ws.send_json({"type": "close"})
         await v.frame(lambda f: f["type"] == "state" and f["state"] == "closed")
-        assert any(f["type"] == "rating" for f in v.frames)
+        assert any(f["type"] == "rating" for f in v.frames)  # first: the widget shuts at the end
         status, body = await rate(v, {"conversation_id": v.conversation_id, "token": v.token,
                                       "rating": 2})
         assert status == 201 and body == {"rating": 2, "comment": ""}
