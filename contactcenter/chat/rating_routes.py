@@ -18,6 +18,7 @@ from contactcenter.chat.model import Refused
 from contactcenter.chat.rating import ChatRatings
 from contactcenter.chat.service import ChatError
 from contactcenter.chat.settings import ChatChannelSettings
+from contactcenter.chat.visitor_errors import visitor_error
 from contactcenter.web.roles import ANY_USER, PUBLIC, STAFF, Actor, requires
 from contactcenter.web.security import CSRF_CROSS_ORIGIN, json_error, read_json_object
 
@@ -54,11 +55,8 @@ class RatingRoutes:
             rated, recorded = await self.ratings.answer(
                 channel, body.get("conversation_id"), body.get("token"), body.get("rating"),
                 body.get("comment"))
-        except Refused as exc:
-            return web.json_response({"error": "the form has errors", "errors": exc.errors},
-                                     status=422, headers=cors)
-        except ChatError as exc:
-            return web.json_response({"error": str(exc)}, status=exc.status, headers=cors)
+        except (Refused, ChatError) as exc:
+            return visitor_error(exc, cors)
         out = {"rating": rated.rating, "comment": rated.comment}
         if recorded:
             return web.json_response(out, status=201, headers=cors)

@@ -13,8 +13,6 @@ hears each chunk's ids before its rows go. Every pass that purged something is a
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -24,7 +22,7 @@ import sqlalchemy as sa
 
 from contactcenter.chat.model import ConversationState
 from contactcenter.chat.tables import ChatConversationRow, ChatMessageRow, ChatOfflineMessageRow
-from contactcenter.common.tasks import stop_gracefully
+from contactcenter.common.periodic import Periodic
 from contactcenter.domain.clock import Clock
 from contactcenter.storage.database import Database
 
@@ -94,28 +92,20 @@ class RetentionLoop:
         self.days, self.every_s = days, every_s
         self.before_delete: BeforeDelete | None = None
         self.passes = 0  # finished passes, for tests and /metrics readers
-        self._wake = asyncio.Event()
-        self._closing = False
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Periodic("chat-retention", self._pass, clock.real)
 
     def start(self) -> None:
-        if self.days > 0 and self._task is None:
-            self._task = asyncio.create_task(self._run(), name="chat-retention")
+        if self.days > 0:
+            self._loop.start()
 
     async def close(self) -> None:
-        self._closing = True
-        self._wake.set()
-        await stop_gracefully(self._task)  # a pass in progress finishes its transaction
-        self._task = None
+        await self._loop.close()  # a pass in progress finishes its transaction
 
-    async def _run(self) -> None:
-        while not self._closing:
-            try:
-                await purge(self.db, self.days, self.clock.time(), self.audit, "system",
-                            before_delete=self.before_delete)
-            except Exception:
-                log.exception("chat: retention pass failed")
-            self.passes += 1
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.clock.real(self.every_s)):
-                    await self._wake.wait()
+    async def _pass(self) -> float:
+        try:
+            await purge(self.db, self.days, self.clock.time(), self.audit, "system",
+                        before_delete=self.before_delete)
+        except Exception:
+            log.exception("chat: retention pass failed")
+        self.passes += 1
+        return self.every_s

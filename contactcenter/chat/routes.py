@@ -59,13 +59,13 @@ from contactcenter.chat.service import (
     ChatError,
     ChatService,
     OfflineError,
-    RateLimited,
     agent_json,
 )
 from contactcenter.chat.settings import ChatChannelSettings
 from contactcenter.chat.supervise import ChatSupervision
 from contactcenter.chat.supervise_routes import SuperviseRoutes
 from contactcenter.chat.transcript_mail import TranscriptMailer
+from contactcenter.chat.visitor_errors import too_many, visitor_error
 from contactcenter.chat.visitor_socket import VisitorSockets
 from contactcenter.routing.errors import RoutingError
 from contactcenter.web.openapi import api_doc, read_declared_json
@@ -116,13 +116,6 @@ def _agent_of(request: web.Request) -> str:
     if not actor.agent_id:
         raise json_error(web.HTTPConflict, "your user is not linked to an agent")
     return actor.agent_id
-
-
-def _too_many(exc: RateLimited | SearchLimited, cors: dict[str, str]) -> web.Response:
-    """429 with when to try again, in the header and (for the widget's text) the body."""
-    wait = max(1, round(exc.retry_after))
-    return web.json_response({"error": str(exc), "retry_after": wait}, status=429,
-                             headers={**cors, "Retry-After": str(wait)})
 
 
 def _chat_error(exc: ChatError) -> web.HTTPException:
@@ -251,16 +244,11 @@ class ChatRoutes:
             faq = check_faq(body.get("faq"), channel)
             record, token = await self.service.start_conversation(
                 channel, start, body.get("answers"), request.remote or "?", faq)
-        except Refused as exc:
-            return web.json_response({"error": "the form has errors", "errors": exc.errors},
-                                     status=422, headers=cors)
         except OfflineError as exc:
             return web.json_response({"error": str(exc), "offline": True,
                                       "reason": exc.reason}, status=409, headers=cors)
-        except RateLimited as exc:
-            return _too_many(exc, cors)
-        except ChatError as exc:
-            return web.json_response({"error": str(exc)}, status=exc.status, headers=cors)
+        except (Refused, ChatError) as exc:
+            return visitor_error(exc, cors)
         if record.closed_by is not None:  # self-served: closed at once, nothing to join
             return web.json_response({"conversation_id": record.id, "self_served": True},
                                      status=201, headers=cors)
@@ -316,7 +304,7 @@ class ChatRoutes:
                 channel, question, request.remote or "?", self.service.clock.time(),
                 for_help=for_help)
         except SearchLimited as exc:
-            return _too_many(exc, cors)
+            return too_many(exc, cors)
         return web.json_response({"articles": articles},
                                  headers={**cors, "Cache-Control": "no-store"})
 
@@ -334,13 +322,8 @@ class ChatRoutes:
             msg = await self.service.leave_message(channel, start, body.get("answers"),
                                                    body.get("message"), request.remote or "?",
                                                    conv)
-        except Refused as exc:
-            return web.json_response({"error": "the form has errors", "errors": exc.errors},
-                                     status=422, headers=cors)
-        except RateLimited as exc:
-            return _too_many(exc, cors)
-        except ChatError as exc:
-            return web.json_response({"error": str(exc)}, status=exc.status, headers=cors)
+        except (Refused, ChatError) as exc:
+            return visitor_error(exc, cors)
         return web.json_response({"id": msg.id}, status=201, headers=cors)
 
     leave_message.csrf = CSRF_CROSS_ORIGIN  # type: ignore[attr-defined]
@@ -355,13 +338,8 @@ class ChatRoutes:
             address = await self.transcripts.request(
                 channel, body.get("conversation_id"), body.get("token"), body.get("email"),
                 request.remote or "?")
-        except Refused as exc:
-            return web.json_response({"error": "the form has errors", "errors": exc.errors},
-                                     status=422, headers=cors)
-        except RateLimited as exc:
-            return _too_many(exc, cors)
-        except ChatError as exc:
-            return web.json_response({"error": str(exc)}, status=exc.status, headers=cors)
+        except (Refused, ChatError) as exc:
+            return visitor_error(exc, cors)
         return web.json_response({"email": address}, status=202, headers=cors)
 
     mail_transcript.csrf = CSRF_CROSS_ORIGIN  # type: ignore[attr-defined]

@@ -23,6 +23,12 @@ Ratings (``chat_ratings``, ``chat/rating.py``): a survey counts in the period it
 (the chat's end, to a visitor still connected), answered or not by the time of the report; an
 answer counts in the period it was given; both in the queue the chat ended in. They are read
 by their own indexed times, not through the conversations.
+
+Per agent (``group=agent``, or any ``agent`` filter): a conversation's first response, end and
+duration count for the agent who holds it (``chat_conversations.agent_id``: the last one who
+took it), a survey and its answer for the agent it was offered about (``chat_ratings.agent_id``).
+What belongs to no agent (offered, started, messages left, answers shown, bot, self-served,
+deflection) is left empty (None) in that mode, and chats no agent held are not counted.
 """
 
 from __future__ import annotations
@@ -56,6 +62,9 @@ CHAT_COLUMNS = (
     "closed_other", "faq_shown", "bot_talked", "bot_deflected", "self_served",
     "deflection_pct", *CSAT_COLUMNS,
 )
+# The figures that are no agent's: empty in a report per agent or filtered by agent.
+NOT_AGENTS = ("offered", "started", "left_messages", "left_from_line", "faq_shown",
+              "bot_talked", "bot_deflected", "self_served", "deflection_pct")
 ANSWERED = "answered"  # chat.faq's outcome of a conversation an article answered
 DEFLECTED = "deflected"  # chat.bot's outcome of a conversation the bot settled
 WAITED = "waited"  # chat.offline's reason of a message left from the line (a started chat)
@@ -72,6 +81,7 @@ class Chat:
     first_agent_at: float | None
     faq_outcome: str | None = None  # answered | person | none; None: no answers were shown
     bot_outcome: str | None = None  # handover | deflected | ended | abandoned; None: no bot
+    agent: str | None = None  # the agent who holds it (took it last); None: nobody took it
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +101,7 @@ class Rating:
     offered_at: float
     rating: int | None  # 1..5; None: not answered
     answered_at: float | None
+    agent: str | None = None  # the agent the survey is about
 
 
 @dataclass
@@ -111,9 +122,11 @@ class ChatCounts:
         self.longest = max(self.longest, other.longest)
 
 
-def count_chat(chat: Chat, cell: Callable[[float], ChatCounts | None]) -> None:
-    """Add one conversation's facts to the cells of their times (None: outside the range)."""
-    started = cell(chat.created_at)
+def count_chat(chat: Chat, cell: Callable[[float], ChatCounts | None],
+               agents_only: bool = False) -> None:
+    """Add one conversation's facts to the cells of their times (None: outside the range);
+    ``agents_only``: only those that are its agent's (not its start)."""
+    started = None if agents_only else cell(chat.created_at)
     if started is not None:
         started.sums["started"] += 1
         started.sums["offered"] += 1
@@ -168,10 +181,11 @@ def count_rating(r: Rating, cell: Callable[[float], ChatCounts | None]) -> None:
             answered.sums["rating_points"] += r.rating
 
 
-def chat_figures(c: ChatCounts) -> dict[str, Any]:
-    """docs/reports.md's chat figures from one period's sums."""
+def chat_figures(c: ChatCounts, agents_only: bool = False) -> dict[str, Any]:
+    """docs/reports.md's chat figures from one period's sums (``agents_only``: the figures
+    that are no agent's left empty)."""
     s = c.sums
-    return {
+    out = {
         "offered": int(s["offered"]), "started": int(s["started"]),
         "left_messages": int(s["left_messages"]), "left_from_line": int(s["left_from_line"]),
         "first_responses": int(s["first_responses"]),
@@ -187,6 +201,9 @@ def chat_figures(c: ChatCounts) -> dict[str, Any]:
         **csat_figures(s["surveys_answered"], s["surveys"], s["ratings"],
                        s["ratings_satisfied"], s["rating_points"]),
     }
+    if agents_only:
+        out |= dict.fromkeys(NOT_AGENTS)
+    return out
 
 
 class ChatReader:
@@ -197,17 +214,20 @@ class ChatReader:
         self.calendar = calendar
         self.now = now
 
-    async def chats(self, start: int, end: int, queues: tuple[str, ...] = ()) -> list[Chat]:
-        """The conversations that may count in ``[start, end)``, with their first agent
-        message's time."""
+    async def chats(self, start: int, end: int, queues: tuple[str, ...] = (),
+                    agents: tuple[str, ...] = ()) -> list[Chat]:
+        """The conversations that may count in ``[start, end)`` (held by ``agents`` if any),
+        with their first agent message's time."""
         cc, cm = ChatConversationRow.__table__, ChatMessageRow.__table__
         query = (sa.select(cc.c.id, cc.c.queue, cc.c.created_at, cc.c.closed_at, cc.c.closed_by,
-                           cc.c.faq_outcome, cc.c.bot_outcome)
+                           cc.c.faq_outcome, cc.c.bot_outcome, cc.c.agent_id)
                  .where(cc.c.created_at < end,
                         sa.or_(cc.c.created_at >= start - LOOKBACK_S, cc.c.state != "closed"))
                  .order_by(cc.c.created_at, cc.c.id))
         if queues:
             query = query.where(cc.c.queue.in_(queues))
+        if agents:
+            query = query.where(cc.c.agent_id.in_(agents))
         async with self.db.engine.connect() as c:
             rows = (await c.execute(query)).all()
             ids = [str(r[0]) for r in rows]
@@ -220,8 +240,8 @@ class ChatReader:
                 for cid, at in await c.execute(agent):
                     first[str(cid)] = float(at)
         return [Chat(str(queue), float(created), None if closed is None else float(closed),
-                     by, first.get(str(cid)), faq, bot)
-                for cid, queue, created, closed, by, faq, bot in rows]
+                     by, first.get(str(cid)), faq, bot, None if agent is None else str(agent))
+                for cid, queue, created, closed, by, faq, bot, agent in rows]
 
     async def left(self, start: int, end: int, queues: tuple[str, ...] = ()) -> list[LeftMessage]:
         """The messages left in ``[start, end)`` (indexed by time)."""
@@ -234,45 +254,55 @@ class ChatReader:
             return [LeftMessage(str(queue), float(at), str(reason))
                     for queue, at, reason in await c.execute(query)]
 
-    async def ratings(self, start: int, end: int, queues: tuple[str, ...] = ()
-                      ) -> list[Rating]:
-        """The rating surveys offered or answered in ``[start, end)`` (indexed by both)."""
+    async def ratings(self, start: int, end: int, queues: tuple[str, ...] = (),
+                      agents: tuple[str, ...] = ()) -> list[Rating]:
+        """The rating surveys offered or answered in ``[start, end)`` (indexed by both), about
+        ``agents`` if any."""
         cr = ChatRatingRow.__table__
-        query = (sa.select(cr.c.queue, cr.c.offered_at, cr.c.rating, cr.c.answered_at)
+        query = (sa.select(cr.c.queue, cr.c.offered_at, cr.c.rating, cr.c.answered_at,
+                           cr.c.agent_id)
                  .where(sa.or_(sa.and_(cr.c.offered_at >= start, cr.c.offered_at < end),
                                sa.and_(cr.c.answered_at >= start, cr.c.answered_at < end))))
         if queues:
             query = query.where(cr.c.queue.in_(queues))
+        if agents:
+            query = query.where(cr.c.agent_id.in_(agents))
         async with self.db.engine.connect() as c:
             return [Rating(str(queue), float(offered),
                            None if rating is None else int(rating),
-                           None if answered is None else float(answered))
-                    for queue, offered, rating, answered in await c.execute(query)]
+                           None if answered is None else float(answered),
+                           None if agent is None else str(agent))
+                    for queue, offered, rating, answered, agent in await c.execute(query)]
 
     async def report(self, q: ReportQuery) -> Report:
-        """Chat figures per period, by queue (``group``: queue, channel or none)."""
+        """Chat figures per period, by queue (``group``: queue, channel, agent or none)."""
         start, end = self.calendar.day_range(q.first, q.last)
         now = self.now()
         ps = periods(self.calendar, q.by, start, end, now)
         starts = [p.start for p in ps]
-        group: Callable[[str], str] = {
-            "queue": lambda queue: queue, "channel": lambda _q: CHANNEL,
-            "none": lambda _q: ""}[q.group]
+        agents_only = q.group == "agent" or bool(q.agents)
+        group: Callable[[str, str | None], str] = {
+            "queue": lambda queue, _a: queue, "channel": lambda _q, _a: CHANNEL,
+            "agent": lambda _q, agent: agent or "", "none": lambda _q, _a: ""}[q.group]
         cells: dict[tuple[int, str], ChatCounts] = {}
 
-        def cell(queue: str, at: float) -> ChatCounts | None:
+        def cell(queue: str, agent: str | None, at: float) -> ChatCounts | None:
             if not start <= at < end or at > now:
                 return None
-            key = (bisect_right(starts, at) - 1, group(queue))
+            key = (bisect_right(starts, at) - 1, group(queue, agent))
             return cells.setdefault(key, ChatCounts())
 
         if ps and (not q.channels or CHANNEL in q.channels):
-            for chat in await self.chats(start, end, q.queues):
-                count_chat(chat, functools.partial(cell, chat.queue))
-            for msg in await self.left(start, end, q.queues):
-                count_left(msg, functools.partial(cell, msg.queue))
-            for rating in await self.ratings(start, end, q.queues):
-                count_rating(rating, functools.partial(cell, rating.queue))
+            for chat in await self.chats(start, end, q.queues, q.agents):
+                if not agents_only or chat.agent is not None:
+                    count_chat(chat, functools.partial(cell, chat.queue, chat.agent),
+                               agents_only)
+            if not agents_only:  # a message left is nobody's
+                for msg in await self.left(start, end, q.queues):
+                    count_left(msg, functools.partial(cell, msg.queue, None))
+            for rating in await self.ratings(start, end, q.queues, q.agents):
+                if not agents_only or rating.agent is not None:
+                    count_rating(rating, functools.partial(cell, rating.queue, rating.agent))
         columns = ("period", "period_start", *((q.group,) if q.group != "none" else ()),
                    *CHAT_COLUMNS)
         rows: list[dict[str, Any]] = []
@@ -283,11 +313,11 @@ class ChatReader:
                                    "period_start": ps[i].start}
             if q.group != "none":
                 row[q.group] = key
-            rows.append(row | chat_figures(c))
+            rows.append(row | chat_figures(c, agents_only))
             total.add(c)
         totals: dict[str, Any] = {"period": "total",
                                   "period_start": self.calendar.midnight(q.first)}
         if q.group != "none":
             totals[q.group] = ""
-        totals |= chat_figures(total)
+        totals |= chat_figures(total, agents_only)
         return Report("chats", q, self.calendar.zone, columns, rows, totals, start, end)

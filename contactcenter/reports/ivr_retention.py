@@ -13,8 +13,6 @@ The purge runs when the server starts and every ``every_s`` real seconds after.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 import logging
 from collections.abc import Callable
@@ -23,7 +21,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from contactcenter.common.tasks import stop_gracefully
+from contactcenter.common.periodic import Periodic
 from contactcenter.reports.intervals import INTERVAL_S, Calendar
 from contactcenter.reports.tables import (
     ivr_flow_intervals,
@@ -83,9 +81,7 @@ class IvrRetention:
         self.now = now  # the server's Clock.time
         self.every_s = every_s
         self.purged = 0  # sessions purged by this process
-        self._wake = asyncio.Event()
-        self._closing = False
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Periodic("ivr-sessions-retention", self._pass)
 
     async def purge(self) -> Purged:
         """Fold and delete every session that started before the kept range, one day of
@@ -140,23 +136,16 @@ class IvrRetention:
 
     async def start(self) -> None:
         """Purge in the background now and every ``every_s`` (nothing with ``days`` 0)."""
-        if self._task is None and self.days > 0:
-            self._closing = False
-            self._task = asyncio.create_task(self._run(), name="ivr-sessions-retention")
+        if self.days > 0:
+            self._loop.start()
 
     async def close(self) -> None:
         """Stop purging (a purge under way finishes its day first)."""
-        self._closing = True
-        self._wake.set()
-        task, self._task = self._task, None
-        await stop_gracefully(task)
+        await self._loop.close()
 
-    async def _run(self) -> None:
-        while not self._closing:
-            try:
-                await self.purge()
-            except Exception:  # the database away: the next turn tries again
-                log.exception("ivr sessions: purge failed")
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.every_s):
-                    await self._wake.wait()
+    async def _pass(self) -> float:
+        try:
+            await self.purge()
+        except Exception:  # the database away: the next turn tries again
+            log.exception("ivr sessions: purge failed")
+        return self.every_s

@@ -51,6 +51,16 @@ _QUERY_DOC: dict[str, dict[str, Any]] = {
     "agent": {"type": "string", "description": "agent ids, comma-separated or repeated"},
     "channel": {"type": "string", "description": "voice, chat, ticket"},
 }
+# The tickets and chats reports have rows per agent too (docs/reports.md, Tickets, Chats).
+_CHANNEL_GROUPS = (*QUEUE_GROUPS, "agent")
+_CHANNEL_QUERY_DOC: dict[str, dict[str, Any]] = {
+    **_QUERY_DOC,
+    "group": {"type": "string", "enum": list(_CHANNEL_GROUPS),
+              "description": "rows per queue (default), channel, agent (the agent's own "
+                             "figures, the others empty) or all together"},
+    "agent": {"type": "string", "description": "agent ids, comma-separated or repeated: only "
+                                               "their figures (the others empty)"},
+}
 _RANGE = {"description": "'to' is before 'from', or the range is longer than a report covers"}
 _IVR_QUERY_DOC: dict[str, dict[str, Any]] = {
     **{k: v for k, v in _QUERY_DOC.items() if k not in ("group", "queue", "agent")},
@@ -145,8 +155,9 @@ class ReportsApi:
             last = dt.date.fromisoformat(q["to"]) if q.get("to") else first
             by = q.get("by") or ("interval" if first == last else "day")
             group = q.get("group") or ("queue" if kind in _GROUPED else "agent")
-            if kind in _GROUPED and group not in QUEUE_GROUPS:
-                raise ValueError(f"group must be one of {', '.join(QUEUE_GROUPS)}")
+            groups = _CHANNEL_GROUPS if kind in ("tickets", "chats") else QUEUE_GROUPS
+            if kind in _GROUPED and group not in groups:
+                raise ValueError(f"group must be one of {', '.join(groups)}")
             return ReportQuery(first, last, by, group, parse_list(q.getall("queue", [])),
                                parse_list(q.getall("agent", [])),
                                parse_list(q.getall("channel", [])))
@@ -266,27 +277,31 @@ class ReportsApi:
         return await self._csv(request, "dispositions")
 
     @requires(*STAFF)
-    @api_doc(tags=("reports",), query=_QUERY_DOC, responses={200: _REPORT_SCHEMA, 422: _RANGE})
+    @api_doc(tags=("reports",), query=_CHANNEL_QUERY_DOC,
+             responses={200: _REPORT_SCHEMA, 422: _RANGE})
     async def tickets_report(self, request: web.Request) -> web.Response:
         """Ticket figures per period: created, first response, solved, resolution, targets,
-        reopened, backlog by age. Definitions: docs/reports.md (not filtered by agent)."""
+        reopened, backlog by age; per agent with ``group=agent``. Definitions: docs/reports.md."""
         return await self._json(request, "tickets")
 
     @requires(*STAFF)
-    @api_doc(tags=("reports",), query=_QUERY_DOC, responses={200: _CSV_RESPONSE, 422: _RANGE})
+    @api_doc(tags=("reports",), query=_CHANNEL_QUERY_DOC,
+             responses={200: _CSV_RESPONSE, 422: _RANGE})
     async def tickets_csv(self, request: web.Request) -> web.Response:
         """The tickets report as CSV (the same values as the JSON)."""
         return await self._csv(request, "tickets")
 
     @requires(*STAFF)
-    @api_doc(tags=("reports",), query=_QUERY_DOC, responses={200: _REPORT_SCHEMA, 422: _RANGE})
+    @api_doc(tags=("reports",), query=_CHANNEL_QUERY_DOC,
+             responses={200: _REPORT_SCHEMA, 422: _RANGE})
     async def chats_report(self, request: web.Request) -> web.Response:
         """Chat figures per period: started, first response, closed (and by whom), duration.
-        Definitions: docs/reports.md (not filtered by agent)."""
+        Per agent with ``group=agent``. Definitions: docs/reports.md."""
         return await self._json(request, "chats")
 
     @requires(*STAFF)
-    @api_doc(tags=("reports",), query=_QUERY_DOC, responses={200: _CSV_RESPONSE, 422: _RANGE})
+    @api_doc(tags=("reports",), query=_CHANNEL_QUERY_DOC,
+             responses={200: _CSV_RESPONSE, 422: _RANGE})
     async def chats_csv(self, request: web.Request) -> web.Response:
         """The chats report as CSV (the same values as the JSON)."""
         return await self._csv(request, "chats")

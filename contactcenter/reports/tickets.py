@@ -28,6 +28,13 @@ Ratings: one answer per ticket (``ticket_ratings``, 1..5, the first one sent sta
 history has each survey mailed (``csat-survey``) and the answer (``csat``), so a rating counts
 when it was given. Answers given before revision 0028 (good/bad, which could be changed) count
 as 5 and 1, with the answer they had last, at the time first given.
+
+Per agent (``group=agent``, or any ``agent`` filter): a first response counts for the agent
+who wrote it (its article's ``agent_id``); a solve, reopen, close, survey and rating count for
+the ticket's **assignee at that moment** (followed through the ``created`` and ``assignee``
+history rows), not for whoever clicked (``ticket_history.actor`` is a display name, and the
+assignee is whose ticket it is). Tickets created and the backlog are no agent's: empty (None)
+in that mode, and facts of tickets nobody was assigned are not counted.
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contactcenter.reports.csat import SATISFIED, csat_figures
 from contactcenter.reports.intervals import Calendar, Period, period_label, periods
@@ -46,13 +54,18 @@ from contactcenter.reports.queries import Report, ReportQuery, _avg, _pct
 from contactcenter.reports.settings import ReportSettings
 from contactcenter.storage.database import Database
 from contactcenter.tickets.model import Status
-from contactcenter.tickets.tables import TicketHistoryRow, TicketRatingRow, TicketRow
+from contactcenter.tickets.tables import (
+    TicketArticleRow,
+    TicketHistoryRow,
+    TicketRatingRow,
+    TicketRow,
+)
 
 CHANNEL = "ticket"
 # Open: somebody still has to act (the customer or a third party included); solved and closed
 # tickets are done.
 OPEN_STATUSES = frozenset(s.value for s in Status) - {Status.SOLVED.value, Status.CLOSED.value}
-HISTORY_FIELDS = ("created", "status", "queue", "reply", "sla", "csat-survey", "csat")
+HISTORY_FIELDS = ("created", "status", "queue", "assignee", "reply", "sla", "csat-survey", "csat")
 DAY_S = 86400.0
 # Backlog age bands at a period's end: [lower, upper) seconds since the ticket was created.
 AGE_BANDS = (("backlog_lt_1d", 0.0, DAY_S), ("backlog_1d_3d", DAY_S, 3 * DAY_S),
@@ -65,6 +78,8 @@ TICKET_COLUMNS = (
     "sla_resolution_breaches", "surveys", "csat_response_pct", "ratings", "ratings_satisfied",
     "csat_pct", "csat_avg",
 )
+# The figures that are no agent's: empty in a report per agent or filtered by agent.
+NOT_AGENTS = ("created", "backlog", *(b[0] for b in AGE_BANDS))
 # An answer of the old good/bad survey (before revision 0028) as a score.
 OLD_SCORES = {"good": 5, "bad": 1}
 _IN_CHUNK = 500
@@ -106,6 +121,7 @@ class Fact:
     late: bool | None = None  # first response, solved: against the SLA (None: no target)
     yes: bool = False  # survey: answered
     score: int = 0  # rating: 1..5
+    agent: str | None = None  # first response: its author; others: the assignee then
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,13 +154,18 @@ def replay(created_at: float, queue: str, rows: Iterable[HistoryRow], sla: SlaDu
     breached = False  # the resolution's breach was written
     last_solve: int | None = None  # index in facts of the solve that still stands
     survey: int | None = None  # index in facts of the latest survey not answered
-    rating: tuple[float, str, int] | None = None  # first given at, queue then, score now
+    rating: tuple[float, str, int, str | None] | None = None  # at, queue, score, assignee
+    assignee: str | None = None
     for r in rows:
         if r.field == "created":
             created = since_open = r.at
             if isinstance(r.new, dict) and r.new.get("queue"):
                 queue = str(r.new["queue"])
+            if isinstance(r.new, dict) and r.new.get("assignee"):
+                assignee = str(r.new["assignee"])
             facts.append(Fact(r.at, queue, "created"))
+        elif r.field == "assignee":
+            assignee = None if r.new is None else str(r.new)
         elif r.field == "queue":
             if since_open is not None:
                 spans.append(Span(since_open, r.at, queue, created))
@@ -155,11 +176,11 @@ def replay(created_at: float, queue: str, rows: Iterable[HistoryRow], sla: SlaDu
             if new == Status.SOLVED.value:
                 late = None if sla.resolution_due is None else breached
                 last_solve = len(facts)
-                facts.append(Fact(r.at, queue, "solved", r.at - created, late))
+                facts.append(Fact(r.at, queue, "solved", r.at - created, late, agent=assignee))
             elif new == Status.CLOSED.value:
-                facts.append(Fact(r.at, queue, "closed"))
+                facts.append(Fact(r.at, queue, "closed", agent=assignee))
             elif old == Status.SOLVED.value:
-                facts.append(Fact(r.at, queue, "reopened"))
+                facts.append(Fact(r.at, queue, "reopened", agent=assignee))
                 last_solve = None
             if since_open is not None and new not in OPEN_STATUSES:
                 spans.append(Span(since_open, r.at, queue, created))
@@ -170,30 +191,32 @@ def replay(created_at: float, queue: str, rows: Iterable[HistoryRow], sla: SlaDu
             responded = True
             due, met = sla.first_response_due, sla.first_response_at
             late = None if due is None else (r.at if met is None else met) > due
-            facts.append(Fact(r.at, queue, "first_response", r.at - created, late))
+            author = r.new.get("agent_id") if isinstance(r.new, dict) else None
+            facts.append(Fact(r.at, queue, "first_response", r.at - created, late,
+                              agent=None if author is None else str(author)))
         elif r.field == "sla":
             stage = r.new.get("stage") if isinstance(r.new, dict) else None
             breached = breached or stage == "resolution:breach"
         elif r.field == "csat-survey":
             survey = len(facts)
-            facts.append(Fact(r.at, queue, "survey"))
+            facts.append(Fact(r.at, queue, "survey", agent=assignee))
         elif r.field == "csat" and isinstance(r.new, dict):
             score = score_of(r.new.get("rating"))
             if score is None:
                 continue
             if rating is None:
-                rating = (r.at, queue, score)
+                rating = (r.at, queue, score, assignee)
                 if survey is not None:  # the survey this answer came from
                     facts[survey] = replace(facts[survey], yes=True)
             else:  # an old answer changed in place (before revision 0028)
-                rating = (rating[0], rating[1], score)
+                rating = (rating[0], rating[1], score, rating[3])
     if since_open is not None:
         spans.append(Span(since_open, math.inf, queue, created))
     elif last_solve is not None and sla.resolution_due is not None:
         solve = facts[last_solve]
         facts[last_solve] = replace(solve, late=bool(solve.late) or solve.at > sla.resolution_due)
     if rating is not None:
-        facts.append(Fact(rating[0], rating[1], "rating", score=rating[2]))
+        facts.append(Fact(rating[0], rating[1], "rating", score=rating[2], agent=rating[3]))
     return facts, spans
 
 
@@ -209,16 +232,16 @@ class Counts:
 
 
 def count(facts: Iterable[Fact], spans: Iterable[Span], ps: Sequence[Period], end: float,
-          group: Callable[[str], str], settings: ReportSettings
+          group: Callable[[str, str | None], str], settings: ReportSettings
           ) -> dict[tuple[int, str], Counts]:
     """Facts before ``end`` and the backlog at each period's snap, per (period index, group
-    of the queue)."""
+    of the queue and agent)."""
     starts = [p.start for p in ps]
     snaps = [p.snap for p in ps]
     out: dict[tuple[int, str], Counts] = {}
 
-    def cell(i: int, queue: str) -> Counts:
-        key = (i, group(queue))
+    def cell(i: int, queue: str, agent: str | None = None) -> Counts:
+        key = (i, group(queue, agent))
         found = out.get(key)
         if found is None:
             found = out[key] = Counts()
@@ -228,7 +251,7 @@ def count(facts: Iterable[Fact], spans: Iterable[Span], ps: Sequence[Period], en
         if not ps or not starts[0] <= f.at < end:
             continue
         i = bisect_right(starts, f.at) - 1
-        s = cell(i, f.queue).sums
+        s = cell(i, f.queue, f.agent).sums
         if f.kind == "first_response":
             s["first_responses"] += 1
             s["first_response_s"] += f.seconds
@@ -273,11 +296,12 @@ def count(facts: Iterable[Fact], spans: Iterable[Span], ps: Sequence[Period], en
     return out
 
 
-def figures(c: Counts) -> dict[str, Any]:
-    """docs/reports.md's ticket figures from one period's sums."""
+def figures(c: Counts, agents_only: bool = False) -> dict[str, Any]:
+    """docs/reports.md's ticket figures from one period's sums (``agents_only``: the figures
+    that are no agent's left empty)."""
     s = c.sums
     responses, solved = s["first_responses"], s["solved"]
-    return {
+    out = {
         "created": int(s["created"]), "first_responses": int(responses),
         "avg_first_response_s": _avg(s["first_response_s"], responses),
         "first_response_in_target_pct": _pct(s["first_response_in_target"], responses),
@@ -297,6 +321,9 @@ def figures(c: Counts) -> dict[str, Any]:
         **csat_figures(s["surveys_answered"], s["surveys"], s["ratings"],
                        s["ratings_satisfied"], s["rating_points"]),
     }
+    if agents_only:
+        out |= dict.fromkeys(NOT_AGENTS)
+    return out
 
 
 class TicketReader:
@@ -336,24 +363,45 @@ class TicketReader:
                         .order_by(th.c.ticket_id, th.c.id))
                 for tid, at, name, old, new in await c.execute(rows):
                     found[int(tid)][2].append(HistoryRow(int(tid), float(at), name, old, new))
+            await self._authors(c, [found[i][2] for i in ids])
         return [found[i] for i in ids]
 
+    @staticmethod
+    async def _authors(c: AsyncConnection, histories: list[list[HistoryRow]]) -> None:
+        """Put each public reply's author (its article's ``agent_id``) into its row, in place:
+        a first response counts for the agent who wrote it."""
+        ta = TicketArticleRow.__table__
+        replies = {int(h.new["article"]): (rows, i) for rows in histories
+                   for i, h in enumerate(rows)
+                   if h.field == "reply" and isinstance(h.new, dict)
+                   and isinstance(h.new.get("article"), int)}
+        ids = sorted(replies)
+        for n in range(0, len(ids), _IN_CHUNK):
+            query = sa.select(ta.c.id, ta.c.agent_id).where(ta.c.id.in_(ids[n:n + _IN_CHUNK]))
+            for aid, agent in await c.execute(query):
+                rows, i = replies[int(aid)]
+                rows[i] = replace(rows[i], new={**rows[i].new, "agent_id": agent})
+
     async def report(self, q: ReportQuery) -> Report:
-        """Ticket figures per period, by queue (``group``: queue, channel or none)."""
+        """Ticket figures per period, by queue (``group``: queue, channel, agent or none)."""
         start, end = self.calendar.day_range(q.first, q.last)
         now = self.now()
         ps = periods(self.calendar, q.by, start, end, now)
         wanted = set(q.queues)
+        agents_only = q.group == "agent" or bool(q.agents)
         facts: list[Fact] = []
         spans: list[Span] = []
         if ps and (not q.channels or CHANNEL in q.channels):
             for created_at, queue, changes, sla in await self.history(start, end):
                 f, s = replay(created_at, queue, changes, sla)
-                facts += [x for x in f if x.at <= now and (not wanted or x.queue in wanted)]
-                spans += [x for x in s if not wanted or x.queue in wanted]
-        group: Callable[[str], str] = {
-            "queue": lambda queue: queue, "channel": lambda _q: CHANNEL,
-            "none": lambda _q: ""}[q.group]
+                facts += [x for x in f if x.at <= now and (not wanted or x.queue in wanted)
+                          and (not agents_only or x.agent is not None)
+                          and (not q.agents or x.agent in q.agents)]
+                if not agents_only:  # the backlog is no agent's
+                    spans += [x for x in s if not wanted or x.queue in wanted]
+        group: Callable[[str, str | None], str] = {
+            "queue": lambda queue, _a: queue, "channel": lambda _q, _a: CHANNEL,
+            "agent": lambda _q, agent: agent or "", "none": lambda _q, _a: ""}[q.group]
         cells = count(facts, spans, ps, end, group, self.settings)
         columns = ("period", "period_start", *((q.group,) if q.group != "none" else ()),
                    *TICKET_COLUMNS)
@@ -367,7 +415,7 @@ class TicketReader:
                                    "period_start": ps[i].start}
             if q.group != "none":
                 row[q.group] = key
-            rows.append(row | figures(c))
+            rows.append(row | figures(c, agents_only))
             for name, value in c.sums.items():
                 total.sums[name] += value
             if i == len(ps) - 1:  # the backlog of the range is the one at its end
@@ -376,5 +424,5 @@ class TicketReader:
                                   "period_start": self.calendar.midnight(q.first)}
         if q.group != "none":
             totals[q.group] = ""
-        totals |= figures(total)
+        totals |= figures(total, agents_only)
         return Report("tickets", q, self.calendar.zone, columns, rows, totals, start, end)

@@ -18,13 +18,12 @@ reply to it must not land in the customer's thread).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contactcenter.common.tasks import stop_gracefully
+from contactcenter.common.periodic import Periodic
 from contactcenter.domain.clock import Clock
 from contactcenter.ivr.hours import local_time
 from contactcenter.tickets import sla
@@ -49,48 +48,37 @@ class SlaSweeper:
         self.service = service
         self.settings = service.settings.sla
         self.clock = clock
-        self._wake = asyncio.Event()
-        self._closing = False
         self._stuck = False  # a ticket failed: its due time stays past until the next pass
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Periodic("tickets-sla", self._pass, clock.real)
 
     @property
     def enabled(self) -> bool:
         return bool(self.settings.policies)
 
     def wake(self) -> None:
-        self._wake.set()
+        self._loop.wake()
 
     def start(self) -> None:
         if self.enabled:
-            self._task = asyncio.create_task(self._run(), name="tickets-sla")
+            self._loop.start()
 
     async def close(self) -> None:
-        self._closing = True
-        self._wake.set()
-        await stop_gracefully(self._task)  # a pass in progress finishes its transaction
-        self._task = None
+        await self._loop.close()  # a pass in progress finishes its transaction
 
-    async def _run(self) -> None:
-        while not self._closing:
-            self._wake.clear()
-            try:
-                await self.sweep()
-            except Exception:
-                log.exception("tickets: SLA sweep failed")
-                self._stuck = True
-            wait = self.settings.check_s
-            if not self._stuck:
-                with contextlib.suppress(Exception):
-                    next_at = await self.service.store.sla_next()
-                    if next_at is not None:
-                        wait = min(wait, max(0.0, next_at - self.clock.time()))
-            if self._closing:
-                break
-            # asyncio.timeout, not wait_for (see outbox.py).
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.clock.real(wait)):
-                    await self._wake.wait()
+    async def _pass(self) -> float:
+        """One sweep; the wait until the next due stage (``check_s`` at most)."""
+        try:
+            await self.sweep()
+        except Exception:
+            log.exception("tickets: SLA sweep failed")
+            self._stuck = True
+        wait = self.settings.check_s
+        if not self._stuck:
+            with contextlib.suppress(Exception):
+                next_at = await self.service.store.sla_next()
+                if next_at is not None:
+                    wait = min(wait, max(0.0, next_at - self.clock.time()))
+        return wait
 
     async def sweep(self) -> int:
         """Escalate every ticket due now; returns how many stages fired. A ticket that fails
@@ -98,7 +86,7 @@ class SlaSweeper:
         count = 0
         done: set[int] = set()
         self._stuck = False
-        while not self._closing:
+        while not self._loop.closing:
             due = [i for i in await self.service.store.sla_due(self.clock.time())
                    if i not in done]
             if not due:

@@ -5,7 +5,7 @@
 
 const LABELS = {
   period: "Period", period_start: "Start (epoch)", queue: "Queue", channel: "Channel",
-  agent_id: "Agent", agent_name: "Name", offered: "Offered", arrived: "Arrived",
+  agent_id: "Agent", agent: "Agent", agent_name: "Name", offered: "Offered", arrived: "Arrived",
   overflowed_in: "Overflow in", transferred_in: "Transfer in", answered: "Answered",
   abandoned: "Abandoned", short_abandoned: "Short abandons", exited: "Exited",
   overflowed_out: "Overflow out", transferred_out: "Transfer out",
@@ -48,6 +48,20 @@ Object.assign(LABELS, {
 });
 // The reports whose rows are grouped by queue, channel or all together.
 const GROUPED = ["queues", "tickets", "chats"];
+// Those that have rows per agent too (the agent's own figures: docs/reports.md).
+const BY_AGENT = ["tickets", "chats"];
+
+/** Offer "agent" in the group selector for the reports that have it, and only for them. */
+function agentGroup(kind) {
+  const select = $("group");
+  const option = select.querySelector('option[value="agent"]');
+  if (BY_AGENT.includes(kind) && !option) {
+    select.append(cc.el("option", "agent", { value: "agent" }));
+  } else if (!BY_AGENT.includes(kind) && option) {
+    if (select.value === "agent") select.value = "queue";
+    option.remove();
+  }
+}
 
 const $ = (id) => document.getElementById(id);
 let options = null;
@@ -214,6 +228,7 @@ async function show(ev) {
   if (ev) ev.preventDefault();
   const kind = $("kind").value;
   $("group-label").classList.toggle("hidden", !GROUPED.includes(kind));
+  agentGroup(kind);
   $("ivr-group-label").classList.toggle("hidden", kind !== "ivr");
   $("flow-label").classList.toggle("hidden", kind !== "ivr");
   $("report-error").textContent = "";
