@@ -21,7 +21,6 @@ Design note.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +29,7 @@ import sqlalchemy as sa
 
 from contactcenter.chat.live import LiveConversation
 from contactcenter.chat.model import Refused
-from contactcenter.chat.service import ChatService, ConflictError, ForbiddenError, hash_token
+from contactcenter.chat.service import ChatService, ConflictError
 from contactcenter.chat.settings import ChatChannelSettings
 from contactcenter.chat.tables import ChatRatingRow
 
@@ -121,15 +120,7 @@ class ChatRatings:
         """Store the visitor's answer; the rating that stands and whether this answer is it
         (False: answered before, nothing changed). Raises ``ForbiddenError`` (id or token),
         ``ConflictError`` (not ended, or no rating offered), ``Refused`` (the fields)."""
-        if not isinstance(conversation_id, str) or not isinstance(token, str):
-            raise ForbiddenError("unknown conversation or wrong token")
-        found = await self.service.store.get(conversation_id[:64])
-        if found is None or found[0].channel != channel.name \
-                or not hmac.compare_digest(found[1], hash_token(token)):
-            raise ForbiddenError("unknown conversation or wrong token")
-        record = (await self.service.record(found[0].id)) or found[0]
-        if record.closed_at is None:
-            raise ConflictError("the chat has not ended yet")
+        record = await self.service.ended_for_visitor(channel, conversation_id, token)
         score, text = check_answer(rating, comment)
         storing = self._storing.get(record.id)
         if storing is not None:  # the offer of a chat that just ended is being written

@@ -654,6 +654,22 @@ class ChatService:
         found = await self.store.get(conversation_id)
         return found[0] if found is not None else None
 
+    async def ended_for_visitor(self, channel: ChatChannelSettings, conversation_id: Any,
+                                token: Any) -> ConversationRecord:
+        """The ended chat a visitor names by its id and token (what comes after the end: the
+        transcript by mail, the rating). Raises ``ForbiddenError`` (id, channel or token),
+        ``ConflictError`` (not ended yet)."""
+        if not isinstance(conversation_id, str) or not isinstance(token, str):
+            raise ForbiddenError("unknown conversation or wrong token")
+        found = await self.store.get(conversation_id[:64])
+        if found is None or found[0].channel != channel.name \
+                or not hmac.compare_digest(found[1], hash_token(token)):
+            raise ForbiddenError("unknown conversation or wrong token")
+        record = (await self.record(found[0].id)) or found[0]
+        if record.closed_at is None:
+            raise ConflictError("the chat has not ended yet")
+        return record
+
     async def transcript(self, conversation_id: str, after: int = 0) -> list[Message]:
         """A conversation's messages above ``after``."""
         return await self.store.messages_after(conversation_id, after)

@@ -12,7 +12,6 @@ out; times are UTC.
 
 from __future__ import annotations
 
-import hmac
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,11 +20,8 @@ from typing import Any, Protocol
 from contactcenter.chat.model import ConversationRecord, Message, Refused, Sender
 from contactcenter.chat.service import (
     ChatService,
-    ConflictError,
-    ForbiddenError,
     RateLimited,
     UnavailableError,
-    hash_token,
 )
 from contactcenter.chat.settings import ChatChannelSettings
 from contactcenter.common.sliding_window import SlidingWindow
@@ -111,15 +107,7 @@ class TranscriptMailer:
         ``RateLimited``, ``UnavailableError`` (no outbound mail)."""
         if not self.offered(channel) or self.sender is None:
             raise UnavailableError("the transcript cannot be mailed from here")
-        if not isinstance(conversation_id, str) or not isinstance(token, str):
-            raise ForbiddenError("unknown conversation or wrong token")
-        found = await self.service.store.get(conversation_id[:64])
-        if found is None or found[0].channel != channel.name \
-                or not hmac.compare_digest(found[1], hash_token(token)):
-            raise ForbiddenError("unknown conversation or wrong token")
-        record = (await self.service.record(found[0].id)) or found[0]
-        if record.closed_at is None:
-            raise ConflictError("the chat has not ended yet")
+        record = await self.service.ended_for_visitor(channel, conversation_id, token)
         try:
             address = check_email(email)
         except ValueError as exc:
