@@ -21,6 +21,18 @@ def _answered(floor) -> float:  # type: ignore[no-untyped-def]
     return leg.answered_at + floor.clock.time() - floor.clock.monotonic()
 
 
+async def _talking_to_1001(floor, caller_prefix: str):  # type: ignore[no-untyped-def]
+    """One caller talking to agent 1001 (the only one logged in; the phone talks until hung
+    up): the call, its interaction id and when the agent answered."""
+    for agent_id in floor.server.routing_config.agents:
+        if agent_id != "1001":
+            await floor.server.routing.agent_logout(agent_id)
+    floor.sim.add_phone(Phone("PJSIP/1001", answer_after=1.0, talk_for=None))
+    [call] = await place_waiting_callers(floor, 1, caller_prefix)
+    await wait_until(lambda: call.connected_to, floor.clock, 30)
+    return call, floor.sim.channels[call.agi_channel].uniqueid, _answered(floor)
+
+
 async def _log(server, iid: str) -> list[dict]:
     await server.routing.flush()
     return await server.routing.log.events(interaction_id=iid)
@@ -34,14 +46,7 @@ def _one(rows: list[dict], kind: str) -> dict:
 async def test_a_call_answered_before_a_restart_keeps_its_answer_time_and_talk(tmp_path):
     async with running_floor(tmp_path, speed=20.0) as floor:
         old, clock = floor.server, floor.clock
-        for agent_id in old.routing_config.agents:
-            if agent_id != "1001":
-                await old.routing.agent_logout(agent_id)
-        floor.sim.add_phone(Phone("PJSIP/1001", answer_after=1.0, talk_for=None))
-        [call] = await place_waiting_callers(floor, 1, "55594")
-        await wait_until(lambda: call.connected_to, clock, 30)
-        answered = _answered(floor)
-        iid = floor.sim.channels[call.agi_channel].uniqueid
+        call, iid, answered = await _talking_to_1001(floor, "55594")
         agi_port = old.agi_port
         await old.stop()
         await clock.sleep(5.0)
@@ -77,14 +82,7 @@ async def test_an_agent_who_hangs_up_after_a_restart_ends_the_talk_then(tmp_path
     # bridge, which AMI showed, not when the AGI came back.
     async with running_floor(tmp_path, speed=20.0) as floor:
         old, clock = floor.server, floor.clock
-        for agent_id in old.routing_config.agents:
-            if agent_id != "1001":
-                await old.routing.agent_logout(agent_id)
-        floor.sim.add_phone(Phone("PJSIP/1001", answer_after=1.0, talk_for=None))
-        [call] = await place_waiting_callers(floor, 1, "55596")
-        await wait_until(lambda: call.connected_to, clock, 30)
-        answered = _answered(floor)
-        iid = floor.sim.channels[call.agi_channel].uniqueid
+        call, iid, answered = await _talking_to_1001(floor, "55596")
         agi_port = old.agi_port
         await old.stop()
         await clock.sleep(3.0)
@@ -110,14 +108,7 @@ async def test_an_agent_who_hangs_up_while_the_server_is_down_ends_the_talk_then
     # age (AMI Status, whole seconds) dates it to within a second.
     async with running_floor(tmp_path, speed=20.0) as floor:
         old, clock = floor.server, floor.clock
-        for agent_id in old.routing_config.agents:
-            if agent_id != "1001":
-                await old.routing.agent_logout(agent_id)
-        floor.sim.add_phone(Phone("PJSIP/1001", answer_after=1.0, talk_for=None))
-        [call] = await place_waiting_callers(floor, 1, "55597")
-        await wait_until(lambda: call.connected_to, clock, 30)
-        answered = _answered(floor)
-        iid = floor.sim.channels[call.agi_channel].uniqueid
+        call, iid, answered = await _talking_to_1001(floor, "55597")
         agi_port = old.agi_port
         await old.stop()
         await clock.sleep(2.0)
