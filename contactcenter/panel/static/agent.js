@@ -19,6 +19,26 @@ async function act(path, body, errorId) {
   try { return await cc.api("POST", path, body); } catch (err) { cc.fail(errorId, err); return null; }
 }
 
+// Live agent events seen so far: a fetched state older than the newest event must not win.
+let agentEvents = 0;
+
+/** An agent action whose answer is shown at once: the live feed may not be subscribed yet
+ *  (the first click can come before the socket opens), and its event would then be lost. */
+async function actOnAgent(path, body) {
+  const seen = agentEvents;
+  const agent = await act(path, body, "state-error");
+  if (agent && agentEvents === seen) showAgent(agent);
+}
+
+/** After the feed (re)connects, events sent while it was down are gone: read the state anew. */
+async function resyncAgent() {
+  const seen = agentEvents;
+  try {
+    const body = await cc.api("GET", "/api/panel/me");
+    if (agentEvents === seen) showAgent(body.agent);
+  } catch (err) { cc.fail("state-error", err); }
+}
+
 function showAgent(agent) {
   const prev = view ? view.state : null;
   view = agent;
@@ -190,11 +210,11 @@ async function main() {
   }
   showAgent(body.agent);
   const base = `/api/agents/${encodeURIComponent(me.agent_id)}`;
-  document.getElementById("queues-login").onclick = () => act(base + "/login", {}, "state-error");
-  document.getElementById("queues-logout").onclick = () => act(base + "/logout", {}, "state-error");
-  document.getElementById("available").onclick = () => act(base + "/unpause", {}, "state-error");
+  document.getElementById("queues-login").onclick = () => actOnAgent(base + "/login", {});
+  document.getElementById("queues-logout").onclick = () => actOnAgent(base + "/logout", {});
+  document.getElementById("available").onclick = () => actOnAgent(base + "/unpause", {});
   document.getElementById("pause").onclick = () =>
-    act(base + "/pause", { reason: document.getElementById("pause-reason").value }, "state-error");
+    actOnAgent(base + "/pause", { reason: document.getElementById("pause-reason").value });
   document.getElementById("hangup").onclick = () =>
     act("/api/panel/hangup", currentIid ? { interaction_id: currentIid } : {}, "call-error");
   const mine = (extra) => Object.assign(currentIid ? { interaction_id: currentIid } : {}, extra);
@@ -224,7 +244,11 @@ async function main() {
     if (ok) { document.getElementById("notes").value = ""; showAgent(ok); loadFigures(); }
   };
   cc.live([`agent.${me.agent_id}`], (topic, data) => {
-    if (data.type === "agent") { wrapupS = data.wrapup_s || wrapupS; showAgent(data.agent); }
+    if (data.type === "agent") {
+      agentEvents += 1;
+      wrapupS = data.wrapup_s || wrapupS;
+      showAgent(data.agent);
+    }
     else if (data.type === "screen-pop") {
       showPop({ interaction_id: data.interaction_id, queue: data.queue, state: "connected",
                 data: Object.assign({ caller_id: data.caller_id }, data.data || {}) });
@@ -232,6 +256,7 @@ async function main() {
     } else if (window.chatCards) chatCards.onEvent(data);
   }, (status) => {
     cc.text("live-status", status);
+    if (status === "live") resyncAgent();
     if (window.chatCards) chatCards.onStatus(status);
   });
   setInterval(tick, 250);
