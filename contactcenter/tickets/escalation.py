@@ -14,12 +14,22 @@ ticket waits again with its new priority or queue). Both are announced to the as
 (``agent.<id>``, ``ticket-sla``) and to staff (topic ``tickets``), and mailed to
 ``escalation.notify`` through the outbox when set. That mail is not filed on the ticket (a
 reply to it must not land in the customer's thread).
+
+With ``escalation.reassign`` a breach (and with ``reassign_on_warning`` a warning) also takes
+a new or open ticket from its assignee, in the same transaction: a ``reassigned`` history row
+(old: the agent, new: why) and the unassignment by ``sla``, so the queue engine offers the
+ticket again at the place its age gives it. The engine has no "anyone but" rule: which agent
+gets it is the queue's strategy's choice; under ``longest_idle`` the agent who just gave it
+up is the most recently busy, so every other ready agent comes first.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,7 +38,7 @@ from contactcenter.domain.clock import Clock
 from contactcenter.ivr.hours import local_time
 from contactcenter.tickets import sla
 from contactcenter.tickets.mail.compose import Outgoing, compose, new_message_id
-from contactcenter.tickets.model import Change, Priority, TicketChanges
+from contactcenter.tickets.model import ACTIVE, Change, Priority, Status, TicketChanges
 from contactcenter.tickets.service import Effects, TicketService, Who
 from contactcenter.tickets.store import clocks_of, put_clocks, ticket_of
 from contactcenter.tickets.tables import TicketRow
@@ -50,6 +60,9 @@ class SlaSweeper:
         self.clock = clock
         self._stuck = False  # a ticket failed: its due time stays past until the next pass
         self._loop = Periodic("tickets-sla", self._pass, clock.real)
+        # ``TicketRouting.keep_place`` (set by the wiring): a ticket taken from its agent
+        # re-enters the line at the place its age gives it.
+        self.keep_place: Callable[[set[int]], None] | None = None
 
     @property
     def enabled(self) -> bool:
@@ -133,21 +146,36 @@ class SlaSweeper:
                 changes = TicketChanges(
                     priority=_UP[priority] if esc.raise_priority and _UP[priority] != priority
                     else None, queue=queue)
+            # Only a new or open ticket is taken away: the engine offers those again; a
+            # pending or on-hold one would only wait unassigned.
+            taken_from = row.assignee if row.assignee and esc.reassigns(stages) \
+                and Status(row.status) in ACTIVE else None
+            if taken_from is not None:
+                store.add_change(s, Change(row.id, now, SLA.name, "reassigned", taken_from,
+                                           _why(stages)))
+                changes = replace(changes, unassign=True)
             if not changes.is_empty():
                 await service.change_in(s, row, changes, SLA, effects)
             ticket = ticket_of(row)
-            event = {"type": "ticket-sla", "stages": stages, "ticket": ticket.as_json()}
+            event: dict[str, Any] = {"type": "ticket-sla", "stages": stages,
+                                     "ticket": ticket.as_json()}
+            if taken_from is not None:
+                event["reassigned_from"] = taken_from
             effects.staff.append(event)
-            if ticket.assignee:
-                effects.notify.setdefault(ticket.assignee, []).append(event)
+            # The agent it was taken from hears it too (``ticket-unassigned`` besides).
+            for agent in dict.fromkeys(a for a in (ticket.assignee, taken_from) if a):
+                effects.notify.setdefault(agent, []).append(event)
             if esc.notify:
-                await self._notify(s, row, stages, now)
+                await self._notify(s, row, stages, now, taken_from)
                 effects.mail = True
+        if taken_from is not None and self.keep_place is not None:
+            # Back in line as at its creation: with its age it goes before younger tickets.
+            self.keep_place({ticket_id} & effects.route)
         await service.run(effects)
         return len(stages)
 
     async def _notify(self, s: AsyncSession, row: TicketRow, stages: list[str],
-                      now: float) -> None:
+                      now: float, taken_from: str | None) -> None:
         """Queue the supervisor's mail about ``stages`` of the ticket in ``row``."""
         settings = self.service.settings
         box = settings.mailbox_for(row.mailbox, row.queue)
@@ -162,6 +190,8 @@ class SlaSweeper:
         text = "\n".join(lines) + (
             f"\n\nSubject: {row.subject}\nQueue: {row.queue}\nPriority: {row.priority}\n"
             f"Assignee: {row.assignee or '(nobody)'}\n")
+        if taken_from is not None:
+            text += f"Taken from {taken_from}: it is offered again.\n"
         kind = "breach" if any(st.endswith(":breach") for st in stages) else "warning"
         message_id = new_message_id(settings.domain)
         raw = compose(Outgoing(
@@ -174,6 +204,13 @@ class SlaSweeper:
             s, direction="out", status="queued", raw=raw, peer=settings.sla.escalation.notify,
             envelope_from=sender, envelope_to=[settings.sla.escalation.notify], now=now,
             message_id=message_id, automatic=True, kind="escalation", flags=stages)
+
+
+def _why(stages: list[str]) -> str:
+    """The history's reason for a reassignment: the stages that fired, in words."""
+    return "SLA " + ", ".join(
+        f"{_WORDS[target]} {'breached' if kind == 'breach' else 'warning'}"
+        for target, kind in (stage.split(":") for stage in stages))
 
 
 def _when(epoch: float | None, tz: str) -> str:

@@ -12,6 +12,8 @@ Design note.
 * Split: chosen articles of a ticket (and their mails) move to a new ticket with the same
   requester, queue, priority, tags, skills and assignee (an unassigned one is routed as any new
   ticket); ``split_from`` links it back, and both histories name the other.
+* Triggers: the ``merged`` ones run on the target, the ``split`` ones on the new ticket (after
+  its ``created`` ones), in the same transaction (``TicketService.on_merged`` / ``on_split``).
 * Both act only on tickets ``who`` may see (404, as if absent, otherwise) and refuse a closed
   or merged ticket (409). Each is one history row on each side, by whoever did it.
 """
@@ -99,6 +101,8 @@ class TicketMerger:
                 "ticket": source.id, "articles": moved, "followers": followers,
                 "requester_told": told}))
             target.updated_at = now
+            if service.on_merged is not None:  # the triggers' "merged" (triggers_engine.py)
+                await service.on_merged(s, target, source, who, effects)
             effects.tell(source.assignee, "ticket-updated", ticket_of(source))
             result = ticket_of(target)
             effects.tell(target.assignee, "ticket-updated", result)
@@ -144,6 +148,8 @@ class TicketMerger:
             store.add_change(s, Change(new_row.id, now, who.name, "split_from", None,
                                        {"ticket": row.id, "articles": moved}))
             row.updated_at = now
+            if service.on_split is not None:  # the triggers' "split", after "created"
+                await service.on_split(s, new_row, row, who, effects)
             effects.tell(ticket.assignee, "ticket-updated", ticket_of(row))
             result = ticket_of(new_row)
         await service.run(effects)

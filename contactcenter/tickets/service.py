@@ -76,6 +76,8 @@ CreatedHook = Callable[[AsyncSession, TicketRow, "Who", "Effects"], Awaitable[No
 ChangedHook = Callable[[AsyncSession, TicketRow, "Who", dict[str, tuple[Any, Any]], "Effects"],
                        Awaitable[None]]
 SolvingHook = Callable[[AsyncSession, TicketRow, "Who"], Awaitable[None]]
+# (session, the ticket, the other ticket: merged into it, or split from, who, effects)
+RelatedHook = Callable[[AsyncSession, TicketRow, TicketRow, "Who", "Effects"], Awaitable[None]]
 ReplyHook = Callable[[AsyncSession, TicketRow, TicketArticleRow, "Who", "Effects"],
                      Awaitable[None]]
 # (session, ticket, sender, the mail's Cc addresses, its article or None when it opened the
@@ -137,6 +139,8 @@ class TicketService:
         # The triggers' hooks (triggers_engine.py), inside the change's transaction.
         self.on_created: CreatedHook | None = None
         self.on_changed: ChangedHook | None = None
+        self.on_merged: RelatedHook | None = None  # merge.py: on the surviving ticket
+        self.on_split: RelatedHook | None = None  # merge.py: on a split's new ticket
         # Before a change to solved (fields_service.py: required fields), and after a public
         # reply is stored (followers.py: their notifications), inside the transaction.
         self.on_solving: SolvingHook | None = None

@@ -47,6 +47,8 @@ Example::
           raise_priority: true       # at a breach: one step up (low -> normal -> ...)
           queue: ''                  # at a breach: moved to this queue (empty: stays)
           notify: ''                 # at a warning and a breach: a mail to this address
+          reassign: false            # at a breach: taken from its agent, offered again
+          reassign_on_warning: false # ...already at the warning (needs reassign)
       imap:                          # mailboxes polled over IMAP (imap.py); none by default
         - {host: imap.example.com, port: 993, tls: tls, username: support,
            password: '',             # CC_TICKETS__IMAP__0__PASSWORD=... (or a config file)
@@ -343,16 +345,32 @@ def _field_text(value: Any) -> str:
 
 @dataclass(frozen=True)
 class EscalationSettings:
-    """What a breach does (a warning only records and notifies)."""
+    """What a breach does (a warning only records and notifies, unless it reassigns).
+
+    ``reassign``: a breach takes an active (new or open) ticket from its assignee and puts it
+    back in line for the queue engine to offer again; ``reassign_on_warning`` already at the
+    warning (it needs ``reassign``: a ticket taken away at the warning but left with its
+    agent at the breach would make no sense)."""
 
     raise_priority: bool = True
     queue: str = ""
     notify: str = ""  # a supervisor's address: one mail per warning and breach
+    reassign: bool = False
+    reassign_on_warning: bool = False
 
     def __post_init__(self) -> None:
         if self.notify and not _ADDRESS.match(self.notify):
             raise ValueError(f"tickets.sla.escalation.notify: {self.notify!r} is not a mail "
                              "address")
+        if self.reassign_on_warning and not self.reassign:
+            raise ValueError("tickets.sla.escalation: reassign_on_warning needs "
+                             "reassign: true")
+
+    def reassigns(self, stages: list[str]) -> bool:
+        """Whether the stages that fired together take the ticket from its assignee."""
+        return self.reassign and any(
+            s.endswith(":breach") or (self.reassign_on_warning and s.endswith(":warning"))
+            for s in stages)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,9 @@ Design note.
   epochs in its row. While it waits on the customer (``pending``) or is solved/closed, its
   clocks are paused (``pause``); when it becomes active again every target not yet met moves
   on by the business time the pause lasted (``resume``), so a pause shifts a deadline by
-  exactly its length in business time and a deadline never moves backwards.
+  exactly its length in business time and a deadline never moves backwards. A target met
+  during the pause (a reply while pending) moves on by the pause up to that reply: it used
+  no business time then, so it is never late by the pause (``view`` judges it so already).
 * **Next response: one cycle per unanswered customer message.** Once an agent answered
   (``first_response_at``), a customer's message starts the ``next_response`` clock
   (``customer_replied``) unless it already runs (it counts from the oldest unanswered
@@ -204,14 +206,16 @@ def pause(clocks: SlaClocks, now: float) -> SlaClocks:
 
 def resume(clocks: SlaClocks, bt: BusinessTime, now: float) -> SlaClocks:
     """Start the clocks again: each target not yet met moves on by the business time the
-    pause lasted."""
+    pause lasted; one met during the pause, by the part of it before it was met (a reply in
+    a pause used no business time of its target)."""
     if clocks.paused_at is None:
         return clocks
-    length = bt.between(clocks.paused_at, now)
     out = replace(clocks, paused_at=None)
     for target in TARGETS:
-        if clocks.met_at(target) is not None:
+        met = clocks.met_at(target)
+        if met is not None and met < clocks.paused_at:
             continue
+        length = bt.between(clocks.paused_at, now if met is None else met)
         for kind in ("due", "warn"):
             value = getattr(clocks, f"{target}_{kind}")
             if value is not None and length > 0:
@@ -283,7 +287,12 @@ def view(clocks: SlaClocks, bt: BusinessTime, now: float, done: bool) -> dict[st
         met_at = clocks.paused_at if target == "resolution" and done else \
             clocks.met_at(target)
         if met_at is not None:
-            state = "breached" if met_at > due else "met"
+            deadline = due
+            if clocks.paused_at is not None and met_at > clocks.paused_at:
+                # Met in the pause still running: the resume moves its due time on by the
+                # pause up to that moment (``resume``); judge it by that already.
+                deadline = bt.add(due, bt.between(clocks.paused_at, met_at)) or due
+            state = "breached" if met_at > deadline else "met"
             left = None
         else:
             left = bt.between(at, due) if due > at else -bt.between(due, at)

@@ -2,10 +2,13 @@
 would change. No I/O here: ``triggers_engine.py`` runs these inside the tickets' transactions.
 
 Design note.
-* A trigger is ``event`` (``created``, ``updated`` or ``time``), a list of conditions that must
-  all hold, and a list of actions, kept in an admin's ``position`` order. ``parse_trigger``
-  checks a definition from JSON once (every field, operator and value); evaluation then cannot
-  fail on its form.
+* A trigger is ``event`` (``created``, ``updated``, ``time``, ``merged``: on the ticket another
+  was merged into, or ``split``: on the new ticket a split made), a list of conditions that
+  must all hold, and a list of actions, kept in an admin's ``position`` order. A merged or
+  split trigger also sees the *other* ticket (the one merged in, the one split from) through
+  the ``other_requester`` and ``other_subject`` conditions. ``parse_trigger`` checks a
+  definition from JSON once (every field, operator and value); evaluation then cannot fail on
+  its form.
 * A cascade (``cascade``) evaluates the enabled triggers of one event in order against the
   ticket *as the earlier triggers of the same cascade left it*, and each trigger at most once:
   the changes triggers make are applied by the actor ``trigger:<name>``, and such changes never
@@ -39,7 +42,8 @@ from contactcenter.tickets.model import (
     clean_tags,
 )
 
-EVENTS = ("created", "updated", "time")
+EVENTS = ("created", "updated", "time", "merged", "split")
+RELATED = ("merged", "split")  # events with another ticket: merged in, split from
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$")
 CONDITIONS_MAX = 20
 ACTIONS_MAX = 20
@@ -56,6 +60,8 @@ OPERATORS: dict[str, tuple[str, ...]] = {
     "tags": ("contains", "not_contains"),
     "subject": ("contains", "not_contains"),
     "changed": ("contains",),
+    "other_requester": ("is", "is_not", "contains", "not_contains"),  # merged/split only
+    "other_subject": ("contains", "not_contains"),
     "hours_since_created": ("at_least", "less_than"),
     "hours_since_updated": ("at_least", "less_than"),
     "hours_in_status": ("at_least", "less_than"),
@@ -145,13 +151,22 @@ class Facts:
     updated_at: float
     status_since: float
     changed: frozenset[str] = frozenset()
+    # The other ticket of a merge (the one merged in) or a split (the one split from).
+    other_requester: str | None = None
+    other_subject: str | None = None
 
 
-def facts_of(ticket: Ticket, status_since: float, changed: Iterable[str] = ()) -> Facts:
+def facts_of(ticket: Ticket, status_since: float, changed: Iterable[str] = (),
+             other: Ticket | None = None) -> Facts:
     return Facts(ticket.status.value, ticket.priority.value, ticket.queue, ticket.origin.value,
-                 ticket.assignee, ticket.requester.email or ticket.requester.phone or "",
-                 tuple(ticket.tags), ticket.subject, ticket.created_at, ticket.updated_at,
-                 status_since, frozenset(changed))
+                 ticket.assignee, _requester(ticket), tuple(ticket.tags), ticket.subject,
+                 ticket.created_at, ticket.updated_at, status_since, frozenset(changed),
+                 _requester(other) if other is not None else None,
+                 other.subject if other is not None else None)
+
+
+def _requester(ticket: Ticket) -> str:
+    return ticket.requester.email or ticket.requester.phone or ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +248,8 @@ def _condition(data: Any, event: str, i: int) -> Condition:
         raise TicketError(f"{where}.op for {name} must be one of {', '.join(OPERATORS[name])}")
     if name == "changed" and event != "updated":
         raise TicketError(f"{where}: 'changed' is only for updated triggers")
+    if name.startswith("other_") and event not in RELATED:
+        raise TicketError(f"{where}: '{name}' is only for merged and split triggers")
     if op in ("is_set", "not_set"):
         return Condition(name, op, None)
     if name in HOURS:
@@ -250,11 +267,12 @@ def _condition(data: Any, event: str, i: int) -> Condition:
         raise TicketError(f"{where}.value must be among {', '.join(allowed)}")
     if name == "tags":
         values = list(clean_tags(values))
-    if name in ("requester", "subject"):
+    if name in _TEXTS:
         values = [str(v).lower() for v in values]
     return Condition(name, op, values if op in ("in", "not_in") else values[0])
 
 
+_TEXTS = ("requester", "subject", "other_requester", "other_subject")  # compared lowercased
 _ALLOWED: dict[str, tuple[str, ...]] = {
     "status": tuple(s.value for s in Status), "priority": tuple(p.value for p in Priority),
     "origin": tuple(o.value for o in Origin),
@@ -352,7 +370,7 @@ def holds(cond: Condition, facts: Facts, now: float) -> bool:
         return actual is not None
     if cond.op == "not_set":
         return actual is None
-    if cond.field in ("subject", "requester"):
+    if cond.field in _TEXTS:
         actual = (actual or "").lower()
         if cond.op in ("contains", "not_contains"):
             return (cond.value in actual) == (cond.op == "contains")

@@ -2,8 +2,8 @@
 the dry run. The rules themselves are ``triggers.py`` (pure); this module is their I/O.
 
 Design note.
-* ``TicketService`` calls ``on_created`` / ``on_changed`` inside the transaction of the change
-  (under the tickets' lock), so what triggers do commits with the change that fired them, or
+* ``TicketService`` calls ``on_created`` / ``on_changed`` (and ``merge.py`` ``on_merged`` /
+  ``on_split``) inside the transaction of the change (under the tickets' lock), so what triggers do commits with the change that fired them, or
   not at all. Their changes go through ``TicketService.change_in`` as the actor
   ``trigger:<name>`` (history rows, routing, the agents' events as for any change), and
   ``change_in`` starts no cascade for such an actor: that is the loop safety.
@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contactcenter.common.tasks import stop_gracefully
 from contactcenter.domain.clock import Clock
 from contactcenter.tickets.mail.compose import Outgoing, compose, new_message_id
-from contactcenter.tickets.model import Change, Status, TicketError
+from contactcenter.tickets.model import Change, Status, Ticket, TicketError
 from contactcenter.tickets.service import Effects, TicketService, Who
 from contactcenter.tickets.store import ticket_of
 from contactcenter.tickets.tables import TicketRow
@@ -82,8 +82,19 @@ class TriggerEngine:
         """The ``updated`` triggers after ``who`` changed ``changed`` of ``row`` in ``s``."""
         await self._cascade(s, row, "updated", changed, effects)
 
+    async def on_merged(self, s: AsyncSession, row: TicketRow, other: TicketRow, who: Who,
+                        effects: Effects) -> None:
+        """The ``merged`` triggers on ``row`` once ``other`` was merged into it in ``s``."""
+        await self._cascade(s, row, "merged", (), effects, other)
+
+    async def on_split(self, s: AsyncSession, row: TicketRow, other: TicketRow, who: Who,
+                       effects: Effects) -> None:
+        """The ``split`` triggers on ``row``, the new ticket split off ``other`` in ``s``
+        (after its ``created`` triggers, once its messages moved)."""
+        await self._cascade(s, row, "split", (), effects, other)
+
     async def _cascade(self, s: AsyncSession, row: TicketRow, event: str,
-                       changed: Any, effects: Effects) -> None:
+                       changed: Any, effects: Effects, other: TicketRow | None = None) -> None:
         stored = [t for t in await self.store.triggers_in(s) if t.enabled]
         timed = [t for t in stored if t.event == "time"]
         triggers = [t for t in stored if t.event == event]
@@ -91,11 +102,12 @@ class TriggerEngine:
             return
         now = self.clock.time()
         since = await self.store.status_since(s, row.id, row.created_at)
-        out = cascade(triggers, event, facts_of(ticket_of(row), since, changed), now,
+        related = ticket_of(other) if other is not None else None
+        out = cascade(triggers, event, facts_of(ticket_of(row), since, changed, related), now,
                       agents=sorted(self.service.agents()),
                       queues=sorted(self.service.queues()))
         for step in out.plans:
-            await self._apply(s, row, step, event, effects)
+            await self._apply(s, row, step, event, effects, related)
         # The change may have made a time automation due for this ticket: the sweep looks
         # again (it would otherwise sleep up to check_s).
         after = facts_of(ticket_of(row), await self.store.status_since(s, row.id,
@@ -107,8 +119,9 @@ class TriggerEngine:
         self._wake.set()
 
     async def _apply(self, s: AsyncSession, row: TicketRow, step: Plan, event: str,
-                     effects: Effects) -> None:
-        """Carry out one trigger's plan on ``row`` in ``s``."""
+                     effects: Effects, other: Ticket | None = None) -> None:
+        """Carry out one trigger's plan on ``row`` in ``s`` (``other``: the ticket merged in,
+        or split from, which webhooks carry as ``other``)."""
         trigger = step.trigger
         who = Who(trigger.actor, staff=True)
         now = self.clock.time()
@@ -122,16 +135,22 @@ class TriggerEngine:
             await self._mail(s, row, email.to, email.subject, email.text, trigger, effects)
         ticket = ticket_of(row)
         for hook in step.webhooks:
-            body = json.dumps({
-                "type": "ticket.trigger", "trigger": trigger.name, "event": event, "at": now,
-                "ticket": ticket.as_json()}, separators=(",", ":"), sort_keys=True)
+            payload = {"type": "ticket.trigger", "trigger": trigger.name, "event": event,
+                       "at": now, "ticket": ticket.as_json()}
+            if other is not None:
+                payload["other"] = other.as_json()
+            body = json.dumps(payload, separators=(",", ":"), sort_keys=True)
             await self.store.queue_webhook(s, trigger=trigger, ticket_id=row.id, url=hook.url,
                                            secret=hook.secret, body=body, now=now)
         if step.webhooks:
             effects.after.append(self.wake_webhooks)
-        self.service.store.add_change(s, Change(row.id, now, trigger.actor, "trigger", None, {
-            "trigger": trigger.name, "event": event, "emails": len(step.emails),
-            "webhooks": len(step.webhooks), "skipped": skipped}))
+        fired: dict[str, Any] = {"trigger": trigger.name, "event": event,
+                                 "emails": len(step.emails), "webhooks": len(step.webhooks),
+                                 "skipped": skipped}
+        if other is not None:
+            fired["other"] = other.id
+        self.service.store.add_change(s, Change(row.id, now, trigger.actor, "trigger", None,
+                                                fired))
         detail = {"ticket": row.id, "event": event, "skipped": skipped,
                   "changes": sorted(_changed_fields(step)), "emails": len(step.emails),
                   "webhooks": [h.url for h in step.webhooks]}

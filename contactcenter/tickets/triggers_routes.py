@@ -88,12 +88,15 @@ class TriggerRoutes:
                                                  detail=detail)
 
     @requires(ADMIN)
-    @api_doc(responses={200: {"type": "object", "description": "triggers, in order"}},
+    @api_doc(responses={200: {"type": "object", "description": "triggers, in order; "
+                                                             "events"}},
              tags=("tickets",))
     async def listing(self, request: web.Request) -> web.Response:
-        """GET /api/tickets/triggers: every rule in the order it runs."""
+        """GET /api/tickets/triggers: every rule in the order it runs, and the events a rule
+        may name (the page's event choice)."""
         return web.json_response({"triggers": [t.as_json() for t in
-                                               await self.store.triggers()]})
+                                               await self.store.triggers()],
+                                  "events": list(EVENTS)})
 
     @requires(ADMIN)
     @api_doc(responses={200: _RULE, 404: {"description": "no such trigger"}},

@@ -75,6 +75,7 @@ class TicketsChannel:
         self.service.wake_outbox = self.outbox.wake
         self.sla = SlaSweeper(self.service, clock)
         self.service.wake_sla = self.sla.wake
+        self.sla.keep_place = self.routing.keep_place  # a ticket an SLA reassigns
         # Triggers and automations (triggers_engine.py) and their webhook calls.
         self.trigger_store = TriggerStore(db)
         self.triggers = TriggerEngine(self.service, self.trigger_store, clock,
@@ -83,6 +84,8 @@ class TicketsChannel:
         self.triggers.wake_webhooks = self.webhooks.wake
         self.service.on_created = self.triggers.on_created
         self.service.on_changed = self.triggers.on_changed
+        self.service.on_merged = self.triggers.on_merged
+        self.service.on_split = self.triggers.on_split
         # Types and custom fields, followers, who views what, canned answers.
         self.field_store = FieldStore(db)
         self.fields = TicketFields(self.service, self.field_store)

@@ -1,7 +1,8 @@
 // The tickets page's admin section: triggers and automations in the order they run (enable or
 // disable each), a new rule from its JSON definition, a dry run of any rule (which tickets it
 // matches now and what it would change; nothing is written), and the webhook delivery log.
-// Shown to admins only; everything is text (no HTML from the server is inserted).
+// The new rule's event is chosen from the events the server lists (it rewrites the JSON's
+// "event"). Shown to admins only; everything is text (no HTML from the server is inserted).
 "use strict";
 
 (function () {
@@ -11,8 +12,13 @@
                  { field: "hours_in_status", op: "at_least", value: 72 }],
     actions: [{ type: "set_status", value: "solved" }],
   };
+  const WHEN = {  // what each event means, for the choice (an unknown one shows its name)
+    created: "a ticket is made", updated: "a ticket is changed", time: "hours have passed",
+    merged: "a ticket was merged into this one", split: "this ticket was split off another",
+  };
   const panel = document.getElementById("triggers-panel");
   let rules = [];
+  let events = null;
 
   function summary(list, fn) { return list.map(fn).join("; "); }
   function condText(c) { return `${c.field} ${c.op}${c.value === null || c.value === undefined ? "" : " " + JSON.stringify(c.value)}`; }
@@ -61,8 +67,34 @@
     return out;
   }
 
+  function eventChoice(names) {  // the select before the JSON box, built once
+    if (events) return;
+    events = names;
+    const box = document.getElementById("tr-json");
+    const label = document.querySelector('label[for="tr-json"]');
+    if (label) label.textContent = "New rule (JSON: name, event, conditions, actions)";
+    const select = cc.el("select", null, { id: "tr-event" });
+    for (const name of names) select.append(cc.el("option", `${name}: ${WHEN[name] || name}`, { value: name }));
+    const sync = () => {  // the JSON's event shown in the choice, when it is one
+      try { const ev = JSON.parse(box.value).event; if (names.includes(ev)) select.value = ev; }
+      catch (e) { /* not JSON yet: the choice stays */ }
+    };
+    select.addEventListener("change", () => {
+      const rule = definition();
+      if (!rule) return;
+      rule.event = select.value;
+      box.value = JSON.stringify(rule, null, 2);
+      say("");
+    });
+    box.addEventListener("input", sync);
+    (label || box).before(cc.el("label", "Event of the new rule", { for: "tr-event" }), select);
+    sync();
+  }
+
   async function load() {
-    rules = (await cc.api("GET", "/api/tickets/triggers")).triggers;
+    const listed = await cc.api("GET", "/api/tickets/triggers");
+    rules = listed.triggers;
+    eventChoice(listed.events || ["created", "updated", "time"]);
     const body = document.querySelector("#tr-rules tbody");
     body.textContent = "";
     for (const rule of rules) {
