@@ -280,8 +280,9 @@ class ReportsApi:
     @api_doc(tags=("reports",), query=_CHANNEL_QUERY_DOC,
              responses={200: _REPORT_SCHEMA, 422: _RANGE})
     async def tickets_report(self, request: web.Request) -> web.Response:
-        """Ticket figures per period: created, first response, solved, resolution, targets,
-        reopened, backlog by age; per agent with ``group=agent``. Definitions: docs/reports.md."""
+        """Ticket figures per period: created, first and next responses, solved, resolution,
+        targets and SLA, reopened, backlog by age; per agent with ``group=agent``. Definitions:
+        docs/reports.md."""
         return await self._json(request, "tickets")
 
     @requires(*STAFF)

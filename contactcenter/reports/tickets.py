@@ -12,15 +12,18 @@ columns: the tickets created before the range ends that are open or changed sinc
 change of status or reply moves ``updated_at``; routing's move of a ticket to another queue
 does not, but happens only while the ticket is open, so that ticket is found by its status.)
 
-``replay`` turns one ticket's history into dated facts (created, first response, solved,
-reopened, closed, survey mailed, rating given) and the spans it was open in each queue;
+``replay`` turns one ticket's history into dated facts (created, first response, next
+responses, solved, reopened, closed, survey mailed, rating given) and the spans it was open in
+each queue;
 ``count`` puts the facts in periods and takes the backlog at each period's end from the spans.
 Both are pure.
 
 The business-hours SLA is the tickets channel's own verdict, not computed again here: each
 ticket stores its due times, moved on by its pauses as the channel counts them
 (``tickets/sla.py``), and its escalation writes a ``sla`` history row when a target is breached.
-A first response is late when it came after the ticket's ``first_response_due``. A solve is
+A first response is late when it came after the ticket's ``first_response_due``. Next responses
+(a public reply to a customer who wrote again once answered) and their verdicts are
+``ticket_replies.py``'s: the row keeps only its last cycle's due time. A solve is
 late when the resolution's breach was written before it, or, for the solve that still stands
 (the ticket was not reopened since), when it came after ``resolution_due``: the due time of an
 earlier solve moved when the ticket was reopened, and only the breach row remembers it.
@@ -29,9 +32,9 @@ history has each survey mailed (``csat-survey``) and the answer (``csat``), so a
 when it was given. Answers given before revision 0028 (good/bad, which could be changed) count
 as 5 and 1, with the answer they had last, at the time first given.
 
-Per agent (``group=agent``, or any ``agent`` filter): a first response counts for the agent
-who wrote it (its article's ``agent_id``); a solve, reopen, close, survey and rating count for
-the ticket's **assignee at that moment** (followed through the ``created`` and ``assignee``
+Per agent (``group=agent``, or any ``agent`` filter): a first or next response counts for the
+agent who wrote it (its article's ``agent_id``); a solve, reopen, close, survey and rating count
+for the ticket's **assignee at that moment** (followed through the ``created`` and ``assignee``
 history rows), not for whoever clicked (``ticket_history.actor`` is a display name, and the
 assignee is whose ticket it is). Tickets created and the backlog are no agent's: empty (None)
 in that mode, and facts of tickets nobody was assigned are not counted.
@@ -52,6 +55,7 @@ from contactcenter.reports.csat import SATISFIED, csat_figures
 from contactcenter.reports.intervals import Calendar, Period, period_label, periods
 from contactcenter.reports.queries import Report, ReportQuery, _avg, _pct
 from contactcenter.reports.settings import ReportSettings
+from contactcenter.reports.ticket_replies import Cycles
 from contactcenter.storage.database import Database
 from contactcenter.tickets.model import Status
 from contactcenter.tickets.tables import (
@@ -65,16 +69,21 @@ CHANNEL = "ticket"
 # Open: somebody still has to act (the customer or a third party included); solved and closed
 # tickets are done.
 OPEN_STATUSES = frozenset(s.value for s in Status) - {Status.SOLVED.value, Status.CLOSED.value}
-HISTORY_FIELDS = ("created", "status", "queue", "assignee", "reply", "sla", "csat-survey", "csat")
+HISTORY_FIELDS = ("created", "status", "queue", "assignee", "reply", "customer-reply", "sla",
+                  "csat-survey", "csat")
+# Replies whose article is read for its author (ours) or whether a machine wrote it (theirs).
+ARTICLE_FIELDS = ("reply", "customer-reply")
 DAY_S = 86400.0
 # Backlog age bands at a period's end: [lower, upper) seconds since the ticket was created.
 AGE_BANDS = (("backlog_lt_1d", 0.0, DAY_S), ("backlog_1d_3d", DAY_S, 3 * DAY_S),
              ("backlog_3d_7d", 3 * DAY_S, 7 * DAY_S), ("backlog_7d_plus", 7 * DAY_S, math.inf))
 TICKET_COLUMNS = (
     "created", "first_responses", "avg_first_response_s", "first_response_in_target_pct",
-    "first_response_breaches", "solved", "avg_resolution_s", "resolution_in_target_pct",
-    "resolution_breaches", "reopened", "closed", "backlog", *(b[0] for b in AGE_BANDS),
-    "sla_first_response_pct", "sla_first_response_breaches", "sla_resolution_pct",
+    "first_response_breaches", "next_responses", "avg_next_response_s",
+    "next_response_in_target_pct", "next_response_breaches", "solved", "avg_resolution_s",
+    "resolution_in_target_pct", "resolution_breaches", "reopened", "closed", "backlog",
+    *(b[0] for b in AGE_BANDS), "sla_first_response_pct", "sla_first_response_breaches",
+    "sla_next_response_pct", "sla_next_response_breaches", "sla_resolution_pct",
     "sla_resolution_breaches", "surveys", "csat_response_pct", "ratings", "ratings_satisfied",
     "csat_pct", "csat_avg",
 )
@@ -84,8 +93,9 @@ NOT_AGENTS = ("created", "backlog", *(b[0] for b in AGE_BANDS))
 OLD_SCORES = {"good": 5, "bad": 1}
 _IN_CHUNK = 500
 _SUMS = ("created", "first_responses", "first_response_s", "first_response_in_target",
-         "solved", "resolution_s", "resolution_in_target", "reopened", "closed",
-         "sla_first_responses", "sla_first_response_late", "sla_resolutions",
+         "next_responses", "next_response_s", "next_response_in_target", "sla_next_responses",
+         "sla_next_response_late", "solved", "resolution_s", "resolution_in_target", "reopened",
+         "closed", "sla_first_responses", "sla_first_response_late", "sla_resolutions",
          "sla_resolution_late", "surveys", "surveys_answered", "ratings", "ratings_satisfied",
          "rating_points")
 
@@ -116,12 +126,15 @@ class Fact:
 
     at: float
     queue: str
-    kind: str  # created | first_response | solved | reopened | closed | survey | rating
-    seconds: float = 0.0  # first response: since created; solved: the resolution time
-    late: bool | None = None  # first response, solved: against the SLA (None: no target)
+    # created | first_response | next_response | solved | reopened | closed | survey | rating
+    kind: str
+    # first response: since created; next response: since the customer wrote; solved: the
+    # resolution time
+    seconds: float = 0.0
+    late: bool | None = None  # responses, solved: against the SLA (None: no target)
     yes: bool = False  # survey: answered
     score: int = 0  # rating: 1..5
-    agent: str | None = None  # first response: its author; others: the assignee then
+    agent: str | None = None  # responses: their author; others: the assignee then
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +144,8 @@ class SlaDue:
     first_response_at: float | None = None
     first_response_due: float | None = None
     resolution_due: float | None = None
+    next_response_due: float | None = None  # of the ticket's current (or last) cycle
+    next_response_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +171,7 @@ def replay(created_at: float, queue: str, rows: Iterable[HistoryRow], sla: SlaDu
     survey: int | None = None  # index in facts of the latest survey not answered
     rating: tuple[float, str, int, str | None] | None = None  # at, queue, score, assignee
     assignee: str | None = None
+    cycles = Cycles()
     for r in rows:
         if r.field == "created":
             created = since_open = r.at
@@ -187,16 +203,25 @@ def replay(created_at: float, queue: str, rows: Iterable[HistoryRow], sla: SlaDu
                 since_open = None
             elif since_open is None and new in OPEN_STATUSES:
                 since_open = r.at
-        elif r.field == "reply" and not responded:
+        elif r.field == "reply":
+            author = r.new.get("agent_id") if isinstance(r.new, dict) else None
+            agent = None if author is None else str(author)
+            if responded:
+                cycles.reply(r.at, queue, agent)
+                continue
             responded = True
             due, met = sla.first_response_due, sla.first_response_at
             late = None if due is None else (r.at if met is None else met) > due
-            author = r.new.get("agent_id") if isinstance(r.new, dict) else None
-            facts.append(Fact(r.at, queue, "first_response", r.at - created, late,
-                              agent=None if author is None else str(author)))
+            facts.append(Fact(r.at, queue, "first_response", r.at - created, late, agent=agent))
+        elif r.field == "customer-reply":
+            # An autoreply starts no clock (``tickets/inbound.py``), nor does a message that
+            # came before our first answer (that is the first response's wait).
+            if responded and not (isinstance(r.new, dict) and r.new.get("automatic")):
+                cycles.customer(r.at)
         elif r.field == "sla":
             stage = r.new.get("stage") if isinstance(r.new, dict) else None
             breached = breached or stage == "resolution:breach"
+            cycles.stage(str(stage))
         elif r.field == "csat-survey":
             survey = len(facts)
             facts.append(Fact(r.at, queue, "survey", agent=assignee))
@@ -217,6 +242,9 @@ def replay(created_at: float, queue: str, rows: Iterable[HistoryRow], sla: SlaDu
         facts[last_solve] = replace(solve, late=bool(solve.late) or solve.at > sla.resolution_due)
     if rating is not None:
         facts.append(Fact(rating[0], rating[1], "rating", score=rating[2], agent=rating[3]))
+    for c, late in zip(cycles.ended, cycles.verdicts(sla.next_response_due,
+                                                     sla.next_response_at), strict=True):
+        facts.append(Fact(c.met_at, c.queue, "next_response", c.seconds, late, agent=c.agent))
     return facts, spans
 
 
@@ -259,6 +287,13 @@ def count(facts: Iterable[Fact], spans: Iterable[Span], ps: Sequence[Period], en
             if f.late is not None:
                 s["sla_first_responses"] += 1
                 s["sla_first_response_late"] += f.late
+        elif f.kind == "next_response":
+            s["next_responses"] += 1
+            s["next_response_s"] += f.seconds
+            s["next_response_in_target"] += f.seconds <= settings.next_response_target(f.queue)
+            if f.late is not None:
+                s["sla_next_responses"] += 1
+                s["sla_next_response_late"] += f.late
         elif f.kind == "solved":
             s["solved"] += 1
             s["resolution_s"] += f.seconds
@@ -300,12 +335,15 @@ def figures(c: Counts, agents_only: bool = False) -> dict[str, Any]:
     """docs/reports.md's ticket figures from one period's sums (``agents_only``: the figures
     that are no agent's left empty)."""
     s = c.sums
-    responses, solved = s["first_responses"], s["solved"]
+    responses, solved, nexts = s["first_responses"], s["solved"], s["next_responses"]
     out = {
         "created": int(s["created"]), "first_responses": int(responses),
         "avg_first_response_s": _avg(s["first_response_s"], responses),
         "first_response_in_target_pct": _pct(s["first_response_in_target"], responses),
         "first_response_breaches": int(responses - s["first_response_in_target"]),
+        "next_responses": int(nexts), "avg_next_response_s": _avg(s["next_response_s"], nexts),
+        "next_response_in_target_pct": _pct(s["next_response_in_target"], nexts),
+        "next_response_breaches": int(nexts - s["next_response_in_target"]),
         "solved": int(solved), "avg_resolution_s": _avg(s["resolution_s"], solved),
         "resolution_in_target_pct": _pct(s["resolution_in_target"], solved),
         "resolution_breaches": int(solved - s["resolution_in_target"]),
@@ -315,6 +353,9 @@ def figures(c: Counts, agents_only: bool = False) -> dict[str, Any]:
         "sla_first_response_pct": _pct(s["sla_first_responses"] - s["sla_first_response_late"],
                                        s["sla_first_responses"]),
         "sla_first_response_breaches": int(s["sla_first_response_late"]),
+        "sla_next_response_pct": _pct(s["sla_next_responses"] - s["sla_next_response_late"],
+                                      s["sla_next_responses"]),
+        "sla_next_response_breaches": int(s["sla_next_response_late"]),
         "sla_resolution_pct": _pct(s["sla_resolutions"] - s["sla_resolution_late"],
                                    s["sla_resolutions"]),
         "sla_resolution_breaches": int(s["sla_resolution_late"]),
@@ -345,7 +386,8 @@ class TicketReader:
         tr = TicketRatingRow.__table__
         rated = sa.select(tr.c.ticket_id).where(tr.c.created_at >= start)
         tickets = (sa.select(tt.c.id, tt.c.created_at, tt.c.queue, tt.c.first_response_at,
-                             tt.c.first_response_due, tt.c.resolution_due)
+                             tt.c.first_response_due, tt.c.resolution_due,
+                             tt.c.next_response_due, tt.c.next_response_at)
                    .where(tt.c.created_at < end,
                           sa.or_(tt.c.status.in_(sorted(OPEN_STATUSES)),
                                  tt.c.updated_at >= start, tt.c.id.in_(rated)))
@@ -363,24 +405,28 @@ class TicketReader:
                         .order_by(th.c.ticket_id, th.c.id))
                 for tid, at, name, old, new in await c.execute(rows):
                     found[int(tid)][2].append(HistoryRow(int(tid), float(at), name, old, new))
-            await self._authors(c, [found[i][2] for i in ids])
+            await self._articles(c, [found[i][2] for i in ids])
         return [found[i] for i in ids]
 
     @staticmethod
-    async def _authors(c: AsyncConnection, histories: list[list[HistoryRow]]) -> None:
-        """Put each public reply's author (its article's ``agent_id``) into its row, in place:
-        a first response counts for the agent who wrote it."""
+    async def _articles(c: AsyncConnection, histories: list[list[HistoryRow]]) -> None:
+        """Put into each reply's row, in place, its article's author (``agent_id``: a response
+        counts for the agent who wrote it) and whether a machine wrote it (``automatic``: a
+        customer's autoreply starts no next response)."""
         ta = TicketArticleRow.__table__
         replies = {int(h.new["article"]): (rows, i) for rows in histories
                    for i, h in enumerate(rows)
-                   if h.field == "reply" and isinstance(h.new, dict)
+                   if h.field in ARTICLE_FIELDS and isinstance(h.new, dict)
                    and isinstance(h.new.get("article"), int)}
         ids = sorted(replies)
         for n in range(0, len(ids), _IN_CHUNK):
-            query = sa.select(ta.c.id, ta.c.agent_id).where(ta.c.id.in_(ids[n:n + _IN_CHUNK]))
-            for aid, agent in await c.execute(query):
+            query = (sa.select(ta.c.id, ta.c.agent_id, ta.c.flags)
+                     .where(ta.c.id.in_(ids[n:n + _IN_CHUNK])))
+            for aid, agent, flags in await c.execute(query):
                 rows, i = replies[int(aid)]
-                rows[i] = replace(rows[i], new={**rows[i].new, "agent_id": agent})
+                automatic = isinstance(flags, list) and "automatic" in flags
+                rows[i] = replace(rows[i], new={**rows[i].new, "agent_id": agent,
+                                                "automatic": automatic})
 
     async def report(self, q: ReportQuery) -> Report:
         """Ticket figures per period, by queue (``group``: queue, channel, agent or none)."""

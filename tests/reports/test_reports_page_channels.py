@@ -1,12 +1,14 @@
 """In Chromium: the reports page's tickets and chats reports, on tickets made through the
-running server's ticket service and a chat written through the chat store: the tickets chart
-has points (screenshot taken), and each table equals its JSON and its CSV; a message left out of
-hours shows in the chats report (messages left, offered)."""
+running server's ticket service (the customer's answer through its mailroom) and a chat written
+through the chat store: the tickets chart has points (screenshot taken), and each table equals
+its JSON and its CSV, the next-response columns included; a message left out of hours shows in
+the chats report (messages left, offered)."""
 
 from __future__ import annotations
 
 import csv
 import io
+from email.message import EmailMessage
 
 from panel_floor import login, panel_floor
 from playwright.async_api import expect
@@ -15,6 +17,7 @@ from test_reports_page import T, _canvas_points, _table, shown
 from contactcenter.chat.model import ConversationRecord, ConversationState, Message, Sender
 from contactcenter.chat.offline import OfflineStore, new_message
 from contactcenter.chat.store import ChatStore
+from contactcenter.tickets.inbound import ReceivedMail
 from contactcenter.tickets.model import (
     NewTicket,
     Origin,
@@ -58,6 +61,14 @@ async def test_reports_page_tickets_and_chats_match_json_and_csv(browser, tmp_pa
                 Requester("ann@customer.test", "Ann"), assignee=agent), sam))
         await floor.clock.sleep(3)
         await tickets.write(made[0].id, "Try turning it off and on.", alice, Visibility.PUBLIC)
+        answer = EmailMessage()  # the customer writes again: our next reply is a next response
+        answer["From"], answer["To"] = "ann@customer.test", "support@example.com"
+        answer["Subject"], answer["Message-ID"] = f"Re: [Ticket#{made[0].id}]", "<a1@c.test>"
+        answer.set_content("Still nothing.")
+        outcome = await floor.server.tickets.mailroom.receive(ReceivedMail(
+            "ann@customer.test", ("support@example.com",), answer.as_bytes()))
+        assert outcome.status == "reply"
+        await tickets.write(made[0].id, "Then unplug it.", alice, Visibility.PUBLIC)
         await tickets.update(made[0].id, TicketChanges(status=Status.SOLVED), sam)
         chats, now = ChatStore(floor.server.db), floor.clock.time()
         chat = ConversationRecord("report-chat", "web", "v1", "Vic", (), {}, "", "support",
@@ -92,6 +103,10 @@ async def test_reports_page_tickets_and_chats_match_json_and_csv(browser, tmp_pa
         data = await _same_as_json_and_csv(page, floor, "tickets")
         assert data["totals"]["created"] == 2 and data["totals"]["first_responses"] == 1
         assert data["totals"]["solved"] == 1 and data["totals"]["backlog"] == 1
+        assert data["totals"]["next_responses"] == 1  # and the page shows it
+        assert await page.locator("#report th", has_text="Next responses").count() == 1
+        assert await page.locator("#report th", has_text="SLA next response %").count() == 1
+        await expect(page.locator("#report tfoot td[data-col=next_responses]")).to_have_text("1")
 
         # The chats report; the tickets chart is put away.
         await page.select_option("#kind", "chats")
