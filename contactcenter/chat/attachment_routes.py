@@ -31,8 +31,9 @@ from contactcenter.chat.attachments import (
     too_large,
     widget_config,
 )
+from contactcenter.chat.core import agent_json
+from contactcenter.chat.errors import ChatError
 from contactcenter.chat.model import check_client_id
-from contactcenter.chat.service import ChatError, agent_json
 from contactcenter.chat.settings import MAX_ATTACHMENT_BYTES
 from contactcenter.web.openapi import api_doc
 from contactcenter.web.roles import ANY_USER, PUBLIC, Actor, requires

@@ -28,15 +28,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from contactcenter.chat.core import hash_token
+from contactcenter.chat.errors import ChatError, ConflictError, ForbiddenError, NotFoundError
 from contactcenter.chat.model import ConversationState, Message, Sender
-from contactcenter.chat.service import (
-    ChatError,
-    ChatService,
-    ConflictError,
-    ForbiddenError,
-    NotFoundError,
-    hash_token,
-)
+from contactcenter.chat.service import ChatService
 from contactcenter.chat.settings import AttachmentSettings
 from contactcenter.chat.tables import ChatAttachmentRow
 from contactcenter.common.sliding_window import SlidingWindow

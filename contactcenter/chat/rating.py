@@ -27,9 +27,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from contactcenter.chat.errors import ConflictError
 from contactcenter.chat.live import LiveConversation
 from contactcenter.chat.model import Refused
-from contactcenter.chat.service import ChatService, ConflictError
+from contactcenter.chat.service import ChatService
 from contactcenter.chat.settings import ChatChannelSettings
 from contactcenter.chat.tables import ChatRatingRow
 

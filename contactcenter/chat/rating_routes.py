@@ -14,9 +14,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from contactcenter.chat import origins
+from contactcenter.chat.errors import ChatError
 from contactcenter.chat.model import Refused
 from contactcenter.chat.rating import ChatRatings
-from contactcenter.chat.service import ChatError
 from contactcenter.chat.settings import ChatChannelSettings
 from contactcenter.chat.visitor_errors import visitor_error
 from contactcenter.web.roles import ANY_USER, PUBLIC, STAFF, Actor, requires

@@ -53,14 +53,11 @@ from contactcenter.chat import origins
 from contactcenter.chat.attachments import widget_config
 from contactcenter.chat.bot import outcomes
 from contactcenter.chat.canned import DuplicateShortcut, check_reply
+from contactcenter.chat.core import agent_json
+from contactcenter.chat.errors import ChatError, OfflineError
 from contactcenter.chat.faq import SearchLimited, check_faq
 from contactcenter.chat.model import Refused, check_answers, check_message_text, check_start
-from contactcenter.chat.service import (
-    ChatError,
-    ChatService,
-    OfflineError,
-    agent_json,
-)
+from contactcenter.chat.service import ChatService
 from contactcenter.chat.settings import ChatChannelSettings
 from contactcenter.chat.supervise import ChatSupervision
 from contactcenter.chat.supervise_routes import SuperviseRoutes

@@ -25,16 +25,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from contactcenter.chat.core import agent_json
+from contactcenter.chat.errors import ChatError, ConflictError, ForbiddenError, NotFoundError
 from contactcenter.chat.live import LiveConversation
 from contactcenter.chat.model import ConversationState, Message, Sender, check_message_text
-from contactcenter.chat.service import (
-    ChatError,
-    ChatService,
-    ConflictError,
-    ForbiddenError,
-    NotFoundError,
-    agent_json,
-)
+from contactcenter.chat.service import ChatService
 from contactcenter.domain.agent import AgentState
 from contactcenter.routing.errors import Conflict, RoutingError
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
-from contactcenter.chat.service import ChatError
+from contactcenter.chat.errors import ChatError
 from contactcenter.chat.supervise import ChatSupervision
 from contactcenter.web.openapi import api_doc, read_declared_json
 from contactcenter.web.roles import ANY_USER, STAFF, Actor, requires

@@ -17,12 +17,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from contactcenter.chat.errors import RateLimited, UnavailableError
 from contactcenter.chat.model import ConversationRecord, Message, Refused, Sender
-from contactcenter.chat.service import (
-    ChatService,
-    RateLimited,
-    UnavailableError,
-)
+from contactcenter.chat.service import ChatService
 from contactcenter.chat.settings import ChatChannelSettings
 from contactcenter.common.sliding_window import SlidingWindow
 

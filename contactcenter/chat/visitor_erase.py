@@ -35,8 +35,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contactcenter.chat.attachments import AttachmentFiles
+from contactcenter.chat.errors import ConflictError
 from contactcenter.chat.model import ConversationState, Sender
-from contactcenter.chat.service import ConflictError
 from contactcenter.chat.tables import (
     ChatAttachmentRow,
     ChatConversationRow,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from contactcenter.chat.errors import ChatError, RateLimited
 from contactcenter.chat.faq import SearchLimited
 from contactcenter.chat.model import Refused
-from contactcenter.chat.service import ChatError, RateLimited
 
 
 def too_many(exc: RateLimited | SearchLimited, cors: dict[str, str]) -> web.Response:

@@ -16,7 +16,8 @@ from typing import Any
 import sqlalchemy as sa
 from aiohttp import web
 
-from contactcenter.chat.service import ChatService, agent_json
+from contactcenter.chat.core import agent_json
+from contactcenter.chat.service import ChatService
 from contactcenter.chat.tables import ChatConversationRow
 from contactcenter.web.roles import ADMIN, Actor, requires
 

@@ -16,8 +16,9 @@ from collections import deque
 from aiohttp import WSMsgType, web
 
 from contactcenter.chat import origins, protocol
+from contactcenter.chat.errors import ChatError
 from contactcenter.chat.live import LiveConversation
-from contactcenter.chat.service import ChatError, ChatService
+from contactcenter.chat.service import ChatService
 from contactcenter.web.openapi import api_doc
 from contactcenter.web.roles import PUBLIC, requires
 from contactcenter.web.security import json_error

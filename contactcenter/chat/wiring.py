@@ -24,12 +24,13 @@ from aiohttp import web
 
 from contactcenter.chat.attachment_routes import add_attachment_routes
 from contactcenter.chat.attachments import ChatAttachments
+from contactcenter.chat.leave_message import LEFT_TOPIC
 from contactcenter.chat.left_messages_routes import add_left_message_routes
 from contactcenter.chat.rating import ChatRatings
 from contactcenter.chat.rating_routes import add_rating_routes
 from contactcenter.chat.retention import RetentionLoop
 from contactcenter.chat.routes import add_chat_routes
-from contactcenter.chat.service import LEFT_TOPIC, ChatService
+from contactcenter.chat.service import ChatService
 from contactcenter.chat.settings import ChatSettings
 from contactcenter.chat.store import ChatStore
 from contactcenter.chat.transcript_mail import MailSender, TranscriptMailer

@@ -153,6 +153,7 @@ async def _erase_over_http_then_cli(tmp_path: Path, url: str) -> None:
         started = await chats_started(root)
         assert started >= 3
         db = floor.server.db
+        await floor.server.routing.flush()  # the routing log's rows are written behind
         before = await snapshot(db)
 
         # Only admins, and only with the CSRF token.

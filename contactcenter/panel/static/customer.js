@@ -1,5 +1,6 @@
 // One customer's page: their record, then their calls, chats and tickets, newest first, as
-// the server lists them (GET /api/customers/{id}/history). Text only, never HTML.
+// the server lists them (GET /api/customers/{id}/history), each ended chat with its rating.
+// Text only, never HTML.
 "use strict";
 
 function when(epoch) { return new Date(epoch * 1000).toLocaleString(); }
@@ -22,8 +23,26 @@ function call(c) {
 }
 
 function chat(c) {
-  return cc.el("li", `${when(c.at)} — ${c.channel} chat — ${c.state}` +
+  const li = cc.el("li", `${when(c.at)} — ${c.channel} chat — ${c.state}` +
     (c.agent_id ? ` (agent ${c.agent_id})` : ""), { "data-conversation": c.conversation_id });
+  if (c.state === "closed") showRating(li, c.conversation_id);
+  return li;
+}
+
+// The visitor's rating of an ended chat (score and comment, chat/rating.py), added to its line
+// once read (then data-rating is the score, or "none"). The chat's own endpoint decides who
+// sees it (staff, or the chat's agent): for anyone else, or a chat never rated, nothing shows.
+async function showRating(li, id) {
+  let r = null;
+  try {
+    r = (await cc.api("GET", `/api/chat/conversations/${encodeURIComponent(id)}/rating`)).rating;
+  } catch { /* not this user's to see, or gone: no rating shown */ }
+  li.dataset.rating = r && r.rating ? String(r.rating) : "none";
+  if (!r || !r.rating) return;
+  const span = cc.el("span", " — visitor's rating: ", { class: "chat-rating" });
+  span.append(cc.el("strong", `${r.rating}/5`));
+  if (r.comment) span.append(" ", cc.el("q", r.comment));
+  li.append(span);
 }
 
 function ticket(t) {
