@@ -196,7 +196,8 @@ class ContactCenter:
         ssl_context = web_ssl_context(s)
         tls = ssl_context is not None
         app = web.Application(client_max_size=1024 * 1024)
-        add_auth(app, self.db, web_security(s, tls), self.audit, clock=self.clock)
+        add_auth(app, self.db, web_security(s, tls), self.audit, clock=self.clock,
+                 release_agent=self.routing.agent_leave)
         registry, self.routing_latency = make_registry(self.status)
         self.status.observe_routing(self.routing, self.routing_latency)
         add_status_routes(app, self.status, registry)

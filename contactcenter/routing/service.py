@@ -29,12 +29,13 @@ from contactcenter.domain.clock import Clock
 from contactcenter.domain.interaction import Interaction, InteractionState
 from contactcenter.domain.queue import QueueConfig
 from contactcenter.domain.routing_events import Connected, Offered, Position, RoutingEvent
+from contactcenter.routing.agent_state import AgentState
 from contactcenter.routing.config import RoutingConfig
 from contactcenter.routing.engine import HOLD_KEY, Engine
 from contactcenter.routing.engine_config import ConfigRefused
 from contactcenter.routing.engine_state import REOPEN_KEPT, REOPEN_WINDOW_S
 from contactcenter.routing.engine_state import screen_pop as pop_of
-from contactcenter.routing.errors import NotFound
+from contactcenter.routing.errors import Conflict, NotFound
 from contactcenter.routing.interaction_log import InteractionLog
 from contactcenter.routing.snapshot import AgentView, Snapshot, agent_view, snapshot
 
@@ -384,6 +385,21 @@ class RoutingService:
         for release in list(self.release_work.values()):
             await release(agent_id, "logged out")
         self._call(self.engine.agent_logout, agent_id)
+
+    async def agent_leave(self, agent_id: str, reason: str) -> str:
+        """The agent's user may no longer work (disabled, or linked to another agent): log the
+        agent out, handing back what the ``release_work`` hooks hold, so no call, chat or ticket
+        is offered to a phone nobody answers for. While an interaction is in progress the
+        logout is refused; the agent is paused with ``reason`` instead (no new offers, the work
+        in hand finishes). What happened, in words for the audit log."""
+        if self.agent(agent_id).presence == AgentState.LOGGED_OUT.value:
+            return "was logged out"
+        try:
+            await self.agent_logout(agent_id)
+        except Conflict:
+            await self.agent_pause(agent_id, reason)
+            return f"paused ({reason}): an interaction is in progress"
+        return "logged out"
 
     async def pull(self, agent_id: str, channel: str) -> str | None:
         """The agent asks for its next interaction on ``channel`` (also while paused; Conflict

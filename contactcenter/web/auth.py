@@ -20,6 +20,7 @@ import hmac
 import math
 import secrets
 from collections import OrderedDict, deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -411,8 +412,11 @@ def add_auth(
     audit: Any,
     *,
     clock: Clock | None = None,
+    release_agent: Callable[[str, str], Awaitable[str]] | None = None,
 ) -> None:
-    """Install the auth middleware, the login page and the users, live and OpenAPI routes."""
+    """Install the auth middleware, the login page and the users, live and OpenAPI routes.
+    ``release_agent`` (the routing's ``agent_leave``) takes a disabled or relinked user's agent
+    out of its queues."""
     clock = clock or Clock()
     store = UserStore(db)
     sessions = SessionManager(
@@ -424,7 +428,7 @@ def add_auth(
     install_security(app, sessions, settings)
     app.middlewares.append(declared_query_middleware)  # after the gate: 401 before 400
     app.add_routes(AuthHandlers(store, sessions, limiter, settings, audit).routes())
-    app.add_routes(UsersApi(store, sessions, audit, clock, hash_password).routes())
+    app.add_routes(UsersApi(store, sessions, audit, clock, hash_password, release_agent).routes())
     app.add_routes(OpenApiHandler(settings).routes())
     app.router.add_get("/api/live", live.handle)
     add_shell_pages(app)

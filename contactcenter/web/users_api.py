@@ -10,7 +10,7 @@ enabled admin cannot be disabled or demoted, so the panel cannot lock everyone o
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -94,8 +94,12 @@ class UsersApi:
         audit: Any,
         clock: Clock,
         hasher: Callable[[str], str],
+        release_agent: Callable[[str, str], Awaitable[str]] | None = None,
     ) -> None:
         self.store = store
+        # The routing port (wired in app.py): the agent a user can no longer work as leaves its
+        # queues; it answers what happened, for the audit log.
+        self.release_agent = release_agent
         self.sessions = sessions
         self.audit = audit
         self.clock = clock
@@ -222,6 +226,13 @@ class UsersApi:
         shown = {k: v for k, v in changes.items() if k != "password_hash"}
         if "password_hash" in changes:
             shown["password"] = "changed"
+        released = _released_agent(user, updated)
+        if released is not None and self.release_agent is not None:
+            try:
+                outcome = await self.release_agent(released, "user disabled")
+            except LookupError as exc:  # an agent id no routing configuration knows (any more)
+                outcome = f"not released: {exc}"
+            shown["agent_released"] = f"{released}: {outcome}"
         await self.audit.record(actor.username, "users.update", target=user.username, detail=shown)
         return web.json_response(user_json(updated))
 
@@ -255,3 +266,13 @@ class UsersApi:
                 ]
             }
         )
+
+
+def _released_agent(before: User, after: User) -> str | None:
+    """The agent ``before`` worked as that ``after`` may no longer work as: the user was
+    disabled, or linked to another agent (or none)."""
+    if before.agent_id is None or before.disabled:
+        return None
+    if after.disabled or after.agent_id != before.agent_id:
+        return before.agent_id
+    return None
