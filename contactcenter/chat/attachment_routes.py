@@ -37,7 +37,7 @@ from contactcenter.chat.model import check_client_id
 from contactcenter.chat.settings import MAX_ATTACHMENT_BYTES
 from contactcenter.web.openapi import api_doc
 from contactcenter.web.roles import ANY_USER, PUBLIC, Actor, requires
-from contactcenter.web.security import CSRF_CROSS_ORIGIN, json_error, query_text
+from contactcenter.web.security import CSRF_CROSS_ORIGIN, json_error, query_text, read_capped
 
 _KEY = "{key:[0-9a-f]{32}}"
 _FILENAME = {"filename": {"type": "string", "minLength": 1, "maxLength": 200, "required": True}}
@@ -62,19 +62,6 @@ _STATUS: dict[int, type[web.HTTPException]] = {
 def _error(exc: ChatError, headers: dict[str, str] | None = None) -> web.Response:
     return web.json_response({"error": str(exc), "kind": getattr(exc, "kind", None)},
                              status=exc.status, headers=headers)
-
-
-async def _body(request: web.Request, limit: int, refusal: AttachmentRefused) -> bytes:
-    """The request body, refused (``refusal``) as soon as it passes ``limit`` bytes."""
-    if request.content_length is not None and request.content_length > limit:
-        raise refusal
-    chunks, size = [], 0
-    while chunk := await request.content.read(64 * 1024):
-        size += len(chunk)
-        if size > limit:
-            raise refusal
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _file_response(found: Attachment, data: bytes, headers: dict[str, str]) -> web.Response:
@@ -141,7 +128,8 @@ class AttachmentRoutes:
             settings = self.attachments.settings_of(channel)
             if not filename or len(filename) > 200 or any(c in filename for c in "\r\n\x00"):
                 raise AttachmentRefused("invalid", "filename: 1-200 characters, one line")
-            data = await _body(request, settings.max_bytes, too_large(settings))
+            refusal = too_large(settings)
+            data = await read_capped(request, settings.max_bytes, lambda _size: refusal)
             message = await self.attachments.from_visitor(
                 channel, request.match_info["id"][:64], _bearer(request), filename, data,
                 client_id)
@@ -180,8 +168,8 @@ class AttachmentRoutes:
             live = self.attachments.service.live_of(conversation_id)
             limit = (self.attachments.settings_of(live.record.channel).max_bytes
                      if live is not None else MAX_ATTACHMENT_BYTES)
-            data = await _body(request, limit, AttachmentRefused(
-                "too_large", "the file is larger than this chat takes", 413))
+            refusal = AttachmentRefused("too_large", "the file is larger than this chat takes", 413)
+            data = await read_capped(request, limit, lambda _size: refusal)
             message = await self.attachments.from_agent(actor.agent_id, conversation_id,
                                                         filename, data)
         except ChatError as exc:

@@ -19,7 +19,7 @@ from contactcenter.kb.model import Audience, KbError
 from contactcenter.kb.routes import kb_error
 from contactcenter.web.openapi import api_doc
 from contactcenter.web.roles import PUBLIC, STAFF, requires
-from contactcenter.web.security import json_error, query_text
+from contactcenter.web.security import json_error, query_text, read_capped
 
 _KEY = "{key:[0-9a-f]{32}}"
 _ARTICLE = "/api/kb/articles/{article_id:[0-9]{1,9}}/media"
@@ -30,23 +30,10 @@ _FILE_HEADERS = {"X-Content-Type-Options": "nosniff",
                  "Cross-Origin-Resource-Policy": "same-origin"}
 
 
-def _too_large() -> web.HTTPException:
+def _too_large(_size: int = 0) -> web.HTTPException:
     return web.HTTPRequestEntityTooLarge(
         max_size=MAX_FILE, actual_size=MAX_FILE + 1, content_type="application/json",
         text=json.dumps({"error": f"a file may be at most {MAX_FILE // 1024 // 1024} MiB"}))
-
-
-async def _body(request: web.Request) -> bytes:
-    """The request body, refused as soon as it passes the largest file allowed."""
-    if request.content_length is not None and request.content_length > MAX_FILE:
-        raise _too_large()
-    chunks, size = [], 0
-    while chunk := await request.content.read(64 * 1024):
-        size += len(chunk)
-        if size > MAX_FILE:
-            raise _too_large()
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 class MediaRoutes:
@@ -79,7 +66,7 @@ class MediaRoutes:
         filename = query_text(request, "filename", 200)
         if not filename:
             raise json_error(web.HTTPBadRequest, "filename is required")
-        data = await _body(request)
+        data = await read_capped(request, MAX_FILE, _too_large)
         try:
             media = await self.media.upload(request["actor"].username,
                                             int(request.match_info["article_id"]), filename, data)

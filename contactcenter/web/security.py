@@ -237,18 +237,27 @@ def install_security(
     app.on_response_prepare.append(make_header_hook(settings))
 
 
-async def read_json_object(request: web.Request, max_bytes: int = MAX_JSON_BODY) -> dict[str, Any]:
-    """The request body as a JSON object of at most ``max_bytes``, else 400 / 413."""
+async def read_capped(request: web.Request, max_bytes: int,
+                      refuse: Callable[[int], BaseException]) -> bytes:
+    """The request body, refused with ``refuse(size)`` as soon as it passes ``max_bytes``: a
+    declared length too long is refused before a byte is read, and a body that lies about its
+    length (or streams) is cut off at the limit, never held whole."""
     if request.content_length is not None and request.content_length > max_bytes:
-        raise _too_large(max_bytes, request.content_length)
+        raise refuse(request.content_length)
     chunks, size = [], 0
     async for chunk in request.content.iter_any():
         size += len(chunk)
         if size > max_bytes:
-            raise _too_large(max_bytes, size)
+            raise refuse(size)
         chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def read_json_object(request: web.Request, max_bytes: int = MAX_JSON_BODY) -> dict[str, Any]:
+    """The request body as a JSON object of at most ``max_bytes``, else 400 / 413."""
+    raw = await read_capped(request, max_bytes, lambda size: _too_large(max_bytes, size))
     try:
-        body = parse_json(b"".join(chunks) or b"null")
+        body = parse_json(raw or b"null")
     except JsonTooDeep as exc:
         raise json_error(web.HTTPBadRequest, str(exc)) from None
     except ValueError:
