@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import re
-from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
-from floor import REPO
 from panel_floor import login, panel_floor
 from playwright.async_api import expect
 from qa_audio import silence, spoken, write_wav
+from qa_calls import floor_copy, transcribed, transcribing_sales, until
 
 from contactcenter.qa.worker import engine_installed
 from contactcenter.sim import CallerScript, Phone, Press
@@ -26,26 +24,12 @@ T = 20_000  # ms: generous, only catches hangs
 SUP = Actor(0, "sup", "supervisor")
 
 
-async def _until(probe, timeout: float = 60.0):
-    async def loop():
-        while not (value := await probe()):
-            await asyncio.sleep(0.05)
-        return value
-    return await asyncio.wait_for(loop(), timeout)
-
-
-async def _transcribing_sales(settings):
-    queues = (REPO / "config/queues.yaml").read_text()
-    sales = "recording: {mode: always, retention_days: 90}"
-    path = Path(settings.flows_dir).parent / "queues.yaml"  # tmp_path: the floor's flows copy
-    path.write_text(queues.replace(sales, sales[:-1] + ", transcribe: true}"))
-    return replace(settings, routing=replace(settings.routing, queues_file=str(path)))
-
-
 async def test_find_by_transcript_play_and_see_the_paused_span(browser, tmp_path):
     speech = write_wav(tmp_path / "agent.wav", np.concatenate([
         silence(1.0), spoken("i would like to cancel my subscription"), silence(0.5)]))
-    async with panel_floor(tmp_path, speed=5.0, prepare=_transcribing_sales) as floor:
+    async def prepare(settings):
+        return transcribing_sales(settings, floor_copy(settings))
+    async with panel_floor(tmp_path, speed=5.0, prepare=prepare) as floor:
         server = floor.server
         assert server.recording.policies.for_queue("sales").transcribe
         for agent_id in ("1001", "1006"):
@@ -56,17 +40,17 @@ async def test_find_by_transcript_play_and_see_the_paused_span(browser, tmp_path
         await floor.add_user("sup", "supervisor")
         call = await floor.sim.place_call(CallerScript(
             caller_id="5550142", exten="200", steps=[Press("1", after=0.5)], hangup_after=600))
-        rec_id = await _until(lambda: _recording_id(server))
+        rec_id = await until(lambda: _recording_id(server))
         iid = (await server.recording.index.get(rec_id)).interaction_id
-        await _until(lambda: _connected(server, iid))
+        await until(lambda: _connected(server, iid))
         await floor.clock.sleep(6.0)  # after the speech
         await server.recording.pause(iid, SUP)
         await floor.clock.sleep(3.0)
         await server.recording.resume(iid, SUP)
         await asyncio.wait_for(call.ended(), 60)
-        rec = await _until(lambda: _complete(server, rec_id))
+        rec = await until(lambda: _complete(server, rec_id))
         [pause] = rec.silent("pause")
-        done = await _until(lambda: _transcribed(server, rec_id), timeout=120)
+        done = await until(lambda: transcribed(server, rec_id), timeout=120)
         assert "subscription" in done.text, done.text
 
         page = await login(browser, floor, "sup")
@@ -115,6 +99,3 @@ async def _complete(server, rec_id):
     return rec if rec.status == "complete" and rec.duration_s else None
 
 
-async def _transcribed(server, rec_id):
-    found = await server.qa.transcripts.get(rec_id)
-    return found if found is not None and found.status in ("done", "failed") else None

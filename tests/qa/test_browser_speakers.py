@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import re
-from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile
-from floor import REPO
 from panel_floor import login, panel_floor
 from playwright.async_api import expect
 from qa_audio import silence, spoken, write_wav
+from qa_calls import floor_copy, transcribed, transcribing_sales, until
 
 from contactcenter.qa.worker import engine_installed
 from contactcenter.sim import CallerScript, Phone, Press
@@ -29,29 +27,14 @@ pytestmark = [pytest.mark.skipif(not engine_installed(), reason="pocketsphinx is
 T = 20_000  # ms: generous, only catches hangs
 
 
-async def _until(probe, timeout: float = 60.0):
-    async def loop():
-        while not (value := await probe()):
-            await asyncio.sleep(0.05)
-        return value
-    return await asyncio.wait_for(loop(), timeout)
-
-
-async def _sales_with_speakers(settings):
-    queues = (REPO / "config/queues.yaml").read_text()
-    sales = "recording: {mode: always, retention_days: 90}"
-    assert sales in queues
-    path = Path(settings.flows_dir).parent / "queues.yaml"  # tmp_path: the floor's flows copy
-    path.write_text(queues.replace(sales, sales[:-1] + ", transcribe: true, speakers: true}"))
-    return replace(settings, routing=replace(settings.routing, queues_file=str(path)))
-
-
 async def test_the_player_says_who_spoke_each_line(browser, tmp_path):
     agent_voice = write_wav(tmp_path / "agent.wav", np.concatenate([
         silence(1.0), spoken("this call may be recorded"), silence(0.5)]))
     caller_voice = write_wav(tmp_path / "caller.wav", np.concatenate([
         silence(4.5), spoken("i would like to cancel my subscription"), silence(0.5)]))
-    async with panel_floor(tmp_path, speed=5.0, prepare=_sales_with_speakers) as floor:
+    async def prepare(settings):
+        return transcribing_sales(settings, floor_copy(settings), speakers=True)
+    async with panel_floor(tmp_path, speed=5.0, prepare=prepare) as floor:
         server = floor.server
         assert server.recording.policies.for_queue("sales").speakers
         for agent_id in ("1001", "1006"):
@@ -64,7 +47,7 @@ async def test_the_player_says_who_spoke_each_line(browser, tmp_path):
             caller_id="5550199", exten="200", steps=[Press("1", after=0.5)], hangup_after=600,
             speech=str(caller_voice)))
         await asyncio.wait_for(call.ended(), 60)
-        rec = await _until(lambda: _complete(server))
+        rec = await until(lambda: _complete(server))
         mixed = server.recording.paths.resolve(rec.file)
         sides = {who: server.recording.paths.resolve(server.recording.paths.speaker_file(
             rec.file, who)) for who in ("caller", "agent")}
@@ -72,7 +55,7 @@ async def test_the_player_says_who_spoke_each_line(browser, tmp_path):
         assert f"r({sides['caller']})t({sides['agent']})" in exec_line, exec_line
         for path in sides.values():  # laid out like the mix: the same length
             assert soundfile.info(str(path)).frames == soundfile.info(str(mixed)).frames
-        done = await _until(lambda: _transcribed(server, rec.id), timeout=120)
+        done = await until(lambda: transcribed(server, rec.id), timeout=120)
         assert done.status == "done", done.error
         by = {w.text: w.speaker for w in done.words}
         assert by.get("subscription") == "caller" and by.get("recorded") == "agent", done.words
@@ -113,6 +96,3 @@ async def _complete(server):
     return rec if rec.status == "complete" and rec.duration_s else None
 
 
-async def _transcribed(server, rec_id):
-    found = await server.qa.transcripts.get(rec_id)
-    return found if found is not None and found.status in ("done", "failed") else None

@@ -7,12 +7,12 @@ agent's acknowledgement, all over the REST API with real logins."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 
 import numpy as np
 import pytest
-from floor import REPO, floor_settings, login, running_floor
+from floor import floor_settings, login, running_floor
 from qa_audio import silence, spoken, write_wav
+from qa_calls import transcribed, transcribing_sales, until
 
 from contactcenter.qa.worker import engine_installed
 from contactcenter.sim import CallerScript, Phone, Press
@@ -30,31 +30,11 @@ FORM = {"sections": [
         {"id": "upsell", "text": "Offered the upgrade", "weight": 5}]}]}
 
 
-async def _until(probe, timeout: float = 60.0):
-    """Poll an async ``probe`` until it returns something truthy (the timeout catches hangs)."""
-    async def loop():
-        while not (value := await probe()):
-            await asyncio.sleep(0.1)
-        return value
-    return await asyncio.wait_for(loop(), timeout)
-
-
-def _settings(tmp_path):
-    queues = (REPO / "config/queues.yaml").read_text()
-    sales = "recording: {mode: always, retention_days: 90}"
-    assert queues.count(sales) == 1
-    path = tmp_path / "queues.yaml"
-    path.write_text(queues.replace(sales, "recording: {mode: always, retention_days: 90, "
-                                          "transcribe: true}"))
-    settings = floor_settings(tmp_path, 20.0)
-    return replace(settings, routing=replace(settings.routing, queues_file=str(path)))
-
-
 async def test_compliance_phrase_is_answered_yes_with_its_time_and_scored(tmp_path):
     speech = write_wav(tmp_path / "agent.wav", np.concatenate([
         silence(LEAD_S), spoken("this call may be recorded"), silence(1.0),
         spoken("i would like to cancel my subscription"), silence(0.5)]))
-    async with running_floor(tmp_path, settings=_settings(tmp_path)) as floor:
+    async with running_floor(tmp_path, settings=transcribing_sales(floor_settings(tmp_path, 20.0), tmp_path / "queues.yaml")) as floor:
         for agent in floor.server.routing_config.agents.values():
             if "sales" in agent.skills:
                 floor.sim.add_phone(Phone(agent.dial_string, answer_after=1.0, talk_for=12.0,
@@ -68,10 +48,9 @@ async def test_compliance_phrase_is_answered_yes_with_its_time_and_scored(tmp_pa
                 hangup_after=600))
             await asyncio.wait_for(call.ended(), 60)
             index = floor.server.recording.index
-            [rec] = await _until(lambda: _complete(index))
+            [rec] = await until(lambda: _complete(index))
             assert rec.queue == "sales"
-            transcripts = floor.server.qa.transcripts
-            done = await _until(lambda: _transcribed(transcripts, rec.id), timeout=120)
+            done = await until(lambda: transcribed(floor.server, rec.id), timeout=120)
             assert "subscription" in done.text, done.text
 
             async with admin.post(f"{floor.web_url}/api/qa/scorecards",
@@ -147,6 +126,3 @@ async def _complete(index):
     return found if found and all(r.status == "complete" for r in found) else None
 
 
-async def _transcribed(transcripts, rec_id):
-    found = await transcripts.get(rec_id)
-    return found if found is not None and found.status in ("done", "failed") else None
