@@ -11,9 +11,9 @@ from __future__ import annotations
 import asyncio
 
 from floor import running_floor
+from restart_reports import log_of, one, operator_row
 from test_floor_restart import place_waiting_callers, replacement_server, wait_until
 
-from contactcenter.reports.queries import ReportQuery
 from contactcenter.sim import Phone
 
 SPEED = 10.0
@@ -32,16 +32,6 @@ def _clock_time(floor, monotonic: float) -> float:  # type: ignore[no-untyped-de
     return monotonic + floor.clock.time() - floor.clock.monotonic()
 
 
-async def _log(server, iid: str) -> list[dict]:
-    await server.routing.flush()
-    return await server.routing.log.events(interaction_id=iid)
-
-
-def _one(rows: list[dict], kind: str) -> dict:
-    [row] = [r for r in rows if r["kind"] == kind]
-    return row
-
-
 async def _ringing_when_the_server_stops(floor, talk_for: float | None):  # type: ignore[no-untyped-def]
     """Agent 1001 alone; one caller dialled to them; the server stopped while it rings.
     Returns (call, interaction id, arrival, AGI port)."""
@@ -53,7 +43,7 @@ async def _ringing_when_the_server_stops(floor, talk_for: float | None):  # type
     [call] = await place_waiting_callers(floor, 1, "55598")
     await wait_until(lambda: _agent_leg(floor) is not None, clock, 30)  # DialBegin
     iid = floor.sim.channels[call.agi_channel].uniqueid
-    arrived = _one(await _log(old, iid), "enter")["at"]
+    arrived = one(await log_of(old, iid), "enter")["at"]
     agi_port = old.agi_port
     await old.stop()
     leg = _agent_leg(floor)
@@ -78,22 +68,15 @@ async def test_an_answer_made_while_no_server_listened_keeps_the_real_wait_and_t
         hung_up = clock.time()
         await floor.sim.hangup_channel(call.caller_channel)
         await wait_until(lambda: new.routing.state_of(iid) is None, clock, 30)
-        rows = await _log(new, iid)
-        connect, complete = _one(rows, "connect"), _one(rows, "complete")
+        rows = await log_of(new, iid)
+        connect, complete = one(rows, "connect"), one(rows, "complete")
         assert abs(connect["at"] - answered) <= TOLERANCE_S, (connect, answered)
         assert abs(connect["wait_s"] - (answered - arrived)) <= TOLERANCE_S, (connect, arrived)
         assert abs(complete["talk_s"] - (hung_up - answered)) <= 2 * TOLERANCE_S, complete
         await asyncio.wait_for(call.ended(), timeout=30)
 
         # The report counts what the log says: the answer's wait and the whole talk.
-        await wait_until(lambda: new.routing.agent("1001").state != "wrapup", clock, 60)
-        await new.routing.flush()
-        await new.reports.service.catch_up()
-        cal = new.reports.calendar
-        [row] = (await new.reports.reader.queues(ReportQuery(
-            cal.today(arrived), cal.today(clock.time()), "total", "queue",
-            queues=("operator",)))).rows
-        assert row["answered"] == row["handled"] == 1
+        row = await operator_row(new, clock, arrived, 60)
         assert abs(row["asa_s"] - (answered - arrived)) <= TOLERANCE_S + 0.1, row
         assert abs(row["avg_talk_s"] - (hung_up - answered)) <= 2 * TOLERANCE_S + 0.1, row
 
@@ -112,8 +95,8 @@ async def test_a_talk_over_before_the_restart_keeps_its_answer_and_its_end(tmp_p
         await clock.sleep(3.0)
         new = await replacement_server(floor, old, agi_port)
         await wait_until(lambda: new.routing.state_of(iid) is None, clock, 60)
-        rows = await _log(new, iid)
-        connect, complete = _one(rows, "connect"), _one(rows, "complete")
+        rows = await log_of(new, iid)
+        connect, complete = one(rows, "connect"), one(rows, "complete")
         assert abs(connect["at"] - answered) <= TOLERANCE_S, (connect, answered)
         assert abs(connect["wait_s"] - (answered - arrived)) <= TOLERANCE_S, (connect, arrived)
         assert abs(complete["at"] - ended) <= 1.0 + TOLERANCE_S, (complete, ended)
@@ -136,7 +119,7 @@ async def test_without_the_subroutine_the_answer_counts_from_the_resync(tmp_path
         new = await replacement_server(floor, old, agi_port)
         await wait_until(lambda: new.routing.state_of(iid) is not None
                          and new.routing.state_of(iid).value == "connected", clock, 30)
-        connect = _one(await _log(new, iid), "connect")
+        connect = one(await log_of(new, iid), "connect")
         assert connect["at"] >= restarted > answered + 4.0, (connect, answered)
         await floor.sim.hangup_channel(call.caller_channel)
         await asyncio.wait_for(call.ended(), timeout=30)

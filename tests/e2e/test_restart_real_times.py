@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 
 from floor import running_floor
+from restart_reports import log_of, one, operator_row
 from test_floor_restart import place_waiting_callers, replacement_server, wait_until
 
-from contactcenter.reports.queries import ReportQuery
 from contactcenter.sim import Phone
 
 TOLERANCE_S = 1.0  # clock seconds: 50 ms of real latency at speed 20
@@ -33,16 +33,6 @@ async def _talking_to_1001(floor, caller_prefix: str):  # type: ignore[no-untype
     return call, floor.sim.channels[call.agi_channel].uniqueid, _answered(floor)
 
 
-async def _log(server, iid: str) -> list[dict]:
-    await server.routing.flush()
-    return await server.routing.log.events(interaction_id=iid)
-
-
-def _one(rows: list[dict], kind: str) -> dict:
-    [row] = [r for r in rows if r["kind"] == kind]
-    return row
-
-
 async def test_a_call_answered_before_a_restart_keeps_its_answer_time_and_talk(tmp_path):
     async with running_floor(tmp_path, speed=20.0) as floor:
         old, clock = floor.server, floor.clock
@@ -56,22 +46,15 @@ async def test_a_call_answered_before_a_restart_keeps_its_answer_time_and_talk(t
         hung_up = clock.time()
         await floor.sim.hangup_channel(call.caller_channel)
         await wait_until(lambda: new.routing.state_of(iid) is None, clock, 30)
-        rows = await _log(new, iid)
-        connect, complete = _one(rows, "connect"), _one(rows, "complete")
+        rows = await log_of(new, iid)
+        connect, complete = one(rows, "connect"), one(rows, "complete")
         assert abs(connect["at"] - answered) <= TOLERANCE_S, (connect, answered)
         assert abs(complete["at"] - hung_up) <= TOLERANCE_S, (complete, hung_up)
         assert abs(complete["talk_s"] - (hung_up - answered)) <= 2 * TOLERANCE_S, complete
         await asyncio.wait_for(call.ended(), timeout=30)
 
         # The reports count what the log says: the wrap-up over, the talk is the real one.
-        await wait_until(lambda: new.routing.agent("1001").state != "wrapup", clock, 30)
-        await new.routing.flush()
-        await new.reports.service.catch_up()
-        cal = new.reports.calendar
-        [row] = (await new.reports.reader.queues(ReportQuery(
-            cal.today(answered), cal.today(clock.time()), "total", "queue",
-            queues=("operator",)))).rows
-        assert row["answered"] == row["handled"] == 1
+        row = await operator_row(new, clock, answered, 30)
         assert abs(row["asa_s"] - connect["wait_s"]) <= 0.1, row
         assert abs(row["avg_talk_s"] - complete["talk_s"]) <= 0.1, row
 
@@ -94,8 +77,8 @@ async def test_an_agent_who_hangs_up_after_a_restart_ends_the_talk_then(tmp_path
         hung_up = clock.time()
         await floor.sim.hangup_channel(leg)
         await wait_until(lambda: new.routing.state_of(iid) is None, clock, 30)
-        rows = await _log(new, iid)
-        connect, complete = _one(rows, "connect"), _one(rows, "complete")
+        rows = await log_of(new, iid)
+        connect, complete = one(rows, "connect"), one(rows, "complete")
         assert abs(connect["at"] - answered) <= TOLERANCE_S, (connect, answered)
         assert abs(complete["at"] - hung_up) <= TOLERANCE_S, (complete, hung_up)
         assert abs(complete["talk_s"] - (hung_up - answered)) <= 2 * TOLERANCE_S, complete
@@ -119,7 +102,7 @@ async def test_an_agent_who_hangs_up_while_the_server_is_down_ends_the_talk_then
         await clock.sleep(5.0)  # the caller's AGI retries find nobody meanwhile
         new = await replacement_server(floor, old, agi_port)
         await wait_until(lambda: new.routing.state_of(iid) is None, clock, 30)
-        complete = _one(await _log(new, iid), "complete")
+        complete = one(await log_of(new, iid), "complete")
         assert abs(complete["at"] - hung_up) <= 1.0 + TOLERANCE_S, (complete, hung_up)
         assert abs(complete["talk_s"] - (hung_up - answered)) <= 1.0 + 2 * TOLERANCE_S, complete
         await floor.sim.hangup_channel(call.caller_channel)
@@ -135,7 +118,7 @@ async def test_a_caller_waiting_across_a_restart_keeps_their_wait(tmp_path):
         await wait_until(lambda: old.routing.snapshot().queues["operator"].waiting == 1,
                          clock, 20)
         iid = floor.sim.channels[call.agi_channel].uniqueid
-        arrived = _one(await _log(old, iid), "enter")["at"]
+        arrived = one(await log_of(old, iid), "enter")["at"]
         agi_port = old.agi_port
         await old.stop()
         await clock.sleep(5.0)
@@ -150,8 +133,8 @@ async def test_a_caller_waiting_across_a_restart_keeps_their_wait(tmp_path):
         hung_up = clock.time()
         await floor.sim.hangup_channel(call.caller_channel)
         await wait_until(lambda: new.routing.state_of(iid) is None, clock, 30)
-        rows = await _log(new, iid)
-        connect, complete = _one(rows, "connect"), _one(rows, "complete")
+        rows = await log_of(new, iid)
+        connect, complete = one(rows, "connect"), one(rows, "complete")
         assert abs(connect["at"] - answered) <= TOLERANCE_S, (connect, answered)
         assert abs(connect["wait_s"] - (answered - arrived)) <= TOLERANCE_S, (connect, arrived)
         assert abs(complete["talk_s"] - (hung_up - answered)) <= 2 * TOLERANCE_S, complete
