@@ -73,7 +73,12 @@ function options(select, values, first) {
   for (const v of values) select.append(cc.el("option", v, { value: v }));
 }
 
+// Loads in flight: a live change and a new filter can each start one, and only the newest
+// may draw the list (an older answer, unfiltered, must not overwrite a filtered one).
+let listLoads = 0;
+
 async function loadList() {
+  const load = ++listLoads;
   const view = document.getElementById("view").value;
   const q = document.getElementById("q").value.trim();
   const params = new URLSearchParams({ view, limit: "100" });
@@ -81,6 +86,7 @@ async function loadList() {
   if (window.ticketDesk) ticketDesk.listParams(params);  // type and field filters
   try {
     const data = await cc.api("GET", `/api/tickets?${params}`);
+    if (load !== listLoads) return;
     const body = document.querySelector("#tickets tbody");
     body.textContent = "";
     for (const t of data.tickets) {
