@@ -223,8 +223,11 @@ class Mailroom:
             s, row.id, self._article(parsed, sender, kept.id, automation, True), now)
         await add_listing(s, article.id, kept.id, "in", listed, now)
         who = Who(f"mail:{sender or '?'}", staff=True)
-        self.service.store.add_change(s, Change(row.id, now, who.name, "customer-reply", None,
-                                                {"article": article.id}))
+        # An autoreply is marked: it starts no next-response cycle (sla.customer_replied is
+        # not called for it), and the SLA timeline must not draw one either.
+        self.service.store.add_change(s, Change(
+            row.id, now, who.name, "customer-reply", None,
+            {"article": article.id, **({"automatic": True} if automation.automatic else {})}))
         if self.service.on_customer_mail is not None:
             await self.service.on_customer_mail(s, row, sender, [a.email for a in parsed.cc],
                                                 article, effects)

@@ -40,8 +40,8 @@ def pauses(history: Sequence[Change], now: float) -> list[dict[str, float]]:
 
 
 def reply_cycles(history: Sequence[Change]) -> list[dict[str, float | None]]:
-    """Next-response cycles: from the first customer message after one of our public
-    replies to our next public reply (None: still waiting)."""
+    """Next-response cycles: from the first customer message (not an autoreply) after one of
+    our public replies to our next public reply (None: still waiting)."""
     out: list[dict[str, float | None]] = []
     answered, start = False, None
     for h in history:
@@ -49,7 +49,8 @@ def reply_cycles(history: Sequence[Change]) -> list[dict[str, float | None]]:
             if start is not None:
                 out.append({"start": start, "met_at": h.at})
             answered, start = True, None
-        elif h.field == "customer-reply" and answered and start is None:
+        elif h.field == "customer-reply" and answered and start is None \
+                and not (isinstance(h.new, dict) and h.new.get("automatic")):
             start = h.at
     if start is not None:
         out.append({"start": start, "met_at": None})
