@@ -61,11 +61,22 @@ def sniff_image(data: bytes) -> str | None:
     return None
 
 
+MAX_NAME = 100
+
+
 def clean_filename(name: str) -> str:
-    """A file name safe in a URL and a header: its last path part, [A-Za-z0-9._-] only."""
+    """A file name safe in a URL and a header: its last path part, [A-Za-z0-9._-] only, at
+    most ``MAX_NAME`` characters. A long name is cut in its stem: the extension decides
+    whether the file is taken at all, so it must survive the cut."""
     base = name.replace("\\", "/").rsplit("/", 1)[-1]
-    cleaned = _UNSAFE.sub("-", base).strip(".-")[:100].strip(".-")
-    return cleaned or "file"
+    cleaned = _UNSAFE.sub("-", base).strip(".-")
+    if len(cleaned) > MAX_NAME:
+        stem, dot, ext = cleaned.rpartition(".")
+        if dot and stem and len(ext) < 16:
+            cleaned = stem[:MAX_NAME - len(ext) - 1].rstrip(".-") + "." + ext
+        else:
+            cleaned = cleaned[:MAX_NAME]
+    return cleaned.strip(".-") or "file"
 
 
 def classify(filename: str, data: bytes) -> tuple[str, str, str]:

@@ -18,10 +18,14 @@ from __future__ import annotations
 import json
 import re
 import urllib.parse
+import warnings
+from email.message import Message
+from email.utils import collapse_rfc2231_value
 from typing import Any
 
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.multipart import BadContentDispositionHeader
 
 from contactcenter.tickets.attachment_index import TicketFile
 from contactcenter.tickets.attachments import (
@@ -179,17 +183,33 @@ class AttachmentRoutes:
         while (part := await reader.next()) is not None:
             if not isinstance(part, BodyPartReader):
                 raise TicketError("a nested multipart is not taken")
-            if part.name == "file":
+            name, filename = _disposition(part)
+            if name == "file":
                 if len(files) >= settings.max_files:
                     raise AttachmentRefused(
                         f"a reply may carry at most {settings.max_files} files", 409)
                 data = await _read_part(part, settings.max_bytes, too_large(settings))
-                files.append(check_file(settings, part.filename or "", data))
-            elif part.name in ("text", "status", "seen") and part.name not in form:
-                raw = await _read_part(part, _FIELD_MAX, TicketError(f"{part.name} is too long"))
-                form[part.name] = raw.decode("utf-8", errors="replace")
+                files.append(check_file(settings, filename or "", data))
+            elif name in ("text", "status", "seen") and name not in form:
+                raw = await _read_part(part, _FIELD_MAX, TicketError(f"{name} is too long"))
+                form[name] = raw.decode("utf-8", errors="replace")
             else:
-                raise TicketError(f"unknown or repeated field {str(part.name)[:40]!r}")
+                raise TicketError(f"unknown or repeated field {str(name)[:40]!r}")
+
+
+def _disposition(part: BodyPartReader) -> tuple[str | None, str | None]:
+    """The part's field name and file name. aiohttp gives up on a quoted file name holding
+    ';' (``filename="orders 1;2;3.pdf"``, as Chromium sends it) and names neither; the
+    standard library's MIME parameter parser reads the same header right."""
+    with warnings.catch_warnings():  # aiohttp warns of the header it cannot read: we can
+        warnings.simplefilter("ignore", BadContentDispositionHeader)
+        name, filename = part.name, part.filename
+    if name is not None:
+        return name, filename
+    header = Message()
+    header["Content-Disposition"] = part.headers.get("Content-Disposition", "")
+    param = header.get_param("name", header="content-disposition")
+    return (collapse_rfc2231_value(param) if param is not None else None), header.get_filename()
 
 
 def _text(form: dict[str, str]) -> str:

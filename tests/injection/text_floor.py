@@ -25,12 +25,14 @@ T = 20.0  # seconds: only catches hangs
 
 
 @contextlib.asynccontextmanager
-async def text_floor(tmp_path: Any) -> AsyncIterator[TicketsFloor]:
-    """The server with tickets (mailbox support@example.com) and chat (channel ``site``)."""
+async def text_floor(tmp_path: Any, **tickets: Any) -> AsyncIterator[TicketsFloor]:
+    """The server with tickets (mailbox support@example.com) and chat (channel ``site``);
+    ``tickets``: more of the tickets floor's settings (``csat=True``, ``sla=...``)."""
     relay = Relay()
     await relay.start()
     port = free_port()
-    settings = tickets_settings(tmp_path, port=port, relay_port=relay.port, capacity=50)
+    settings = tickets_settings(tmp_path, port=port, relay_port=relay.port, capacity=50,
+                                **tickets)
     settings = replace(settings, chat=ChatSettings(
         channels=[site_channel(queue="email")], new_conversations_per_ip=1000,
         messages_per_minute=1000))
