@@ -38,7 +38,7 @@ _QUERY: dict[str, dict[str, Any]] = {
     "to": {"type": "string", "format": "date", "description": "last local day (default today)"},
     "by": {"type": "string", "enum": list(PERIODS),
            "description": "period of the time series (default day up to 31 days, else week)"},
-    "scorecard_id": {"type": "integer", "minimum": 1},
+    "scorecard_id": {"type": "integer", "minimum": 1, "maximum": 999_999_999},
     "channel": {"type": "string", "enum": list(t.CHANNELS)},
     "agent": {"type": "string", "description": "agent ids, comma-separated or repeated"},
 }

@@ -55,7 +55,8 @@ _FILE_HEADERS = {"X-Content-Type-Options": "nosniff",
 _ASCII_UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
 _STATUS: dict[int, type[web.HTTPException]] = {
     403: web.HTTPForbidden, 404: web.HTTPNotFound, 409: web.HTTPConflict,
-    413: web.HTTPRequestEntityTooLarge, 415: web.HTTPUnsupportedMediaType}
+    413: web.HTTPRequestEntityTooLarge, 415: web.HTTPUnsupportedMediaType,
+    422: web.HTTPUnprocessableEntity}
 _REPLY_FORM = {
     "type": "object", "required": ["text"],
     "properties": {
@@ -152,7 +153,8 @@ class AttachmentRoutes:
                                                               "its attachments"},
                         409: {"description": "closed, stale, too many files, or no address "
                                              "to mail to"},
-                        413: {"type": "object"}, 415: {"type": "object"}})
+                        413: {"type": "object"}, 415: {"type": "object"},
+                        422: {"type": "object", "description": "seen is not a view's mark"}})
     async def reply(self, request: web.Request) -> web.Response:
         """POST /api/tickets/{ticket_id}/replies/files: a public reply with files."""
         form: dict[str, str] = {}
@@ -234,7 +236,11 @@ def _seen(form: dict[str, str]) -> ViewMark | None:
     try:
         return parse_mark(json.loads(form["seen"]))
     except (ValueError, TypeError):
-        raise TicketError("seen must be the view's mark as JSON") from None
+        # The form is well-formed and the field a string, as documented: its content is what
+        # cannot be used (422), as a wrong mark in the JSON reply's body is.
+        refused = TicketError("seen must be the view's mark as JSON")
+        refused.status = 422
+        raise refused from None
 
 
 def add_attachment_routes(app: web.Application, attachments: TicketAttachments) -> None:
