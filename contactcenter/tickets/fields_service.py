@@ -2,9 +2,15 @@
 
 Each change is one transaction with its history rows (``type``, ``field:<key>``) under the
 tickets' lock, as every other change of a ticket (``service.py``); whoever may change the
-ticket may set its fields. ``solving`` is the service's hook before a change to ``solved``:
-people (the API, a reply that solves) must fill the required fields first; triggers and the
-system are not held to it, so a time automation never stops at a field nobody can fill.
+ticket may set its fields. ``apply_in`` is that change inside a caller's transaction: the
+API's ``set``, a new ticket's values (``new_in``, the service's hook: a ticket is made with its
+type and values or not at all, and its ``created`` triggers see them) and a trigger's
+``set_field`` action all go through it, so all are checked alike. A change by a person starts
+the ``updated`` triggers (``changed`` names ``type`` and ``fields.<key>``); a trigger's own
+change does not (the loop safety of ``service.change_in``). ``solving`` is the service's hook
+before a change to ``solved``: people (the API, a reply that solves) must fill the required
+fields first; triggers and the system are not held to it, so a time automation never stops at
+a field nobody can fill.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contactcenter.tickets.fields import FieldRefused, check_value, missing_on_solve
 from contactcenter.tickets.fields_store import FieldStore
-from contactcenter.tickets.model import Change, TicketNotFound
+from contactcenter.tickets.model import Change, NewTicket, TicketNotFound
 from contactcenter.tickets.service import SYSTEM, Effects, TicketService, Who
 from contactcenter.tickets.store import ticket_of
 from contactcenter.tickets.tables import TicketRow
@@ -47,38 +53,21 @@ class TicketFields:
             row = await self.service.store.row(s, ticket_id, for_update=True)
             if row is None or not self.service.may_see(ticket_of(row), who):
                 raise TicketNotFound(f"no ticket #{ticket_id}")
-            fields = {f.key: f for f in await self.store.fields_in(s)}
-            unknown = sorted(set(values) - set(fields))
-            if unknown:
-                raise FieldRefused(f"no field {unknown[0]!r} (fields: "
-                                   f"{', '.join(fields) or 'none defined'})")
-            checked = {key: check_value(fields[key], value) for key, value in values.items()}
-            now = self.service.clock.time()
-            if ticket_type is not UNCHANGED and ticket_type != row.ticket_type:
-                types = await self.store.types_in(s)
-                if ticket_type is not None and ticket_type not in types:
-                    raise FieldRefused(f"no ticket type {ticket_type!r} (types: "
-                                       f"{', '.join(types) or 'none defined'})")
-                self.service.store.add_change(s, Change(row.id, now, who.name, "type",
-                                                        row.ticket_type, ticket_type))
-                row.ticket_type = ticket_type
-            old = await self.store.values_in(s, row.id)
-            for key, value in checked.items():
-                new = value[0] if value is not None else None
-                if new == old.get(key):
-                    continue
-                await self.store.put_value(s, row.id, key, value)
-                self.service.store.add_change(s, Change(row.id, now, who.name, f"field:{key}",
-                                                        old.get(key), new))
-                old[key] = new
-            row.updated_at = now
-            # A policy may look at the type and the values (sla_policies.py).
-            await self.service.reconsider_sla_in(s, row, row.priority, who, effects)
+            changed = await apply_in(self.service, s, row, who, values, ticket_type, effects)
+            hook = self.service.on_changed
+            if changed and hook is not None and not who.name.startswith("trigger:"):
+                await hook(s, row, who, changed, effects)
             effects.tell(row.assignee, "ticket-updated", ticket_of(row))
             result = {"type": row.ticket_type,
-                      "values": {k: v for k, v in old.items() if v is not None}}
+                      "values": await self.store.values_in(s, row.id)}
         await self.service.run(effects)
         return result
+
+    async def new_in(self, s: AsyncSession, row: TicketRow, new: NewTicket, who: Who) -> None:
+        """The service's hook: a new ticket's type and values, checked and stored in ``s``
+        (``FieldRefused`` naming the field or the type rolls the whole ticket back)."""
+        await apply_in(self.service, s, row, who, new.field_values,
+                       new.ticket_type if new.ticket_type is not None else UNCHANGED, None)
 
     async def solving(self, s: AsyncSession, row: TicketRow, who: Who) -> None:
         """Refuse to solve ``row`` while a field required on solve is empty (422)."""
@@ -89,3 +78,47 @@ class TicketFields:
         if missing:
             raise FieldRefused(f"ticket #{row.id} cannot be solved before these fields are "
                                f"filled: {', '.join(f.label for f in missing)}")
+
+
+async def apply_in(service: TicketService, s: AsyncSession, row: TicketRow, who: Who,
+                   values: Mapping[str, Any], ticket_type: Any, effects: Effects | None
+                   ) -> dict[str, tuple[Any, Any]]:
+    """Check, then store ``values`` (None clears one) and ``ticket_type`` (``UNCHANGED``: kept,
+    None: no type) on ``row`` in ``s``, each change with its history row; returns what changed
+    as ``{"type" | "fields.<key>": (old, new)}``. Everything is checked before anything is
+    written. ``effects`` None: a ticket being made (its SLA clocks start after this)."""
+    store = FieldStore
+    fields = {f.key: f for f in await store.fields_in(s)}
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise FieldRefused(f"no field {unknown[0]!r} (fields: "
+                           f"{', '.join(fields) or 'none defined'})")
+    checked = {key: check_value(fields[key], value) for key, value in values.items()}
+    if ticket_type is not UNCHANGED and ticket_type != row.ticket_type \
+            and ticket_type is not None:
+        types = await store.types_in(s)
+        if ticket_type not in types:
+            raise FieldRefused(f"no ticket type {ticket_type!r} (types: "
+                               f"{', '.join(types) or 'none defined'})")
+    now = service.clock.time()
+    changed: dict[str, tuple[Any, Any]] = {}
+    if ticket_type is not UNCHANGED and ticket_type != row.ticket_type:
+        service.store.add_change(s, Change(row.id, now, who.name, "type", row.ticket_type,
+                                           ticket_type))
+        changed["type"] = (row.ticket_type, ticket_type)
+        row.ticket_type = ticket_type
+    old = await store.values_in(s, row.id)
+    for key, value in checked.items():
+        new = value[0] if value is not None else None
+        if new == old.get(key):
+            continue
+        await store.put_value(s, row.id, key, value)
+        service.store.add_change(s, Change(row.id, now, who.name, f"field:{key}",
+                                           old.get(key), new))
+        changed[f"fields.{key}"] = (old.get(key), new)
+        old[key] = new
+    if changed and effects is not None:
+        row.updated_at = now
+        # A policy may look at the type and the values (sla_policies.py).
+        await service.reconsider_sla_in(s, row, row.priority, who, effects)
+    return changed

@@ -94,6 +94,18 @@ class FieldStore:
         return {k: v for k, v in rows}
 
     @staticmethod
+    async def values_for(s: AsyncSession, ticket_ids: list[int]) -> dict[int, dict[str, Any]]:
+        """The values of many tickets at once (the triggers' sweep and dry run)."""
+        out: dict[int, dict[str, Any]] = {}
+        for at in range(0, len(ticket_ids), 500):  # bounded IN lists
+            rows = (await s.execute(sa.select(
+                TicketFieldValueRow.ticket_id, TicketFieldValueRow.key, TicketFieldValueRow.value)
+                .where(TicketFieldValueRow.ticket_id.in_(ticket_ids[at:at + 500])))).all()
+            for ticket_id, key, value in rows:
+                out.setdefault(ticket_id, {})[key] = value
+        return out
+
+    @staticmethod
     async def put_value(s: AsyncSession, ticket_id: int, key: str,
                         checked: tuple[Any, str] | None) -> None:
         """Store (or, with None, clear) one value of a ticket."""

@@ -20,6 +20,7 @@ Design note.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -149,9 +150,11 @@ class VoiceTickets:
         return ticket
 
     # ------------------------------------------------------------------ calls in wrap-up
-    async def from_call(self, interaction_id: str, subject: str, text: str, who: Who
-                        ) -> Ticket:
-        """A ticket about a call the agent took (staff: any call), assigned to that agent."""
+    async def from_call(self, interaction_id: str, subject: str, text: str, who: Who, *,
+                        ticket_type: str | None = None,
+                        values: Mapping[str, Any] | None = None) -> Ticket:
+        """A ticket about a call the agent took (staff: any call), assigned to that agent,
+        with its type and custom field values (checked as on any ticket: fields_service.py)."""
         subject = clean_line(subject, "subject", 250, required=True)
         if self.routing is None or self.routing.log is None:
             raise TicketNotFound("calls are not logged on this server")
@@ -174,7 +177,8 @@ class VoiceTickets:
             name = await _customer_name(s, phone)
             new = NewTicket(subject=subject, origin=Origin.CALL, queue=queue,
                             requester=Requester(name=name or "", phone=phone),
-                            assignee=assignee)
+                            assignee=assignee, ticket_type=ticket_type,
+                            field_values=dict(values or {}))
             first = None
             if text.strip():
                 first = ArticleDraft(Visibility.INTERNAL, Author.AGENT, who.name, text,

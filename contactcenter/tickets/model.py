@@ -293,6 +293,9 @@ class NewTicket:
     assignee: str | None = None
     follow_up_of: int | None = None
     mailbox: str | None = None  # our address the first mail came to
+    # Its type and custom field values, checked and stored with it (fields_service.py).
+    ticket_type: str | None = None
+    field_values: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "subject", clean_subject(self.subject))

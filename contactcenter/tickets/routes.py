@@ -7,7 +7,8 @@ an agent may not see answers 404, as one that does not exist.
 
   GET   /api/tickets?view=mine|unassigned|all|overdue&queue=&status=&q=&type=
         &field=key:value (repeatable: a custom field's value)&limit=&offset=
-  POST  /api/tickets                      {subject, text, requester{email,name,phone}, ...}
+  POST  /api/tickets                      {subject, text, requester{email,name,phone}, ...,
+                                           type?, fields?: {key: value}}
   GET   /api/tickets/{id}                 the ticket, its thread, its history, its rating
   PATCH /api/tickets/{id}                 {status?, priority?, tags?, queue?, subject?,
                                            assignee? (null: back to the queue)}
@@ -82,7 +83,12 @@ _NEW_BODY = {
         "priority": _PRIORITY, "tags": _TAGS,
         "skills": {"type": "object", "additionalProperties": {"type": "integer",
                                                               "minimum": 1, "maximum": 10}},
-        "assignee": {"type": "string", "maxLength": 64}}}
+        "assignee": {"type": "string", "maxLength": 64},
+        "type": {"type": ["string", "null"], "maxLength": 32,
+                 "description": "a ticket type (GET /api/tickets/fields)"},
+        "fields": {"type": "object", "maxProperties": 100,
+                   "description": "custom field values, checked as PATCH .../fields does",
+                   "additionalProperties": {"type": ["string", "number", "boolean", "null"]}}}}
 _PATCH_BODY = {
     "type": "object", "additionalProperties": False, "properties": {
         "subject": {"type": "string", "maxLength": 250, "pattern": "\\S"}, "status": _STATUS,
@@ -293,7 +299,8 @@ class TicketRoutes:
                 requester=Requester(email, clean_line(req.get("name", ""), "name", 200), phone),
                 priority=Priority(body.get("priority", "normal")),
                 tags=clean_tags(body.get("tags", [])), skills=body.get("skills", {}),
-                assignee=body.get("assignee"))
+                assignee=body.get("assignee"), ticket_type=body.get("type"),
+                field_values=body.get("fields", {}))
             if new.queue not in self.service.queues():
                 raise TicketError(f"no queue {new.queue!r}")
             ticket = await self.service.create(new, who, ArticleDraft(

@@ -76,6 +76,8 @@ CreatedHook = Callable[[AsyncSession, TicketRow, "Who", "Effects"], Awaitable[No
 ChangedHook = Callable[[AsyncSession, TicketRow, "Who", dict[str, tuple[Any, Any]], "Effects"],
                        Awaitable[None]]
 SolvingHook = Callable[[AsyncSession, TicketRow, "Who"], Awaitable[None]]
+# (session, the new ticket's row, what it was made with, who): its type and field values
+NewFieldsHook = Callable[[AsyncSession, TicketRow, NewTicket, "Who"], Awaitable[None]]
 # (session, the ticket, the other ticket: merged into it, or split from, who, effects)
 RelatedHook = Callable[[AsyncSession, TicketRow, TicketRow, "Who", "Effects"], Awaitable[None]]
 ReplyHook = Callable[[AsyncSession, TicketRow, TicketArticleRow, "Who", "Effects"],
@@ -144,6 +146,8 @@ class TicketService:
         # Before a change to solved (fields_service.py: required fields), and after a public
         # reply is stored (followers.py: their notifications), inside the transaction.
         self.on_solving: SolvingHook | None = None
+        # A new ticket's type and field values, checked and stored before its triggers run.
+        self.on_new_fields: NewFieldsHook | None = None
         self.on_public_reply: ReplyHook | None = None
         self.on_customer_mail: MailHook | None = None  # inbound.py, for followers.py
         self.reply_cc: CcHook | None = None
@@ -292,10 +296,15 @@ class TicketService:
         if customer is not None and new.requester.customer_id is None:
             new = replace(new, requester=replace(new.requester, customer_id=customer))
         row = await self.store.insert_ticket(s, new, now, who.name)
+        subject = sla_policies.subject_of_new(new)
+        if new.ticket_type is not None or new.field_values:
+            if self.on_new_fields is None:
+                raise TicketError("ticket types and fields are not set up here")
+            await self.on_new_fields(s, row, new, who)  # refused: nothing is stored
+            subject = await sla_policies.subject_in(s, row)  # a policy may look at them
         if first is not None:
             await self.store.add_article(s, row.id, first, now)
-        if sla_policies.start(row, self.settings.sla, self.business,
-                              sla_policies.subject_of_new(new), now):
+        if sla_policies.start(row, self.settings.sla, self.business, subject, now):
             effects.sla = True
         if new.assignee is None:
             effects.route.add(row.id)

@@ -15,6 +15,10 @@ Design note.
 * Mails go through the outbox; webhook calls are ``ticket_webhooks`` rows the sender works
   through; both are queued in the same transaction. Every firing is audited
   (``tickets.trigger.fire``) after the commit.
+* The facts include the ticket's type and custom field values, read in the same session
+  (``facts_in``); the sweep and the dry run read the values of all their tickets at once, and
+  only when a rule looks at them. A ``set_field`` goes through ``fields_service.apply_in``,
+  checked against the fields as they are now (a field deleted since is skipped, saying why).
 """
 
 from __future__ import annotations
@@ -30,12 +34,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contactcenter.common.tasks import stop_gracefully
 from contactcenter.domain.clock import Clock
+from contactcenter.tickets.fields_service import UNCHANGED, apply_in
+from contactcenter.tickets.fields_store import FieldStore
 from contactcenter.tickets.mail.compose import Outgoing, compose, new_message_id
 from contactcenter.tickets.model import Change, Status, Ticket, TicketError
 from contactcenter.tickets.service import Effects, TicketService, Who
 from contactcenter.tickets.store import ticket_of
 from contactcenter.tickets.tables import TicketRow
 from contactcenter.tickets.triggers import (
+    Catalog,
     Facts,
     Plan,
     Trigger,
@@ -44,6 +51,7 @@ from contactcenter.tickets.triggers import (
     facts_of,
     matches,
     plan,
+    uses_fields,
 )
 from contactcenter.tickets.triggers_settings import TriggerSettings
 from contactcenter.tickets.triggers_store import TriggerStore
@@ -70,6 +78,19 @@ class TriggerEngine:
         self._wake = asyncio.Event()
         self._closing = False
         self._task: asyncio.Task[None] | None = None
+
+    async def catalog(self) -> Catalog:
+        """The types and fields a rule is checked against when an admin saves it."""
+        async with self.store.db.session() as s:
+            return Catalog(tuple(await FieldStore.types_in(s)),
+                           {f.key: f for f in await FieldStore.fields_in(s)})
+
+    @staticmethod
+    async def facts_in(s: AsyncSession, row: TicketRow, since: float, changed: Any = (),
+                       other: Ticket | None = None) -> Facts:
+        """What conditions read of ``row`` now, its type and field values included."""
+        return facts_of(ticket_of(row), since, changed, other, ticket_type=row.ticket_type,
+                        fields=await FieldStore.values_in(s, row.id))
 
     # ------------------------------------------------------------------ cascades
     async def on_created(self, s: AsyncSession, row: TicketRow, who: Who,
@@ -103,15 +124,15 @@ class TriggerEngine:
         now = self.clock.time()
         since = await self.store.status_since(s, row.id, row.created_at)
         related = ticket_of(other) if other is not None else None
-        out = cascade(triggers, event, facts_of(ticket_of(row), since, changed, related), now,
-                      agents=sorted(self.service.agents()),
+        out = cascade(triggers, event, await self.facts_in(s, row, since, changed, related),
+                      now, agents=sorted(self.service.agents()),
                       queues=sorted(self.service.queues()))
         for step in out.plans:
             await self._apply(s, row, step, event, effects, related)
         # The change may have made a time automation due for this ticket: the sweep looks
         # again (it would otherwise sleep up to check_s).
-        after = facts_of(ticket_of(row), await self.store.status_since(s, row.id,
-                                                                        row.created_at))
+        after = await self.facts_in(s, row, await self.store.status_since(s, row.id,
+                                                                           row.created_at))
         if any(due_at(t, after) is not None for t in timed):
             effects.after.append(self._wake_sweep)
 
@@ -131,6 +152,12 @@ class TriggerEngine:
                 await self.service.change_in(s, row, step.changes, who, effects)
             except TicketError as exc:  # refused before anything was written
                 skipped.append(str(exc))
+        if step.fields:
+            try:
+                await apply_in(self.service, s, row, who, dict(step.fields), UNCHANGED,
+                               effects)
+            except TicketError as exc:  # checked before anything was written
+                skipped.append(str(exc))
         for email in step.emails:
             await self._mail(s, row, email.to, email.subject, email.text, trigger, effects)
         ticket = ticket_of(row)
@@ -139,6 +166,8 @@ class TriggerEngine:
                        "at": now, "ticket": ticket.as_json()}
             if other is not None:
                 payload["other"] = other.as_json()
+            payload["fields"] = {"type": row.ticket_type,
+                                 "values": await FieldStore.values_in(s, row.id)}
             body = json.dumps(payload, separators=(",", ":"), sort_keys=True)
             await self.store.queue_webhook(s, trigger=trigger, ticket_id=row.id, url=hook.url,
                                            secret=hook.secret, body=body, now=now)
@@ -193,9 +222,12 @@ class TriggerEngine:
         async with self.store.db.session() as s:
             rows = await self.store.open_tickets(s, self.settings.scan_max)
             runs = await self.store.runs(s) if trigger.event == "time" and trigger.id else set()
+            values = await FieldStore.values_for(s, [r.id for r, _ in rows]) \
+                if uses_fields(trigger) else {}
         found = []
         for row, since in rows:
-            facts = facts_of(ticket_of(row), since)
+            facts = facts_of(ticket_of(row), since, ticket_type=row.ticket_type,
+                             fields=values.get(row.id))
             if not matches(trigger, facts, now) or (trigger.id, row.id, since) in runs:
                 continue
             step = plan(trigger, facts, agents=agents, queues=queues)
@@ -242,10 +274,13 @@ class TriggerEngine:
                 return None
             rows = await self.store.open_tickets(s, self.settings.scan_max)
             runs = await self.store.runs(s)
+            values = await FieldStore.values_for(s, [r.id for r, _ in rows]) \
+                if any(uses_fields(t) for t in timed) else {}
         now = self.clock.time()
         next_at: float | None = None
         for row, since in rows:
-            facts = facts_of(ticket_of(row), since)
+            facts = facts_of(ticket_of(row), since, ticket_type=row.ticket_type,
+                             fields=values.get(row.id))
             for trigger in timed:
                 if (trigger.id, row.id, since) in runs:
                     continue
@@ -272,7 +307,7 @@ class TriggerEngine:
             if row is None or Status(row.status) is Status.CLOSED:
                 return False
             since = await self.store.status_since(s, row.id, row.created_at)
-            facts: Facts = facts_of(ticket_of(row), since)
+            facts: Facts = await self.facts_in(s, row, since)
             now = self.clock.time()
             if await self.store.ran(s, trigger.id, row.id, since) \
                     or not matches(trigger, facts, now):
@@ -289,4 +324,5 @@ def _changed_fields(step: Plan) -> set[str]:
     c = step.changes
     out = {n for n in ("status", "priority", "queue", "tags", "assignee")
            if getattr(c, n) is not None}
+    out |= {f"fields.{key}" for key, _ in step.fields}
     return out | ({"assignee"} if c.unassign else set())

@@ -22,7 +22,13 @@ from typing import Any
 from aiohttp import web
 
 from contactcenter.tickets.model import TicketError
-from contactcenter.tickets.triggers import ACTIONS, EVENTS, OPERATORS, parse_trigger
+from contactcenter.tickets.triggers import (
+    ACTIONS,
+    EVENTS,
+    FIELD_PREFIX,
+    OPERATORS,
+    parse_trigger,
+)
 from contactcenter.tickets.triggers_engine import TriggerEngine
 from contactcenter.tickets.triggers_store import TriggerStore
 from contactcenter.web.auth import AUTH_KEY
@@ -32,12 +38,18 @@ from contactcenter.web.security import json_error, query_int, query_text
 
 _ID = "{trigger_id:[0-9]{1,9}}"
 _CONDITION = {"type": "object", "required": ["field", "op"], "additionalProperties": False,
-              "properties": {"field": {"type": "string", "enum": list(OPERATORS)},
+              "properties": {"field": {"type": "string", "maxLength": 40, "pattern": (
+                  f"^({'|'.join(OPERATORS)}|{FIELD_PREFIX.replace('.', '[.]')}"
+                  "[a-z][a-z0-9_]{0,31})$"), "description": "a fact, or fields.<key>"},
                              "op": {"type": "string", "maxLength": 16},
-                             "value": {"type": ["string", "number", "array", "null"]}}}
+                             "value": {"type": ["string", "number", "boolean", "array",
+                                                "null"]}}}
 _ACTION = {"type": "object", "required": ["type"], "additionalProperties": False,
            "properties": {"type": {"type": "string", "enum": list(ACTIONS)},
-                          "value": {"type": "string", "maxLength": 64},
+                          "field": {"type": "string", "maxLength": 32,
+                                    "description": "set_field: the field's key"},
+                          "value": {"type": ["string", "number", "boolean", "null"],
+                                    "maxLength": 1000},
                           "to": {"type": "string", "maxLength": 254},
                           "subject": {"type": "string", "maxLength": 200},
                           "text": {"type": "string", "maxLength": 10_000},
@@ -117,7 +129,8 @@ class TriggerRoutes:
         body = await read_declared_json(request)
         actor: Actor = request["actor"]
         try:
-            trigger = parse_trigger(body, position=body.get("position", 0))
+            trigger = parse_trigger(body, position=body.get("position", 0),
+                                    catalog=await self.engine.catalog())
             stored = await self.store.add(trigger, self.engine.clock.time(), actor.username)
         except TicketError as exc:
             raise _error(exc) from None
@@ -139,7 +152,8 @@ class TriggerRoutes:
         try:
             old = await self.store.get(trigger_id)
             trigger = parse_trigger(body, position=body.get("position", 0),
-                                    trigger_id=trigger_id, old=old)
+                                    trigger_id=trigger_id, old=old,
+                                    catalog=await self.engine.catalog())
             stored = await self.store.replace(trigger, self.engine.clock.time(),
                                               actor.username)
         except TicketError as exc:
@@ -179,7 +193,8 @@ class TriggerRoutes:
             old = await self.store.get(body["id"]) if body.get("id") else None
             trigger = parse_trigger({k: v for k, v in body.items() if k not in ("id",
                                                                                 "position")},
-                                    trigger_id=old.id if old else 0, old=old)
+                                    trigger_id=old.id if old else 0, old=old,
+                                    catalog=await self.engine.catalog())
         except TicketError as exc:
             raise _error(exc) from None
         return web.json_response(await self.engine.dry_run(trigger))

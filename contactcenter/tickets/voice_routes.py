@@ -3,7 +3,8 @@ its voice message, and a ticket filed from a call in wrap-up.
 
   GET   /api/tickets/{id}/calls                    the calls the ticket links back to
   GET   /api/tickets/{id}/calls/{call}/audio       the voice message (audio/wav; audited)
-  POST  /api/tickets/from-call                     {interaction_id, subject, text?}
+  POST  /api/tickets/from-call                     {interaction_id, subject, text?, type?,
+                                                    fields?: {key: value}}
 """
 
 from __future__ import annotations
@@ -24,7 +25,10 @@ _FROM_CALL = {
     "properties": {
         "interaction_id": {"type": "string", "pattern": "^[A-Za-z0-9_.:-]{1,64}$"},
         "subject": {"type": "string", "minLength": 1, "maxLength": 250, "pattern": "\\S"},
-        "text": {"type": "string", "maxLength": 200_000, "pattern": "^[^\\x00]*$"}}}
+        "text": {"type": "string", "maxLength": 200_000, "pattern": "^[^\\x00]*$"},
+        "type": {"type": ["string", "null"], "maxLength": 32},
+        "fields": {"type": "object", "maxProperties": 100, "additionalProperties": {
+            "type": ["string", "number", "boolean", "null"]}}}}
 
 
 def _error(exc: TicketError) -> web.HTTPException:
@@ -92,7 +96,9 @@ class VoiceTicketRoutes:
         who = who_of(request)
         try:
             ticket = await self.voice.from_call(body["interaction_id"], body["subject"],
-                                                body.get("text", ""), who)
+                                                body.get("text", ""), who,
+                                                ticket_type=body.get("type"),
+                                                values=body.get("fields"))
         except TicketError as exc:
             raise _error(exc) from None
         return web.json_response(self.voice.service.sla_view(ticket), status=201)

@@ -90,6 +90,7 @@ class TicketsChannel:
         self.field_store = FieldStore(db)
         self.fields = TicketFields(self.service, self.field_store)
         self.service.on_solving = self.fields.solving
+        self.service.on_new_fields = self.fields.new_in
         self.followers = Followers(self.service)
         self.service.on_public_reply = self.followers.public_reply
         self.service.on_customer_mail = self.followers.customer_message

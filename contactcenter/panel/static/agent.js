@@ -150,18 +150,31 @@ async function customerLink(callerId) {
   } catch (err) { /* 404: not a customer (or not yours): no link */ }
 }
 
-// "Create ticket" in wrap-up: a ticket about the call just ended, assigned to me.
+// "Create ticket" in wrap-up: a ticket about the call just ended, assigned to me, with its
+// type and custom fields (tickets' ticket_field_form.js: typed inputs, checked before sending).
+let ticketDefs = null;
+async function ticketFields() {
+  if (!window.ticketFieldForm) return;
+  ticketDefs = await ticketFieldForm.defs();
+  ticketFieldForm.build(document.getElementById("ticket-fields"), ticketDefs, "wf-");
+}
+
 async function createTicket() {
   cc.text("ticket-created", "");
+  cc.text("ticket-error", "");
   const wrapping = view && view.work.find((w) => w.state === "wrapup");
   const iid = wrapping ? wrapping.interaction_id : (wrapupIid || currentIid);
   if (!iid) { cc.text("ticket-error", "no call to file"); return; }
+  const got = ticketDefs ? ticketFieldForm.read(ticketDefs, "wf-") : null;
+  if (got && got.errors.length) { cc.text("ticket-error", got.errors.join("; ")); return; }
   const t = await act("/api/tickets/from-call", {
     interaction_id: iid, subject: document.getElementById("ticket-subject").value,
-    text: document.getElementById("ticket-note").value }, "ticket-error");
+    text: document.getElementById("ticket-note").value,
+    ...(got ? ticketFieldForm.body(got) : {}) }, "ticket-error");
   if (!t) return;
   document.getElementById("ticket-subject").value = "";
   document.getElementById("ticket-note").value = "";
+  ticketFields();  // empty again (and as an admin may have changed them)
   const span = document.getElementById("ticket-created");
   span.replaceChildren("Created ", cc.el("a", `ticket #${t.id}`, { href: `/tickets?id=${t.id}`,
                                                                    id: "ticket-link" }));
@@ -235,6 +248,7 @@ async function main() {
     if (await act("/api/panel/resume", mine({}), "call-error")) setHeld(false);
   };
   document.getElementById("ticket-create").onclick = createTicket;
+  ticketFields();
   document.getElementById("wrapup-done").onclick = async () => {
     const wrapping = view && view.work.find((w) => w.state === "wrapup");
     const payload = { disposition: document.getElementById("disposition").value,

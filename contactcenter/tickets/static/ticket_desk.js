@@ -42,6 +42,11 @@ window.ticketDesk = (() => {
     } else if (f.kind === "checkbox") {
       el = cc.el("input", null, { type: "checkbox" });
       el.checked = value === true;
+    } else if (f.kind === "text") {
+      // A textarea: a text value may hold line breaks (an address), which an input would
+      // drop, and saving the other fields would then change this one.
+      el = cc.el("textarea", null, { rows: String(Math.min(4, String(value ?? "").split("\n").length)) });
+      el.value = value ?? "";
     } else {
       const type = { number: "number", date: "date" }[f.kind] || "text";
       el = cc.el("input", null, { type });
@@ -56,7 +61,8 @@ window.ticketDesk = (() => {
   function valueOf(f) {
     const el = $(`tf-${f.key}`);
     if (f.kind === "checkbox") return el.checked;
-    const v = el.value.trim();
+    // A dropdown's value is one of the options exactly (trim() would take a U+FEFF too).
+    const v = f.kind === "dropdown" ? el.value : el.value.trim();
     if (!v) return null;
     return f.kind === "number" ? Number(v) : v;
   }

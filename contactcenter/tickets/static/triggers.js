@@ -25,6 +25,7 @@
   function actText(a) {
     if (a.type === "webhook") return `webhook ${a.url}`;
     if (a.type === "email") return `email ${a.to}`;
+    if (a.type === "set_field") return `set fields.${a.field} ${JSON.stringify(a.value ?? null)}`;
     return a.value ? `${a.type} ${a.value}` : a.type;
   }
 
@@ -145,6 +146,17 @@
     }
   }
 
+  // What a condition on the type or a custom field may name (the server checks the rule).
+  async function fieldsHint() {
+    let d;
+    try { d = await cc.api("GET", "/api/tickets/fields"); } catch (e) { return; }
+    if (!d.types.length && !d.fields.length) return;
+    const parts = d.fields.map((f) => `fields.${f.key} (${f.kind})`);
+    if (d.types.length) parts.unshift(`type (${d.types.join(", ")})`);
+    document.getElementById("tr-json").after(cc.el("p", `Fields for conditions and set_field: ${parts.join(", ")}`,
+                                                   { id: "tr-fields-hint", class: "muted" }));
+  }
+
   function definition() {
     try { return JSON.parse(document.getElementById("tr-json").value); }
     catch (e) { say(`Not JSON: ${e.message}`, true); return null; }
@@ -170,6 +182,7 @@
       if (rule) dryRun(rule);
     });
     document.getElementById("tr-refresh").addEventListener("click", loadDeliveries);
+    fieldsHint();
     await load();
     await loadDeliveries();
   }
