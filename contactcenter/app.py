@@ -19,6 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
+from contactcenter.chat.visitor_erase_routes import ERASE_TICKETS
 from contactcenter.chat.wiring import CHAT_LEFT_TOPIC, CHAT_WATCH_TOPIC, ChatChannel
 from contactcenter.cluster.live_bus import LeaderBus
 from contactcenter.cluster.live_wire import Beacon
@@ -68,6 +69,9 @@ from contactcenter.telephony.events import ModelResynced
 from contactcenter.tickets.automatic_mail import AutomaticMail
 from contactcenter.tickets.from_chat import ChatTickets
 from contactcenter.tickets.from_voice import VoiceTickets
+from contactcenter.tickets.requester_erase import RequesterErasure
+from contactcenter.tickets.service import TicketService
+from contactcenter.tickets.store import TicketStore
 from contactcenter.tickets.voice_routes import add_voice_ticket_routes
 from contactcenter.tickets.wiring import TICKETS_TOPIC, TicketsChannel
 from contactcenter.voice.hooks import routing_call_facts
@@ -208,6 +212,9 @@ class ContactCenter:
         self.kb.add_routes(app)
         self.voice.add_routes(app, self.audit)
         self.chat.add_routes(app)
+        # A chat visitor's erasure reaches the tickets their messages left became.
+        app[ERASE_TICKETS] = RequesterErasure(self.tickets.service, self.audit,
+                                              settle=self.routing.flush).erase
         self.tickets.add_routes(app)
         add_voice_ticket_routes(app, self.voice_tickets)
         add_customer_page(app, self.db, self.routing, self.recording)
@@ -354,6 +361,11 @@ def web_security(s: Settings, tls: bool) -> WebSecuritySettings:
         allowed_origins=tuple(s.web.allowed_origins),
         cookie_secure=cookie_secure(tls, s.web.secure_cookies),
         extra_headers=security_headers(tls and s.web.hsts))
+
+
+def offline_ticket_erasure(settings: Settings, db: Database, audit: Any) -> RequesterErasure:
+    """The tickets' side of ``contactcenter chat erase`` (no server: the database alone)."""
+    return RequesterErasure(TicketService(settings.tickets, TicketStore(db), Clock()), audit)
 
 
 async def _close_lookups(server: ContactCenter) -> None:

@@ -7,6 +7,9 @@ from the settings, the purged chats' attachments (``chat.attachments_dir``) incl
 as ``chat.purge`` by actor ``cli``. The erasure is the admin route's, audited ``chat.erase``
 by ``cli``; it sees the server's chats through the database only (their states, the queue
 engine's rows, the agents' wrap-ups), so a chat not ended there is refused (exit status 3).
+The tickets the visitor's messages left became are erased too, through the same port the
+server uses (``app.offline_ticket_erasure``: the composition root builds it, chat never
+imports tickets), audited ``tickets.erase`` by ``cli``.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import argparse
 import asyncio
 import sys
 import time
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -23,6 +27,7 @@ from contactcenter.chat.attachments import AttachmentFiles, forget_files
 from contactcenter.chat.retention import PurgeReport, purge
 from contactcenter.chat.visitor_erase import (
     ChatInProgress,
+    EraseTickets,
     ErasureReport,
     ErasureRequest,
     check_request,
@@ -72,19 +77,25 @@ def _purge_command(args: argparse.Namespace) -> int:
 
 
 async def run_erase(db_url: str, request: ErasureRequest, dry_run: bool,
-                    attachments_root: Path, now: float | None = None) -> ErasureReport:
-    """Open the database, erase (or count) one visitor's chat data and close."""
+                    attachments_root: Path, now: float | None = None,
+                    tickets: Callable[[Database, AuditLog], EraseTickets] | None = None
+                    ) -> ErasureReport:
+    """Open the database, erase (or count) one visitor's chat data and close; ``tickets``
+    makes the port to the tickets their messages left became."""
     db = Database(db_url)
     try:
         await ensure_schema(db)
+        audit = AuditLog(db)
         return await erase_visitor(db, AttachmentFiles(attachments_root), request,
-                                   time.time() if now is None else now, AuditLog(db), "cli",
-                                   dry_run=dry_run)
+                                   time.time() if now is None else now, audit, "cli",
+                                   dry_run=dry_run,
+                                   erase_tickets=tickets(db, audit) if tickets else None)
     finally:
         await db.close()
 
 
 def _erase_command(args: argparse.Namespace) -> int:
+    from contactcenter.app import offline_ticket_erasure
     from contactcenter.cli import command_settings
     from contactcenter.config.loader import database_url, resolve
 
@@ -99,8 +110,9 @@ def _erase_command(args: argparse.Namespace) -> int:
     db_url = database_url(settings)
     print(f"chat: database {shown_url(db_url)}", file=sys.stderr)
     try:
-        report = asyncio.run(run_erase(db_url, request, args.dry_run,
-                                       resolve(settings, settings.chat.attachments_dir)))
+        report = asyncio.run(run_erase(
+            db_url, request, args.dry_run, resolve(settings, settings.chat.attachments_dir),
+            tickets=lambda db, audit: offline_ticket_erasure(settings, db, audit).erase))
     except ChatInProgress as exc:
         print(str(exc), file=sys.stderr)
         return 3
@@ -117,8 +129,15 @@ def _erase_command(args: argparse.Namespace) -> int:
           f"private note(s), {c['attachments']} file(s), {c['files']} on disk), "
           f"{c['messages_left']} message(s) left; anonymized {c['anonymized']} chat record(s), "
           f"{c['interactions']} interaction(s), {c['events']} event(s)")
-    if report.tickets:
-        print("tickets made from the messages left (erase them in tickets): "
+    done = report.ticket_erasure
+    if done is not None and not done.nothing_to_do:
+        shown = done.as_json()
+        counts = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in done.counts().items() if n)
+        print(f"{verb} in tickets " + ", ".join(f"#{t}" for t in shown["tickets"])
+              + f": {counts}" + (" (no ticket #" + ", #".join(map(str, shown["missing"]))
+                                 + " found)" if shown["missing"] else ""))
+    elif report.tickets:
+        print("tickets made from the messages left, nothing of the visitor left in them: "
               + ", ".join(f"#{t}" for t in report.tickets))
     return 0
 

@@ -19,17 +19,24 @@ would arrive after the erasure) refuses the whole request, naming it. The files 
 rows, so a pass interrupted in between leaves rows a second pass finishes, never bytes no row
 names; the rows go in one transaction. The audit entry (``chat.erase``) says how the chats were
 found (``by``), which conversations (their random ids) and the counts, never the id, address,
-name or text asked about. Tickets a message left became are named (``tickets``), not touched:
-they belong to the tickets channel.
+name or text asked about. Tickets a message left became are named (``tickets``); they belong
+to the tickets channel, which this channel never imports: with the ``erase_tickets`` port
+(``app.py`` points it at ``tickets/requester_erase.py``) they are erased through it, given the
+tickets' numbers and the visitor's addresses (pre-chat answers, the address asked about, for
+the transcripts mailed to them), before the chat's rows go: the messages left are what names
+the tickets, so a failure there leaves everything for the next pass. Its summary is the
+report's ``ticket_erasure`` (with ``--dry-run``, what it would do) and in the audit entry.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -90,6 +97,22 @@ def check_request(by: Any, value: Any) -> ErasureRequest:
     return ErasureRequest(by, value)
 
 
+class TicketsErased(Protocol):
+    """What the tickets' side reports (``tickets.requester_erase.TicketErasureReport``)."""
+
+    @property
+    def nothing_to_do(self) -> bool: ...
+    def counts(self) -> dict[str, int]: ...
+    def as_json(self) -> dict[str, Any]: ...
+
+
+class EraseTickets(Protocol):
+    """The port to the tickets the visitor's messages left became (app.py wires it)."""
+
+    async def __call__(self, ticket_ids: Sequence[int], dry_run: bool, *,
+                       addresses: Sequence[str] = (), actor: str = "chat") -> TicketsErased: ...
+
+
 @dataclass(frozen=True, slots=True)
 class ErasureReport:
     """What an erasure removed (or, ``dry_run``, would remove)."""
@@ -106,12 +129,15 @@ class ErasureReport:
     interactions: int = 0  # queue engine rows whose data was reduced
     events: int = 0  # interaction log events whose data or notes went
     tickets: tuple[int, ...] = field(default=())  # tickets the messages left became
+    # The tickets' side (None: no port wired, the tickets are only named).
+    ticket_erasure: TicketsErased | None = None
 
     @property
     def nothing_to_do(self) -> bool:
         """True when nothing of the visitor is left here (a second erasure)."""
         return not (self.messages or self.attachments or self.files or self.messages_left
-                    or self.anonymized or self.interactions or self.events)
+                    or self.anonymized or self.interactions or self.events) \
+            and (self.ticket_erasure is None or self.ticket_erasure.nothing_to_do)
 
     def counts(self) -> dict[str, Any]:
         """The counts alone, for the audit entry and the command line."""
@@ -123,7 +149,9 @@ class ErasureReport:
     def as_json(self) -> dict[str, Any]:
         return {"by": self.by, "dry_run": self.dry_run, "nothing_to_do": self.nothing_to_do,
                 "conversation_ids": list(self.conversations), **self.counts(),
-                "tickets": list(self.tickets)}
+                "tickets": list(self.tickets),
+                "ticket_erasure": (self.ticket_erasure.as_json()
+                                   if self.ticket_erasure is not None else None)}
 
 
 # ----------------------------------------------------------------------- finding
@@ -272,10 +300,23 @@ def _exists(files: AttachmentFiles, key: str) -> bool:
 Busy = Callable[[list[str]], set[str]]
 
 
+def addresses_of(req: ErasureRequest, plan: _Plan) -> list[str]:
+    """The visitor's mail addresses chat knows: asked about, or given in their forms."""
+    found = {req.value} if req.by == "email" else set()
+    for answers in [c.answers for c in plan.conversations] + [m.answers for m in plan.left]:
+        for a in answers or ():
+            if isinstance(a, dict) and a.get("name") == "email":
+                with contextlib.suppress(ValueError):
+                    found.add(check_email(a.get("value")).lower())
+    return sorted(found)
+
+
 async def erase_visitor(db: Database, files: AttachmentFiles, req: ErasureRequest, now: float,
                         audit: Any, actor: str, *, dry_run: bool = False,
-                        busy: Busy | None = None) -> ErasureReport:
-    """Erase (or, ``dry_run``, count) what chat keeps of the visitor ``req`` names; raises
+                        busy: Busy | None = None,
+                        erase_tickets: EraseTickets | None = None) -> ErasureReport:
+    """Erase (or, ``dry_run``, count) what chat keeps of the visitor ``req`` names, and through
+    ``erase_tickets`` what the tickets their messages left became keep; raises
     ``ChatInProgress`` when one of its chats has not ended (``busy``: the server's own view of
     which chats are open, beside the database's)."""
     async with db.session() as s:
@@ -288,6 +329,19 @@ async def erase_visitor(db: Database, files: AttachmentFiles, req: ErasureReques
                                {"in_progress": sorted(in_progress)[:20]})
         raise ChatInProgress(in_progress)
     report = await asyncio.to_thread(_report, req, plan, files, dry_run)
+    addresses = addresses_of(req, plan)
+    if erase_tickets is not None and (report.tickets or addresses):
+        # Before the chat's rows: the messages left are what names these tickets.
+        try:
+            tickets = await erase_tickets(report.tickets, dry_run, addresses=addresses,
+                                          actor=actor)
+        except Exception as exc:
+            if not dry_run:
+                await audit.record(actor, "chat.erase", req.by, "failed",
+                                   {"tickets": list(report.tickets),
+                                    "error": type(exc).__name__})
+            raise
+        report = dataclasses.replace(report, ticket_erasure=tickets)
     if dry_run or report.nothing_to_do:
         return report
     for key in plan.keys:  # the bytes first: a row left over is found by the next pass
@@ -296,7 +350,9 @@ async def erase_visitor(db: Database, files: AttachmentFiles, req: ErasureReques
         await _delete(s, plan, now)
     await audit.record(actor, "chat.erase", req.by, "ok",
                        {**report.counts(), "conversation_ids": ids[:200],
-                        "tickets": list(report.tickets)})
+                        "tickets": list(report.tickets),
+                        "ticket_erasure": (report.ticket_erasure.counts()
+                                           if report.ticket_erasure is not None else None)})
     return report
 
 

@@ -9,6 +9,8 @@ export's (``visitor_export.py``):
 Admins only, CSRF as every change. The server's own view of open chats (its live
 conversations, the queue engine's open interactions and agents' slots, wrap-up included) is
 added to the database's, so a chat that ended a moment ago but is still in wrap-up is refused.
+The tickets the visitor's messages left became are erased through the port ``app.py`` puts
+under ``ERASE_TICKETS`` on the web application (absent: they are only named).
 """
 
 from __future__ import annotations
@@ -22,12 +24,17 @@ from contactcenter.chat.service import ChatService
 from contactcenter.chat.visitor_erase import (
     BY,
     ChatInProgress,
+    EraseTickets,
     check_request,
     erase_visitor,
 )
 from contactcenter.web.openapi import api_doc, read_declared_json
 from contactcenter.web.roles import ADMIN, Actor, requires
 from contactcenter.web.security import json_error
+
+# The tickets' side of an erasure (tickets/requester_erase.py), set by app.py: channels never
+# import each other, and the composition root builds the web application after both.
+ERASE_TICKETS = web.AppKey("chat_erase_tickets", EraseTickets)
 
 _REQUEST = {
     "type": "object", "required": ["by", "value"], "additionalProperties": False,
@@ -40,8 +47,9 @@ _REQUEST = {
 _REPORT = {"type": "object", "description": "by, dry_run, nothing_to_do, conversation_ids, "
                                             "conversations, messages, notes, attachments, "
                                             "files, messages_left, anonymized, interactions, "
-                                            "events, tickets (the tickets messages left became: "
-                                            "not erased here)"}
+                                            "events, tickets (the tickets messages left "
+                                            "became), ticket_erasure (what the tickets' side "
+                                            "erased, or would: null when not wired)"}
 
 
 def server_busy(service: ChatService) -> Any:
@@ -74,8 +82,9 @@ class EraseRoutes:
                                               "for an id; errors: {value}"}})
     async def erase(self, request: web.Request) -> web.Response:
         """Erase one visitor's chat data (a data-subject request): transcripts, files,
-        messages left, pre-chat answers, notes; the chats stay counted, anonymized. Audited
-        ``chat.erase`` without the value asked about."""
+        messages left, pre-chat answers, notes, and their data in the tickets their messages
+        left became; the chats and tickets stay counted, anonymized. Audited ``chat.erase``
+        (and ``tickets.erase``) without the value asked about."""
         actor: Actor = request["actor"]
         body = await read_declared_json(request)
         try:
@@ -87,7 +96,8 @@ class EraseRoutes:
             report = await erase_visitor(
                 self.service.store.db, self.files, req, self.service.clock.time(), self.audit,
                 actor.username, dry_run=bool(body.get("dry_run")),
-                busy=server_busy(self.service))
+                busy=server_busy(self.service),
+                erase_tickets=request.app.get(ERASE_TICKETS))
         except ChatInProgress as exc:
             raise json_error(web.HTTPConflict, str(exc)) from None
         return web.json_response(report.as_json(), headers={"Cache-Control": "no-store"})
