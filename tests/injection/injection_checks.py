@@ -51,3 +51,20 @@ def agi_injections(lines: Iterable[str], payloads: list[Payload]) -> list[str]:
             elif any(p.marker in a and p.text not in a for a in args):
                 found.append(f"{p.name}: split argument in {line[:160]!r}")
     return found
+
+
+async def api_call(http: Any, url: str, method: str, path: str, body: Any = None,
+                   expect_status: int | tuple[int, ...] = 200) -> tuple[int, Any]:
+    """One API request as the panel makes it; its status (one of ``expect_status``, else the
+    test fails saying what came) and its body (JSON, else text)."""
+    async with http.request(method, f"{url}{path}", json=body) as r:
+        data = await r.json() if r.content_type == "application/json" else await r.text()
+        wanted = expect_status if isinstance(expect_status, tuple) else (expect_status,)
+        assert r.status in wanted, (method, path, r.status, data)
+        return r.status, data
+
+
+async def api_json(http: Any, url: str, method: str, path: str, body: Any = None,
+                   expect_status: int = 200) -> Any:
+    """``api_call``'s body alone."""
+    return (await api_call(http, url, method, path, body, expect_status))[1]

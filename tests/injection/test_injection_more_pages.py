@@ -23,6 +23,7 @@ import pytest
 from chat_floor import PASSWORD as CHAT_PASSWORD
 from chat_floor import ChatFloor
 from corpus import PAYLOADS, PWN_JS, Payload, quick
+from injection_checks import api_json
 from page_checks import assert_inert, hooked_page, open_page
 from playwright.async_api import expect
 from text_floor import T, panel_user, text_floor
@@ -43,14 +44,6 @@ def _chat_says(p: Payload) -> bool:
 def _one_line(p: Payload) -> bool:
     """What a name or a title holds: no control character, no line or paragraph separator."""
     return p.utf8 and not any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in p.text)
-
-
-async def _call(http: Any, url: str, method: str, path: str, body: Any = None,
-                expect_status: int = 200) -> Any:
-    async with http.request(method, f"{url}{path}", json=body) as r:
-        data = await r.json() if r.content_type == "application/json" else None
-        assert r.status == expect_status, (method, path, r.status, data)
-        return data
 
 
 async def _live_chats(browser: Any, floor: TicketsFloor,
@@ -117,7 +110,7 @@ async def _customer_page(browser: Any, floor: TicketsFloor,
     assert report.errors == [], report.errors
     admin = await panel_user(floor, "inj-admin", "admin")
     filed = [p for p in payloads if "\x00" not in p.text and p.utf8]
-    tickets = [await _call(admin, floor.url, "POST", "/api/tickets", {
+    tickets = [await api_json(admin, floor.url, "POST", "/api/tickets", {
         "subject": p.upto(250), "text": p.text, "queue": "email",
         "requester": {"phone": PHONE}}, 201) for p in filed]
     renamed = []  # the first ticket's subject edited to each payload: its history shows them
@@ -128,7 +121,7 @@ async def _customer_page(browser: Any, floor: TicketsFloor,
             if r.status == 200:
                 renamed.append(p)
     assert renamed
-    customer = await _call(admin, floor.url, "GET", f"/api/customers/by-phone/{PHONE}")
+    customer = await api_json(admin, floor.url, "GET", f"/api/customers/by-phone/{PHONE}")
     page, dialogs = await open_page(browser, floor.url, "inj-admin", PASSWORD, customer["url"],
                                     MS)
     lines = [p for p in payloads if _one_line(p)]
@@ -164,7 +157,7 @@ async def _help_center(browser: Any, floor: TicketsFloor,
     titled = [p for p in payloads if _one_line(p)]
     urls = []
     for p in titled:
-        made = await _call(sup, floor.url, "POST", "/api/kb/articles", {
+        made = await api_json(sup, floor.url, "POST", "/api/kb/articles", {
             "locale": "en", "title": p.upto(200), "state": "published",
             "body": "\n\n".join([p.text.replace("\x00", ""), MARKDOWN])}, 201)
         urls.append(made["url"])

@@ -23,6 +23,7 @@ import pytest
 from chat_floor import PASSWORD as CHAT_PASSWORD
 from chat_floor import AgentClient, ChatFloor
 from corpus import PAYLOADS, Payload, quick
+from injection_checks import api_json
 from page_checks import assert_inert, open_page
 from playwright.async_api import expect
 from text_floor import T, panel_user, text_floor
@@ -59,14 +60,6 @@ def _form(payloads: list[Payload]) -> dict[str, Any]:
         "auto": {"phrase": p.upto(200)}}]} for i, p in enumerate(payloads)]}
 
 
-async def _call(http: Any, url: str, method: str, path: str, body: Any = None,
-                expect_status: int = 200) -> Any:
-    async with http.request(method, f"{url}{path}", json=body) as r:
-        data = await r.json() if r.content_type == "application/json" else None
-        assert r.status == expect_status, (method, path, r.status, data)
-        return data
-
-
 async def _chat(floor: TicketsFloor, payloads: list[Payload]) -> tuple[str, AgentClient]:
     """A chat a1 took and closed: the visitor named with a payload, every payload said by
     both sides. The agent's panel client too."""
@@ -100,17 +93,17 @@ async def _tickets(floor: TicketsFloor, admin: Any, payloads: list[Payload]) -> 
     """A solved ticket of a1's per payload; every payload a note on the first two."""
     ids = []
     for p in payloads:
-        made = await _call(admin, floor.url, "POST", "/api/tickets", {
+        made = await api_json(admin, floor.url, "POST", "/api/tickets", {
             "subject": p.upto(250), "text": p.text, "queue": "email", "assignee": "a1",
             "requester": {"email": "ann@customer.test",
                           "name": p.upto(200) if _one_line(p) else "Ann"}}, 201)
         ids.append(str(made["id"]))
     for ticket in ids[:2]:
         for p in payloads:
-            await _call(admin, floor.url, "POST", f"/api/tickets/{ticket}/notes",
+            await api_json(admin, floor.url, "POST", f"/api/tickets/{ticket}/notes",
                         {"text": p.text}, 201)
     for ticket in ids:
-        await _call(admin, floor.url, "PATCH", f"/api/tickets/{ticket}", {"status": "solved"})
+        await api_json(admin, floor.url, "PATCH", f"/api/tickets/{ticket}", {"status": "solved"})
     return ids
 
 
@@ -136,22 +129,22 @@ async def _quality(floor: TicketsFloor, admin: Any, sup: Any, agent: AgentClient
                    payloads: list[Payload], cid: str, tickets: list[str]) -> dict[str, int]:
     """Scorecards, a keyword list, sampling rules and the evaluations, through the API."""
     url = floor.url
-    main = await _call(admin, url, "POST", "/api/qa/scorecards",
+    main = await api_json(admin, url, "POST", "/api/qa/scorecards",
                        {"name": CARD, "form": _form(payloads)}, 201)
-    named = [await _call(admin, url, "POST", "/api/qa/scorecards",
+    named = [await api_json(admin, url, "POST", "/api/qa/scorecards",
                          {"name": p.upto(100), "form": _form([p])}, 201) for p in payloads]
-    await _call(admin, url, "PUT", "/api/qa/keywords/inj",
+    await api_json(admin, url, "PUT", "/api/qa/keywords/inj",
                 {"phrases": [p.upto(200) for p in payloads]})
     for channel in ("voice", "chat", "ticket"):
-        await _call(admin, url, "POST", "/api/qa/sampling/rules", {
+        await api_json(admin, url, "POST", "/api/qa/sampling/rules", {
             "name": f"inj {channel}", "channel": channel, "percent": 100, "minimum": 1,
             "scorecard_id": named[0]["id"], "active": True}, 201)
-    await _call(admin, url, "POST", "/api/qa/sampling/run")
+    await api_json(admin, url, "POST", "/api/qa/sampling/run")
     evaluations = {}
     for channel, item in (("voice", REC), ("chat", cid), ("ticket", tickets[0])):
-        ev = await _call(sup, url, "POST", "/api/qa/evaluations",
+        ev = await api_json(sup, url, "POST", "/api/qa/evaluations",
                          {"channel": channel, "item_id": item, "scorecard_id": main["id"]}, 201)
-        await _call(sup, url, "PUT", f"/api/qa/evaluations/{ev['id']}", {
+        await api_json(sup, url, "PUT", f"/api/qa/evaluations/{ev['id']}", {
             "answers": {f"q{i}": {"value": "yes", "note": p.upto(1000)}
                         for i, p in enumerate(payloads)},
             "comment": "\n".join(p.upto(80) for p in payloads), "submit": True})

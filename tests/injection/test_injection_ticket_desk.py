@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 from corpus import PAYLOADS, Payload, quick
+from injection_checks import api_call
 from page_checks import assert_inert, open_page
 from playwright.async_api import expect
 from text_floor import T, panel_user, text_floor
@@ -31,15 +32,6 @@ from contactcenter.tickets.model import clean_subject
 from contactcenter.tickets.settings import SlaPolicy, SlaSettings
 
 MS = int(T * 1000)
-
-
-async def _call(http: Any, url: str, method: str, path: str, body: Any = None,
-                expect_status: int | tuple[int, ...] = 200) -> tuple[int, Any]:
-    async with http.request(method, f"{url}{path}", json=body) as r:
-        data = await r.json() if r.content_type == "application/json" else await r.text()
-        wanted = expect_status if isinstance(expect_status, tuple) else (expect_status,)
-        assert r.status in wanted, (method, path, r.status, data)
-        return r.status, data
 
 
 def _one_line(p: Payload) -> bool:
@@ -74,11 +66,11 @@ async def _define(admin: Any, url: str, payloads: list[Payload]) -> tuple[list[P
                                                                            list[str]]:
     """The fields: ``code`` (text), one text field per payload a label takes, a dropdown of
     the payloads as options. Returns the labelled payloads and the options."""
-    await _call(admin, url, "POST", "/api/tickets/fields",
+    await api_call(admin, url, "POST", "/api/tickets/fields",
                 {"key": "code", "label": "Code", "kind": "text"}, 201)
     labelled = []
     for i, p in enumerate(payloads):
-        status, body = await _call(admin, url, "POST", "/api/tickets/fields", {
+        status, body = await api_call(admin, url, "POST", "/api/tickets/fields", {
             "key": f"f{i:02d}", "label": p.upto(100), "kind": "text"}, (201, 400, 422))
         if status == 201:
             assert body["label"] == p.upto(100).strip(), (p.name, body)
@@ -86,7 +78,7 @@ async def _define(admin: Any, url: str, payloads: list[Payload]) -> tuple[list[P
         else:
             assert not _one_line(p), (p.name, body)
     options = list(dict.fromkeys(p.upto(100).strip() for p in payloads if _one_line(p)))
-    await _call(admin, url, "POST", "/api/tickets/fields",
+    await api_call(admin, url, "POST", "/api/tickets/fields",
                 {"key": "pick", "label": "Pick", "kind": "dropdown", "options": options}, 201)
     return labelled, options
 
@@ -101,7 +93,7 @@ async def _fields_and_sla(browser: Any, tmp_path: Any, payloads: list[Payload]) 
         for i, p in enumerate(payloads):
             if not p.utf8:
                 continue
-            _, made = await _call(admin, floor.url, "POST", "/api/tickets", {
+            _, made = await api_call(admin, floor.url, "POST", "/api/tickets", {
                 "subject": p.upto(250), "text": "Fields", "queue": "email",
                 "requester": {"email": "ann@customer.test", "name": "Ann"}}, 201)
             values: dict[str, Any] = {"code": p.upto(1000)}
@@ -109,7 +101,7 @@ async def _fields_and_sla(browser: Any, tmp_path: Any, payloads: list[Payload]) 
                 values[f"f{i:02d}"] = p.upto(1000)
             if _one_line(p):
                 values["pick"] = p.upto(100).strip()
-            status, body = await _call(admin, floor.url, "PATCH",
+            status, body = await api_call(admin, floor.url, "PATCH",
                                        f"/api/tickets/{made['id']}/fields",
                                        {"values": values}, (200, 422))
             if status == 422:  # a text value refuses NUL only
@@ -140,7 +132,7 @@ async def _fields_and_sla(browser: Any, tmp_path: Any, payloads: list[Payload]) 
             await expect(page.locator("#t-subject")).to_contain_text(p.marker, timeout=MS)
             code = page.locator("#tf-code")
             await expect(code).to_be_visible(timeout=MS)
-            _, before = await _call(admin, floor.url, "GET", f"/api/tickets/{number}/fields")
+            _, before = await api_call(admin, floor.url, "GET", f"/api/tickets/{number}/fields")
             assert before["values"]["code"] == _field_text(p), p.name
             listed = page.locator("#t-field-list")
             for q in labelled[:3] + ([p] if p in labelled else []):
@@ -167,7 +159,7 @@ async def _fields_and_sla(browser: Any, tmp_path: Any, payloads: list[Payload]) 
                 continue  # the page trims as JavaScript does: test_a_bom_option_can_be_chosen
             await page.click("#t-fields-save")
             await expect(page.locator("#t-fields-status")).to_have_text("Saved.", timeout=MS)
-            _, after = await _call(admin, floor.url, "GET", f"/api/tickets/{number}/fields")
+            _, after = await api_call(admin, floor.url, "GET", f"/api/tickets/{number}/fields")
             assert after["values"] == before["values"], p.name
         await assert_inert(page, dialogs)
 
@@ -188,7 +180,7 @@ async def _merge_split(browser: Any, tmp_path: Any, payloads: list[Payload]) -> 
         admin = await panel_user(floor, "inj-admin", "admin")
 
         async def ticket(subject: str, email: str, text: str) -> dict[str, Any]:
-            return (await _call(admin, floor.url, "POST", "/api/tickets", {
+            return (await api_call(admin, floor.url, "POST", "/api/tickets", {
                 "subject": subject, "text": text, "queue": "email",
                 "requester": {"email": email, "name": "Ann"}}, 201))[1]
 
@@ -199,10 +191,10 @@ async def _merge_split(browser: Any, tmp_path: Any, payloads: list[Payload]) -> 
                 continue
             target = await ticket(p.upto(250), "ann@customer.test", f"Target {i}")
             source = await ticket(f"Source {i}", f"bob{i}@customer.test", f"About Source {i}")
-            _, done = await _call(admin, floor.url, "POST", f"/api/tickets/{source['id']}/merge",
+            _, done = await api_call(admin, floor.url, "POST", f"/api/tickets/{source['id']}/merge",
                                   {"into": target["id"], "notify": True})
             assert done["id"] == target["id"]
-            _, shown = await _call(admin, floor.url, "GET", f"/api/tickets/{target['id']}")
+            _, shown = await api_call(admin, floor.url, "GET", f"/api/tickets/{target['id']}")
             subject = shown["ticket"]["subject"]
             assert subject == clean_subject(p.upto(250)), p.name
             notice = MERGE_NOTICE.format(source=source["id"], target=target["id"],
@@ -211,7 +203,7 @@ async def _merge_split(browser: Any, tmp_path: Any, payloads: list[Payload]) -> 
             merged.append((target["id"], source["id"], p))
             # Split the merged message off again, the payload as the new subject.
             moved = [a["id"] for a in shown["articles"] if a["body_text"].startswith("About S")]
-            status, new = await _call(admin, floor.url, "POST",
+            status, new = await api_call(admin, floor.url, "POST",
                                       f"/api/tickets/{target['id']}/split",
                                       {"articles": moved, "subject": p.upto(250)}, (201, 400))
             if status == 400:  # the subject's own rules (control characters)
@@ -268,15 +260,15 @@ async def _merge_split(browser: Any, tmp_path: Any, payloads: list[Payload]) -> 
 async def test_saving_fields_on_the_page_keeps_a_multi_line_value(browser, tmp_path):
     async with text_floor(tmp_path, acknowledge=False) as floor:
         admin = await panel_user(floor, "inj-admin", "admin")
-        await _call(admin, floor.url, "POST", "/api/tickets/fields",
+        await api_call(admin, floor.url, "POST", "/api/tickets/fields",
                     {"key": "address", "label": "Address", "kind": "text"}, 201)
-        await _call(admin, floor.url, "PUT", "/api/tickets/fields/types",
+        await api_call(admin, floor.url, "PUT", "/api/tickets/fields/types",
                     {"types": ["question", "incident"]})
-        _, made = await _call(admin, floor.url, "POST", "/api/tickets", {
+        _, made = await api_call(admin, floor.url, "POST", "/api/tickets", {
             "subject": "Delivery", "text": "Where is it?", "queue": "email",
             "requester": {"email": "ann@customer.test", "name": "Ann"}}, 201)
         value = "1 Main Street\nSpringfield"
-        await _call(admin, floor.url, "PATCH", f"/api/tickets/{made['id']}/fields",
+        await api_call(admin, floor.url, "PATCH", f"/api/tickets/{made['id']}/fields",
                     {"values": {"address": value}})
         page, _dialogs = await open_page(browser, floor.url, "inj-admin", PASSWORD,
                                          f"/tickets?id={made['id']}", MS)
@@ -284,7 +276,7 @@ async def test_saving_fields_on_the_page_keeps_a_multi_line_value(browser, tmp_p
         await page.select_option("#t-type", "incident")  # the agent changes the type only
         await page.click("#t-fields-save")
         await expect(page.locator("#t-fields-status")).to_have_text("Saved.", timeout=MS)
-        _, after = await _call(admin, floor.url, "GET", f"/api/tickets/{made['id']}/fields")
+        _, after = await api_call(admin, floor.url, "GET", f"/api/tickets/{made['id']}/fields")
         assert after["type"] == "incident"
         assert after["values"]["address"] == value, after
 
@@ -292,10 +284,10 @@ async def test_saving_fields_on_the_page_keeps_a_multi_line_value(browser, tmp_p
 async def test_a_bom_option_can_be_chosen_on_the_page(browser, tmp_path):
     async with text_floor(tmp_path, acknowledge=False) as floor:
         admin = await panel_user(floor, "inj-admin", "admin")
-        await _call(admin, floor.url, "POST", "/api/tickets/fields", {
+        await api_call(admin, floor.url, "POST", "/api/tickets/fields", {
             "key": "colour", "label": "Colour", "kind": "dropdown",
             "options": ["\ufeffBlue", "Red"]}, 201)
-        _, made = await _call(admin, floor.url, "POST", "/api/tickets", {
+        _, made = await api_call(admin, floor.url, "POST", "/api/tickets", {
             "subject": "Paint", "text": "Which colour?", "queue": "email",
             "requester": {"email": "ann@customer.test", "name": "Ann"}}, 201)
         page, _dialogs = await open_page(browser, floor.url, "inj-admin", PASSWORD,
@@ -307,7 +299,7 @@ async def test_a_bom_option_can_be_chosen_on_the_page(browser, tmp_path):
         await expect(told.first).to_be_visible(timeout=MS)
         assert await page.locator("#t-error").text_content() == "", "refused on the page"
         await expect(page.locator("#t-fields-status")).to_have_text("Saved.", timeout=MS)
-        _, after = await _call(admin, floor.url, "GET", f"/api/tickets/{made['id']}/fields")
+        _, after = await api_call(admin, floor.url, "GET", f"/api/tickets/{made['id']}/fields")
         assert after["values"]["colour"] == "\ufeffBlue", after
 
 

@@ -27,6 +27,7 @@ from typing import Any
 import aiohttp
 import pytest
 from corpus import PAYLOADS, Payload, quick
+from injection_checks import api_call
 from page_checks import assert_inert, hooked_page, open_page
 from playwright.async_api import expect
 from text_floor import T, panel_user, send_mail, text_floor
@@ -39,15 +40,6 @@ MS = int(T * 1000)
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
 UPLOAD_NAME = 150  # past the 100 characters a stored name keeps (its stem is cut)
 _LINK = re.compile(r"(http://\S+/rate/[0-9A-Za-z_-]+)\?r=([1-5])")
-
-
-async def _call(http: Any, url: str, method: str, path: str, body: Any = None,
-                expect_status: int | tuple[int, ...] = 200) -> tuple[int, Any]:
-    async with http.request(method, f"{url}{path}", json=body) as r:
-        data = await r.json() if r.content_type == "application/json" else await r.text()
-        wanted = expect_status if isinstance(expect_status, tuple) else (expect_status,)
-        assert r.status in wanted, (method, path, r.status, data)
-        return r.status, data
 
 
 def _filename_param(name: str) -> str:
@@ -88,7 +80,7 @@ def _as_read(p: Payload, n: int) -> str:
 
 
 async def _tickets_by_subject(http: Any, url: str) -> dict[str, dict[str, Any]]:
-    _, listing = await _call(http, url, "GET", "/api/tickets?view=all&limit=500")
+    _, listing = await api_call(http, url, "GET", "/api/tickets?view=all&limit=500")
     return {t["subject"]: t for t in listing["tickets"]}
 
 
@@ -145,7 +137,7 @@ async def _files(browser: Any, tmp_path: Any, payloads: list[Payload]) -> None:
                                         MS)
         for n, p in enumerate(mailed):
             ticket = tickets[f"Files {p.marker}"]["id"]
-            _, body = await _call(admin, floor.url, "GET", f"/api/tickets/{ticket}/attachments")
+            _, body = await api_call(admin, floor.url, "GET", f"/api/tickets/{ticket}/attachments")
             (f,) = body["attachments"]
             wanted = safe_filename(_as_read(p, n), 0)
             if wanted != "part-0":  # something of the name is left: that, exactly
@@ -174,7 +166,7 @@ async def _files(browser: Any, tmp_path: Any, payloads: list[Payload]) -> None:
         await page.click("#send-reply")
         await expect(page.locator("#thread li.agent").last).to_contain_text(picked.marker,
                                                                             timeout=MS)
-        _, body = await _call(admin, floor.url, "GET", f"/api/tickets/{first}/attachments")
+        _, body = await api_call(admin, floor.url, "GET", f"/api/tickets/{first}/attachments")
         files = body["attachments"]
         assert len(files) == 1 + len(uploaded) + 1, files
         for f in files:
@@ -192,11 +184,11 @@ async def _canned(browser: Any, tmp_path: Any, payloads: list[Payload]) -> None:
     async with text_floor(tmp_path, acknowledge=False) as floor:
         sup = await panel_user(floor, "inj-sup", "supervisor")
         alice = await panel_user(floor, "inj-alice", "agent", "a1")
-        await _call(alice, floor.url, "POST", "/api/agents/a1/login", {})
+        await api_call(alice, floor.url, "POST", "/api/agents/a1/login", {})
         saved: dict[str, Payload] = {}
         for i, p in enumerate(payloads):
             text = p.upto(1800) + "\n{subject} / {requester_name}"
-            status, body = await _call(sup, floor.url, "POST", "/api/tickets/canned", {
+            status, body = await api_call(sup, floor.url, "POST", "/api/tickets/canned", {
                 "shortcut": f"p{i:02d}", "shared": True, "text": text}, (201, 400, 422))
             if status == 400:  # a lone surrogate: JSON's escape of no text, refused whole
                 assert not p.utf8 and body == {"error": "body is not valid JSON"}, p.name
@@ -208,14 +200,14 @@ async def _canned(browser: Any, tmp_path: Any, payloads: list[Payload]) -> None:
             saved[f"p{i:02d}"] = p
         assert saved
         named = next(p for p in payloads if p.kind == "html")
-        _, made = await _call(sup, floor.url, "POST", "/api/tickets", {
+        _, made = await api_call(sup, floor.url, "POST", "/api/tickets", {
             "subject": named.upto(250), "text": "Hello", "queue": "email", "assignee": "a1",
             "requester": {"email": "ann@customer.test", "name": named.upto(200)}}, 201)
         number = made["id"]
-        _, shown = await _call(alice, floor.url, "GET", f"/api/tickets/{number}")
+        _, shown = await api_call(alice, floor.url, "GET", f"/api/tickets/{number}")
         subject, name = shown["ticket"]["subject"], shown["ticket"]["requester"]["name"]
         assert (subject, name) == (named.upto(250), named.upto(200))
-        _, body = await _call(alice, floor.url, "GET", f"/api/tickets/{number}/canned")
+        _, body = await api_call(alice, floor.url, "GET", f"/api/tickets/{number}/canned")
         answers = {a["shortcut"]: a for a in body["answers"]}
         assert sorted(answers) == sorted(saved)
         for shortcut, p in saved.items():
@@ -279,11 +271,11 @@ async def _ratings(browser: Any, tmp_path: Any, payloads: list[Payload]) -> None
         rated = [p for p in payloads if p.utf8]
         numbers: dict[int, Payload] = {}
         for p in rated:
-            _, made = await _call(admin, floor.url, "POST", "/api/tickets", {
+            _, made = await api_call(admin, floor.url, "POST", "/api/tickets", {
                 "subject": p.upto(250), "text": "Help", "queue": "email",
                 "requester": {"email": "ann@customer.test", "name": "Ann"}}, 201)
             numbers[made["id"]] = p
-            await _call(admin, floor.url, "POST", f"/api/tickets/{made['id']}/replies",
+            await api_call(admin, floor.url, "POST", f"/api/tickets/{made['id']}/replies",
                         {"text": "Done.", "status": "solved"}, 201)
         links = await _survey_links(floor, set(numbers))
         typed = next(p for p in rated if p.kind == "html")
@@ -312,7 +304,7 @@ async def _ratings(browser: Any, tmp_path: Any, payloads: list[Payload]) -> None
         page, page_dialogs = await open_page(browser, floor.url, "inj-admin", PASSWORD,
                                              "/tickets", MS)
         for number, p in numbers.items():
-            _, shown = await _call(admin, floor.url, "GET", f"/api/tickets/{number}")
+            _, shown = await api_call(admin, floor.url, "GET", f"/api/tickets/{number}")
             want = _comment(p.upto(2000))
             if p is typed:
                 want = _as_textarea(want)
@@ -331,7 +323,7 @@ async def test_no_payload_runs_in_ticket_files(browser, tmp_path):
 async def test_a_long_file_name_keeps_its_extension(tmp_path):
     async with text_floor(tmp_path, acknowledge=False) as floor:
         admin = await panel_user(floor, "inj-admin", "admin")
-        _, made = await _call(admin, floor.url, "POST", "/api/tickets", {
+        _, made = await api_call(admin, floor.url, "POST", "/api/tickets", {
             "subject": "Report", "text": "Hello", "queue": "email",
             "requester": {"email": "ann@customer.test", "name": "Ann"}}, 201)
         name = "Quarterly report of the north-east region " * 3 + ".pdf"  # 130 characters
@@ -345,7 +337,7 @@ async def test_a_long_file_name_keeps_its_extension(tmp_path):
 async def test_a_file_name_with_semicolons_is_taken(tmp_path):
     async with text_floor(tmp_path, acknowledge=False) as floor:
         admin = await panel_user(floor, "inj-admin", "admin")
-        _, made = await _call(admin, floor.url, "POST", "/api/tickets", {
+        _, made = await api_call(admin, floor.url, "POST", "/api/tickets", {
             "subject": "Orders", "text": "Hello", "queue": "email",
             "requester": {"email": "ann@customer.test", "name": "Ann"}}, 201)
         status, answer = await _upload(admin, floor.url, made["id"], "The orders.",
