@@ -58,7 +58,7 @@ _STATUS: dict[int, type[web.HTTPException]] = {
     413: web.HTTPRequestEntityTooLarge, 415: web.HTTPUnsupportedMediaType,
     422: web.HTTPUnprocessableEntity}
 _REPLY_FORM = {
-    "type": "object", "required": ["text"],
+    "type": "object", "required": ["text"], "additionalProperties": False,
     "properties": {
         "text": {"type": "string", "minLength": 1, "maxLength": TEXT_MAX},
         "status": {"type": "string", "enum": [s.value for s in Status]},
