@@ -1,7 +1,8 @@
 """Web chat benchmark: 1,000 visitor websockets, 100 agents, 200 messages/s visitor -> agent.
 
-    python bench/chat.py            # ~1-2 min; writes bench/results/chat.md
+    python bench/chat.py            # ~4 min; writes bench/results/chat.md
     python bench/chat.py --quick    # 100 visitors, 10 agents, 50 messages/s for 5 s (smoke run)
+    python bench/chat.py --rounds 1 # one bare run, then one chat run (~1-2 min)
 
 The real path: a visitor's ``message`` frame on its socket (``/api/chat/widget/{ch}/ws``) ->
 ``ChatService.visitor_says`` (checks, the conversation's lock, the INSERT and its commit on the
@@ -15,6 +16,13 @@ no numbering, no topics). Both servers run in a child process of their own (the 
 kind, asyncio's default), the clients in this one; ``time.monotonic()`` is CLOCK_MONOTONIC on
 Linux, but send and receive times are both taken here anyway. Delivery = the agent's socket has
 the message parsed minus the moment the visitor's frame was written.
+
+Rounds (``--rounds``, 3 by default): bare and chat runs alternate (bare first in odd rounds,
+chat first in even ones), each on a new server, so that a machine shared with other work loads
+both about alike; the headline ratio is the median of the rounds' p99 ratios, and each round's
+figures are in the report with the load average around it. Server CPU per message = the server
+process's user + system time (all its threads: aiosqlite's too) from the first message sent to
+the last received, over the messages: what the load of the machine changes least.
 
 Memory per idle visitor connection = (server RSS with the visitors connected and their chats
 active - RSS before they came) / visitors, after a ``gc.collect()`` in the server: it counts the
@@ -59,6 +67,12 @@ def pct(values: list[float], q: float) -> float:
 
 def say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
+
+
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far (every thread)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_kib(pid: int) -> int:
@@ -198,6 +212,8 @@ class Result:
     latencies: list[float]
     sent: int
     rss_per_visitor_kib: float
+    cpu_per_message_us: float = 0.0
+    load: tuple[float, float] = (0.0, 0.0)  # 1-minute load average at the start and the end
 
 
 async def drive(mode: str, server: Server, visitors: int, agents: int, rate: float,
@@ -276,6 +292,8 @@ async def drive(mode: str, server: Server, visitors: int, agents: int, rate: flo
         rng = random.Random(7)
         interval = 1.0 / rate
         n = int(rate * duration)
+        load0 = os.getloadavg()[0]
+        cpu0 = cpu_s(server.proc.pid)
         t_start = time.monotonic()
         for k in range(n):
             due = t_start + k * interval
@@ -290,13 +308,15 @@ async def drive(mode: str, server: Server, visitors: int, agents: int, rate: flo
         deadline = time.monotonic() + 10
         while sent_at and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
+        cpu = cpu_s(server.proc.pid) - cpu0
         for task in drains + readers:
             task.cancel()
         tenth = max(1, len(latencies) // 10)
         say(f"{mode}: p99 ms per tenth of the run, in arrival order: " + ", ".join(
             f"{pct(latencies[i:i + tenth], .99) * 1000:.0f}"
             for i in range(0, len(latencies), tenth)))
-        return Result(mode, latencies, n, (after - before) / visitors)
+        return Result(mode, latencies, n, (after - before) / visitors,
+                      cpu / max(1, len(latencies)) * 1e6, (load0, os.getloadavg()[0]))
     finally:
         for ws in sockets:
             await ws.close()
@@ -320,34 +340,74 @@ def run(mode: str, args: argparse.Namespace) -> Result:
             server.stop()
 
 
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def row(label: str, r: Result) -> str:
+    lat = [x * 1000 for x in r.latencies] or [float("nan")]
+    return (f"| {label} | {len(r.latencies)}/{r.sent} | {pct(lat, .5):.2f} | "
+            f"{pct(lat, .99):.2f} | {max(lat):.2f} | {r.cpu_per_message_us:.0f} | "
+            f"{r.rss_per_visitor_kib:.1f} | {r.load[0]:.1f} -> {r.load[1]:.1f} |")
+
+
+def p99_ratio(chat: Result, bare: Result) -> float:
+    if not chat.latencies or not bare.latencies:
+        return float("nan")
+    return pct(chat.latencies, .99) / pct(bare.latencies, .99)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--visitors", type=int, default=1000)
     parser.add_argument("--agents", type=int, default=100)
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--duration", type=float, default=20.0)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--out", default=str(ROOT / "bench/results/chat.md"))
     args = parser.parse_args()
     if args.quick:
         args.visitors, args.agents, args.rate, args.duration = 100, 10, 50.0, 5.0
-    results = [run(BARE, args), run(CHAT, args)]
+        args.rounds = 1
+    rounds: list[tuple[Result, Result]] = []
+    for r in range(args.rounds):
+        order = (BARE, CHAT) if r % 2 == 0 else (CHAT, BARE)
+        got = {mode: run(mode, args) for mode in order}
+        rounds.append((got[BARE], got[CHAT]))
+        say(f"round {r + 1}: p99 chat / bare x{p99_ratio(got[CHAT], got[BARE]):.2f}")
+    flags = (" --quick" if args.quick else "") + \
+        (f" --rounds {args.rounds}" if args.rounds != 3 and not args.quick else "")
     lines = [f"# Web chat: visitor -> agent delivery ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC)",
-             "", (f"`python bench/chat.py{' --quick' if args.quick else ''}` on "
+             "", (f"`python bench/chat.py{flags}` on "
              f"{platform.node()} ({os.cpu_count()} cores, Python {platform.python_version()}): "
              f"{args.visitors} visitor sockets, {args.agents} agents, {args.rate:g} messages/s "
-             f"for {args.duration:g} s."), "",
-             "| path | delivered | p50 ms | p99 ms | max ms | RSS per visitor KiB |",
-             "|---|---|---|---|---|---|"]
-    for r in results:
-        lat = [x * 1000 for x in r.latencies] or [float("nan")]
-        lines.append(f"| {r.mode} | {len(r.latencies)}/{r.sent} | {pct(lat, .5):.2f} | "
-                     f"{pct(lat, .99):.2f} | {max(lat):.2f} | {r.rss_per_visitor_kib:.1f} |")
-    bare, chat = results
-    ratio = pct(chat.latencies, .99) / pct(bare.latencies, .99) if bare.latencies else 0
-    lines += ["", (f"p99 chat / bare relay: x{ratio:.2f} (goal: p99 <= 100 ms and <= x1.5); "
-              f"memory per idle visitor connection: {chat.rss_per_visitor_kib:.1f} KiB "
-              "(goal <= 50 KiB; it counts the conversation too, see the script's docstring).")]
+             f"for {args.duration:g} s per run; {args.rounds} round(s) of a bare and a chat "
+             "run, alternating which goes first."), "",
+             ("| round, path | delivered | p50 ms | p99 ms | max ms | server CPU per message us "
+              "| RSS per visitor KiB | load average (1 min) |"),
+             "|---|---|---|---|---|---|---|---|"]
+    for i, (bare, chat) in enumerate(rounds, 1):
+        lines.append(row(f"{i}, bare", bare))
+        lines.append(row(f"{i}, chat", chat))
+    ratios = [p99_ratio(chat, bare) for bare, chat in rounds]
+    pooled = [Result(mode, [x for b, c in rounds for x in (b if mode == BARE else c).latencies],
+                     sum((b if mode == BARE else c).sent for b, c in rounds),
+                     median([(b if mode == BARE else c).rss_per_visitor_kib for b, c in rounds]),
+                     median([(b if mode == BARE else c).cpu_per_message_us for b, c in rounds]),
+                     (rounds[0][0].load[0], rounds[-1][1].load[1])) for mode in (BARE, CHAT)]
+    lines.append(row("all, bare", pooled[0]))
+    lines.append(row("all, chat", pooled[1]))
+    chat_p99 = pct(pooled[1].latencies, .99) * 1000 if pooled[1].latencies else float("nan")
+    lines += ["", (f"p99 chat / bare relay, median of the rounds: **x{median(ratios):.2f}** "
+              f"(rounds: {', '.join(f'x{x:.2f}' for x in ratios)}; all rounds pooled: "
+              f"x{p99_ratio(pooled[1], pooled[0]):.2f}, chat p99 {chat_p99:.1f} ms). Goal: "
+              "p99 <= 100 ms and <= x1.5. Memory per idle visitor connection (median): "
+              f"{pooled[1].rss_per_visitor_kib:.1f} KiB (goal <= 50 KiB; it counts the "
+              "conversation too, see the script's docstring). \"all\" rows: latencies pooled, "
+              "CPU and memory the median of the rounds.")]
     text = "\n".join(lines) + "\n"
     print(text)
     if not args.quick:

@@ -226,6 +226,14 @@ class Visitor:
                 if pred(data):
                     return data
 
+    async def active(self) -> None:
+        """Until the chat is active. A chat accepted before the socket came up (auto-accept, a
+        fast accept) says so in the welcome and sends no state frame; otherwise one follows."""
+        seen = [f["state"] for f in self.frames if f["type"] in ("welcome", "state")]
+        if seen and seen[-1] == "active":
+            return
+        await self.frame(lambda f: f["type"] == "state" and f["state"] == "active")
+
     async def say(self, text: str, client_id: str | None = None) -> None:
         frame: dict[str, Any] = {"type": "message", "text": text}
         if client_id is not None:

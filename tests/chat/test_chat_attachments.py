@@ -65,7 +65,7 @@ async def connected(floor: ChatFloor, name: str = "Vera", active: bool = True) -
     assert status == 201
     await v.connect()
     if active:
-        await v.frame(lambda f: f["type"] == "state" and f["state"] == "active")
+        await v.active()
     return v
 
 

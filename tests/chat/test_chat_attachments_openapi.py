@@ -38,7 +38,7 @@ async def test_the_upload_routes_declare_a_binary_body(tmp_path):
         headers = {"Authorization": f"Bearer {v.token}",
                    "Content-Type": "application/octet-stream"}
         await v.connect()
-        await v.frame(lambda f: f["type"] == "state" and f["state"] == "active")
+        await v.active()
         async with v.http.post(url, params={"filename": "a.txt"}, data=b"",
                                headers=headers) as r:
             assert r.status == 400  # minLength 1: an empty file is refused

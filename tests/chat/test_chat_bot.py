@@ -84,7 +84,7 @@ async def test_agent_hands_over_with_the_transcript_and_the_original_arrival_tim
         offer = await alice.next_event(lambda e: e["type"] == "chat" and e["offer"])
         assert offer["conversation"]["id"] == iid
         await alice.post(f"/api/chat/conversations/{iid}/accept", {})
-        await visitor.frame(lambda f: f["type"] == "state" and f["state"] == "active")
+        await visitor.active()
 
         transcript = (await alice.get(f"/api/chat/conversations/{iid}/messages"))["messages"]
         said = [(m["from"], m["text"]) for m in transcript]

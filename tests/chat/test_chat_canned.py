@@ -42,7 +42,7 @@ async def test_supervisors_manage_replies_and_agents_get_them_filled_in(tmp_path
         v = floor.visitor()
         await v.start({"name": "Vera", "email": "vera@example.com"})
         await v.connect()
-        await v.frame(lambda f: f["type"] == "state" and f["state"] == "active")
+        await v.active()
         got = (await alice.get(f"/api/chat/conversations/{v.conversation_id}/canned"))["replies"]
         # The queue's own /greet wins over the global one; billing's /refund is not here.
         assert got == [{"shortcut": "bye", "text": "Goodbye Vera"},

@@ -179,7 +179,7 @@ async def test_an_unaccepted_offer_rings_out_and_goes_to_the_next_agent(tmp_path
         kinds = [r["kind"] for r in await floor.server.routing.log.events(interaction_id=cid)]
         assert kinds.count("offer") == 2 and "ring-no-answer" in kinds
         await bob.post(f"/api/chat/conversations/{cid}/accept", {})
-        await v.frame(lambda f: f["type"] == "state" and f["state"] == "active")
+        await v.active()
         # Alice's accept now comes too late: the offer is Bob's.
         status = await alice.post(f"/api/chat/conversations/{cid}/accept", {}, expect=403)
         assert "not your" in status["error"]
@@ -192,9 +192,8 @@ async def test_auto_accept_connects_the_agent_without_a_click(tmp_path):
         await floor.agent("alice", "a1")
         v = floor.visitor()
         await v.start()
-        welcome = await v.connect()
-        if welcome["state"] != "active":  # connected before or after the socket came up
-            await v.frame(lambda f: f["type"] == "state" and f["state"] == "active")
+        await v.connect()
+        await v.active()  # connected before or after the socket came up
         await v.frame(lambda f: f["type"] == "message" and f["text"] == "Alice joined the chat.")
         assert floor.server.routing.state_of(v.conversation_id) is InteractionState.CONNECTED
 
@@ -230,7 +229,7 @@ async def test_the_visitor_ending_a_live_chat_leaves_the_agent_in_wrap_up(tmp_pa
         cid = v.conversation_id
         await v.connect()
         await alice.post(f"/api/chat/conversations/{cid}/accept", {})
-        await v.frame(lambda f: f["type"] == "state" and f["state"] == "active")
+        await v.active()
         await v.ws.send_json({"type": "close"})
         ended = await alice.next_event(lambda e: e["type"] == "chat"
                                        and e["conversation"]["state"] == "closed")

@@ -71,7 +71,7 @@ async def ended_chat(floor: ChatFloor, alice: Any, visitor_id: str, name: str, e
     assert status == 201, body
     welcome = await v.connect()  # accepted at once: told by the welcome, or by a state frame
     if welcome["state"] != "active":
-        await v.frame(lambda f: f["type"] == "state" and f["state"] == "active")
+        await v.active()
     await v.say(f"I am {name}, {email}", client_id="c1")
     await v.frame(lambda f: f["type"] == "ack")
     keys = [await send_file(v, "mine.png" if file == PNG else "mine.pdf", file)]
@@ -271,7 +271,7 @@ async def test_notes_go_and_a_chat_in_wrap_up_waits(tmp_path):
         v = floor.visitor()
         assert (await v.start({"name": "Vera Secret", "email": "Vera@Example.com"}))[0] == 201
         if (await v.connect())["state"] != "active":  # the welcome may already say so
-            await v.frame(lambda f: f["type"] == "state" and f["state"] == "active")
+            await v.active()
         cid = v.conversation_id
         await sue.post(f"/api/chat/conversations/{cid}/note", {"text": "Vera is upset"},
                        expect=201)

@@ -81,7 +81,7 @@ async def chat_and_transcript(floor: ChatFloor, relay: Relay) -> None:
     assert status == 201, body
     welcome = await v.connect()  # accepted at once: told by the welcome, or by a state frame
     if welcome["state"] != "active":
-        await v.frame(lambda f: f["type"] == "state" and f["state"] == "active")
+        await v.active()
     await v.say("my order Juniper is late", client_id="c1")
     await v.frame(lambda f: f["type"] == "ack")
     await v.ws.send_json({"type": "close"})

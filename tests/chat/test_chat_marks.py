@@ -18,7 +18,7 @@ async def test_marks_over_the_socket(tmp_path):
         await v.start()
         cid = v.conversation_id
         await v.connect()
-        await v.frame(lambda f: f["type"] == "state" and f["state"] == "active")
+        await v.active()
         sent = await alice.post(f"/api/chat/conversations/{cid}/messages", {"text": "Hello"})
         seq = sent["message"]["seq"]
         await v.ws.send_json({"type": "seen", "delivered": seq})

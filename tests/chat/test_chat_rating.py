@@ -27,7 +27,7 @@ async def talking(floor: ChatFloor, alice: Any) -> Visitor:
     assert status == 201
     await v.connect()
     await alice.post(f"/api/chat/conversations/{v.conversation_id}/accept", {})
-    await v.frame(lambda f: f["type"] == "state" and f["state"] == "active")
+    await v.active()
     return v
 
 
@@ -125,7 +125,7 @@ async def test_nothing_is_offered_to_nobody_or_without_an_agent_or_when_off(tmp_
         quiet = floor.visitor(channel="quiet")
         await quiet.start()
         await quiet.connect()
-        await quiet.frame(lambda f: f["type"] == "state" and f["state"] == "active")
+        await quiet.active()
         await quiet.ws.send_json({"type": "close"})
         await quiet.frame(lambda f: f["type"] == "state" and f["state"] == "closed")
         assert not any(f["type"] == "rating" for f in quiet.frames)

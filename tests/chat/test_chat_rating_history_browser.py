@@ -24,7 +24,7 @@ async def _ended_chat(floor: ChatFloor, agent: Any) -> Visitor:
     assert status == 201
     await v.connect()
     await agent.post(f"/api/chat/conversations/{v.conversation_id}/accept", {})
-    await v.frame(lambda f: f["type"] == "state" and f["state"] == "active")
+    await v.active()
     await agent.post(f"/api/chat/conversations/{v.conversation_id}/close", {})
     await v.frame(lambda f: f["type"] == "state" and f["state"] == "closed")
     assert any(f["type"] == "rating" for f in v.frames)

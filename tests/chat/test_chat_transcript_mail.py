@@ -71,7 +71,7 @@ async def test_an_ended_chat_is_mailed_to_its_visitor_through_the_outbox(tmp_pat
         cid = v.conversation_id
         await v.connect()
         await alice.post(f"/api/chat/conversations/{cid}/accept", {})
-        await v.frame(lambda f: f["type"] == "state" and f["state"] == "active")
+        await v.active()
         await v.say("Where is my parcel?", client_id="c1")
         await v.frame(lambda f: f["type"] == "ack")
         await sue.post(f"/api/chat/conversations/{cid}/note", {"text": "offer a voucher"})
