@@ -56,7 +56,7 @@ from contactcenter.tickets.model import (
     clean_tags,
 )
 from contactcenter.tickets.service import TicketService, Who
-from contactcenter.tickets.store import ArticleDraft, TicketQuery
+from contactcenter.tickets.store import COUNT_MAX, ArticleDraft, TicketQuery
 from contactcenter.tickets.view_mark import StaleView, mark_of, parse_mark
 from contactcenter.web.openapi import api_doc, read_declared_json
 from contactcenter.web.pages import add_pages
@@ -183,7 +183,8 @@ class TicketRoutes:
                               "description": "key:value, repeated: a custom field's value"},
                     "limit": {"type": "integer", "minimum": 1, "maximum": 500},
                     "offset": {"type": "integer", "minimum": 0, "maximum": 1_000_000}},
-             responses={200: {"type": "object", "description": "tickets and total"}},
+             responses={200: {"type": "object", "description": "tickets, total (exact up to "
+                              "10,000) and more (true: over 10,000 match)"}},
              tags=("tickets",))
     async def listing(self, request: web.Request) -> web.Response:
         """GET /api/tickets: a list of tickets, most recently updated first.
@@ -210,10 +211,10 @@ class TicketRoutes:
             limit=query_int(request, "limit", 50, 500, 1),
             offset=query_int(request, "offset", 0, 1_000_000))
         if view == "mine" and who.agent_id is None:
-            return web.json_response({"tickets": [], "total": 0})
+            return web.json_response({"tickets": [], "total": 0, "more": False})
         tickets, total = await self.service.search(query, who)
         return web.json_response({"tickets": [self.service.sla_view(t) for t in tickets],
-                                  "total": total})
+                                  "total": min(total, COUNT_MAX), "more": total > COUNT_MAX})
 
     @requires(*ANY_USER)
     @api_doc(responses={200: {"type": "object", "description": "ticket, articles, history"}},
