@@ -36,7 +36,7 @@ from contactcenter.tickets.attachments import (
 )
 from contactcenter.tickets.mail.attached import OutgoingFile
 from contactcenter.tickets.model import Status, TicketError
-from contactcenter.tickets.routes import who_of
+from contactcenter.tickets.routes import TEXT_PATTERN, who_of
 from contactcenter.tickets.view_mark import StaleView, ViewMark, parse_mark
 from contactcenter.web.openapi import api_doc
 from contactcenter.web.roles import ANY_USER, requires
@@ -60,7 +60,8 @@ _STATUS: dict[int, type[web.HTTPException]] = {
 _REPLY_FORM = {
     "type": "object", "required": ["text"], "additionalProperties": False,
     "properties": {
-        "text": {"type": "string", "minLength": 1, "maxLength": TEXT_MAX},
+        "text": {"type": "string", "minLength": 1, "maxLength": TEXT_MAX,
+                 "pattern": TEXT_PATTERN},
         "status": {"type": "string", "enum": [s.value for s in Status]},
         "seen": {"type": "string", "description": "the view's mark as JSON "
                                                   "({\"article\": n, \"history\": m})"},

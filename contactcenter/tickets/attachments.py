@@ -41,7 +41,7 @@ from contactcenter.tickets.view_mark import ViewMark
 
 class AttachmentRefused(TicketError):
     """A file a reply may not carry: ``status`` 413 (too large), 415 (a type not taken), 409
-    (too many files), else 400."""
+    (too many files), 422 (empty), else 400."""
 
     def __init__(self, message: str, status: int = 400) -> None:
         super().__init__(message)
@@ -64,7 +64,7 @@ def check_file(settings: AttachmentSettings, filename: str, data: bytes) -> Outg
     """An agent's file as it will be mailed: named and typed from its bytes; refused when the
     tickets do not take it."""
     if not data:
-        raise AttachmentRefused("the file is empty")
+        raise AttachmentRefused("the file is empty", 422)  # a well-formed form, an unusable file
     if len(data) > settings.max_bytes:
         raise too_large(settings)
     image = sniff_image(data)

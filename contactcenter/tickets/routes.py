@@ -66,7 +66,9 @@ from contactcenter.web.security import json_error, query_int, query_text
 STATIC_DIR = Path(__file__).with_name("static")
 _ID = "{ticket_id:[0-9]{1,9}}"
 _MAIL_ID = "{mail_id:[0-9]{1,9}}"
-_TEXT = {"type": "string", "minLength": 1, "maxLength": 200_000, "pattern": "^[^\\x00]*$"}
+# Not blank (the server refuses a text of spaces alone), no NUL (PostgreSQL cannot store it).
+TEXT_PATTERN = "^[^\\x00]*[^\\s\\x00][^\\x00]*$"
+_TEXT = {"type": "string", "minLength": 1, "maxLength": 200_000, "pattern": TEXT_PATTERN}
 _STATUS = {"type": "string", "enum": [s.value for s in Status]}
 _PRIORITY = {"type": "string", "enum": [p.value for p in Priority]}
 _TAGS = {"type": "array", "maxItems": 20, "items": {"type": "string", "maxLength": 32}}
