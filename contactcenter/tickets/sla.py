@@ -62,21 +62,36 @@ class BusinessTime:
     def __init__(self, node: HoursNode) -> None:
         self.node = node
         self.never = not any(node.weekly.get(d) for d in range(7))
+        # Each local day's open intervals, as epochs: the zone arithmetic is what costs, and a
+        # list of overdue tickets asks the same days again and again (a ticket a year late
+        # walks 365 of them, three times; bench/tickets.py, the overdue view).
+        self._days: dict[dt.date, tuple[tuple[float, float], ...]] = {}
+
+    def _day(self, day: dt.date) -> tuple[tuple[float, float], ...]:
+        found = self._days.get(day)
+        if found is None:
+            found = ()
+            if day not in self.node.holidays:
+                tz = zone(self.node.timezone)
+                midnight = dt.datetime(day.year, day.month, day.day, tzinfo=tz)
+                # Wall-clock arithmetic, then the zone's offset at that wall time: a range
+                # keeps its local hours across a change of daylight saving time.
+                found = tuple(
+                    (a, b) for a, b in (
+                        ((midnight + dt.timedelta(minutes=r.start)).timestamp(),
+                         (midnight + dt.timedelta(minutes=r.end)).timestamp())
+                        for r in self.node.weekly.get(day.weekday(), ()))
+                    if b > a)
+            self._days[day] = found
+        return found
 
     def _intervals(self, since: float) -> Iterator[tuple[float, float]]:
         """Open intervals (epochs, end exclusive) from the local day of ``since`` on."""
-        tz = zone(self.node.timezone)
         day = local_time(since, self.node.timezone).date()
         for _ in range(MAX_DAYS):
-            if day not in self.node.holidays:
-                midnight = dt.datetime(day.year, day.month, day.day, tzinfo=tz)
-                for r in self.node.weekly.get(day.weekday(), ()):
-                    # Wall-clock arithmetic, then the zone's offset at that wall time: a range
-                    # keeps its local hours across a change of daylight saving time.
-                    a = (midnight + dt.timedelta(minutes=r.start)).timestamp()
-                    b = (midnight + dt.timedelta(minutes=r.end)).timestamp()
-                    if b > since and b > a:
-                        yield a, b
+            for a, b in self._day(day):
+                if b > since:
+                    yield a, b
             day += dt.timedelta(days=1)
 
     def add(self, start: float, seconds: float) -> float | None:
