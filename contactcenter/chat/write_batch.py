@@ -38,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from contactcenter.chat.model import ConversationRecord, Message
 from contactcenter.chat.tables import ChatConversationRow, ChatMessageRow
 from contactcenter.storage.database import Database
+from contactcenter.storage.sqlite_batch import run_writes
 
 log = logging.getLogger(__name__)
 
@@ -114,15 +115,7 @@ def _sqlite_transaction(conn: sqlite3.Connection, writes: list[tuple[str, Rows]]
     limit = conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
     conn.execute("PRAGMA wal_autocheckpoint=0")  # the Checkpointer's job (module note)
     try:
-        if not conn.in_transaction:
-            conn.execute("BEGIN")  # also when the driver is in autocommit mode
-        try:
-            for sql, rows in writes:
-                conn.executemany(sql, rows)
-            conn.commit()
-        except BaseException:
-            conn.rollback()
-            raise
+        run_writes(conn, writes)
     finally:
         conn.execute(f"PRAGMA wal_autocheckpoint={int(limit)}")
     if checkpoint:

@@ -280,20 +280,15 @@ def count(facts: Iterable[Fact], spans: Iterable[Span], ps: Sequence[Period], en
             continue
         i = bisect_right(starts, f.at) - 1
         s = cell(i, f.queue, f.agent).sums
-        if f.kind == "first_response":
-            s["first_responses"] += 1
-            s["first_response_s"] += f.seconds
-            s["first_response_in_target"] += f.seconds <= settings.first_response_target(f.queue)
+        if f.kind in ("first_response", "next_response"):
+            k = f.kind  # the same five sums for both kinds of response
+            target = getattr(settings, f"{k}_target")(f.queue)
+            s[f"{k}s"] += 1
+            s[f"{k}_s"] += f.seconds
+            s[f"{k}_in_target"] += f.seconds <= target
             if f.late is not None:
-                s["sla_first_responses"] += 1
-                s["sla_first_response_late"] += f.late
-        elif f.kind == "next_response":
-            s["next_responses"] += 1
-            s["next_response_s"] += f.seconds
-            s["next_response_in_target"] += f.seconds <= settings.next_response_target(f.queue)
-            if f.late is not None:
-                s["sla_next_responses"] += 1
-                s["sla_next_response_late"] += f.late
+                s[f"sla_{k}s"] += 1
+                s[f"sla_{k}_late"] += f.late
         elif f.kind == "solved":
             s["solved"] += 1
             s["resolution_s"] += f.seconds

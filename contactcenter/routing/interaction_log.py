@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import json
 import operator
-import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 from types import MappingProxyType
@@ -27,6 +26,7 @@ from contactcenter.domain.routing_records import AgentRecord, InteractionRecord
 from contactcenter.routing.tables import RoutingAgentRow, RoutingEventRow, RoutingInteractionRow
 from contactcenter.storage.database import Database
 from contactcenter.storage.leadership import Fence
+from contactcenter.storage.sqlite_batch import run_writes
 
 _INTERACTION_FIELDS = tuple(f.name for f in fields(InteractionRecord))
 _AGENT_FIELDS = tuple(f.name for f in fields(AgentRecord))
@@ -158,23 +158,6 @@ def _record_rows(
                 values[i] = _EMPTY_JSON[type(value)]
         rows.append(values)
     return rows
-
-
-def _sqlite_transaction(conn: sqlite3.Connection, writes: Writes) -> None:
-    """Run in aiosqlite's thread: the whole batch and its commit in one hop.
-
-    Each aiosqlite call is a round trip to its thread (a future, a queue, a wake-up of the
-    event loop); through SQLAlchemy a batch made about eleven of them.
-    """
-    if not conn.in_transaction:
-        conn.execute("BEGIN")  # also when the driver is in autocommit mode
-    try:
-        for sql, rows in writes:
-            conn.executemany(sql, rows)
-        conn.commit()
-    except BaseException:
-        conn.rollback()
-        raise
 
 
 class InteractionLog:
@@ -399,7 +382,7 @@ async def _store(conn: AsyncConnection, driver: Any, writes: Writes,
 async def _aiosqlite_store(driver: Any, writes: Writes) -> None:
     run_in_thread = getattr(driver, "_execute", None)  # aiosqlite's own (private) entry point
     if run_in_thread is not None:
-        await run_in_thread(_sqlite_transaction, driver._conn, writes)
+        await run_in_thread(run_writes, driver._conn, writes)
         return
     # Public calls only: one hop per statement.
     try:
