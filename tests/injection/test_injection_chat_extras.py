@@ -160,7 +160,7 @@ async def _canned(browser: Any, tmp_path: Any, payloads: list[Payload]) -> None:
             if not _chat_says(p):
                 await box.fill("")  # a chat message refuses it anyway: nothing to send
                 continue
-            assert await box.input_value() == filled, p.name
+            await expect(box).to_have_value(filled, timeout=MS)  # the insert may lag the clear
             await box.press("Enter")
             got = await v.frame(lambda f: f["type"] == "message" and f.get("from") == "agent")
             assert got["text"] == _js_trim(filled).strip(), p.name
