@@ -8,6 +8,7 @@ the position of each key and item. Positions are 1-based, as editors show them.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -107,8 +108,13 @@ _IMPLICIT_TAGS = {
 }
 
 
+# YAML's own line breaks: str.splitlines() also breaks at \x0b, \x0c and \x1c-\x1e, which
+# would number lines differently from every other error the loader reports.
+_YAML_LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+
+
 def _check_tabs(text: str, file: str) -> None:
-    for no, line in enumerate(text.splitlines(), start=1):
+    for no, line in enumerate(_YAML_LINE_BREAK.split(text), start=1):
         stripped = line.lstrip(" ")
         if stripped.startswith("\t"):
             raise SourceError(
