@@ -56,6 +56,9 @@ from contactcenter.tickets.store import ticket_of
 
 log = logging.getLogger(__name__)
 PREFIX = "ticket-"
+# The engine's events ``TicketRouting._handle`` acts on.
+_HANDLED = (Offered, RingNoAnswer, Connected, Overflowed, Transferred, Exited, Abandoned,
+            Completed)
 
 
 def interaction_id(ticket_id: int, round_: int) -> str:
@@ -289,6 +292,10 @@ class TicketRouting:
     # ------------------------------------------------------------------ engine events
     def _on_routing(self, event: RoutingEvent) -> None:
         """Routing subscriber (synchronous, inside the engine's dispatch): note and wake."""
+        if not isinstance(event, _HANDLED):
+            # Entered, Position, Relaxed and the like change nothing on a ticket; noting them
+            # cost a locked row read each (one per waiting ticket at every start).
+            return
         iid = getattr(event, "interaction_id", None)
         if isinstance(iid, str) and iid.startswith(PREFIX):
             self._events.append(event)

@@ -66,6 +66,8 @@ class BusinessTime:
         # list of overdue tickets asks the same days again and again (a ticket a year late
         # walks 365 of them, three times; bench/tickets.py, the overdue view).
         self._days: dict[dt.date, tuple[tuple[float, float], ...]] = {}
+        self._sums: dict[int, float] = {}  # day ordinal -> _sum_before(it)
+        self._known = (0, 0)  # the first and last ordinal in ``_sums``
 
     def _day(self, day: dt.date) -> tuple[tuple[float, float], ...]:
         found = self._days.get(day)
@@ -112,12 +114,37 @@ class BusinessTime:
         """Business seconds from ``start`` to ``end`` (0 when ``end`` is not later)."""
         if end <= start or self.never:
             return 0.0
-        total = 0.0
-        for a, b in self._intervals(start):
-            if a >= end:
-                break
-            total += min(b, end) - max(a, start)
-        return total
+        first = local_time(start, self.node.timezone).date()
+        last = local_time(end, self.node.timezone).date()
+        if first == last:
+            return sum(min(b, end) - max(a, start) for a, b in self._day(first)
+                       if b > start and a < end)
+        head = sum(b - max(a, start) for a, b in self._day(first) if b > start)
+        tail = sum(min(b, end) - a for a, b in self._day(last) if a < end)
+        # The whole days between from running sums: a ticket a year overdue is shown on
+        # every list of overdue tickets, three targets each (bench/tickets.py).
+        return head + self._sum_before(last.toordinal()) \
+            - self._sum_before(first.toordinal() + 1) + tail
+
+    def _sum_before(self, ordinal: int) -> float:
+        """Business seconds of the days from a fixed first day up to ``ordinal`` (excluded);
+        negative before that day. Extended one day at a time from the nearest known end."""
+        sums = self._sums
+        if not sums:
+            sums[ordinal] = 0.0
+            self._known = (ordinal, ordinal)
+        lo, hi = self._known
+        while ordinal > hi:
+            sums[hi + 1] = sums[hi] + self._open_s(hi)
+            hi += 1
+        while ordinal < lo:
+            sums[lo - 1] = sums[lo] - self._open_s(lo - 1)
+            lo -= 1
+        self._known = lo, hi
+        return sums[ordinal]
+
+    def _open_s(self, ordinal: int) -> float:
+        return sum(b - a for a, b in self._day(dt.date.fromordinal(ordinal)))
 
 
 @dataclass(frozen=True, slots=True)

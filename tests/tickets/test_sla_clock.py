@@ -119,3 +119,28 @@ def test_open_hours_are_the_ivr_hours(moment):
     moment = float(int(moment) // 60 * 60)  # whole minutes, as the ranges are
     is_open = hours_state(BT.node, moment) == "open"
     assert is_open == (BT.between(moment, moment + 60) == 60)
+
+
+LONG = st.floats(min_value=0, max_value=2 * 366 * 24 * H, allow_nan=False)
+
+
+@settings(max_examples=200, deadline=None)
+@given(moments, LONG, LONG)
+def test_business_time_over_long_spans_adds_up(start, first, second):
+    # ``between`` sums whole days from running sums kept across calls: a fresh calendar
+    # (sums started elsewhere) and the shared one agree, and a span is the sum of its parts.
+    fresh = sla.BusinessTime(sla.hours_node(OFFICE))
+    middle, end = start + first, start + first + second
+    whole = BT.between(start, end)
+    assert abs(whole - fresh.between(start, end)) < 1e-3
+    assert abs(whole - (fresh.between(start, middle) + BT.between(middle, end))) < 1e-3
+
+
+def test_business_time_counts_the_days_of_a_change_of_clock():
+    always = sla.BusinessTime(sla.hours_node(SlaCalendar(timezone="Europe/Paris")))
+    # 2026-03-29 has 23 hours in Paris, 2026-10-25 has 25.
+    assert always.between(at(2026, 3, 28, 12), at(2026, 3, 30, 12)) == 47 * H
+    assert always.between(at(2026, 10, 24, 12), at(2026, 10, 26, 12)) == 49 * H
+    assert always.between(at(2026, 1, 1), at(2027, 1, 1)) == 365 * 24 * H
+    # Christmas (a holiday) and the weekends are out of a year of office hours.
+    assert BT.between(at(2026, 1, 1), at(2027, 1, 1)) == (261 - 1) * 8 * H
