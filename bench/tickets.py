@@ -517,6 +517,7 @@ async def measure_lists(url: str, rounds: int, tmp: Path) -> dict[str, Any]:
     import asyncpg
 
     from contactcenter.web.auth import AUTH_KEY, hash_password
+    from contactcenter.web.users import UserExists
     t0 = time.perf_counter()
     async with server_on(tmp, url, upgrade=False) as server:
         start_s = time.perf_counter() - t0
@@ -525,8 +526,9 @@ async def measure_lists(url: str, rounds: int, tmp: Path) -> dict[str, Any]:
         store = server.web_app[AUTH_KEY].store
         clients: dict[str, aiohttp.ClientSession] = {}
         for who, role, agent in (("staff", "supervisor", None), ("agent", "agent", "a1")):
-            await store.create_user(f"bench-{who}", hash_password(PASSWORD), role, agent,
-                                    time.time())
+            with contextlib.suppress(UserExists):  # a database kept from an earlier run
+                await store.create_user(f"bench-{who}", hash_password(PASSWORD), role, agent,
+                                        time.time())
             http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True),
                                          headers={"Origin": base})
             async with http.post(f"{base}/api/login", json={
