@@ -21,7 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from aiohttp import web
 
-from contactcenter.chat.tables import ChatConversationRow
+from contactcenter.chat.tables import ChatConversationRow, ChatRatingRow
 from contactcenter.recording.access import may_access
 from contactcenter.recording.service import RecordingService
 from contactcenter.routing.service import RoutingService
@@ -72,6 +72,9 @@ class CustomerHistory:
             return None
         for call in calls:
             call["recordings"] = await self._recordings(call["interaction_id"], actor)
+        for chat in chats:  # a chat's rating is for staff and the chat's agent (as its API)
+            if actor.role not in STAFF and (not agent or chat["agent_id"] != agent):
+                chat["rating"] = None
         return {
             "customer": {"id": customer.id, "phone": customer.phone, "name": customer.name,
                          "account": customer.account, "tier": customer.tier,
@@ -113,18 +116,23 @@ class CustomerHistory:
         row = ChatConversationRow
         # The answers are a JSON list: a text match narrows, the exact answer decides.
         text = sa.cast(row.answers, sa.Text)
+        rating = ChatRatingRow
         rows = (await s.execute(
-            sa.select(row).where(sa.or_(*(text.contains(k) for k in keys)))
-            .order_by(row.created_at.desc()).limit(LIMIT))).scalars().all()
+            sa.select(row, rating.rating, rating.comment)
+            .outerjoin(rating, rating.conversation_id == row.id)
+            .where(sa.or_(*(text.contains(k) for k in keys)))
+            .order_by(row.created_at.desc()).limit(LIMIT))).all()
         out = []
-        for r in rows:
+        for r, score, comment in rows:
             values = {str(a.get("value") or "").strip().lower() for a in r.answers or ()
                       if isinstance(a, dict)}
             dialled = {normalize_phone(v) for v in values} - {""}
             if (email and email in values) or dialled & set(phones):
                 out.append({"conversation_id": r.id, "channel": r.channel, "queue": r.queue,
                             "state": r.state, "agent_id": r.agent_id, "at": r.created_at,
-                            "visitor_name": r.visitor_name})
+                            "visitor_name": r.visitor_name,
+                            "rating": {"rating": score, "comment": comment or ""}
+                            if score is not None else None})
         return out
 
     @staticmethod

@@ -352,17 +352,18 @@ def site_page(widget_base: str, channel: str = "site", after: str = "") -> str:
 
 
 @contextlib.asynccontextmanager
-async def site_server(port: int, page: str,
-                      more: dict[str, str] | None = None) -> AsyncIterator[str]:
+async def site_server(port: int, page: str, more: dict[str, str] | None = None,
+                      headers: dict[str, str] | None = None) -> AsyncIterator[str]:
     """Serve ``page`` at ``/`` (and ``more``'s pages at their paths) on ``port``, under any host
     name: 127.0.0.1 and localhost differ as origins, which the tests use for an allowed and a
-    refused site."""
+    refused site. ``headers``: on every page (a site's Content-Security-Policy)."""
     from aiohttp import web
 
     pages = {"/": page, **(more or {})}
 
     async def serve(request: web.Request) -> web.Response:
-        return web.Response(text=pages[request.path], content_type="text/html")
+        return web.Response(text=pages[request.path], content_type="text/html",
+                            headers=headers)
 
     app = web.Application()
     for path in pages:

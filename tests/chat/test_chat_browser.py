@@ -5,7 +5,7 @@ relay the test can cut, so a network cut is a real one."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,9 +35,12 @@ class Stage:
 
 @contextlib.asynccontextmanager
 async def stage(tmp_path: Any, *, channel: dict[str, Any] | None = None,
-                scripts: dict[str, str] | None = None, **kwargs: Any) -> AsyncIterator[Stage]:
+                scripts: dict[str, str] | None = None,
+                site_headers: Callable[[str], dict[str, str]] | None = None,
+                **kwargs: Any) -> AsyncIterator[Stage]:
     """Server, relay in front of it, and the shop's site on another port (``scripts``: more
-    pages, by path, each the shop's page with that script of the site's after the tag)."""
+    pages, by path, each the shop's page with that script of the site's after the tag;
+    ``site_headers``: the site's response headers, given the widget's origin)."""
     site_port = free_port()
     site = f"http://127.0.0.1:{site_port}"
     channels = [site_channel(allowed_origins=[site], **(channel or {}))]
@@ -47,7 +50,8 @@ async def stage(tmp_path: Any, *, channel: dict[str, Any] | None = None,
         more = {path: site_page(proxy.url, after=f"<script>{js}</script>")
                 for path, js in (scripts or {}).items()}
         try:
-            async with site_server(site_port, site_page(proxy.url), more):
+            headers = site_headers(proxy.url) if site_headers else None
+            async with site_server(site_port, site_page(proxy.url), more, headers):
                 yield Stage(floor, proxy, site)
         finally:
             await proxy.stop()

@@ -25,18 +25,13 @@ function call(c) {
 function chat(c) {
   const li = cc.el("li", `${when(c.at)} — ${c.channel} chat — ${c.state}` +
     (c.agent_id ? ` (agent ${c.agent_id})` : ""), { "data-conversation": c.conversation_id });
-  if (c.state === "closed") showRating(li, c.conversation_id);
+  if (c.state === "closed") showRating(li, c.rating);
   return li;
 }
 
-// The visitor's rating of an ended chat (score and comment, chat/rating.py), added to its line
-// once read (then data-rating is the score, or "none"). The chat's own endpoint decides who
-// sees it (staff, or the chat's agent): for anyone else, or a chat never rated, nothing shows.
-async function showRating(li, id) {
-  let r = null;
-  try {
-    r = (await cc.api("GET", `/api/chat/conversations/${encodeURIComponent(id)}/rating`)).rating;
-  } catch { /* not this user's to see, or gone: no rating shown */ }
+// The visitor's rating of an ended chat (score and comment, chat/rating.py), as the history
+// gives it: only to staff and the chat's agent. data-rating is the score, or "none".
+function showRating(li, r) {
   li.dataset.rating = r && r.rating ? String(r.rating) : "none";
   if (!r || !r.rating) return;
   const span = cc.el("span", " — visitor's rating: ", { class: "chat-rating" });

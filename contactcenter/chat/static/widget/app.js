@@ -60,8 +60,13 @@
 
     // --- the panel ------------------------------------------------------------------------
     var side = ctx.config.position === "left" ? "left" : "right";
-    var css = document.createElement("style");
-    css.textContent =
+    // A loader cached from before an upgrade (5 minutes at most) has no addStyles.
+    var addStyles = ctx.addStyles || function (r, text) {
+      var style = document.createElement("style");
+      style.textContent = text;
+      r.appendChild(style);
+    };
+    addStyles(root,
       ".panel{position:fixed;bottom:84px;" + side + ":16px;width:min(360px,calc(100vw - 32px));" +
       "height:min(520px,calc(100vh - 110px));background:#fff;color:#1d2330;border-radius:10px;" +
       "box-shadow:0 4px 24px #0005;display:flex;flex-direction:column;overflow:hidden;" +
@@ -117,8 +122,7 @@
       ".rating label.score{display:flex;align-items:center;gap:8px;margin:4px 0;padding:4px 6px;" +
       "border:1px solid #d0d5dd;border-radius:6px;cursor:pointer}.rating input[type=radio]{" +
       "width:auto;margin:0}.rating .skip{background:#fff;color:#1d2330;border:1px solid #d0d5dd;" +
-      "margin-left:6px}";
-    root.appendChild(css);
+      "margin-left:6px}");
 
     var panel = el("div", "panel hidden");
     panel.setAttribute("role", "dialog");

@@ -47,13 +47,26 @@
     document.head.appendChild(s);
   }
 
+  // A constructed stylesheet is no inline <style>: a site whose Content-Security-Policy has no
+  // 'unsafe-inline' for styles still shows the widget styled. Older browsers get the element.
+  function addStyles(root, text) {
+    try {
+      var sheet = new CSSStyleSheet();
+      sheet.replaceSync(text);
+      root.adoptedStyleSheets = root.adoptedStyleSheets.concat([sheet]);
+      return;
+    } catch (e) { /* no constructable stylesheets here */ }
+    var style = document.createElement("style");
+    style.textContent = text;
+    root.appendChild(style);
+  }
+
   function draw(config) {
     var host = document.createElement("div");
     host.id = "cc-chat";
     var root = host.attachShadow({ mode: "open" });
     var side = config.position === "left" ? "left" : "right";
-    var style = document.createElement("style");
-    style.textContent =
+    addStyles(root,
       ":host{all:initial}" +
       ".bubble{position:fixed;bottom:16px;" + side + ":16px;width:56px;height:56px;" +
       "border-radius:50%;border:0;background:" + config.colour + ";color:#fff;cursor:pointer;" +
@@ -61,7 +74,7 @@
       "justify-content:center}" +
       ".bubble:focus-visible{outline:3px solid #000;outline-offset:2px}" +
       ".bubble .dot{position:absolute;top:2px;right:2px;width:14px;height:14px;border-radius:50%;" +
-      "background:#d92d20;border:2px solid #fff}.hidden{display:none!important}";
+      "background:#d92d20;border:2px solid #fff}.hidden{display:none!important}");
     var bubble = document.createElement("button");
     bubble.type = "button";
     bubble.className = "bubble";
@@ -85,12 +98,12 @@
     bubble.addEventListener("click", function () {
       if (state.app) state.app.toggle(); else api.open();
     });
-    root.appendChild(style);
     root.appendChild(bubble);
     document.body.appendChild(host);
     api._boot = function (start) {
       state.app = start({ base: base, channel: channel, config: config, root: root,
-                          bubble: bubble, dot: dot, storeKey: storeKey });
+                          bubble: bubble, dot: dot, storeKey: storeKey,
+                          addStyles: addStyles });
       calls.splice(0).forEach(function (c) { state.app[c[0]].apply(null, c[1]); });
     };
     if (api._start) api._boot(api._start);  // the rest arrived before the bubble was drawn
