@@ -50,12 +50,13 @@ from contactcenter.domain.routing_events import (
 )
 from contactcenter.routing.errors import RoutingError
 from contactcenter.routing.service import RoutingService
-from contactcenter.tickets.model import ACTIVE, Change, Status, TicketNotFound
+from contactcenter.tickets.model import ACTIVE, Change, Status, Ticket, TicketNotFound
 from contactcenter.tickets.service import ROUTING, Effects, TicketService
 from contactcenter.tickets.store import ticket_of
 
 log = logging.getLogger(__name__)
 PREFIX = "ticket-"
+ROUTE_BATCH = 200  # tickets marked in one transaction when many enter the line at once
 # The engine's events ``TicketRouting._handle`` acts on.
 _HANDLED = (Offered, RingNoAnswer, Connected, Overflowed, Transferred, Exited, Abandoned,
             Completed)
@@ -156,11 +157,20 @@ class TicketRouting:
     # ------------------------------------------------------------------ into and out of the engine
     async def route(self, ticket_ids: set[int]) -> None:
         """Put these tickets in line if they wait for an agent and are not in line yet."""
-        for ticket_id in sorted(ticket_ids):
-            async with self.service.lock:
-                async with self.service.store.session() as s, s.begin():
-                    row = await self.service.store.row(s, ticket_id, for_update=True)
-                    if row is None or row.interaction_id is not None or row.assignee \
+        ordered = sorted(ticket_ids)
+        # In batches: a server starting with thousands of tickets waiting marked them one
+        # transaction each (35 s for 7,510 on PostgreSQL, bench/tickets.py).
+        for i in range(0, len(ordered), ROUTE_BATCH):
+            await self._route_batch(ordered[i:i + ROUTE_BATCH])
+
+    async def _route_batch(self, ticket_ids: list[int]) -> None:
+        # Under the tickets' lock from the mark to the engine: a change in between would find
+        # the ticket marked but not in line yet, and leave it in line after the change.
+        async with self.service.lock:
+            entering: list[tuple[Ticket, str]] = []
+            async with self.service.store.session() as s, s.begin():
+                for row in await self.service.store.rows(s, ticket_ids, for_update=True):
+                    if row.interaction_id is not None or row.assignee \
                             or Status(row.status) not in ACTIVE:
                         continue
                     ticket = ticket_of(row)
@@ -169,8 +179,10 @@ class TicketRouting:
                                     "unrouted", ticket.id, ticket.queue)
                         continue
                     row.routing_round += 1
-                    iid = interaction_id(ticket.id, row.routing_round)
-                    row.interaction_id = iid
+                    row.interaction_id = interaction_id(ticket.id, row.routing_round)
+                    entering.append((ticket, row.interaction_id))
+            refused: list[tuple[int, str]] = []
+            for ticket, iid in entering:
                 keep = ticket.id in self._keep_place
                 self._keep_place.discard(ticket.id)
                 try:
@@ -182,7 +194,10 @@ class TicketRouting:
                         id=iid, arrived_at=ticket.created_at if keep else None))
                 except (RoutingError, ValueError) as exc:
                     log.warning("ticket #%d could not enter routing: %s", ticket.id, exc)
-                    async with self.service.store.session() as s, s.begin():
+                    refused.append((ticket.id, iid))
+            if refused:
+                async with self.service.store.session() as s, s.begin():
+                    for ticket_id, iid in refused:
                         row = await self.service.store.row(s, ticket_id)
                         if row is not None and row.interaction_id == iid:
                             row.interaction_id = None

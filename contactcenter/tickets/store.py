@@ -192,6 +192,14 @@ class TicketStore:
             q = q.with_for_update()
         return (await s.execute(q)).scalar_one_or_none()
 
+    async def rows(self, s: AsyncSession, ticket_ids: list[int], *,
+                   for_update: bool = False) -> list[TicketRow]:
+        """These tickets' rows (those that exist), by number."""
+        q = sa.select(TicketRow).where(TicketRow.id.in_(ticket_ids)).order_by(TicketRow.id)
+        if for_update:
+            q = q.with_for_update()
+        return list((await s.execute(q)).scalars().all())
+
     async def get(self, ticket_id: int) -> Ticket | None:
         async with self.db.session() as s:
             row = await self.row(s, ticket_id)
