@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import contactcenter
 
 ROOT = Path(contactcenter.__file__).parent
@@ -118,13 +120,19 @@ def test_every_context_keeps_its_tables_in_tables_py():
     assert stray == []
 
 
-def test_every_module_imports_alone():
+IMPORT_CHUNKS = 4  # one subprocess each, spread over the suite's workers (~45 s in one)
+
+
+@pytest.mark.parametrize("chunk", range(IMPORT_CHUNKS))
+def test_every_module_imports_alone(chunk):
     # Each module is imported with none of ours loaded yet (they are dropped from sys.modules
     # between imports), which catches circular imports that one shared import order would
     # hide; third-party packages stay loaded, so this takes seconds instead of a fresh
     # interpreter per module.
-    names = sorted(m.name for m in pkgutil.walk_packages([str(ROOT)], "contactcenter.")
+    every = sorted(m.name for m in pkgutil.walk_packages([str(ROOT)], "contactcenter.")
                    if m.name != "contactcenter.__main__")
+    assert len(every) > 10 * IMPORT_CHUNKS
+    names = every[chunk::IMPORT_CHUNKS]
     script = (
         "import importlib, json, sys\n"
         "failed = {}\n"
@@ -141,4 +149,4 @@ def test_every_module_imports_alone():
                           capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
     failed = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert len(names) > 10 and failed == {}
+    assert failed == {}
