@@ -186,6 +186,7 @@ class ContactCenter:
                                                         self.tickets.outbox, "transcript")
             with listening("fastagi.port", s.fastagi.host, s.fastagi.port, "fastagi.host"):
                 await self.agi.start()
+            self.voice.agi_listening()
 
             self.status = ServerStatus(self)
             await self._start_web()

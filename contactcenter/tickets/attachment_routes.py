@@ -35,7 +35,7 @@ from contactcenter.tickets.attachments import (
     too_large,
 )
 from contactcenter.tickets.mail.attached import OutgoingFile
-from contactcenter.tickets.model import Status, TicketError
+from contactcenter.tickets.model import Status, TicketError, TicketUnprocessable
 from contactcenter.tickets.routes import TEXT_PATTERN, who_of
 from contactcenter.tickets.view_mark import StaleView, ViewMark, parse_mark
 from contactcenter.web.openapi import api_doc
@@ -239,9 +239,7 @@ def _seen(form: dict[str, str]) -> ViewMark | None:
     except (ValueError, TypeError):
         # The form is well-formed and the field a string, as documented: its content is what
         # cannot be used (422), as a wrong mark in the JSON reply's body is.
-        refused = TicketError("seen must be the view's mark as JSON")
-        refused.status = 422
-        raise refused from None
+        raise TicketUnprocessable("seen must be the view's mark as JSON") from None
 
 
 def add_attachment_routes(app: web.Application, attachments: TicketAttachments) -> None:

@@ -19,7 +19,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from contactcenter.tickets.model import TicketError
+from contactcenter.tickets.model import TicketUnprocessable
 
 KEY = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 TYPE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
@@ -29,10 +29,8 @@ OPTIONS_MAX = 100
 TYPES_MAX = 50
 
 
-class FieldRefused(TicketError):
+class FieldRefused(TicketUnprocessable):
     """A field, a type or a value of the declared form but refused content."""
-
-    status = 422
 
 
 class Kind(StrEnum):

@@ -43,6 +43,12 @@ class TicketConflict(TicketError):
     status = 409
 
 
+class TicketUnprocessable(TicketError):
+    """Of the declared form, but with content that cannot be used."""
+
+    status = 422
+
+
 class Status(StrEnum):
     """Where a ticket stands. Only ``new`` and ``open`` wait for an agent."""
 

@@ -128,6 +128,10 @@ class CallbackDialer:
         # restart may still ring for them (by offer id).
         self._held: dict[str, rev.Offered] = {}
         self._released = asyncio.Event()  # the first resync was handled: dial at once
+        # Our FastAGI server listens. An agent leg answered before that (an auto-answer phone,
+        # or a quick agent, while a restarting server still starts) ran its AGI against a
+        # closed port and failed as "no-answer" (seen in tests/e2e/test_restart_callbacks.py).
+        self._agi_listening = asyncio.Event()
 
     def start(self) -> None:
         """Follow routing's events (Offered callbacks, and how their offers end), and dial
@@ -136,6 +140,10 @@ class CallbackDialer:
             self._unsubscribe = self.routing.subscribe(self.on_routing_event)
             for offer in self.routing.callback_offers():
                 self._dial(offer)
+
+    def agi_listening(self) -> None:
+        """The FastAGI server accepts sessions: offers held for it are dialled."""
+        self._agi_listening.set()
 
     async def close(self) -> None:
         """Stop following routing; cancel what is in flight."""
@@ -284,18 +292,20 @@ class CallbackDialer:
         task.add_done_callback(self._tasks.discard)
 
     def _dial(self, offer: rev.Offered) -> None:
-        if self._released.is_set():
+        if self._released.is_set() and self._agi_listening.is_set():
             self._spawn(self._originate(offer))
         else:
             self._held[offer.offer_id] = offer
             self._spawn(self._dial_held(offer))
 
     async def _dial_held(self, offer: rev.Offered) -> None:
-        """Dial a held offer once the first resync is handled; without one in time (AMI down)
-        dial anyway, as before (``_originate`` waits for AMI, else reports "unavailable")."""
+        """Dial a held offer once the first resync is handled and our FastAGI listens; without
+        a resync in time (AMI down) dial anyway, as before (``_originate`` waits for AMI, else
+        reports "unavailable")."""
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(self.ready_timeout):
                 await self._released.wait()
+        await self._agi_listening.wait()  # the server's start ends with it (or stops us)
         if self._held.pop(offer.offer_id, None) is None:
             return  # adopted an old leg, or the offer is over
         if self.routing.offer_of(offer.interaction_id) != offer.offer_id:

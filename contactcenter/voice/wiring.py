@@ -111,6 +111,11 @@ class VoiceChannel:
                                        pool.pbx_of, legs=self.queue.legs)
         agi.route("callback", self.callbacks.handle)
 
+    def agi_listening(self) -> None:
+        """The FastAGI server accepts sessions (the end of the server's start)."""
+        if self.callback_dialer is not None:
+            self.callback_dialer.agi_listening()
+
     def resynced(self, live: list[str]) -> None:
         """Every PBX told us what is live: connected callbacks a restart orphaned are settled."""
         if self.callback_dialer is not None:

@@ -10,7 +10,7 @@ import re
 
 import aiohttp
 from playwright.async_api import expect
-from tickets_floor import CSAT_SECRET, PASSWORD, T, mail, tickets_floor
+from tickets_floor import CSAT_SECRET, T, logged_in_page, mail, tickets_floor
 
 from contactcenter.tickets import csat
 
@@ -108,13 +108,7 @@ async def test_a_link_records_nothing_the_page_records_once(tmp_path, browser):
         assert kinds.count("csat") == 1
 
         # The agent's page shows the answer and the comment.
-        staff = await (await browser.new_context()).new_page()
-        await staff.goto(f"{floor.url}/login")
-        await staff.fill("#username", "boss")
-        await staff.fill("#password", PASSWORD)
-        await staff.click("#login-submit")
-        await staff.wait_for_url(lambda url: "/login" not in url)
-        await staff.goto(f"{floor.url}/tickets?id={number}")
+        staff = await logged_in_page(browser, floor, "boss", f"/tickets?id={number}")
         await expect(staff.locator("#t-rating .rating-good")).to_have_text("5/5", timeout=MS)
         await expect(staff.locator("#t-rating")).to_contain_text("Quick and kind.")
 

@@ -13,7 +13,7 @@ import asyncio
 import time
 
 from playwright.async_api import expect
-from tickets_floor import PASSWORD, T, tickets_floor
+from tickets_floor import T, logged_in_page, tickets_floor
 
 from contactcenter.tickets.settings import EscalationSettings, SlaPolicy, SlaSettings
 
@@ -190,13 +190,7 @@ async def test_the_page_shows_time_left_overdue_and_paused(tmp_path, browser):
         await client.call("PATCH", f"/api/tickets/{waiting}", {"status": "pending"})
         await _until(lambda: _fired(client, late, 2), "the breach")
 
-        page = await (await browser.new_context()).new_page()
-        await page.goto(f"{floor.url}/login")
-        await page.fill("#username", "boss")
-        await page.fill("#password", PASSWORD)
-        await page.click("#login-submit")
-        await page.wait_for_url(lambda url: "/login" not in url)
-        await page.goto(f"{floor.url}/tickets")
+        page = await logged_in_page(browser, floor, "boss")
         ms = T * 1000
         row = page.locator("#tickets tbody tr", has_text="Late")
         await expect(row.locator(".sla")).to_have_class("sla sla-breached", timeout=ms)

@@ -15,7 +15,7 @@ import asyncio
 
 import pytest
 from playwright.async_api import expect
-from tickets_floor import PASSWORD, T, mail, tickets_floor
+from tickets_floor import T, logged_in_page, mail, tickets_floor
 
 from contactcenter.common.yamlfile import SourceErrors
 from contactcenter.config.loader import load_settings
@@ -222,13 +222,7 @@ async def test_the_timeline_on_the_ticket_page(tmp_path, browser):
         await _until(breached, "the breach")
         await boss.call("PATCH", f"/api/tickets/{number}", {"status": "pending"})
 
-        page = await (await browser.new_context()).new_page()
-        await page.goto(f"{floor.url}/login")
-        await page.fill("#username", "boss")
-        await page.fill("#password", PASSWORD)
-        await page.click("#login-submit")
-        await page.wait_for_url(lambda url: "/login" not in url)
-        await page.goto(f"{floor.url}/tickets")
+        page = await logged_in_page(browser, floor, "boss")
         await page.select_option("#view", "all")
         ms = T * 1000
         await page.locator("#tickets tbody tr", has_text="Printer on fire").click()

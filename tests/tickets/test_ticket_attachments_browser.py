@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from playwright.async_api import expect
 from test_ticket_attachments import PDF, with_files
-from tickets_floor import PASSWORD, T, tickets_floor
+from tickets_floor import T, logged_in_page, tickets_floor
 
 MS = T * 1000  # Playwright counts milliseconds
 
@@ -18,14 +18,7 @@ async def test_the_ticket_view_lists_files_and_sends_one_with_a_reply(tmp_path, 
         await floor.send_mail(message.as_bytes(policy=message.policy.clone(linesep="\r\n")))
         await floor.settled()
 
-        context = await browser.new_context(accept_downloads=True)
-        page = await context.new_page()
-        await page.goto(f"{floor.url}/login")
-        await page.fill("#username", "alice")
-        await page.fill("#password", PASSWORD)
-        await page.click("#login-submit")
-        await page.wait_for_url(lambda url: "/login" not in url)
-        await page.goto(f"{floor.url}/tickets")
+        page = await logged_in_page(browser, floor, "alice", accept_downloads=True)
         await page.locator("#tickets tbody tr", has_text="Broken invoice").click()
         files = page.locator("#thread li.customer ul.attachments a")
         await expect(files).to_have_text(["screen shot.png", "invoice _42_.pdf", "invoice.html"],
@@ -51,4 +44,4 @@ async def test_the_ticket_view_lists_files_and_sends_one_with_a_reply(tmp_path, 
         (attached,) = list(sent.iter_attachments())
         assert attached.get_filename() == "corrected.pdf"
         assert attached.get_content() == PDF
-        await context.close()
+        await page.context.close()

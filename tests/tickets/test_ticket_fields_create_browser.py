@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from playwright.async_api import expect
-from tickets_floor import PASSWORD, T, tickets_floor
+from tickets_floor import T, logged_in_page, tickets_floor
 
 MS = T * 1000
 FIELDS: list[dict[str, Any]] = [
@@ -22,13 +22,7 @@ FIELDS: list[dict[str, Any]] = [
 
 
 async def _login(browser, floor, username):
-    page = await (await browser.new_context()).new_page()
-    await page.goto(f"{floor.url}/login")
-    await page.fill("#username", username)
-    await page.fill("#password", PASSWORD)
-    await page.click("#login-submit")
-    await page.wait_for_url(lambda url: "/login" not in url)
-    await page.goto(f"{floor.url}/tickets")
+    page = await logged_in_page(browser, floor, username)
     await expect(page.locator("#who")).to_contain_text(username, timeout=MS)
     return page
 

@@ -4,7 +4,7 @@ messages show in the other, linked back), then split a ticked message off into a
 from __future__ import annotations
 
 from playwright.async_api import expect
-from tickets_floor import PASSWORD, T, tickets_floor
+from tickets_floor import T, logged_in_page, tickets_floor
 
 MS = T * 1000  # Playwright counts milliseconds
 NEW = {"text": "", "requester": {"phone": "+15550100", "name": "Zoe"}}
@@ -20,13 +20,7 @@ async def test_an_agent_merges_and_splits_tickets_from_the_page(tmp_path, browse
             **NEW, "subject": "Router again", "text": "Still no internet."}))["id"]
         await floor.settled()
 
-        page = await (await browser.new_context()).new_page()
-        await page.goto(f"{floor.url}/login")
-        await page.fill("#username", "alice")
-        await page.fill("#password", PASSWORD)
-        await page.click("#login-submit")
-        await page.wait_for_url(lambda url: "/login" not in url)
-        await page.goto(f"{floor.url}/tickets?id={source}")
+        page = await logged_in_page(browser, floor, "alice", f"/tickets?id={source}")
         await expect(page.locator("#t-subject")).to_have_text("Router again", timeout=MS)
 
         await page.fill("#t-merge-into", str(target))

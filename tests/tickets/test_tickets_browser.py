@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from playwright.async_api import expect
 from test_email_flow import HTML_ONLY
-from tickets_floor import PASSWORD, T, mail, tickets_floor
+from tickets_floor import T, logged_in_page, mail, tickets_floor
 
 MS = T * 1000  # Playwright counts milliseconds
 
@@ -17,13 +17,7 @@ async def test_an_agent_reads_a_ticket_and_replies_from_the_page(tmp_path, brows
         await floor.send_mail(HTML_ONLY, sender="html@customer.test")
         await floor.settled()
 
-        page = await (await browser.new_context()).new_page()
-        await page.goto(f"{floor.url}/login")
-        await page.fill("#username", "alice")
-        await page.fill("#password", PASSWORD)
-        await page.click("#login-submit")
-        await page.wait_for_url(lambda url: "/login" not in url)
-        await page.goto(f"{floor.url}/tickets")
+        page = await logged_in_page(browser, floor, "alice")
         rows = page.locator("#tickets tbody tr")
         await expect(rows).to_have_count(2, timeout=MS)
 

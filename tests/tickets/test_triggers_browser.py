@@ -5,7 +5,7 @@ delivery log; an agent does not see the section."""
 from __future__ import annotations
 
 from playwright.async_api import expect
-from tickets_floor import PASSWORD, T, tickets_floor
+from tickets_floor import T, logged_in_page, tickets_floor
 from triggers_receiver import Receiver
 
 MS = T * 1000
@@ -17,13 +17,7 @@ RULE = ('{"name": "printers", "event": "updated", "conditions": '
 
 
 async def _login(browser, floor, username):
-    page = await (await browser.new_context()).new_page()
-    await page.goto(f"{floor.url}/login")
-    await page.fill("#username", username)
-    await page.fill("#password", PASSWORD)
-    await page.click("#login-submit")
-    await page.wait_for_url(lambda url: "/login" not in url)
-    await page.goto(f"{floor.url}/tickets")
+    page = await logged_in_page(browser, floor, username)
     return page
 
 

@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import pytest
 from playwright.async_api import expect
-from tickets_floor import PASSWORD, T, tickets_floor
+from tickets_floor import T, logged_in_page, tickets_floor
 from triggers_receiver import Receiver
 
 from contactcenter.tickets.model import TicketError
@@ -161,13 +161,7 @@ async def test_the_page_offers_the_events_and_writes_the_choice_into_the_rule(
         tmp_path, browser):
     async with tickets_floor(tmp_path, acknowledge=False) as floor:
         admin = await floor.user("root", None, "admin")
-        page = await (await browser.new_context()).new_page()
-        await page.goto(f"{floor.url}/login")
-        await page.fill("#username", "root")
-        await page.fill("#password", PASSWORD)
-        await page.click("#login-submit")
-        await page.wait_for_url(lambda url: "/login" not in url)
-        await page.goto(f"{floor.url}/tickets")
+        page = await logged_in_page(browser, floor, "root")
         choice = page.get_by_label("Event of the new rule")
         await expect(choice).to_be_visible(timeout=MS)
         await expect(choice.locator("option")).to_have_text([

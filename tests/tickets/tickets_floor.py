@@ -230,6 +230,20 @@ async def tickets_floor(tmp_path: Path, **kwargs: Any) -> AsyncIterator[TicketsF
         await relay.close()
 
 
+async def logged_in_page(browser: Any, floor: TicketsFloor, username: str,
+                         path: str = "/tickets", **context: Any) -> Any:
+    """A page of a new browser context (``context``: its options), logged in as ``username``
+    through the login form, then opened at ``path``."""
+    page = await (await browser.new_context(**context)).new_page()
+    await page.goto(f"{floor.url}/login")
+    await page.fill("#username", username)
+    await page.fill("#password", PASSWORD)
+    await page.click("#login-submit")
+    await page.wait_for_url(lambda url: "/login" not in url)
+    await page.goto(f"{floor.url}{path}")
+    return page
+
+
 def mail(subject: str, body: str, *, sender: str = "Ann Customer <ann@customer.test>",
          to: str = SUPPORT, message_id: str | None = None, in_reply_to: str | None = None,
          headers: dict[str, str] | None = None) -> EmailMessage:
