@@ -198,9 +198,9 @@ class TicketRouting:
             if refused:
                 async with self.service.store.session() as s, s.begin():
                     for ticket_id, iid in refused:
-                        row = await self.service.store.row(s, ticket_id)
-                        if row is not None and row.interaction_id == iid:
-                            row.interaction_id = None
+                        back = await self.service.store.row(s, ticket_id)
+                        if back is not None and back.interaction_id == iid:
+                            back.interaction_id = None
 
     async def unroute(self, iid: str, agent_id: str | None) -> None:
         """Take interaction ``iid`` out of the engine: withdraw it while it waits, end it (and
