@@ -33,6 +33,7 @@ from contactcenter.chat.model import Refused
 from contactcenter.chat.service import ChatService
 from contactcenter.chat.settings import ChatChannelSettings
 from contactcenter.chat.tables import ChatRatingRow
+from contactcenter.web.roles import STAFF, Actor
 
 log = logging.getLogger(__name__)
 SCORES = (1, 2, 3, 4, 5)
@@ -62,6 +63,11 @@ class ChatRating:
 def _of(row: ChatRatingRow) -> ChatRating:
     return ChatRating(row.conversation_id, row.queue, row.agent_id, row.offered_at, row.rating,
                       row.comment, row.answered_at)
+
+
+def may_see(actor: Actor, agent_id: str | None) -> bool:
+    """Who sees a chat's rating: staff, and the agent who had the chat (``agent_id``)."""
+    return actor.role in STAFF or bool(actor.agent_id and agent_id == actor.agent_id)
 
 
 def check_answer(rating: Any, comment: Any) -> tuple[int, str]:

@@ -16,10 +16,10 @@ from aiohttp import web
 from contactcenter.chat import origins
 from contactcenter.chat.errors import ChatError
 from contactcenter.chat.model import Refused
-from contactcenter.chat.rating import ChatRatings
+from contactcenter.chat.rating import ChatRatings, may_see
 from contactcenter.chat.settings import ChatChannelSettings
 from contactcenter.chat.visitor_errors import visitor_error
-from contactcenter.web.roles import ANY_USER, PUBLIC, STAFF, Actor, requires
+from contactcenter.web.roles import ANY_USER, PUBLIC, Actor, requires
 from contactcenter.web.security import CSRF_CROSS_ORIGIN, json_error, read_json_object
 
 MAX_BODY = 8 * 1024
@@ -72,7 +72,7 @@ class RatingRoutes:
         record = await service.record(request.match_info["id"][:64])
         if record is None:
             raise json_error(web.HTTPNotFound, "no conversation with that id")
-        if actor.role not in STAFF and (not actor.agent_id or record.agent_id != actor.agent_id):
+        if not may_see(actor, record.agent_id):
             raise json_error(web.HTTPForbidden, "not your conversation")
         rated = await self.ratings.of(record.id)
         return web.json_response({"rating": None if rated is None else rated.as_json()})

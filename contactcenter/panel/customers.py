@@ -21,6 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from aiohttp import web
 
+from contactcenter.chat.rating import may_see
 from contactcenter.chat.tables import ChatConversationRow, ChatRatingRow
 from contactcenter.recording.access import may_access
 from contactcenter.recording.service import RecordingService
@@ -73,7 +74,7 @@ class CustomerHistory:
         for call in calls:
             call["recordings"] = await self._recordings(call["interaction_id"], actor)
         for chat in chats:  # a chat's rating is for staff and the chat's agent (as its API)
-            if actor.role not in STAFF and (not agent or chat["agent_id"] != agent):
+            if not may_see(actor, chat["agent_id"]):
                 chat["rating"] = None
         return {
             "customer": {"id": customer.id, "phone": customer.phone, "name": customer.name,

@@ -181,7 +181,7 @@ class TicketRouting:
                     row.routing_round += 1
                     row.interaction_id = interaction_id(ticket.id, row.routing_round)
                     entering.append((ticket, row.interaction_id))
-            refused: list[tuple[int, str]] = []
+            refused: list[tuple[int, str]] = []  # (ticket, the round it could not enter)
             for ticket, iid in entering:
                 keep = ticket.id in self._keep_place
                 self._keep_place.discard(ticket.id)
@@ -196,10 +196,10 @@ class TicketRouting:
                     log.warning("ticket #%d could not enter routing: %s", ticket.id, exc)
                     refused.append((ticket.id, iid))
             if refused:
+                marks = dict(refused)
                 async with self.service.store.session() as s, s.begin():
-                    for ticket_id, iid in refused:
-                        back = await self.service.store.row(s, ticket_id)
-                        if back is not None and back.interaction_id == iid:
+                    for back in await self.service.store.rows(s, list(marks)):
+                        if back.interaction_id == marks[back.id]:
                             back.interaction_id = None
 
     async def unroute(self, iid: str, agent_id: str | None) -> None:
