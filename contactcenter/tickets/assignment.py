@@ -57,7 +57,7 @@ from contactcenter.tickets.store import ticket_of
 log = logging.getLogger(__name__)
 PREFIX = "ticket-"
 ROUTE_BATCH = 200  # tickets marked in one transaction when many enter the line at once
-# The engine's events ``TicketRouting._handle`` acts on.
+# The engine's events ``TicketRouting._handle`` acts on: a branch added there belongs here too.
 _HANDLED = (Offered, RingNoAnswer, Connected, Overflowed, Transferred, Exited, Abandoned,
             Completed)
 
