@@ -102,7 +102,10 @@ async def test_invite_a_colleague_then_transfer_the_chat_to_them(browser, tmp_pa
         await expect(card.locator(".chat-colleague option")).to_have_text(["Bob"], timeout=T)
 
         # Invite: Bob's card has the transcript; both talk; the visitor sees both names.
-        await card.locator(".chat-invite").click()
+        # Each action is audited just before its answer, after the chat already shows it,
+        # so the answer is awaited to check the audit's order below.
+        async with alice.expect_response(lambda r: r.url.endswith("/invite")):
+            await card.locator(".chat-invite").click()
         guest = bob.locator(f".chat-card[data-conversation='{cid}']")
         await expect(guest).to_have_attribute("data-state", "guest", timeout=T)
         await expect(guest.locator(".chat-from-visitor")).to_contain_text("I need Bob",
@@ -115,7 +118,8 @@ async def test_invite_a_colleague_then_transfer_the_chat_to_them(browser, tmp_pa
         await expect(bobs).to_contain_text("Bob here", timeout=T)
         await expect(bobs.locator(".who")).to_have_text("Bob")
         await expect(card.locator(".chat-from-agent .chat-who")).to_have_text("Bob", timeout=T)
-        await guest.locator(".chat-leave").click()
+        async with bob.expect_response(lambda r: r.url.endswith("/leave")):
+            await guest.locator(".chat-leave").click()
         await expect(guest).to_have_count(0, timeout=T)
         await expect(log.locator(".msg.system").last).to_have_text("Bob left the chat.",
                                                                    timeout=T)
