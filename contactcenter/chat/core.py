@@ -135,13 +135,15 @@ class ChatCore:
                     live.client_ids.popitem(last=False)
             if stored is not msg:
                 return stored  # a resend the database already had
-            live.change(last_seq=msg.seq)
-            if sender is not Sender.NOTE:  # a note is for the chat's agents only
-                self._to_visitor(live, protocol.message(msg.as_json()))
+            # The agents first (a visitor's own message is already on their screen), then the
+            # bookkeeping: nothing awaits in between, so nobody sees the number out of step.
             event = {"type": "chat-message", "conversation_id": live.id,
                      "message": agent_json(msg)}
             for agent in self.agents_in(live):
                 self.publish(f"agent.{agent}", event)
+            live.change(last_seq=msg.seq)
+            if sender is not Sender.NOTE:  # a note is for the chat's agents only
+                self._to_visitor(live, protocol.message(msg.as_json()))
             self.publish(f"chat.{live.id}", event)  # supervisors watching (staff only)
             return msg
 

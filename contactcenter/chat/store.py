@@ -181,6 +181,7 @@ class ChatWriter:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._busy = False  # a batch is being written
+        self._wrote_now = False  # a message went straight in since the writer last looked
         self._conn = BatchConnection(store.db)
 
     def start(self) -> None:
@@ -213,6 +214,15 @@ class ChatWriter:
 
     async def append(self, message: Message) -> Message:
         """Store a message (``ChatStore.append``'s contract); returns once committed."""
+        if self._task is not None and not self._busy and not self._jobs:
+            # Nothing queued or being written: commit now, without the trips through the
+            # loop to the writer's task and back (on SQLite; see write_batch.py's note).
+            # A failure wrote nothing: the writer's way then tells the caller what it is (a
+            # resend's duplicate client id, a refusal), as for a batch.
+            with contextlib.suppress(Exception):
+                if self._conn.write_now([message]):
+                    self._wrote_now = True
+                    return message
         return await self._submit("message", message)
 
     async def _run(self) -> None:
@@ -223,6 +233,9 @@ class ChatWriter:
                         async with asyncio.timeout(IDLE_RELEASE_S):
                             await self._wake.wait()
                     except TimeoutError:
+                        if self._wrote_now:  # the connection is in use, from append
+                            self._wrote_now = False
+                            continue
                         await self._conn.release()
                         await self._wake.wait()
                 self._wake.clear()

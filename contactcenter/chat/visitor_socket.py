@@ -1,9 +1,12 @@
 """The visitor's websocket (``GET /api/chat/widget/{channel}/ws``): the I/O around ``protocol``.
 
 Design note: the Origin is checked against the channel's allowed origins before the upgrade.
-Each socket gets a small outbox drained by its own task, so the service's sends never wait on
-a visitor's network: a visitor who stops reading fills the outbox and is closed (code 4008),
-and comes back with the last number it saw, losing nothing (every message is stored first).
+A frame is written at once when the socket takes it; once a write has to wait, the frames
+after it go to a small outbox drained by a task of the socket's own, so the service's sends
+never wait on a visitor's network: a visitor who stops reading fills the outbox and is closed
+(code 4008), and comes back with the last number it saw, losing nothing (every message is
+stored first). A task per socket that woke for every frame cost a loop turn per send, and
+its memory while idle (issue #14's benchmark).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
+from collections.abc import Awaitable
 
 from aiohttp import WSMsgType, web
 
@@ -19,6 +23,7 @@ from contactcenter.chat import origins, protocol
 from contactcenter.chat.errors import ChatError
 from contactcenter.chat.live import LiveConversation
 from contactcenter.chat.service import ChatService
+from contactcenter.web.live import send_now
 from contactcenter.web.openapi import api_doc
 from contactcenter.web.roles import PUBLIC, requires
 from contactcenter.web.security import json_error
@@ -29,52 +34,62 @@ HEARTBEAT_S = 25.0
 
 
 class SocketPeer:
-    """One visitor socket: ``send`` queues a frame, a task writes them in order."""
+    """One visitor socket: ``send`` writes a frame at once when nothing waits before it, else
+    queues it for a task that writes the queue in order (made only while a write waits)."""
 
     def __init__(self, ws: web.WebSocketResponse, limit: int = OUTBOX_FRAMES) -> None:
         self.ws = ws
         self.limit = limit
         self._outbox: deque[str] = deque()
-        self._wake = asyncio.Event()
         self._close: tuple[int, str] | None = None
-        self._task = asyncio.create_task(self._pump(), name="chat-visitor-out")
+        self._task: asyncio.Task[None] | None = None  # writing the outbox, or closing
 
     def send(self, text: str) -> None:
         if self._close is not None:
+            return
+        if self._task is None:
+            try:
+                rest = send_now(self.ws, text.encode())
+            except (ConnectionError, RuntimeError):
+                return  # the socket went: the handler's loop ends on its own
+            if rest is not None:  # the transport asked to pause: what follows waits for it
+                self._task = asyncio.create_task(self._pump(rest), name="chat-visitor-out")
             return
         if len(self._outbox) >= self.limit:
             self._outbox.clear()
             self.close(protocol.CLOSE_TOO_SLOW, "too slow; reconnect")
             return
         self._outbox.append(text)
-        self._wake.set()
 
     def close(self, code: int, reason: str) -> None:
         if self._close is None:
             self._close = (code, reason)
-            self._wake.set()
+            if self._task is None:
+                self._task = asyncio.create_task(self._pump(None), name="chat-visitor-out")
 
     async def finish(self) -> None:
         """Write what is queued, close the socket, end the task."""
         self.close(1000, "")
-        with contextlib.suppress(Exception):
-            await self._task
+        if self._task is not None:
+            with contextlib.suppress(Exception):
+                await self._task
 
-    async def _pump(self) -> None:
+    async def _pump(self, rest: Awaitable[None] | None) -> None:
         try:
-            while True:
-                await self._wake.wait()
-                self._wake.clear()
-                while self._outbox and not self.ws.closed:
-                    await self.ws.send_str(self._outbox.popleft())
-                if self._close is not None:
+            if rest is not None:
+                await rest
+            while self._close is None or self._outbox:
+                if self.ws.closed:
                     break
+                if not self._outbox:
+                    self._task = None  # drained, not closing: ``send`` writes at once again
+                    return
+                await self.ws.send_str(self._outbox.popleft())
         except (ConnectionError, RuntimeError):
             pass  # the socket went: the handler's loop ends on its own
-        finally:
-            code, reason = self._close or (1000, "")
-            with contextlib.suppress(Exception):
-                await self.ws.close(code=code, message=reason.encode())
+        code, reason = self._close or (1000, "")
+        with contextlib.suppress(Exception):
+            await self.ws.close(code=code, message=reason.encode())
 
 
 class VisitorSockets:

@@ -9,11 +9,21 @@ before it is relayed, so the commit's cost is on the delivery path.
   thread to be scheduled. Here it is one round trip (``_sqlite_transaction``) and about
   0.06 ms. PostgreSQL (asyncpg) runs the same statements in one driver transaction; another
   driver goes through SQLAlchemy Core, as before.
+* Even one round trip to the thread was most of what a message cost beyond a bare relay: the
+  thread's wake-up, the loop's wake-up by ``call_soon_threadsafe``, and the GIL changing hands
+  twice (p99 3.2 ms against the relay's 1.0 ms on a quiet machine). So a batch commits on the
+  loop's own thread (``_sqlite_transaction_now``, 50-150 us of blocking, less than the round
+  trip cost), but only when SQLite's write lock is free at once: with a busy timeout of 0 (the
+  writer's while it has the connection, like the checkpoint limit), a
+  lock held by another connection (an async session's transaction elsewhere in the server,
+  which may need this very loop to finish) sends the batch to the thread as before, where it
+  may wait. In WAL mode with ``synchronous=NORMAL`` a commit writes the log without an fsync,
+  and the checkpoints, which do fsync, stay off this path.
 * SQLite copies its write-ahead log into the database (a checkpoint, with an fsync: 30 ms and
   more on this machine kind) inside the commit that fills the log past
   ``wal_autocheckpoint`` pages, about every 250 messages: every message behind that commit
-  waited for it. The writer's commits skip that (the connection's limit is set to 0 for the
-  batch and put back after it), and ``Checkpointer`` runs the same PASSIVE checkpoint on
+  waited for it. The writer's commits skip that (the connection's limit is 0 while the writer
+  has it, put back when it gives it back: ``_Waits``), and ``Checkpointer`` runs the same PASSIVE checkpoint on
   another connection, in another thread, while the writer goes on. A PASSIVE checkpoint
   never waits for the writer, but the log only starts over from its beginning when a commit
   finds it wholly copied; under writes that never pause, that may not happen, so when the
@@ -108,19 +118,56 @@ def is_integrity_error(exc: BaseException) -> bool:
     return str(getattr(exc, "sqlstate", "") or "").startswith("23")  # asyncpg's class 23
 
 
+@dataclass(frozen=True, slots=True)
+class _Waits:
+    """A pooled connection's own settings, put back when the writer gives it back."""
+
+    busy_timeout: int  # ms SQLite waits for a lock
+    autocheckpoint: int  # log pages past which a commit checkpoints
+
+    @classmethod
+    def take(cls, conn: sqlite3.Connection) -> _Waits:
+        """Read the connection's settings and set both to 0 for the writer (module note)."""
+        waits = cls(conn.execute("PRAGMA busy_timeout").fetchone()[0],
+                    conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0])
+        conn.execute("PRAGMA busy_timeout=0")
+        conn.execute("PRAGMA wal_autocheckpoint=0")
+        return waits
+
+    def give_back(self, conn: sqlite3.Connection) -> None:
+        conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout)}")
+        conn.execute(f"PRAGMA wal_autocheckpoint={int(self.autocheckpoint)}")
+
+
 def _sqlite_transaction(conn: sqlite3.Connection, writes: list[tuple[str, Rows]],
-                        checkpoint: bool) -> bool:
-    """Run in aiosqlite's thread: the batch and its commit in one round trip, then, when
-    ``checkpoint``, a checkpoint on this connection; returns whether one ran."""
-    limit = conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
-    conn.execute("PRAGMA wal_autocheckpoint=0")  # the Checkpointer's job (module note)
+                        checkpoint: bool, busy_timeout: int) -> bool:
+    """Run in aiosqlite's thread: the batch and its commit in one round trip, waiting up to
+    ``busy_timeout`` ms for the write lock, then, when ``checkpoint``, a checkpoint on this
+    connection; returns whether one ran."""
+    conn.execute(f"PRAGMA busy_timeout={int(busy_timeout)}")
     try:
         run_writes(conn, writes)
+        if checkpoint:
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
     finally:
-        conn.execute(f"PRAGMA wal_autocheckpoint={int(limit)}")
-    if checkpoint:
-        conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        conn.execute("PRAGMA busy_timeout=0")
     return checkpoint
+
+
+def _sqlite_transaction_now(conn: sqlite3.Connection, writes: list[tuple[str, Rows]]) -> bool:
+    """On the event loop's thread (busy timeout 0): the batch and its commit if the write lock
+    is free right away; False, with nothing written, when another connection holds it (or
+    SQLite is busy for any other reason), so that the loop never waits on a lock."""
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        run_writes(conn, writes)
+    except sqlite3.OperationalError as exc:
+        if conn.in_transaction:
+            conn.rollback()
+        if exc.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            return False
+        raise
+    return True
 
 
 def _sqlite_checkpoint(conn: sqlite3.Connection) -> tuple[int, int]:
@@ -137,6 +184,7 @@ class BatchConnection:
         self.db = db
         self._conn: AsyncConnection | None = None
         self._driver: Any = None
+        self._waits: _Waits | None = None  # the pooled connection's, while the writer has it
         self._kind = db.engine.dialect.driver  # aiosqlite, asyncpg, or another (Core)
         self._sql = _Sql.of(dollar=self._kind == "asyncpg")
         self.checkpointer = Checkpointer(db) if self._kind == "aiosqlite" else None
@@ -152,6 +200,8 @@ class BatchConnection:
             conn = await self.db.engine.connect()
             try:
                 self._driver = (await conn.get_raw_connection()).driver_connection
+                if self._kind == "aiosqlite" and hasattr(self._driver, "_execute"):
+                    self._waits = _Waits.take(self._driver._conn)
             except BaseException:
                 await conn.close()
                 raise
@@ -168,15 +218,28 @@ class BatchConnection:
             if not is_integrity_error(exc):
                 # Whatever it was (a cancelled round trip, a lost server), the next batch
                 # starts on a fresh connection, not on one in an unknown state.
-                self._conn = self._driver = None
+                self._conn = self._driver = self._waits = None
                 await asyncio.shield(_discard(conn))
             raise
+
+    def write_now(self, messages: list[Message]) -> bool:
+        """SQLite only, with the connection already held: commit ``messages`` on this thread,
+        right away, if the write lock is free; False (nothing written) when it cannot, and then
+        ``write`` is the way. A failure writes nothing and raises."""
+        cp = self.checkpointer
+        if self._waits is None or cp is None or cp.log_too_long:
+            return False
+        writes = self._sql.writes(BatchRows.of([], messages))
+        if not _sqlite_transaction_now(self._driver._conn, writes):
+            return False
+        cp.wrote(False)
+        return True
 
     async def _sqlite_write(self, writes: list[tuple[str, Rows]]) -> None:
         cp = self.checkpointer
         assert cp is not None
         run_in_thread = getattr(self._driver, "_execute", None)  # aiosqlite's own (private)
-        if run_in_thread is None:  # public calls only: one round trip per statement
+        if run_in_thread is None or self._waits is None:  # public calls: a trip a statement
             try:
                 for sql, r in writes:
                     await self._driver.executemany(sql, r)
@@ -185,8 +248,11 @@ class BatchConnection:
                 await self._driver.rollback()
                 raise
             return
+        if not cp.log_too_long and _sqlite_transaction_now(self._driver._conn, writes):
+            cp.wrote(False)
+            return
         checkpointed = await run_in_thread(_sqlite_transaction, self._driver._conn, writes,
-                                           cp.log_too_long)
+                                           cp.log_too_long, self._waits.busy_timeout)
         cp.wrote(checkpointed)
 
     async def _write_core(self, states: list[ConversationRecord],
@@ -216,9 +282,17 @@ class BatchConnection:
 
     async def release(self) -> None:
         """Give the connection back to the pool (the next ``write`` takes one again)."""
-        conn, self._conn, self._driver = self._conn, None, None
-        if conn is not None:
-            await asyncio.shield(conn.close())  # back in the pool even if we are cancelled
+        conn, driver, waits = self._conn, self._driver, self._waits
+        self._conn = self._driver = self._waits = None
+        if conn is None:
+            return
+        if waits is not None:
+            try:
+                waits.give_back(driver._conn)
+            except sqlite3.Error:  # a broken connection: not back in the pool as it is
+                await asyncio.shield(_discard(conn))
+                return
+        await asyncio.shield(conn.close())  # back in the pool even if we are cancelled
 
     async def close(self) -> None:
         """Release the connection and wait for a background checkpoint to end."""

@@ -147,7 +147,7 @@ class _Rest:
                     return
 
 
-def _send_now(ws: web.WebSocketResponse, payload: bytes) -> Awaitable[None] | None:
+def send_now(ws: web.WebSocketResponse, payload: bytes) -> Awaitable[None] | None:
     """Write one text frame; None when it went out without waiting, else the rest to await.
 
     aiohttp writes an uncompressed frame to the transport synchronously and only waits when the
@@ -259,7 +259,7 @@ class LiveHub:
             client.backlog.append(payload)
             return True
         try:
-            rest = _send_now(client.ws, payload)
+            rest = send_now(client.ws, payload)
         except (ConnectionError, RuntimeError):  # the socket is going: its handler cleans up
             client.closing = True
             self._forget(client)

@@ -106,6 +106,28 @@ async def _refuse_text(db: Any, text: str) -> None:
                 "FOR EACH ROW EXECUTE FUNCTION refuse()"))
 
 
+async def _one_batch(db: Any, calls: list[Any]) -> list[Any]:
+    """Run the writer's ``calls`` as one batch; their results, exceptions included.
+
+    Started in one turn of the loop, before the writer's task runs, they are one batch. On
+    SQLite an idle writer commits a message at once, alone, when the write lock is free; so
+    another connection holds the lock until every call is queued."""
+    holder = None
+    if db.dialect == "sqlite":
+        holder = sqlite3.connect(db.engine.url.database, check_same_thread=False)
+        holder.execute("BEGIN IMMEDIATE")
+    try:
+        tasks = [asyncio.ensure_future(call) for call in calls]
+        if holder is not None:
+            await asyncio.sleep(0.1)
+            assert not any(t.done() for t in tasks)  # all of them waiting for the lock
+    finally:
+        if holder is not None:
+            holder.rollback()
+            holder.close()
+    return await asyncio.gather(*tasks, return_exceptions=True)
+
+
 async def _conversations(store: ChatStore, n: int) -> None:
     for i in range(n):
         await store.create(ConversationRecord(
@@ -122,12 +144,10 @@ async def test_a_refused_batch_stores_nothing_and_every_caller_gets_the_error(da
     writer.start()
     try:
         await writer.append(Message("c0", 1, Sender.VISITOR, "first", 1.0, "Vera", None, "k0"))
-        # Submitted in one turn of the loop, before the writer runs: one batch.
-        results = await asyncio.gather(
+        results = await _one_batch(database, [
             writer.append(Message("c0", 2, Sender.VISITOR, "fine", 2.0, "Vera", None, "k1")),
             writer.append(Message("c1", 1, Sender.VISITOR, "boom", 2.0, "Vera", None, "k2")),
-            writer.append(Message("c2", 1, Sender.AGENT, "hello", 2.0, "Alice", "a1")),
-            return_exceptions=True)
+            writer.append(Message("c2", 1, Sender.AGENT, "hello", 2.0, "Alice", "a1"))])
         assert all(isinstance(r, Exception) for r in results), results
         assert not any(isinstance(r, (sa.exc.IntegrityError, sqlite3.IntegrityError))
                        for r in results)
@@ -153,13 +173,13 @@ async def test_a_resend_in_a_batch_settles_alone_and_the_others_are_stored(datab
                                             "k0"))
         # The resend of k0 (its number given again, as after a restart that forgot it) and
         # two new messages, in one batch: the unique client id refuses the batch as a whole.
-        resend, other, state = await asyncio.gather(
+        resend, other, state = await _one_batch(database, [
             writer.append(Message("c0", 2, Sender.VISITOR, "hi", 2.0, "Vera", None, "k0")),
             writer.append(Message("c1", 1, Sender.VISITOR, "hello", 2.0, "Vera", None, "k1")),
             writer.save_state(ConversationRecord(
                 id="c1", channel="site", visitor_id="v1", visitor_name="Vera", answers=(),
                 attributes={}, page="", queue="web", state=ConversationState.CLOSED,
-                created_at=1.0, closed_at=3.0, closed_by="visitor")))
+                created_at=1.0, closed_at=3.0, closed_by="visitor"))])
         assert resend == first and other.seq == 1 and state is None
         assert [m.text for m in await store.messages_after("c0")] == ["hi"]
         assert [m.text for m in await store.messages_after("c1")] == ["hello"]
@@ -170,10 +190,49 @@ async def test_a_resend_in_a_batch_settles_alone_and_the_others_are_stored(datab
         await writer.close()
 
 
+async def test_a_batch_behind_another_writers_lock_waits_without_stopping_the_loop(tmp_path):
+    """SQLite commits a batch on the event loop's thread only when the write lock is free at
+    once: held by another connection (a long transaction elsewhere in the server), the batch
+    waits for it in aiosqlite's thread, and the loop goes on serving meanwhile."""
+    from contactcenter.storage.database import Database
+
+    path = tmp_path / "cc.sqlite3"
+    db = Database(f"sqlite+aiosqlite:///{path}")
+    await db.create_all()
+    store = ChatStore(db)
+    await _conversations(store, 1)
+    writer = ChatWriter(store)
+    writer.start()
+    other = sqlite3.connect(path, check_same_thread=False)
+    try:
+        await writer.append(Message("c0", 1, Sender.VISITOR, "before", 1.0, "Vera"))
+        other.execute("BEGIN IMMEDIATE")  # the write lock, held
+        other.execute("UPDATE chat_conversations SET page = 'elsewhere' WHERE id = 'c0'")
+        pending = asyncio.create_task(
+            writer.append(Message("c0", 2, Sender.VISITOR, "behind", 2.0, "Vera")))
+        await asyncio.sleep(0.2)
+        # Waiting on the loop's thread would have stopped the loop until SQLite's busy
+        # timeout (5 s) ended the batch with an error; failing there is no better.
+        assert not pending.done()
+        other.commit()
+        stored = await asyncio.wait_for(pending, T)
+        assert stored.seq == 2
+        assert [m.text for m in await store.messages_after("c0")] == ["before", "behind"]
+        assert (await store.get("c0"))[0].page == "elsewhere"  # the other write kept too
+        # And the writer's next batch, the lock free again, is stored as before.
+        await writer.append(Message("c0", 3, Sender.VISITOR, "after", 3.0, "Vera"))
+        assert [m.seq for m in await store.messages_after("c0")] == [1, 2, 3]
+    finally:
+        other.close()
+        await writer.close()
+        await db.close()
+
+
 async def test_the_pools_connections_keep_their_checkpoint_limit(tmp_path):
     """Whatever the writer does to SQLite's checkpoints for its own commits (a faster path may
-    leave them to a background one), the pool's connections keep their limit: one left at 0
-    would stop the checkpoints of every other writer of the file."""
+    leave them to a background one) and to its busy timeout, the pool's connections keep
+    them: a limit left at 0 would stop the checkpoints of every other writer of the file, a
+    timeout left at 0 would make them fail on any lock."""
     from contactcenter.storage.database import Database
 
     db = Database(f"sqlite+aiosqlite:///{tmp_path / 'cc.sqlite3'}")
@@ -191,9 +250,12 @@ async def test_the_pools_connections_keep_their_checkpoint_limit(tmp_path):
         limits = []
         conns = [await db.engine.connect() for _ in range(3)]  # the writer's one among them
         for conn in conns:
-            limits.append((await conn.exec_driver_sql("PRAGMA wal_autocheckpoint")).scalar())
+            limits.append(((await conn.exec_driver_sql("PRAGMA wal_autocheckpoint")).scalar(),
+                           (await conn.exec_driver_sql("PRAGMA busy_timeout")).scalar()))
             await conn.close()
-        assert limits == [1000, 1000, 1000]
+        # The writer's commits on the loop's thread never wait on a lock (busy timeout 0);
+        # the pool's connections, its own among them, keep waiting up to SQLite's 5 s.
+        assert limits == [(1000, 5000)] * 3
         assert [m.seq for m in await store.messages_after("c0")] == list(range(1, 51))
     finally:
         await db.close()

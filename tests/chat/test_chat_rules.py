@@ -4,7 +4,11 @@ store on every database backend."""
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from contactcenter.chat import protocol
 from contactcenter.chat.model import (
@@ -14,6 +18,7 @@ from contactcenter.chat.model import (
     Message,
     Refused,
     Sender,
+    _clean_line,
     check_answers,
     check_message_text,
     check_start,
@@ -114,6 +119,28 @@ def test_answers_pick_queue_skills_and_priority_in_rule_order():
     assert (route.queue, route.skills, route.priority) == ("spanish", {"spanish": 2, "web": 1}, 5)
     en = route_for(channel, check_answers(channel, {"name": "A", "lang": "en"}))
     assert (en.queue, en.skills, en.priority) == ("web", {"spanish": 1, "web": 1}, 1)
+
+
+_ANY_CHARACTER = st.one_of(st.characters(exclude_categories=()),
+                           st.characters(categories=["Cs"]),  # lone surrogates, left out above
+                           st.sampled_from("\n\t\r\x00\x1f\x7f\x85\x9f\xa0\u2028"))
+
+
+@given(st.text(_ANY_CHARACTER, max_size=30))
+def test_control_characters_are_unicodes_cc_and_cs(text):
+    """The checks' character ranges are exactly Unicode's categories Cc and Cs (line breaks
+    and tabs allowed in a message, not in a one-line field)."""
+    def refused(check, value: str) -> bool:
+        try:
+            check(value)
+        except ValueError as exc:
+            return "control" in str(exc)
+        return False
+
+    categories = [unicodedata.category(c) for c in text]
+    in_message = any(cat in ("Cc", "Cs") and c not in "\n\t" for c, cat in zip(text, categories))
+    assert refused(lambda v: check_message_text(v, 10**6), text) == in_message
+    assert refused(_clean_line, text) == any(cat in ("Cc", "Cs") for cat in categories)
 
 
 def test_message_text_and_start_fields():
