@@ -11,10 +11,11 @@ made SQLite's writers wait for each other's lock in its busy handler's sleeps (p
 200 messages/s in ``bench/chat.py``); the caller still waits for *its* commit, so "stored
 before relayed" holds for every message. A batch that fails is written not at all and every
 caller in it gets the error (a resend's duplicate ``client_id`` aside: then each is settled
-alone). The transaction itself is ``write_batch.py``'s: one round trip to SQLite's thread
-instead of eight, and no checkpoint inside the commit (issue #14: relay before commit, with
-the ack after it, was not needed for the goal and would have shown agents messages that a
-crash then lost until the widget's resend).
+alone). The transaction itself is ``write_batch.py``'s: on SQLite, committed on the loop's
+thread when the write lock is free (by ``append`` itself when the writer is idle), else one
+round trip to SQLite's thread instead of eight, and no checkpoint inside the commit (issue #14:
+relay before commit, with the ack after it, was not needed for the goal and would have shown
+agents messages that a crash then lost until the widget's resend).
 """
 
 from __future__ import annotations

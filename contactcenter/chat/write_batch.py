@@ -13,22 +13,24 @@ before it is relayed, so the commit's cost is on the delivery path.
   thread's wake-up, the loop's wake-up by ``call_soon_threadsafe``, and the GIL changing hands
   twice (p99 3.2 ms against the relay's 1.0 ms on a quiet machine). So a batch commits on the
   loop's own thread (``_sqlite_transaction_now``, 50-150 us of blocking, less than the round
-  trip cost), but only when SQLite's write lock is free at once: with a busy timeout of 0 (the
-  writer's while it has the connection, like the checkpoint limit), a
-  lock held by another connection (an async session's transaction elsewhere in the server,
-  which may need this very loop to finish) sends the batch to the thread as before, where it
-  may wait. In WAL mode with ``synchronous=NORMAL`` a commit writes the log without an fsync,
-  and the checkpoints, which do fsync, stay off this path.
+  trip cost), but only when SQLite's write lock is free at once: with a busy timeout of 0
+  (the connection's while the writer has it, like the checkpoint limit below), a lock held
+  by another connection (an async session's transaction elsewhere in the server, which may
+  need this very loop to finish) sends the batch to the thread as before, where it may wait.
+  In WAL mode with ``synchronous=NORMAL`` a commit writes the log without an fsync, and the
+  checkpoints, which do fsync, stay off this path. An idle writer commits a message in its
+  sender's own call (``write_now``), without the turns of the loop to its task and back.
 * SQLite copies its write-ahead log into the database (a checkpoint, with an fsync: 30 ms and
   more on this machine kind) inside the commit that fills the log past
   ``wal_autocheckpoint`` pages, about every 250 messages: every message behind that commit
   waited for it. The writer's commits skip that (the connection's limit is 0 while the writer
-  has it, put back when it gives it back: ``_Waits``), and ``Checkpointer`` runs the same PASSIVE checkpoint on
-  another connection, in another thread, while the writer goes on. A PASSIVE checkpoint
-  never waits for the writer, but the log only starts over from its beginning when a commit
-  finds it wholly copied; under writes that never pause, that may not happen, so when the
-  log has grown past ``LOG_FRAMES_LIMIT`` pages the writer's next commit checkpoints itself,
-  as SQLite would have (rare: the costly part, the copy, was done in the background).
+  has it, put back when it gives it back: ``_Waits``), and ``Checkpointer`` runs the same
+  PASSIVE checkpoint on another connection, in another thread, while the writer goes on. A
+  PASSIVE checkpoint never waits for the writer, but the log only starts over from its
+  beginning when a commit finds it wholly copied; under writes that never pause, that may not
+  happen, so when the log has grown past ``LOG_FRAMES_LIMIT`` pages the writer's next commit
+  checkpoints itself, as SQLite would have (rare: the costly part, the copy, was done in the
+  background).
 """
 
 from __future__ import annotations
