@@ -14,8 +14,8 @@ caller in it gets the error (a resend's duplicate ``client_id`` aside: then each
 alone). The transaction itself is ``write_batch.py``'s: on SQLite, committed on the loop's
 thread when the write lock is free (by ``append`` itself when the writer is idle), else one
 round trip to SQLite's thread instead of eight, and no checkpoint inside the commit (issue #14:
-relay before commit, with the ack after it, was not needed for the goal and would have shown
-agents messages that a crash then lost until the widget's resend).
+relaying before the commit, with the ack after it, is not done: it would show agents messages
+that a crash then lost until the widget's resend).
 """
 
 from __future__ import annotations
