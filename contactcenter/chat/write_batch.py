@@ -234,11 +234,16 @@ class BatchConnection:
         """SQLite only, with the connection already held: commit ``messages`` on this thread,
         right away, if the write lock is free; False (nothing written) when it cannot, and then
         ``write`` is the way. A failure writes nothing and raises."""
-        cp = self.checkpointer
-        if self._waits is None or cp is None or cp.log_too_long:
+        if self._waits is None:
             return False
-        writes = self._sql.writes(BatchRows.of([], messages))
-        if not _sqlite_transaction_now(self._driver._conn, writes):
+        return self._commit_now(self._sql.writes(BatchRows.of([], messages)))
+
+    def _commit_now(self, writes: list[tuple[str, Rows]]) -> bool:
+        """``writes`` committed on this thread if the lock is free and no checkpoint is due
+        (that one goes to the thread); False, nothing written, otherwise."""
+        cp = self.checkpointer
+        if cp is None or cp.log_too_long or not _sqlite_transaction_now(self._driver._conn,
+                                                                         writes):
             return False
         cp.wrote(False)
         return True
@@ -256,8 +261,7 @@ class BatchConnection:
                 await self._driver.rollback()
                 raise
             return
-        if not cp.log_too_long and _sqlite_transaction_now(self._driver._conn, writes):
-            cp.wrote(False)
+        if self._commit_now(writes):
             return
         checkpointed = await run_in_thread(_sqlite_transaction, self._driver._conn, writes,
                                            cp.log_too_long, self._waits.busy_timeout)

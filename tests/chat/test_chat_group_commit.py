@@ -128,6 +128,19 @@ async def _one_batch(db: Any, calls: list[Any]) -> list[Any]:
     return await asyncio.gather(*tasks, return_exceptions=True)
 
 
+async def _sqlite_writer(path: Any) -> tuple[Any, ChatStore, ChatWriter]:
+    """A new SQLite file with one conversation (``c0``) and a started writer on it."""
+    from contactcenter.storage.database import Database
+
+    db = Database(f"sqlite+aiosqlite:///{path}")
+    await db.create_all()
+    store = ChatStore(db)
+    await _conversations(store, 1)
+    writer = ChatWriter(store)
+    writer.start()
+    return db, store, writer
+
+
 async def _conversations(store: ChatStore, n: int) -> None:
     for i in range(n):
         await store.create(ConversationRecord(
@@ -194,15 +207,8 @@ async def test_a_batch_behind_another_writers_lock_waits_without_stopping_the_lo
     """SQLite commits a batch on the event loop's thread only when the write lock is free at
     once: held by another connection (a long transaction elsewhere in the server), the batch
     waits for it in aiosqlite's thread, and the loop goes on serving meanwhile."""
-    from contactcenter.storage.database import Database
-
     path = tmp_path / "cc.sqlite3"
-    db = Database(f"sqlite+aiosqlite:///{path}")
-    await db.create_all()
-    store = ChatStore(db)
-    await _conversations(store, 1)
-    writer = ChatWriter(store)
-    writer.start()
+    db, store, writer = await _sqlite_writer(path)
     other = sqlite3.connect(path, check_same_thread=False)
     try:
         await writer.append(Message("c0", 1, Sender.VISITOR, "before", 1.0, "Vera"))
@@ -233,14 +239,7 @@ async def test_the_pools_connections_keep_their_checkpoint_limit(tmp_path):
     leave them to a background one) and to its busy timeout, the pool's connections keep
     them: a limit left at 0 would stop the checkpoints of every other writer of the file, a
     timeout left at 0 would make them fail on any lock."""
-    from contactcenter.storage.database import Database
-
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'cc.sqlite3'}")
-    await db.create_all()
-    store = ChatStore(db)
-    await _conversations(store, 1)
-    writer = ChatWriter(store)
-    writer.start()
+    db, store, writer = await _sqlite_writer(tmp_path / "cc.sqlite3")
     try:
         for i in range(1, 51):
             await writer.append(Message("c0", i, Sender.VISITOR, f"m{i}", 1.0, "Vera"))
